@@ -1,0 +1,203 @@
+package upstream
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+)
+
+// This file holds the JSON shapes of the Contacts REST API as the public
+// documentation and OpenAPI file describe them. They are the one place where
+// the wire format is spelled out; the emulator and the client both use them.
+
+// ContactsBody is the request body of PUT and POST, and the "data" member of
+// a GET answer: {"contacts": [...]}.
+type ContactsBody struct {
+	Contacts []Contact `json:"contacts"`
+}
+
+// Contact is one contact on the wire.
+type Contact struct {
+	ContactProfiles []ContactProfile `json:"contact_profiles"`
+	ContactPerson   *ContactPerson   `json:"contact_person,omitempty"`
+	Address         *Address         `json:"address,omitempty"`
+	Phones          []Phone          `json:"phones"`
+	Email           string           `json:"email"`
+}
+
+// ContactProfile is {"type": "general"}.
+type ContactProfile struct {
+	Type string `json:"type"`
+}
+
+// ContactPerson is the person behind a contact. LanguageCode is a pointer
+// because GET with no_language_fallback=1 may answer null.
+type ContactPerson struct {
+	Name         string  `json:"name"`
+	Gender       string  `json:"gender,omitempty"`
+	JobTitle     string  `json:"job_title,omitempty"`
+	LanguageCode *string `json:"language_code"`
+}
+
+// Address is a postal address on the wire.
+type Address struct {
+	AddressLine   string `json:"address_line,omitempty"`
+	CityName      string `json:"city_name,omitempty"`
+	PostalCode    string `json:"postal_code,omitempty"`
+	CountryCode   string `json:"country_code,omitempty"`
+	LanguageCode  string `json:"language_code,omitempty"`
+	StateProvCode string `json:"state_prov_code,omitempty"`
+}
+
+// Phone is one phone number on the wire. The OpenAPI file types
+// phone_tech_type as an integer while the onboarding tutorial sends "1";
+// FlexInt reads both and writes an integer.
+type Phone struct {
+	PhoneNumber   string  `json:"phone_number"`
+	PhoneTechType FlexInt `json:"phone_tech_type"`
+	Extension     string  `json:"extension,omitempty"`
+}
+
+// Envelope is every answer of the API: GET success carries Data; PUT/POST
+// success carries only warnings and meta; errors carry Errors.
+type Envelope struct {
+	Data     *ContactsBody `json:"data,omitempty"`
+	Warnings []Message     `json:"warnings"`
+	Errors   []Message     `json:"errors"`
+	Meta     *Meta         `json:"meta,omitempty"`
+}
+
+// Meta carries the request id that Booking.com support asks for.
+type Meta struct {
+	RUID string `json:"ruid"`
+}
+
+// Message is one entry of "errors" or "warnings".
+//
+// Code is a string in the OpenAPI file and a number in the docs' tables:
+// FlexString reads both. Description is read because the troubleshooting
+// page speaks of errors.description; the OpenAPI file only has message.
+type Message struct {
+	Code        FlexString `json:"code"`
+	Message     string     `json:"message,omitempty"`
+	Description string     `json:"description,omitempty"`
+	Details     *Details   `json:"details,omitempty"`
+}
+
+// Text is the human text of the entry: message, else description.
+func (m Message) Text() string {
+	if m.Message != "" {
+		return m.Message
+	}
+	return m.Description
+}
+
+// Details is the free-form "details" object of an error entry.
+//
+// ASSUMPTION (documented in README "Assumptions"): the docs say only that
+// details.fields names the offending fields and that "for some fields" the
+// allowed values come back too, without naming the key. We read
+// "allowed_values" and keep every other member in Extra.
+type Details struct {
+	Fields        []string                   `json:"fields,omitempty"`
+	AllowedValues []string                   `json:"allowed_values,omitempty"`
+	Extra         map[string]json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON keeps unknown members of details in Extra.
+func (d *Details) UnmarshalJSON(b []byte) error {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	if raw, ok := all["fields"]; ok {
+		if err := json.Unmarshal(raw, &d.Fields); err != nil {
+			// A single field given as a string.
+			var one string
+			if json.Unmarshal(raw, &one) != nil {
+				return err
+			}
+			d.Fields = []string{one}
+		}
+		delete(all, "fields")
+	}
+	if raw, ok := all["allowed_values"]; ok {
+		if err := json.Unmarshal(raw, &d.AllowedValues); err != nil {
+			return err
+		}
+		delete(all, "allowed_values")
+	}
+	if len(all) > 0 {
+		d.Extra = all
+	}
+	return nil
+}
+
+// MarshalJSON writes fields, allowed_values and Extra.
+func (d Details) MarshalJSON() ([]byte, error) {
+	all := make(map[string]any, len(d.Extra)+2)
+	for k, v := range d.Extra {
+		all[k] = v
+	}
+	if len(d.Fields) > 0 {
+		all["fields"] = d.Fields
+	}
+	if len(d.AllowedValues) > 0 {
+		all["allowed_values"] = d.AllowedValues
+	}
+	return json.Marshal(all)
+}
+
+// FlexString reads a JSON string or number as a string ("320" or 320).
+// It writes a JSON string.
+type FlexString string
+
+// UnmarshalJSON accepts a string, a number or null.
+func (s *FlexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		*s = ""
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = FlexString(v)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*s = FlexString(n.String())
+	return nil
+}
+
+// FlexInt reads a JSON number or a string of digits ("1" or 1). It writes a
+// JSON number.
+type FlexInt int
+
+// UnmarshalJSON accepts a number or a string holding an integer.
+func (n *FlexInt) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			return err
+		}
+		*n = FlexInt(v)
+		return nil
+	}
+	var v int
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*n = FlexInt(v)
+	return nil
+}
