@@ -1,0 +1,23 @@
+// Package errmap turns everything that can go wrong behind a contacts.v1 call
+// into one precise, machine-readable gRPC status.
+//
+// The mapping is data: table.go holds one row per (HTTP status, OTA code)
+// pair of the Contacts REST API and one row per failure the facade itself
+// detects (transport, undecodable answers, token exchange, local
+// validation). Translate builds the status from the matching row; no other
+// code chooses a gRPC code.
+//
+// Every status carries, following AIP-193:
+//   - exactly one google.rpc.ErrorInfo: Reason (UPPER_SNAKE_CASE), Domain,
+//     and metadata otaCode, otaCodes (when several), httpStatus, requestId,
+//     propertyId and source ("upstream" or "facade");
+//   - a google.rpc.BadRequest with one FieldViolation per offending field,
+//     the field named in the request message's own terms
+//     ("contacts[0].phones[1].phone_number");
+//   - ResourceInfo on NOT_FOUND and PERMISSION_DENIED, RetryInfo when a
+//     delay is known, RequestInfo with the upstream request id, and a Help
+//     link to the documentation of the error.
+//
+// Each detail type appears at most once, and the details are small: an
+// upstream body is never echoed.
+package errmap
