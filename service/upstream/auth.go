@@ -15,7 +15,7 @@ type Authorizer interface {
 	Authorize(ctx context.Context, req *http.Request) error
 
 	// Rejected tells the authorizer that the upstream refused the
-	// credentials Authorize put on req (HTTP 401, or 400/403 with OTA 497).
+	// credentials Authorize put on req (HTTP 401, or 400 with OTA 497; not 403, which means no access).
 	// It reports whether fresh credentials may succeed; the client then
 	// authorizes and sends the call once more, and only once.
 	Rejected(req *http.Request) bool

@@ -1,7 +1,9 @@
 package upstream
 
 import (
+	"cmp"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -32,12 +34,35 @@ type APIError struct {
 	RetryAfter time.Duration
 }
 
+// Error names the method, the status, every OTA code and the request id.
+// It leaves out the upstream texts: they may quote personal data.
 func (e *APIError) Error() string {
-	code := ""
-	if len(e.Errors) > 0 {
-		code = " OTA " + string(e.Errors[0].Code)
+	var b strings.Builder
+	fmt.Fprintf(&b, "contacts api: %s: HTTP %d", e.Method, e.HTTPStatus)
+	for i, m := range e.Errors {
+		if i == 0 {
+			b.WriteString(" OTA ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(cmp.Or(string(m.Code), "?"))
 	}
-	return fmt.Sprintf("contacts api: %s: HTTP %d%s", e.Method, e.HTTPStatus, code)
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " (ruid %s)", e.RequestID)
+	}
+	return b.String()
+}
+
+// HasCode reports whether any entry of errors[] carries the OTA code: the
+// code, not the first entry nor the HTTP status, is what decides what an
+// answer means (400 is both "bad credentials" 497 and "not permitted" 150).
+func (e *APIError) HasCode(code string) bool {
+	for _, m := range e.Errors {
+		if string(m.Code) == code {
+			return true
+		}
+	}
+	return false
 }
 
 // DecodeError is an answer whose body is not the documented JSON: HTML from
@@ -57,10 +82,13 @@ type DecodeError struct {
 	Err        error
 }
 
+// Error names the method, status, content type and cause; never the
+// snippet, which may hold personal data.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("contacts api: %s: HTTP %d: undecodable body (%s): %v", e.Method, e.HTTPStatus, e.ContentType, e.Err)
 }
 
+// Unwrap gives the decoding failure (a json error, "empty body", ...).
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // TransportError is a failure to get an HTTP answer at all: refused or reset
@@ -74,8 +102,11 @@ type TransportError struct {
 	Err     error
 }
 
+// Error names the method and the transport failure.
 func (e *TransportError) Error() string {
 	return fmt.Sprintf("contacts api: %s: %v", e.Method, e.Err)
 }
 
+// Unwrap gives the failure, so errors.Is finds context.DeadlineExceeded,
+// syscall.ECONNREFUSED and the like.
 func (e *TransportError) Unwrap() error { return e.Err }

@@ -67,6 +67,14 @@ type Envelope struct {
 	Meta     *Meta         `json:"meta,omitempty"`
 }
 
+// requestID is meta.ruid, or "" when the answer had no meta.
+func (e *Envelope) requestID() string {
+	if e.Meta == nil {
+		return ""
+	}
+	return e.Meta.RUID
+}
+
 // Meta carries the request id that Booking.com support asks for.
 type Meta struct {
 	RUID string `json:"ruid"`
