@@ -1,9 +1,33 @@
 package errmap
 
-import "google.golang.org/grpc/status"
+import (
+	"errors"
+	"strconv"
 
-// fromAuthError translates a failure of the upstream credentials (the token
-// exchange). It reports false for any other error.
+	"google.golang.org/grpc/status"
+
+	"github.com/contacts-facade/contacts-facade/service/upstreamauth"
+)
+
+// fromAuthError translates a failure to obtain upstream credentials (the
+// token exchange). It reports false for any other error.
 func fromAuthError(err error, call Call) (*status.Status, bool) {
-	return nil, false
+	var e *upstreamauth.Error
+	if !errors.As(err, &e) {
+		return nil, false
+	}
+	row := rowExchangeUnavailable
+	switch e.Kind {
+	case upstreamauth.KindCredentialsRejected:
+		row = rowExchangeFailed
+	case upstreamauth.KindRateLimited:
+		row = rowExchangeRateLimited
+	case upstreamauth.KindBudgetExhausted:
+		row = rowTokenBudget
+	}
+	md := make(map[string]string, 4)
+	md[MetaHTTPStatus] = strconv.Itoa(e.HTTPStatus) // "0": no answer
+	md[MetaRequestID] = e.RequestID
+	s := fromRow(row, call, md, e.RetryAfter)
+	return s, true
 }

@@ -58,7 +58,7 @@ type Violation struct {
 // translated upstream 320/321: ErrorInfo, BadRequest, Help.
 func Invalid(vs []Violation, call Call) *status.Status {
 	if len(vs) == 0 {
-		return internal(call, "errmap.Invalid called without violations")
+		return Internal(call)
 	}
 	row, ok := localRows[vs[0].OTACode]
 	if !ok {
@@ -118,7 +118,7 @@ func Translate(err error, call Call) *status.Status {
 	case errors.As(err, &trErr):
 		return fromRow(rowUnreachable, call, nil, 0)
 	}
-	return internal(call, err.Error())
+	return Internal(call)
 }
 
 func fromAPIError(e *upstream.APIError, call Call) *status.Status {
@@ -212,11 +212,13 @@ func fromRow(row Row, call Call, md map[string]string, retryAfter time.Duration)
 	if call.PropertyID != "" {
 		md[MetaPropertyID] = call.PropertyID
 	}
-	details := appendCommon(make([]protoadapt.MessageV1, 0, 3), row.Code, call, "", retryAfter)
+	details := appendCommon(make([]protoadapt.MessageV1, 0, 3), row.Code, call, md[MetaRequestID], retryAfter)
 	return build(row.Code, row.Message, row, md, details...)
 }
 
-func internal(call Call, _ string) *status.Status {
+// Internal is the status of a bug of the facade (a panic, an error no row
+// knows). Its message says nothing of the cause: that goes to the logs.
+func Internal(call Call) *status.Status {
 	return fromRow(rowInternal, call, nil, 0)
 }
 
