@@ -1,0 +1,296 @@
+package service_test
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	"github.com/google/go-cmp/cmp"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/emulator"
+	"github.com/contacts-facade/contacts-facade/service"
+	"github.com/contacts-facade/contacts-facade/service/errmap"
+	"github.com/contacts-facade/contacts-facade/service/server"
+	"github.com/contacts-facade/contacts-facade/service/upstream"
+	"github.com/contacts-facade/contacts-facade/service/upstreamauth"
+)
+
+// stack is the whole facade in one process: emulator on loopback HTTP,
+// REST client with token auth, the gRPC server on an in-memory listener.
+type stack struct {
+	client contactsv1.ContactsServiceClient
+	health healthpb.HealthClient
+	emu    *emulator.Emulator
+}
+
+func newStack(t *testing.T, auth func(base string) upstream.Authorizer) *stack {
+	t.Helper()
+	emu := emulator.New(emulator.Options{})
+	base, stopEmu, err := emulator.Start(context.Background(), "127.0.0.1:0", emu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stopEmu(context.Background()) })
+	if auth == nil {
+		auth = func(base string) upstream.Authorizer {
+			ts, err := upstreamauth.NewTokenSource(upstreamauth.TokenConfig{
+				ExchangeURL:  base + "/token-based-authentication/exchange",
+				ClientID:     emulator.DemoClientID,
+				ClientSecret: emulator.DemoClientSecret,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = ts.Close() })
+			return ts
+		}
+	}
+	up, err := upstream.New(upstream.Config{BaseURL: base, Authorizer: auth(base)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(server.Config{Service: service.New(up, nil)})
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return &stack{client: contactsv1.NewContactsServiceClient(conn), health: healthpb.NewHealthClient(conn), emu: emu}
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func validContact(profiles ...contactsv1.ProfileType) *contactsv1.Contact {
+	return &contactsv1.Contact{
+		Profiles:      profiles,
+		ContactPerson: &contactsv1.ContactPerson{Name: "Test Person", LanguageCode: "en-gb", JobTitle: contactsv1.JobTitle_JOB_TITLE_OWNER},
+		Phones:        []*contactsv1.Phone{{PhoneNumber: "+31201234567", PhoneTechType: contactsv1.PhoneTechType_PHONE_TECH_TYPE_LANDLINE, Extension: "12"}},
+		Email:         "test.person@example.com",
+	}
+}
+
+// want is what a caller must be able to read off a failed call.
+type want struct {
+	code       codes.Code
+	reason     string
+	otaCode    string // "" when none
+	httpStatus string // "" when the facade refused the call itself
+	fields     []string
+	resource   bool
+}
+
+func checkStatus(t *testing.T, err error, w want) {
+	t.Helper()
+	st, ok := status.FromError(err)
+	if !ok || err == nil {
+		t.Fatalf("want a status error, got %v", err)
+	}
+	if st.Code() != w.code {
+		t.Fatalf("code %v, want %v (%v)", st.Code(), w.code, st.Message())
+	}
+	var (
+		info   *errdetails.ErrorInfo
+		fields []string
+		res    *errdetails.ResourceInfo
+	)
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			info = d
+		case *errdetails.BadRequest:
+			for _, v := range d.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		case *errdetails.ResourceInfo:
+			res = d
+		case error:
+			t.Fatalf("undecodable detail: %v", d)
+		}
+	}
+	if info == nil {
+		t.Fatalf("no ErrorInfo in %v", st.Proto())
+	}
+	md := info.GetMetadata()
+	if info.GetReason() != w.reason || md[errmap.MetaOTACode] != w.otaCode || md[errmap.MetaHTTPStatus] != w.httpStatus {
+		t.Fatalf("ErrorInfo %v, want reason %s otaCode %q httpStatus %q", info, w.reason, w.otaCode, w.httpStatus)
+	}
+	if diff := cmp.Diff(w.fields, fields); diff != "" {
+		t.Fatalf("field violations (-want +got):\n%s", diff)
+	}
+	if w.resource != (res != nil) {
+		t.Fatalf("ResourceInfo %v, want present=%v", res, w.resource)
+	}
+}
+
+func TestListDemoProperty(t *testing.T) {
+	s := newStack(t, nil)
+	resp, err := s.client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: strconv.Itoa(emulator.DemoPropertyFull)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetContacts()) != 2 || resp.GetRequestId() == "" {
+		t.Fatalf("got %d contacts, request id %q", len(resp.GetContacts()), resp.GetRequestId())
+	}
+	hc, err := s.health.Check(ctxT(t), &healthpb.HealthCheckRequest{Service: "contacts.v1.ContactsService"})
+	if err != nil || hc.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health %v %v", hc, err)
+	}
+}
+
+func TestLanguageFallback(t *testing.T) {
+	s := newStack(t, nil)
+	id := strconv.Itoa(emulator.DemoPropertyNoLanguage)
+	for _, tc := range []struct {
+		noFallback bool
+		want       string
+	}{{false, "en-gb"}, {true, ""}} {
+		resp, err := s.client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: id, NoLanguageFallback: tc.noFallback})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, c := range resp.GetContacts() {
+			for _, p := range c.GetProfiles() {
+				if p == contactsv1.ProfileType_PROFILE_TYPE_GENERAL {
+					found = true
+					if got := c.GetContactPerson().GetLanguageCode(); got != tc.want {
+						t.Errorf("no_language_fallback=%v: language %q, want %q", tc.noFallback, got, tc.want)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Fatal("no general contact")
+		}
+	}
+}
+
+// TestReplaceThenList checks the overlay: after a replace, the property has
+// exactly the contacts sent, field for field.
+func TestReplaceThenList(t *testing.T) {
+	s := newStack(t, nil)
+	id := strconv.Itoa(emulator.DemoPropertyFull)
+	sent := []*contactsv1.Contact{validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL, contactsv1.ProfileType_PROFILE_TYPE_PARITY)}
+	sent[0].Address = &contactsv1.Address{AddressLine: "Main Street 1", CityName: "Amsterdam", PostalCode: "1017 CE", CountryCode: "NL", LanguageCode: "nl"}
+	if _, err := s.client.ReplaceContacts(ctxT(t), &contactsv1.ReplaceContactsRequest{PropertyId: id, Contacts: sent}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := s.client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sent, resp.GetContacts(), protocmp.Transform()); diff != "" {
+		t.Fatalf("listed contacts differ from those replaced (-sent +listed):\n%s", diff)
+	}
+}
+
+// TestSeedRowsEndToEnd reaches every row of the seed error table through
+// the gRPC server, the REST client and the emulator.
+func TestSeedRowsEndToEnd(t *testing.T) {
+	s := newStack(t, nil)
+	full := strconv.Itoa(emulator.DemoPropertyFull)
+
+	t.Run("150 create on a property with contacts", func(t *testing.T) {
+		_, err := s.client.CreateContacts(ctxT(t), &contactsv1.CreateContactsRequest{PropertyId: full,
+			Contacts: []*contactsv1.Contact{validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL)}})
+		checkStatus(t, err, want{code: codes.AlreadyExists, reason: errmap.ReasonChangesNotPermitted, otaCode: "150", httpStatus: "400", resource: true})
+	})
+	t.Run("320 language code unknown upstream", func(t *testing.T) {
+		c := validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL)
+		c.ContactPerson.LanguageCode = "xx"
+		_, err := s.client.ReplaceContacts(ctxT(t), &contactsv1.ReplaceContactsRequest{PropertyId: full, Contacts: []*contactsv1.Contact{c}})
+		checkStatus(t, err, want{code: codes.InvalidArgument, reason: errmap.ReasonInvalidValue, otaCode: "320", httpStatus: "400",
+			fields: []string{"contacts[0].contact_person.language_code"}})
+	})
+	t.Run("321 address without city", func(t *testing.T) {
+		c := validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL)
+		c.Address = &contactsv1.Address{AddressLine: "Main Street 1", CountryCode: "NL", LanguageCode: "nl"}
+		_, err := s.client.ReplaceContacts(ctxT(t), &contactsv1.ReplaceContactsRequest{PropertyId: full, Contacts: []*contactsv1.Contact{c}})
+		checkStatus(t, err, want{code: codes.InvalidArgument, reason: errmap.ReasonRequiredFieldMissing, otaCode: "321", httpStatus: "400",
+			fields: []string{"contacts[0].address.city_name"}})
+	})
+	t.Run("450 contract profile, refused by the facade in the same shape", func(t *testing.T) {
+		_, err := s.client.ReplaceContacts(ctxT(t), &contactsv1.ReplaceContactsRequest{PropertyId: full, Contacts: []*contactsv1.Contact{
+			validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL, contactsv1.ProfileType_PROFILE_TYPE_CONTRACT)}})
+		checkStatus(t, err, want{code: codes.InvalidArgument, reason: errmap.ReasonUnableToProcess, otaCode: "450",
+			fields: []string{"contacts[0].profiles[1]"}})
+	})
+	t.Run("635 unknown property", func(t *testing.T) {
+		_, err := s.client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: "9999999"})
+		checkStatus(t, err, want{code: codes.NotFound, reason: errmap.ReasonNotFound, otaCode: "635", httpStatus: "404", resource: true})
+	})
+	t.Run("635 property without access", func(t *testing.T) {
+		_, err := s.client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: strconv.Itoa(emulator.DemoPropertyNoAccess)})
+		checkStatus(t, err, want{code: codes.NotFound, reason: errmap.ReasonNotFound, otaCode: "635", httpStatus: "404", resource: true})
+	})
+	t.Run("local: several problems, one BadRequest", func(t *testing.T) {
+		c := validContact(contactsv1.ProfileType_PROFILE_TYPE_RESERVATIONS)
+		c.Email = ""
+		c.Phones = append(c.Phones, &contactsv1.Phone{PhoneNumber: "0201234567", PhoneTechType: contactsv1.PhoneTechType_PHONE_TECH_TYPE_FAX, Extension: "1"})
+		_, err := s.client.ReplaceContacts(ctxT(t), &contactsv1.ReplaceContactsRequest{PropertyId: "12a", Contacts: []*contactsv1.Contact{c}})
+		checkStatus(t, err, want{code: codes.InvalidArgument, reason: errmap.ReasonInvalidValue, otaCode: "320",
+			fields: []string{"property_id", "contacts[0].phones[1].phone_number", "contacts[0].phones[1].extension", "contacts[0].email", "contacts"}})
+	})
+}
+
+func TestSeedRow497BadToken(t *testing.T) {
+	s := newStack(t, func(string) upstream.Authorizer { return upstreamauth.NewStaticToken("not-a-token-of-ours") })
+	_, err := s.client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: strconv.Itoa(emulator.DemoPropertyFull)})
+	checkStatus(t, err, want{code: codes.Unauthenticated, reason: errmap.ReasonAuthorizationError, otaCode: "497", httpStatus: "400"})
+}
+
+func TestTokenExchangeRefused(t *testing.T) {
+	s := newStack(t, func(base string) upstream.Authorizer {
+		ts, err := upstreamauth.NewTokenSource(upstreamauth.TokenConfig{
+			ExchangeURL: base + "/token-based-authentication/exchange", ClientID: emulator.DemoClientID, ClientSecret: "wrong"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	})
+	_, err := s.client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: strconv.Itoa(emulator.DemoPropertyFull)})
+	checkStatus(t, err, want{code: codes.Unauthenticated, reason: errmap.ReasonTokenExchangeFailed, httpStatus: "401"})
+}
+
+// TestRevokedTokenIsReplaced: the emulator revokes every token; the next
+// call gets a 401, the facade exchanges once more and retries, and the
+// caller sees a success.
+func TestRevokedTokenIsReplaced(t *testing.T) {
+	s := newStack(t, nil)
+	req := &contactsv1.ListContactsRequest{PropertyId: strconv.Itoa(emulator.DemoPropertyFull)}
+	if _, err := s.client.ListContacts(ctxT(t), req); err != nil {
+		t.Fatal(err)
+	}
+	s.emu.RevokeTokens()
+	if _, err := s.client.ListContacts(ctxT(t), req); err != nil {
+		t.Fatalf("call after revocation: %v", err)
+	}
+	if n := s.emu.Exchanges(emulator.DemoClientID); n != 2 {
+		t.Fatalf("%d exchanges, want 2", n)
+	}
+}

@@ -1,0 +1,107 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/service/errmap"
+	"github.com/contacts-facade/contacts-facade/service/upstream"
+)
+
+// Upstream is what the service needs of the Contacts REST API;
+// *upstream.Client implements it.
+type Upstream interface {
+	List(ctx context.Context, propertyID string, noLanguageFallback bool) (*contactsv1.ListContactsResponse, error)
+	Replace(ctx context.Context, propertyID string, contacts []*contactsv1.Contact) (*contactsv1.ReplaceContactsResponse, error)
+	Create(ctx context.Context, propertyID string, contacts []*contactsv1.Contact) (*contactsv1.CreateContactsResponse, error)
+}
+
+// Service implements contactsv1.ContactsServiceServer.
+type Service struct {
+	contactsv1.UnimplementedContactsServiceServer
+	up  Upstream
+	log *slog.Logger
+}
+
+// New returns the service calling up. A nil logger discards.
+func New(up Upstream, logger *slog.Logger) *Service {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{up: up, log: logger}
+}
+
+// ListContacts implements contacts.v1.ContactsService.ListContacts.
+func (s *Service) ListContacts(ctx context.Context, req *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {
+	call := errmap.Call{Method: upstream.MethodGet, PropertyID: req.GetPropertyId()}
+	if vs := validateList(req); len(vs) > 0 {
+		return nil, errmap.Invalid(vs, call).Err()
+	}
+	resp, err := s.up.List(ctx, req.GetPropertyId(), req.GetNoLanguageFallback())
+	if err != nil {
+		return nil, s.fail(ctx, call, err)
+	}
+	return resp, nil
+}
+
+// ReplaceContacts implements contacts.v1.ContactsService.ReplaceContacts.
+func (s *Service) ReplaceContacts(ctx context.Context, req *contactsv1.ReplaceContactsRequest) (*contactsv1.ReplaceContactsResponse, error) {
+	call := errmap.Call{Method: upstream.MethodPut, PropertyID: req.GetPropertyId()}
+	if vs := validateWrite(req.GetPropertyId(), req.GetContacts()); len(vs) > 0 {
+		return nil, errmap.Invalid(vs, call).Err()
+	}
+	resp, err := s.up.Replace(ctx, req.GetPropertyId(), req.GetContacts())
+	if err != nil {
+		return nil, s.fail(ctx, call, err)
+	}
+	return resp, nil
+}
+
+// CreateContacts implements contacts.v1.ContactsService.CreateContacts.
+func (s *Service) CreateContacts(ctx context.Context, req *contactsv1.CreateContactsRequest) (*contactsv1.CreateContactsResponse, error) {
+	call := errmap.Call{Method: upstream.MethodPost, PropertyID: req.GetPropertyId()}
+	if vs := validateWrite(req.GetPropertyId(), req.GetContacts()); len(vs) > 0 {
+		return nil, errmap.Invalid(vs, call).Err()
+	}
+	resp, err := s.up.Create(ctx, req.GetPropertyId(), req.GetContacts())
+	if err != nil {
+		return nil, s.fail(ctx, call, err)
+	}
+	return resp, nil
+}
+
+// fail translates an upstream failure and logs it. The log holds the
+// error's kind and identifiers, never a body, e-mail, phone or credential.
+func (s *Service) fail(ctx context.Context, call errmap.Call, err error) error {
+	st := errmap.Translate(err, call)
+	level := slog.LevelInfo
+	switch st.Code() {
+	case codes.Internal, codes.Unavailable, codes.DeadlineExceeded, codes.Unauthenticated, codes.PermissionDenied:
+		// Failures the operators of the facade must see.
+		level = slog.LevelWarn
+	}
+	if s.log.Enabled(ctx, level) {
+		attrs := []slog.Attr{
+			slog.String("rest_method", string(call.Method)),
+			slog.String("property_id", call.PropertyID),
+			slog.String("code", st.Code().String()),
+		}
+		for _, d := range st.Details() {
+			if ei, ok := d.(*errdetails.ErrorInfo); ok {
+				attrs = append(attrs, slog.String("reason", ei.GetReason()),
+					slog.String("ota_code", ei.GetMetadata()[errmap.MetaOTACode]),
+					slog.String("http_status", ei.GetMetadata()[errmap.MetaHTTPStatus]),
+					slog.String("request_id", ei.GetMetadata()[errmap.MetaRequestID]))
+			}
+		}
+		s.log.LogAttrs(ctx, level, "upstream call failed", attrs...)
+	}
+	return st.Err()
+}
+
+// compile-time check.
+var _ contactsv1.ContactsServiceServer = (*Service)(nil)
