@@ -1,0 +1,233 @@
+// Command contactsd serves contacts.v1.ContactsService over gRPC in front of
+// the Booking.com Connectivity Contacts REST API. With no -upstream it runs
+// on an embedded emulator of that API. Run `contactsd -h` for the flags.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/contacts-facade/contacts-facade/emulator"
+	"github.com/contacts-facade/contacts-facade/service"
+	"github.com/contacts-facade/contacts-facade/service/server"
+	"github.com/contacts-facade/contacts-facade/service/upstream"
+	"github.com/contacts-facade/contacts-facade/service/upstreamauth"
+)
+
+// version is set at link time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "contactsd:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends, then shuts down gracefully. When ready is not
+// nil it receives the listening address once the server accepts calls.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- net.Addr) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	upstreamURL, authURL := cfg.upstreamURL, cfg.authURL
+	embedded := upstreamURL == ""
+	if embedded {
+		emu := emulator.New(emulator.Options{Logger: log.With("component", "emulator")})
+		base, stopEmu, err := emulator.Start(ctx, "127.0.0.1:0", emu)
+		if err != nil {
+			return fmt.Errorf("start the embedded emulator: %w", err)
+		}
+		defer func() { _ = stopEmu(context.Background()) }()
+		upstreamURL = base
+		if authURL == "" {
+			authURL = base + "/token-based-authentication/exchange"
+		}
+		log.Info("using the EMBEDDED EMULATOR of the Contacts API (demo data, not Booking.com); set -upstream or "+envUpstreamURL+" for the real API",
+			"upstream", upstreamURL,
+			"demo_properties", fmt.Sprintf("%d,%d,%d,%d", emulator.DemoPropertyFull, emulator.DemoPropertyNoLanguage, emulator.DemoPropertyEmpty, emulator.DemoPropertyNoAccess))
+	} else {
+		log.Info("using the Contacts API", "upstream", upstreamURL)
+	}
+
+	auth, err := newAuthorizer(cfg, getenv, embedded, authURL, log)
+	if err != nil {
+		return err
+	}
+	if c, ok := auth.(io.Closer); ok {
+		defer c.Close()
+	}
+	client, err := upstream.New(upstream.Config{
+		BaseURL:      upstreamURL,
+		Authorizer:   auth,
+		MaxBodyBytes: cfg.maxBodyBytes,
+		UserAgent:    "contacts-facade/" + version,
+	})
+	if err != nil {
+		return err
+	}
+
+	var tlsCfg *tls.Config
+	if cfg.tlsCert != "" {
+		if tlsCfg, err = loadTLS(cfg); err != nil {
+			return err
+		}
+	}
+	srv := server.New(server.Config{
+		Service:        service.New(client, log),
+		Logger:         log,
+		TLS:            tlsCfg,
+		DefaultTimeout: cfg.defaultTimeout,
+	})
+	var lc net.ListenConfig
+	lis, err := lc.Listen(ctx, "tcp", cfg.listen)
+	if err != nil {
+		return err
+	}
+	log.Info("serving contacts.v1.ContactsService", "listen", lis.Addr().String(), "tls", tlsCfg != nil,
+		"mtls", cfg.clientCA != "", "version", version)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	if ready != nil {
+		ready <- lis.Addr()
+	}
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: health is NOT_SERVING, waiting for calls in flight", "timeout", cfg.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	srv.Shutdown(sctx)
+	if err := <-served; err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.logLevel}
+	if cfg.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newAuthorizer picks the upstream credentials. Secrets come from the
+// environment only, and only their presence is logged.
+func newAuthorizer(cfg config, getenv func(string) string, embedded bool, authURL string, log *slog.Logger) (upstream.Authorizer, error) {
+	clientID, secret := getenv(envClientID), getenv(envClientSecret)
+	if f := getenv(envClientSecretFile); f != "" && secret == "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", envClientSecretFile, err)
+		}
+		secret = trimSecret(string(b))
+	}
+	token := getenv(envToken)
+	user, pass := getenv(envUsername), getenv(envPassword)
+	if embedded {
+		// The emulator knows only its demo account.
+		clientID, secret = emulator.DemoClientID, emulator.DemoClientSecret
+		if token == "" {
+			token = emulator.DemoStaticToken
+		}
+		user, pass = emulator.DemoUsername, emulator.DemoPassword
+	}
+	mode := cfg.authMode
+	if mode == authAuto {
+		switch {
+		case clientID != "" && secret != "":
+			mode = authToken
+		case token != "":
+			mode = authStatic
+		default:
+			return nil, fmt.Errorf("no upstream credentials: set %s and %s (or %s, or -auth none)", envClientID, envClientSecret, envToken)
+		}
+	}
+	switch mode {
+	case authToken:
+		if clientID == "" || secret == "" {
+			return nil, fmt.Errorf("-auth token needs %s and %s", envClientID, envClientSecret)
+		}
+		log.Info("upstream credentials: token exchange", "client_id", clientID, "exchange_url", authURLOrDefault(authURL))
+		ts, err := upstreamauth.NewTokenSource(upstreamauth.TokenConfig{
+			ExchangeURL:  authURL,
+			ClientID:     clientID,
+			ClientSecret: secret,
+			RenewBefore:  cfg.renewBefore,
+			Logger:       log.With("component", "upstreamauth"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return ts, nil
+	case authStatic:
+		if token == "" {
+			return nil, fmt.Errorf("-auth static needs %s", envToken)
+		}
+		log.Info("upstream credentials: fixed bearer token from " + envToken)
+		return upstreamauth.NewStaticToken(token), nil
+	case authBasic:
+		if user == "" || pass == "" {
+			return nil, fmt.Errorf("-auth basic needs %s and %s", envUsername, envPassword)
+		}
+		log.Warn("upstream credentials: legacy Basic auth; Booking.com sunset it on 2025-12-31, move to "+envClientID+"/"+envClientSecret, "username_set", true)
+		return upstreamauth.NewBasic(user, pass), nil
+	}
+	log.Warn("upstream credentials: none (-auth none)")
+	return nil, nil
+}
+
+func authURLOrDefault(u string) string {
+	if u == "" {
+		return upstreamauth.DefaultExchangeURL
+	}
+	return u
+}
+
+// loadTLS builds the server's TLS config, with client verification when
+// -client-ca is set.
+func loadTLS(cfg config) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if cfg.clientCA != "" {
+		pem, err := os.ReadFile(cfg.clientCA)
+		if err != nil {
+			return nil, fmt.Errorf("-client-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("-client-ca: no PEM certificate in %s", cfg.clientCA)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
