@@ -18,8 +18,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/emulator"
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/service"
 	"github.com/contacts-facade/contacts-facade/service/errmap"
 	"github.com/contacts-facade/contacts-facade/service/server"

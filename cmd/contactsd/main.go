@@ -230,4 +230,3 @@ func loadTLS(cfg config) (*tls.Config, error) {
 	}
 	return tc, nil
 }
-
