@@ -1,0 +1,38 @@
+// Package client is the Go client of contacts.v1.ContactsService, the gRPC
+// facade over the Booking.com Connectivity Contacts API.
+//
+// Dial connects with sane defaults: TLS with the system roots (plaintext
+// only when asked with Insecure), automatic retries of ListContacts, and
+// only of it, when the answer is UNAVAILABLE, and calls that fail at once
+// rather than wait while the server is down. The returned Client embeds
+// the generated contactsv1.ContactsServiceClient, so every RPC is a method
+// of it:
+//
+//	c, err := client.Dial("contacts-facade.internal:443")
+//	if err != nil {
+//		return err
+//	}
+//	defer c.Close()
+//	resp, err := c.ListContacts(ctx, &contactsv1.ListContactsRequest{PropertyId: "1000001"})
+//
+// Every error of the facade is a google.rpc.Status with machine-readable
+// details: exactly one ErrorInfo (a stable reason, and the upstream's OTA
+// code in its metadata), a BadRequest naming each bad field of the request,
+// and RetryInfo when a delay is known. ErrorInfo, OTACode, FieldViolations
+// and RetryDelay read them from an error without any string parsing:
+//
+//	_, err := c.ReplaceContacts(ctx, req)
+//	switch status.Code(err) {
+//	case codes.InvalidArgument:
+//		for _, v := range client.FieldViolations(err) {
+//			log.Printf("fix %s: %s", v.GetField(), v.GetDescription())
+//		}
+//	case codes.Unavailable, codes.ResourceExhausted:
+//		if d, ok := client.RetryDelay(err); ok {
+//			log.Printf("retry in %s", d)
+//		}
+//	}
+//
+// Calls should carry a deadline (context.WithTimeout); the server gives
+// calls without one its own default (30s unless configured).
+package client
