@@ -59,12 +59,34 @@ type config struct {
 // parseConfig reads the flags in args and the environment through getenv.
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
 	var c config
+	fs := newFlagSet(&c, out)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	// The environment is read after the flags, not as their defaults, so
+	// that -h never prints a value of the environment.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["upstream"] {
+		c.upstreamURL = getenv(envUpstreamURL)
+	}
+	if !set["auth-url"] {
+		c.authURL = getenv(envAuthURL)
+	}
+	return c, c.check()
+}
+
+// newFlagSet defines the flags of contactsd into c.
+func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("contactsd", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.listen, "listen", "localhost:50051", "gRPC listen address (host:port)")
-	fs.StringVar(&c.upstreamURL, "upstream", getenv(envUpstreamURL),
+	fs.StringVar(&c.upstreamURL, "upstream", "",
 		"base URL of the Contacts REST API, e.g. https://supply-xml.booking.com/contacts-api\n(env "+envUpstreamURL+"); empty: start the embedded emulator and use it")
-	fs.StringVar(&c.authURL, "auth-url", getenv(envAuthURL),
+	fs.StringVar(&c.authURL, "auth-url", "",
 		"token exchange URL (env "+envAuthURL+"); default "+upstreamauth.DefaultExchangeURL+",\nor the emulator's own with no -upstream")
 	fs.StringVar(&c.authMode, "auth", authAuto,
 		"upstream credentials: auto (client id+secret, else "+envToken+"), token, static, basic (legacy, deprecated), none")
@@ -79,13 +101,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key file of -tls-cert")
 	fs.StringVar(&c.clientCA, "client-ca", "", "PEM CA bundle: require client certificates signed by it (mTLS)")
 	fs.Usage = func() { usage(fs, out) }
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
-	return c, c.check()
+	return fs
 }
 
 func (c config) check() error {
@@ -119,11 +135,16 @@ func (c config) check() error {
 }
 
 // checkUpstreamURL refuses credentials over plain HTTP to anything but
-// loopback, unless the operator asked for it.
+// loopback, unless the operator asked for it, and credentials in the URL
+// (they belong in the environment variables, and a URL is logged). Its
+// errors never repeat a password.
 func checkUpstreamURL(raw string, allowInsecure bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", raw)
+		return errors.New("not an absolute URL")
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q: no credentials in the URL; set them in the environment (see -h)", u.Redacted())
 	}
 	switch u.Scheme {
 	case "https":

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -69,7 +70,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Info("using the Contacts API", "upstream", upstreamURL)
 	}
 
-	auth, err := newAuthorizer(cfg, getenv, embedded, authURL, log)
+	// The token exchange gets its own connection pool, closed on return
+	// like the upstream client's.
+	exchangeHTTP := newExchangeHTTPClient()
+	defer exchangeHTTP.CloseIdleConnections()
+	auth, err := newAuthorizer(cfg, getenv, embedded, authURL, exchangeHTTP, log)
 	if err != nil {
 		return err
 	}
@@ -85,6 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	defer client.CloseIdleConnections()
 
 	var tlsCfg *tls.Config
 	if cfg.tlsCert != "" {
@@ -137,7 +143,7 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 
 // newAuthorizer picks the upstream credentials. Secrets come from the
 // environment only, and only their presence is logged.
-func newAuthorizer(cfg config, getenv func(string) string, embedded bool, authURL string, log *slog.Logger) (upstream.Authorizer, error) {
+func newAuthorizer(cfg config, getenv func(string) string, embedded bool, authURL string, exchangeHTTP *http.Client, log *slog.Logger) (upstream.Authorizer, error) {
 	clientID, secret := getenv(envClientID), getenv(envClientSecret)
 	if f := getenv(envClientSecretFile); f != "" && secret == "" {
 		b, err := os.ReadFile(f)
@@ -175,6 +181,7 @@ func newAuthorizer(cfg config, getenv func(string) string, embedded bool, authUR
 		log.Info("upstream credentials: token exchange", "client_id", clientID, "exchange_url", authURLOrDefault(authURL))
 		ts, err := upstreamauth.NewTokenSource(upstreamauth.TokenConfig{
 			ExchangeURL:  authURL,
+			HTTPClient:   exchangeHTTP,
 			ClientID:     clientID,
 			ClientSecret: secret,
 			RenewBefore:  cfg.renewBefore,
@@ -199,6 +206,15 @@ func newAuthorizer(cfg config, getenv func(string) string, embedded bool, authUR
 	}
 	log.Warn("upstream credentials: none (-auth none)")
 	return nil, nil
+}
+
+// newExchangeHTTPClient is an HTTP client with a connection pool of its
+// own, not http.DefaultTransport's.
+func newExchangeHTTPClient() *http.Client {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return &http.Client{Transport: t.Clone()}
+	}
+	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}}
 }
 
 func authURLOrDefault(u string) string {

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/contacts-facade/contacts-facade/emulator"
+)
+
+// envMap is a getenv over a map.
+func envMap(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestParseConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		err   string             // substring of the error; "" for none
+		check func(config) error // on success
+		// notInErr must not appear in the error (a password of a URL).
+		notInErr string
+	}{
+		{name: "defaults", check: func(c config) error {
+			want := config{listen: "localhost:50051", authMode: authAuto, logLevel: slog.LevelInfo, logFormat: "text",
+				defaultTimeout: 30 * time.Second, shutdownTimeout: 30 * time.Second, renewBefore: 5 * time.Minute, maxBodyBytes: 1 << 20}
+			if c != want {
+				return fmt.Errorf("got %+v, want %+v", c, want)
+			}
+			return nil
+		}},
+		{name: "plain http to another host", args: []string{"-upstream", "http://example.com"}, err: "plain http is allowed only on loopback"},
+		{name: "plain http to another host, allowed", args: []string{"-upstream", "http://example.com", "-allow-insecure-upstream"},
+			check: wantUpstream("http://example.com")},
+		{name: "plain http on 127.0.0.1", args: []string{"-upstream", "http://127.0.0.1:8089"}, check: wantUpstream("http://127.0.0.1:8089")},
+		{name: "plain http on localhost", args: []string{"-upstream", "http://localhost:8089"}},
+		{name: "plain http on ::1", args: []string{"-upstream", "http://[::1]:8089"}},
+		{name: "https", args: []string{"-upstream", "https://supply-xml.booking.com/contacts-api"},
+			check: wantUpstream("https://supply-xml.booking.com/contacts-api")},
+		{name: "other scheme", args: []string{"-upstream", "ftp://example.com"}, err: "scheme must be https"},
+		{name: "not absolute", args: []string{"-upstream", "supply-xml.booking.com"}, err: "not an absolute URL"},
+		{name: "plain http exchange URL", args: []string{"-auth-url", "http://example.com/exchange"}, err: "-auth-url"},
+		{name: "plain http upstream from the environment", env: map[string]string{envUpstreamURL: "http://example.com"}, err: "plain http"},
+		{name: "upstream from the environment", env: map[string]string{envUpstreamURL: "https://a.example", envAuthURL: "https://b.example/x"},
+			check: func(c config) error {
+				if c.upstreamURL != "https://a.example" || c.authURL != "https://b.example/x" {
+					return fmt.Errorf("upstream %q, auth URL %q", c.upstreamURL, c.authURL)
+				}
+				return nil
+			}},
+		{name: "flag over environment", args: []string{"-upstream", "https://flag.example"}, env: map[string]string{envUpstreamURL: "https://env.example"},
+			check: wantUpstream("https://flag.example")},
+		{name: "empty flag over environment: embedded emulator", args: []string{"-upstream", ""}, env: map[string]string{envUpstreamURL: "https://env.example"},
+			check: wantUpstream("")},
+		{name: "credentials in the URL", args: []string{"-upstream", "https://user:url-password-1@example.com"},
+			err: "no credentials in the URL", notInErr: "url-password-1"},
+		{name: "credentials in the URL from the environment", env: map[string]string{envAuthURL: "https://user:url-password-2@example.com"},
+			err: "no credentials in the URL", notInErr: "url-password-2"},
+		{name: "bad -auth", args: []string{"-auth", "oauth"}, err: `-auth "oauth"`},
+		{name: "every -auth", args: []string{"-auth", "basic"}, check: func(c config) error {
+			for _, m := range []string{authAuto, authToken, authStatic, authBasic, authNone} {
+				if _, err := parseConfig([]string{"-auth", m}, envMap(nil), io.Discard); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{name: "-tls-cert without -tls-key", args: []string{"-tls-cert", "cert.pem"}, err: "-tls-cert and -tls-key go together"},
+		{name: "-tls-key without -tls-cert", args: []string{"-tls-key", "key.pem"}, err: "-tls-cert and -tls-key go together"},
+		{name: "-client-ca without TLS", args: []string{"-client-ca", "ca.pem"}, err: "-client-ca needs -tls-cert"},
+		{name: "bad -log-format", args: []string{"-log-format", "xml"}, err: "-log-format"},
+		{name: "bad -log-level", args: []string{"-log-level", "loud"}, err: "log-level"},
+		{name: "zero -default-timeout", args: []string{"-default-timeout", "0s"}, err: "must be positive"},
+		{name: "negative -max-upstream-body", args: []string{"-max-upstream-body", "-1"}, err: "must be positive"},
+		{name: "unknown flag", args: []string{"-client-secret", "x"}, err: "flag provided but not defined: -client-secret"},
+		{name: "extra arguments", args: []string{"-listen", ":0", "serve"}, err: "unexpected arguments"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			c, err := parseConfig(tc.args, envMap(tc.env), &out)
+			switch {
+			case tc.err != "":
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				if tc.notInErr != "" && strings.Contains(err.Error()+out.String(), tc.notInErr) {
+					t.Fatalf("the error repeats a password: %v\n%s", err, out.String())
+				}
+			case err != nil:
+				t.Fatalf("error %v", err)
+			case tc.check != nil:
+				if err := tc.check(c); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func wantUpstream(u string) func(config) error {
+	return func(c config) error {
+		if c.upstreamURL != u {
+			return fmt.Errorf("upstream %q, want %q", c.upstreamURL, u)
+		}
+		return nil
+	}
+}
+
+// TestRunRefusesBadConfig: run stops on a bad configuration before it
+// listens, and says why.
+func TestRunRefusesBadConfig(t *testing.T) {
+	err := run(t.Context(), []string{"-upstream", "http://example.com"}, envMap(nil), io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "plain http") {
+		t.Fatalf("run: %v, want the plain-http refusal", err)
+	}
+	err = run(t.Context(), []string{"-upstream", "https://example.com"}, envMap(nil), io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "no upstream credentials") {
+		t.Fatalf("run with a real upstream and no credentials: %v, want a refusal", err)
+	}
+}
+
+// TestHelp: -h describes every flag, the environment variables and the
+// demo data, and prints no secret of the environment.
+func TestHelp(t *testing.T) {
+	secrets := map[string]string{
+		envClientID:         "env-client-id-5b1c",
+		envClientSecret:     "env-client-secret-7d2e",
+		envClientSecretFile: "/run/secrets/env-secret-file-3f4a",
+		envToken:            "env-static-token-9a8b",
+		envUsername:         "env-user-1c2d",
+		envPassword:         "env-password-6e5f",
+		envUpstreamURL:      "https://user:env-url-password-4d3c@contacts.example.com",
+		envAuthURL:          "https://user:env-auth-password-2b1a@auth.example.com",
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-h"}, envMap(secrets), &out, nil)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("run -h: %v, want flag.ErrHelp", err)
+	}
+	help := out.String()
+
+	// Every flag the binary defines, and the documented ones: a new flag
+	// must be added to the README's table and here.
+	var defined []string
+	newFlagSet(&config{}, io.Discard).VisitAll(func(f *flag.Flag) { defined = append(defined, f.Name) })
+	documented := []string{"listen", "upstream", "auth-url", "auth", "allow-insecure-upstream", "default-timeout",
+		"shutdown-timeout", "token-renew-before", "max-upstream-body", "tls-cert", "tls-key", "client-ca", "log-level", "log-format"}
+	slices.Sort(defined)
+	slices.Sort(documented)
+	if !slices.Equal(defined, documented) {
+		t.Errorf("flags %v, documented %v", defined, documented)
+	}
+	for _, f := range defined {
+		if !strings.Contains(help, "  -"+f+" ") && !strings.Contains(help, "  -"+f+"\n") {
+			t.Errorf("-h does not describe -%s", f)
+		}
+	}
+	for _, e := range []string{envUpstreamURL, envAuthURL, envClientID, envClientSecret, envClientSecretFile, envToken, envUsername, envPassword} {
+		if !strings.Contains(help, e) {
+			t.Errorf("-h does not mention %s", e)
+		}
+	}
+	for _, id := range []int{emulator.DemoPropertyFull, emulator.DemoPropertyNoLanguage, emulator.DemoPropertyEmpty, emulator.DemoPropertyNoAccess} {
+		if !strings.Contains(help, strconv.Itoa(id)) {
+			t.Errorf("-h does not list the demo property %d", id)
+		}
+	}
+	for _, s := range []string{emulator.DemoClientID, emulator.DemoClientSecret} {
+		if !strings.Contains(help, s) {
+			t.Errorf("-h does not give the demo account's %q", s)
+		}
+	}
+	for name, v := range secrets {
+		// The URLs are checked by their password only.
+		if i := strings.Index(v, "env-"); i >= 0 {
+			v = v[i:]
+			v = v[:strings.IndexAny(v+"@", "@")]
+		}
+		if strings.Contains(help, v) {
+			t.Errorf("-h prints the value of %s (%q)", name, v)
+		}
+	}
+	if t.Failed() {
+		t.Logf("-h output:\n%s", help)
+	}
+}
