@@ -141,6 +141,7 @@ type TokenSource struct {
 	clientID    string
 	secret      string
 	client      *http.Client
+	ownsClient  bool // the transport is ours: Close closes its connections
 	renewBefore time.Duration
 	maxPerHour  int
 	timeout     time.Duration
@@ -210,8 +211,14 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	var client http.Client
+	ownTransport := false
 	if cfg.HTTPClient != nil {
 		client = *cfg.HTTPClient
+	} else {
+		// Our own pool, so that Close can drop its connections without
+		// touching anyone else's.
+		client.Transport = http.DefaultTransport.(*http.Transport).Clone()
+		ownTransport = true
 	}
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
@@ -225,6 +232,7 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 		clientID:    cfg.ClientID,
 		secret:      cfg.ClientSecret,
 		client:      &client,
+		ownsClient:  ownTransport,
 		renewBefore: cfg.RenewBefore,
 		maxPerHour:  cfg.MaxExchangesPerHour,
 		timeout:     cfg.ExchangeTimeout,
@@ -598,6 +606,9 @@ func (s *TokenSource) Close() error {
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+	if s.ownsClient {
+		s.client.CloseIdleConnections()
+	}
 	return nil
 }
 
