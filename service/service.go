@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
@@ -76,27 +75,30 @@ func (s *Service) CreateContacts(ctx context.Context, req *contactsv1.CreateCont
 
 // fail translates an upstream failure and logs it. The log holds the
 // error's kind and identifiers, never a body, e-mail, phone or credential.
+// It takes them from the translation, not from the status's details,
+// which it would have to decode again.
 func (s *Service) fail(ctx context.Context, call errmap.Call, err error) error {
-	st := errmap.Translate(err, call)
-	level := slog.LevelInfo
+	t := errmap.TranslateWithInfo(err, call)
+	st := t.Status
+	// A caller's mistake (a bad field, an unknown property) is the
+	// caller's to see, in its status: debug only, so that a busy caller
+	// cannot flood the log. Failures the operators must see: warn.
+	level := slog.LevelDebug
 	switch st.Code() {
-	case codes.Internal, codes.Unavailable, codes.DeadlineExceeded, codes.Unauthenticated, codes.PermissionDenied:
-		// Failures the operators of the facade must see.
+	case codes.Internal, codes.Unavailable, codes.DeadlineExceeded, codes.Unauthenticated, codes.PermissionDenied, codes.ResourceExhausted:
 		level = slog.LevelWarn
 	}
 	if s.log.Enabled(ctx, level) {
-		attrs := []slog.Attr{
+		attrs := make([]slog.Attr, 0, 7)
+		attrs = append(attrs,
 			slog.String("rest_method", string(call.Method)),
 			slog.String("property_id", call.PropertyID),
-			slog.String("code", st.Code().String()),
-		}
-		for _, d := range st.Details() {
-			if ei, ok := d.(*errdetails.ErrorInfo); ok {
-				attrs = append(attrs, slog.String("reason", ei.GetReason()),
-					slog.String("ota_code", ei.GetMetadata()[errmap.MetaOTACode]),
-					slog.String("http_status", ei.GetMetadata()[errmap.MetaHTTPStatus]),
-					slog.String("request_id", ei.GetMetadata()[errmap.MetaRequestID]))
-			}
+			slog.String("code", st.Code().String()))
+		if t.Reason != "" {
+			attrs = append(attrs, slog.String("reason", t.Reason),
+				slog.String("ota_code", t.Metadata[errmap.MetaOTACode]),
+				slog.String("http_status", t.Metadata[errmap.MetaHTTPStatus]),
+				slog.String("request_id", t.Metadata[errmap.MetaRequestID]))
 		}
 		s.log.LogAttrs(ctx, level, "upstream call failed", attrs...)
 	}

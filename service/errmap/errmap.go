@@ -3,14 +3,19 @@ package errmap
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/contacts-facade/contacts-facade/service/upstream"
@@ -82,46 +87,86 @@ func Invalid(vs []Violation, call Call) *status.Status {
 	if call.PropertyID != "" {
 		md[MetaPropertyID] = call.PropertyID
 	}
-	return build(codes.InvalidArgument, withFirstViolation(row.Message, br), row, md, br)
+	return build(codes.InvalidArgument, withFirstViolation(row.Message, br), row, md, br).Status
+}
+
+// grpcStatusError is an error that carries a gRPC status, as
+// status.FromError recognises it.
+type grpcStatusError interface {
+	error
+	GRPCStatus() *status.Status
 }
 
 // Translate turns an error of the upstream client (or of its Authorizer)
 // into a gRPC status. It never returns codes.Unknown or codes.OK; a nil
 // error gives nil.
 func Translate(err error, call Call) *status.Status {
+	return translate(err, call).Status
+}
+
+// Translated is an error translated into a status, with the reason and
+// metadata of the status's ErrorInfo, for logging: reading them back from
+// the status would decode every detail again.
+type Translated struct {
+	Status *status.Status
+	// Reason is the ErrorInfo reason.
+	Reason string
+	// Metadata is the ErrorInfo metadata; it must not be changed.
+	Metadata map[string]string
+}
+
+// TranslateWithInfo is Translate, with the ErrorInfo's reason and metadata
+// alongside the status. A nil error gives the zero Translated.
+func TranslateWithInfo(err error, call Call) Translated {
+	t := translate(err, call)
+	if t.Status != nil && t.Reason == "" {
+		// A status passed through, or one built elsewhere (auth.go):
+		// decode its ErrorInfo.
+		for _, d := range t.Status.Details() {
+			if ei, ok := d.(*errdetails.ErrorInfo); ok {
+				t.Reason, t.Metadata = ei.GetReason(), ei.GetMetadata()
+				break
+			}
+		}
+	}
+	return t
+}
+
+func translate(err error, call Call) Translated {
 	if err == nil {
-		return nil
+		return Translated{}
 	}
-	if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
-		// Already a status (e.g. from Invalid): pass it through.
-		return s
+	// Only an error that carries a status is handed to status.FromError:
+	// for any other error FromError formats err.Error() into an UNKNOWN
+	// status that would be thrown away here.
+	if _, ok := errors.AsType[grpcStatusError](err); ok {
+		if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
+			// Already a status (e.g. from Invalid): pass it through.
+			return Translated{Status: s}
+		}
 	}
-	var (
-		apiErr *upstream.APIError
-		decErr *upstream.DecodeError
-		trErr  *upstream.TransportError
-	)
-	switch {
-	case errors.As(err, &apiErr):
-		return fromAPIError(apiErr, call)
-	case errors.As(err, &decErr):
-		return fromDecodeError(decErr, call)
+	if e, ok := errors.AsType[*upstream.APIError](err); ok {
+		return fromAPIError(e, call)
+	}
+	if e, ok := errors.AsType[*upstream.DecodeError](err); ok {
+		return fromDecodeError(e, call)
 	}
 	if s, ok := fromAuthError(err, call); ok {
-		return s
+		return Translated{Status: s}
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return fromRow(rowTimeout, call, nil, 0)
+		return fromRowTranslated(rowTimeout, call, nil, 0)
 	case errors.Is(err, context.Canceled):
-		return fromRow(rowCancelled, call, nil, 0)
-	case errors.As(err, &trErr):
-		return fromRow(rowUnreachable, call, nil, 0)
+		return fromRowTranslated(rowCancelled, call, nil, 0)
 	}
-	return Internal(call)
+	if _, ok := errors.AsType[*upstream.TransportError](err); ok {
+		return fromRowTranslated(rowUnreachable, call, nil, 0)
+	}
+	return fromRowTranslated(rowInternal, call, nil, 0)
 }
 
-func fromAPIError(e *upstream.APIError, call Call) *status.Status {
+func fromAPIError(e *upstream.APIError, call Call) Translated {
 	primary := ""
 	if len(e.Errors) > 0 {
 		primary = string(e.Errors[0].Code)
@@ -160,11 +205,10 @@ func fromAPIError(e *upstream.APIError, call Call) *status.Status {
 		code = row.CodeWithFields
 	}
 
-	md := map[string]string{
-		MetaHTTPStatus: strconv.Itoa(e.HTTPStatus),
-		MetaSource:     SourceUpstream,
-		MetaRequestID:  e.RequestID,
-	}
+	md := make(map[string]string, 6)
+	md[MetaHTTPStatus] = strconv.Itoa(e.HTTPStatus)
+	md[MetaSource] = SourceUpstream
+	md[MetaRequestID] = e.RequestID
 	if primary != "" {
 		md[MetaOTACode] = primary
 		md[MetaOTACodes] = strings.Join(codesSeen, ",")
@@ -176,7 +220,7 @@ func fromAPIError(e *upstream.APIError, call Call) *status.Status {
 	if br != nil {
 		msg = withFirstViolation(msg, br)
 	}
-	details := make([]protoadapt.MessageV1, 0, 5)
+	details := make([]proto.Message, 0, 4)
 	if br != nil {
 		details = append(details, br)
 	}
@@ -184,7 +228,7 @@ func fromAPIError(e *upstream.APIError, call Call) *status.Status {
 	return build(code, msg, row, md, details...)
 }
 
-func fromDecodeError(e *upstream.DecodeError, call Call) *status.Status {
+func fromDecodeError(e *upstream.DecodeError, call Call) Translated {
 	row := rowBadBody4xx
 	switch {
 	case e.TooLarge:
@@ -192,19 +236,24 @@ func fromDecodeError(e *upstream.DecodeError, call Call) *status.Status {
 	case e.HTTPStatus >= 500:
 		row = rowBadBody5xx
 	}
-	md := map[string]string{MetaSource: SourceUpstream}
+	md := make(map[string]string, 3)
+	md[MetaSource] = SourceUpstream
 	if e.HTTPStatus != 0 {
 		md[MetaHTTPStatus] = strconv.Itoa(e.HTTPStatus)
 	}
 	if call.PropertyID != "" {
 		md[MetaPropertyID] = call.PropertyID
 	}
-	details := appendCommon(make([]protoadapt.MessageV1, 0, 3), row.Code, call, "", e.RetryAfter)
+	details := appendCommon(make([]proto.Message, 0, 3), row.Code, call, "", e.RetryAfter)
 	return build(row.Code, row.Message, row, md, details...)
 }
 
 // fromRow builds the status of a row that has no upstream answer behind it.
 func fromRow(row Row, call Call, md map[string]string, retryAfter time.Duration) *status.Status {
+	return fromRowTranslated(row, call, md, retryAfter).Status
+}
+
+func fromRowTranslated(row Row, call Call, md map[string]string, retryAfter time.Duration) Translated {
 	if md == nil {
 		md = make(map[string]string, 2)
 	}
@@ -212,7 +261,7 @@ func fromRow(row Row, call Call, md map[string]string, retryAfter time.Duration)
 	if call.PropertyID != "" {
 		md[MetaPropertyID] = call.PropertyID
 	}
-	details := appendCommon(make([]protoadapt.MessageV1, 0, 3), row.Code, call, md[MetaRequestID], retryAfter)
+	details := appendCommon(make([]proto.Message, 0, 3), row.Code, call, md[MetaRequestID], retryAfter)
 	return build(row.Code, row.Message, row, md, details...)
 }
 
@@ -224,7 +273,7 @@ func Internal(call Call) *status.Status {
 
 // appendCommon adds the details that depend on the code and the call:
 // ResourceInfo, RetryInfo and RequestInfo.
-func appendCommon(details []protoadapt.MessageV1, code codes.Code, call Call, requestID string, retryAfter time.Duration) []protoadapt.MessageV1 {
+func appendCommon(details []proto.Message, code codes.Code, call Call, requestID string, retryAfter time.Duration) []proto.Message {
 	switch code {
 	case codes.NotFound, codes.PermissionDenied:
 		if call.PropertyID != "" {
@@ -254,19 +303,151 @@ func appendCommon(details []protoadapt.MessageV1, code codes.Code, call Call, re
 
 // build assembles the status once, ErrorInfo first and Help last, so that
 // every status has exactly one of each detail type.
-func build(code codes.Code, msg string, row Row, md map[string]string, details ...protoadapt.MessageV1) *status.Status {
-	all := make([]protoadapt.MessageV1, 0, len(details)+2)
-	all = append(all, &errdetails.ErrorInfo{Reason: row.Reason, Domain: Domain, Metadata: md})
-	all = append(all, details...)
+//
+// It packs the details into Any messages itself rather than through
+// Status.WithDetails, which made error translation cost about 75
+// allocations: there the ErrorInfo metadata map is marshalled by
+// reflection (two allocations per entry, for sizing and again for
+// writing) and every detail gets its own Any, type URL and buffer. Here
+// the ErrorInfo is written directly (appendErrorInfo), the other details
+// share one buffer, and the Help of each row is encoded only once
+// (helpValue). status.FromProto copies what it is given, so the scratch
+// below is not retained.
+func build(code codes.Code, msg string, row Row, md map[string]string, details ...proto.Message) Translated {
+	n := len(details) + 1
 	if row.Help != "" {
-		all = append(all, &errdetails.Help{Links: []*errdetails.Help_Link{{Description: "What " + row.Reason + " means and how to fix it", Url: row.Help}}})
+		n++
 	}
-	s, err := status.New(code, msg).WithDetails(all...)
-	if err != nil {
-		// Only a detail that cannot be marshalled gets here: a bug.
-		return status.New(codes.Internal, "internal error of the facade: "+err.Error())
+	anys := make([]anypb.Any, n)
+	p := &spb.Status{Code: int32(code), Message: msg, Details: make([]*anypb.Any, n)}
+	buf := make([]byte, 0, 1024)
+
+	buf = appendErrorInfo(buf, row.Reason, md)
+	anys[0].TypeUrl, anys[0].Value = typeURLErrorInfo, buf[:len(buf):len(buf)]
+	for i, d := range details {
+		start := len(buf)
+		var err error
+		if buf, err = detailOptions.MarshalAppend(buf, d); err != nil {
+			// Only a detail that cannot be marshalled gets here: a bug.
+			return Translated{Status: status.New(codes.Internal, "internal error of the facade: "+err.Error())}
+		}
+		anys[i+1].TypeUrl, anys[i+1].Value = typeURL(d), buf[start:len(buf):len(buf)]
 	}
-	return s
+	if row.Help != "" {
+		anys[n-1].TypeUrl, anys[n-1].Value = typeURLHelp, helpValue(row)
+	}
+	for i := range anys {
+		p.Details[i] = &anys[i]
+	}
+	return Translated{Status: status.FromProto(p), Reason: row.Reason, Metadata: md}
+}
+
+// detailOptions marshal a detail as anypb.New does, with map entries in
+// key order so that the same error always gives the same bytes.
+var detailOptions = proto.MarshalOptions{}
+
+// Type URLs of the details, as anypb.New writes them.
+var (
+	typeURLErrorInfo    = anyTypeURL(&errdetails.ErrorInfo{})
+	typeURLBadRequest   = anyTypeURL(&errdetails.BadRequest{})
+	typeURLResourceInfo = anyTypeURL(&errdetails.ResourceInfo{})
+	typeURLRetryInfo    = anyTypeURL(&errdetails.RetryInfo{})
+	typeURLRequestInfo  = anyTypeURL(&errdetails.RequestInfo{})
+	typeURLHelp         = anyTypeURL(&errdetails.Help{})
+)
+
+func anyTypeURL(m proto.Message) string {
+	return "type.googleapis.com/" + string(m.ProtoReflect().Descriptor().FullName())
+}
+
+// typeURL is the type URL of m, built in advance for the detail types
+// build is given.
+func typeURL(m proto.Message) string {
+	switch m.(type) {
+	case *errdetails.BadRequest:
+		return typeURLBadRequest
+	case *errdetails.ResourceInfo:
+		return typeURLResourceInfo
+	case *errdetails.RetryInfo:
+		return typeURLRetryInfo
+	case *errdetails.RequestInfo:
+		return typeURLRequestInfo
+	}
+	return anyTypeURL(m)
+}
+
+// appendErrorInfo appends the wire form of google.rpc.ErrorInfo with the
+// protobuf module's own wire encoder: reason is field 1, domain field 2 and
+// each metadata entry field 3, a message with the key in field 1 and the
+// value in field 2 (google/rpc/error_details.proto and the encoding of
+// maps). Entries come in key order, so that the same error always gives the
+// same bytes. proto.Marshal would cost two allocations per map entry, half
+// of a translation's budget; TestTranslateWithInfoMatchesStatus decodes the
+// result with the library to prove the bytes right.
+func appendErrorInfo(b []byte, reason string, md map[string]string) []byte {
+	b = appendStringField(b, 1, reason)
+	b = appendStringField(b, 2, Domain)
+	var buf [8]string
+	keys := buf[:0]
+	for k := range md {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := md[k]
+		b = protowire.AppendTag(b, 3, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(stringFieldSize(1, k)+stringFieldSize(2, v)))
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendString(b, k)
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendString(b, v)
+	}
+	return b
+}
+
+// appendStringField appends a proto3 string field, left out when empty.
+func appendStringField(b []byte, num protowire.Number, s string) []byte {
+	if s == "" {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendString(b, s)
+}
+
+func stringFieldSize(num protowire.Number, s string) int {
+	return protowire.SizeTag(num) + protowire.SizeBytes(len(s))
+}
+
+// helpValue is the encoded google.rpc.Help of row, the same for every
+// error of the row. Callers must not change the bytes: status.FromProto
+// copies them into each status.
+func helpValue(row Row) []byte {
+	if b, ok := helpDetails[row.Reason+" "+row.Help]; ok {
+		return b
+	}
+	return encodeHelp(row) // a row built outside table.go
+}
+
+// helpDetails holds the encoded Help of every row of table.go, computed
+// once at start-up and never written again.
+var helpDetails = func() map[string][]byte {
+	rows := []Row{other4xx, other5xx, otherStatus, rowBadBody4xx, rowBadBody5xx, rowTooLarge, rowUnreachable,
+		rowTimeout, rowCancelled, rowExchangeFailed, rowExchangeUnavailable, rowExchangeRateLimited, rowTokenBudget, rowInternal}
+	rows = slices.AppendSeq(rows, maps.Values(apiRows))
+	rows = slices.AppendSeq(rows, maps.Values(statusRows))
+	rows = slices.AppendSeq(rows, maps.Values(localRows))
+	m := make(map[string][]byte, len(rows)+2)
+	for _, r := range rows {
+		// Rows differing in reason only (UNKNOWN_OTA_ERROR) are encoded
+		// on demand by helpValue.
+		m[r.Reason+" "+r.Help] = encodeHelp(r)
+	}
+	return m
+}()
+
+func encodeHelp(row Row) []byte {
+	b, _ := detailOptions.Marshal(&errdetails.Help{Links: []*errdetails.Help_Link{{Description: "What " + row.Reason + " means and how to fix it", Url: row.Help}}})
+	return b // a Help of two strings always marshals
 }
 
 // describe renders one upstream error entry for a FieldViolation.
@@ -288,14 +469,21 @@ func withFirstViolation(msg string, br *errdetails.BadRequest) string {
 		return msg
 	}
 	v := br.FieldViolations[0]
-	msg += ": " + v.Field
+	var b strings.Builder
+	b.Grow(len(msg) + len(v.Field) + len(v.Description) + 24)
+	b.WriteString(msg)
+	b.WriteString(": ")
+	b.WriteString(v.Field)
 	if v.Description != "" {
-		msg += ": " + v.Description
+		b.WriteString(": ")
+		b.WriteString(v.Description)
 	}
 	if n := len(br.FieldViolations) - 1; n > 0 {
-		msg += " (and " + strconv.Itoa(n) + " more)"
+		b.WriteString(" (and ")
+		b.WriteString(strconv.Itoa(n))
+		b.WriteString(" more)")
 	}
-	return msg
+	return b.String()
 }
 
 func localReason(ota string) string {
