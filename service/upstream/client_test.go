@@ -374,7 +374,7 @@ func TestNew(t *testing.T) {
 	if !ok || tr == http.DefaultTransport {
 		t.Fatalf("transport = %T, want an own *http.Transport", c.http.Transport)
 	}
-	if tr.MaxIdleConns != 100 || tr.MaxIdleConnsPerHost != 100 || tr.IdleConnTimeout != 90*time.Second || !tr.ForceAttemptHTTP2 || tr.Proxy == nil {
+	if tr.MaxIdleConns != 1000 || tr.MaxIdleConnsPerHost != 1000 || tr.IdleConnTimeout != 90*time.Second || !tr.ForceAttemptHTTP2 || tr.Proxy == nil {
 		t.Errorf("transport settings: idle %d/%d %v h2 %v", tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.IdleConnTimeout, tr.ForceAttemptHTTP2)
 	}
 }
