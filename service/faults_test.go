@@ -212,8 +212,10 @@ type faultWant struct {
 
 // upMD and facadeMD are the ErrorInfo metadata of an answer from the
 // upstream and of a failure the facade found itself.
+// Every ErrorInfo has the same six keys, empty when unknown.
 func upMD(httpStatus int, kv ...string) map[string]string {
-	md := map[string]string{errmap.MetaHTTPStatus: strconv.Itoa(httpStatus), errmap.MetaSource: errmap.SourceUpstream, errmap.MetaPropertyID: faultProperty}
+	md := facadeMD()
+	md[errmap.MetaHTTPStatus], md[errmap.MetaSource] = strconv.Itoa(httpStatus), errmap.SourceUpstream
 	for i := 0; i+1 < len(kv); i += 2 {
 		md[kv[i]] = kv[i+1]
 	}
@@ -221,7 +223,8 @@ func upMD(httpStatus int, kv ...string) map[string]string {
 }
 
 func facadeMD() map[string]string {
-	return map[string]string{errmap.MetaSource: errmap.SourceFacade, errmap.MetaPropertyID: faultProperty}
+	return map[string]string{errmap.MetaSource: errmap.SourceFacade, errmap.MetaPropertyID: faultProperty,
+		errmap.MetaHTTPStatus: "", errmap.MetaRequestID: "", errmap.MetaOTACode: "", errmap.MetaOTACodes: ""}
 }
 
 // TestUpstreamFaults drives every kind of upstream failure through the real
@@ -282,25 +285,25 @@ func TestUpstreamFaults(t *testing.T) {
 			handle: hijacked("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + bodyStart),
 			want:   faultWant{code: codes.Internal, reason: errmap.ReasonBadUpstreamResponse, md: upMD(200), hits: 1}},
 
-		// A proxy's HTML error page: undecodable, but a 5xx: UNAVAILABLE.
-		// 502 and 503 are retried on GET, 500 is not.
+		// A proxy's HTML error page: undecodable, but its status says
+		// enough: UNAVAILABLE. 502 and 503 are retried on GET, 500 is not.
 		{name: "500 HTML", rpc: "list", handle: answer(500, "text/html", htmlErrorPage),
-			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonBadUpstreamResponse, md: upMD(500), hits: 1}},
+			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: upMD(500), hits: 1}},
 		{name: "502 HTML", rpc: "list", handle: answer(502, "text/html", htmlErrorPage),
-			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonBadUpstreamResponse, md: upMD(502), hits: 3}},
+			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: upMD(502), hits: 3}},
 		{name: "503 HTML", rpc: "list", handle: answer(503, "text/html", htmlErrorPage),
-			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonBadUpstreamResponse, md: upMD(503), hits: 3}},
+			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: upMD(503), hits: 3}},
 		{name: "503 HTML on PUT", rpc: "replace", handle: answer(503, "text/html", htmlErrorPage),
-			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonBadUpstreamResponse, md: upMD(503), hits: 1}},
+			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: upMD(503), hits: 1}},
 
 		{name: "429 with Retry-After", rpc: "list",
 			handle: answer(429, "application/json", `{"errors":[{"message":"Too many requests"}],"meta":{"ruid":"ruid-429"}}`, "Retry-After", "7"),
 			want:   faultWant{code: codes.ResourceExhausted, reason: errmap.ReasonRateLimited, md: mdReq(429, "ruid-429"), retry: 7 * time.Second, hits: 1}},
-		// A gateway's plain-text 429 is an undecodable 4xx: INTERNAL per the
-		// README's "body not decodable" row, though the RetryInfo survives.
+		// A gateway's plain-text 429: the status says enough, so the caller
+		// gets RESOURCE_EXHAUSTED with the RetryInfo.
 		{name: "429 plain text with Retry-After", rpc: "list",
 			handle: answer(429, "text/plain", "Too Many Requests", "Retry-After", "7"),
-			want:   faultWant{code: codes.Internal, reason: errmap.ReasonBadUpstreamResponse, md: upMD(429), retry: 7 * time.Second, hits: 1}},
+			want:   faultWant{code: codes.ResourceExhausted, reason: errmap.ReasonRateLimited, md: upMD(429), retry: 7 * time.Second, hits: 1}},
 
 		// Bodies over the client's cap (1 MiB): cut, and nothing near their
 		// size is ever allocated. With Content-Length the client reads only

@@ -2,7 +2,6 @@ package errmap
 
 import (
 	"errors"
-	"strconv"
 
 	"google.golang.org/grpc/status"
 
@@ -25,9 +24,7 @@ func fromAuthError(err error, call Call) (*status.Status, bool) {
 	case upstreamauth.KindBudgetExhausted:
 		row = rowTokenBudget
 	}
-	md := make(map[string]string, 4)
-	md[MetaHTTPStatus] = strconv.Itoa(e.HTTPStatus) // "0": no answer
-	md[MetaRequestID] = e.RequestID
+	md := metadata(call, SourceFacade, e.HTTPStatus, e.RequestID, nil)
 	s := fromRow(row, call, md, e.RetryAfter)
 	return s, true
 }

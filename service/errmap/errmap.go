@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,14 +80,7 @@ func Invalid(vs []Violation, call Call) *status.Status {
 		})
 		codesSeen = appendDistinct(codesSeen, v.OTACode)
 	}
-	md := map[string]string{
-		MetaOTACode:  vs[0].OTACode,
-		MetaOTACodes: strings.Join(codesSeen, ","),
-		MetaSource:   SourceFacade,
-	}
-	if call.PropertyID != "" {
-		md[MetaPropertyID] = call.PropertyID
-	}
+	md := metadata(call, SourceFacade, 0, "", codesSeen)
 	return build(codes.InvalidArgument, withFirstViolation(row.Message, br), row, md, br).Status
 }
 
@@ -181,40 +175,41 @@ func fromAPIError(e *upstream.APIError, call Call) Translated {
 	codesSeen := make([]string, 0, 2)
 	primaryHasFields := false
 	for i, m := range e.Errors {
-		codesSeen = appendDistinct(codesSeen, string(m.Code))
+		if m.Code != "" {
+			codesSeen = appendDistinct(codesSeen, string(m.Code))
+		}
 		if m.Details == nil || len(m.Details.Fields) == 0 || e.HTTPStatus >= 500 {
 			continue
 		}
-		if m.Code == e.Errors[0].Code {
-			primaryHasFields = true
-		}
-		if br == nil {
-			br = &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, 0, len(e.Errors)-i)}
-		}
-		desc := describe(m)
-		reason := rowFor(e.HTTPStatus, string(m.Code)).Reason
+		var desc, reason string
 		for _, f := range m.Details.Fields {
+			path := ProtoFieldPath(f)
+			if path == "" {
+				continue // a blank name says nothing a caller could fix
+			}
+			if br == nil {
+				br = &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, 0, len(e.Errors)-i)}
+			}
+			if desc == "" {
+				desc, reason = describe(m), rowFor(e.HTTPStatus, string(m.Code)).Reason
+			}
 			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-				Field:       ProtoFieldPath(f),
+				Field:       path,
 				Reason:      reason,
 				Description: desc,
 			})
+			primaryHasFields = primaryHasFields || m.Code == e.Errors[0].Code
 		}
 	}
 	if primaryHasFields && row.CodeWithFields != codes.OK {
 		code = row.CodeWithFields
 	}
 
-	md := make(map[string]string, 6)
-	md[MetaHTTPStatus] = strconv.Itoa(e.HTTPStatus)
-	md[MetaSource] = SourceUpstream
-	md[MetaRequestID] = e.RequestID
+	md := metadata(call, SourceUpstream, e.HTTPStatus, e.RequestID, codesSeen)
 	if primary != "" {
+		// The code that chose the row comes first, even when a later
+		// entry's code was seen before it.
 		md[MetaOTACode] = primary
-		md[MetaOTACodes] = strings.Join(codesSeen, ",")
-	}
-	if call.PropertyID != "" {
-		md[MetaPropertyID] = call.PropertyID
 	}
 	msg := row.Message
 	if br != nil {
@@ -230,20 +225,19 @@ func fromAPIError(e *upstream.APIError, call Call) Translated {
 
 func fromDecodeError(e *upstream.DecodeError, call Call) Translated {
 	row := rowBadBody4xx
+	statusRow, known := statusRows[e.HTTPStatus]
 	switch {
 	case e.TooLarge:
 		row = rowTooLarge
+	case known && e.HTTPStatus != http.StatusBadRequest:
+		// A gateway's HTML 401, 404, 429 or 503 says enough by its
+		// status. A 400 does not: an undecodable one means the facade
+		// and the upstream disagree, not that the caller erred.
+		row = statusRow
 	case e.HTTPStatus >= 500:
 		row = rowBadBody5xx
 	}
-	md := make(map[string]string, 3)
-	md[MetaSource] = SourceUpstream
-	if e.HTTPStatus != 0 {
-		md[MetaHTTPStatus] = strconv.Itoa(e.HTTPStatus)
-	}
-	if call.PropertyID != "" {
-		md[MetaPropertyID] = call.PropertyID
-	}
+	md := metadata(call, SourceUpstream, e.HTTPStatus, "", nil)
 	details := appendCommon(make([]proto.Message, 0, 3), row.Code, call, "", e.RetryAfter)
 	return build(row.Code, row.Message, row, md, details...)
 }
@@ -255,14 +249,29 @@ func fromRow(row Row, call Call, md map[string]string, retryAfter time.Duration)
 
 func fromRowTranslated(row Row, call Call, md map[string]string, retryAfter time.Duration) Translated {
 	if md == nil {
-		md = make(map[string]string, 2)
-	}
-	md[MetaSource] = SourceFacade
-	if call.PropertyID != "" {
-		md[MetaPropertyID] = call.PropertyID
+		md = metadata(call, SourceFacade, 0, "", nil)
 	}
 	details := appendCommon(make([]proto.Message, 0, 3), row.Code, call, md[MetaRequestID], retryAfter)
 	return build(row.Code, row.Message, row, md, details...)
+}
+
+// metadata is the ErrorInfo metadata of every error: always the same six
+// keys, empty where a value is unknown (no OTA code, no HTTP answer, no
+// request id), so that a caller can rely on each key whatever the reason.
+func metadata(call Call, source string, httpStatus int, requestID string, otaCodes []string) map[string]string {
+	md := make(map[string]string, 6)
+	md[MetaSource] = source
+	md[MetaPropertyID] = call.PropertyID
+	md[MetaRequestID] = requestID
+	md[MetaHTTPStatus] = ""
+	if httpStatus != 0 {
+		md[MetaHTTPStatus] = strconv.Itoa(httpStatus)
+	}
+	md[MetaOTACode], md[MetaOTACodes] = "", ""
+	if len(otaCodes) > 0 {
+		md[MetaOTACode], md[MetaOTACodes] = otaCodes[0], strings.Join(otaCodes, ",")
+	}
+	return md
 }
 
 // Internal is the status of a bug of the facade (a panic, an error no row
