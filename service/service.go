@@ -36,39 +36,40 @@ func New(up Upstream, logger *slog.Logger) *Service {
 
 // ListContacts implements contacts.v1.ContactsService.ListContacts.
 func (s *Service) ListContacts(ctx context.Context, req *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {
-	call := errmap.Call{Method: upstream.MethodGet, PropertyID: req.GetPropertyId()}
-	if vs := validateList(req); len(vs) > 0 {
-		return nil, errmap.Invalid(vs, call).Err()
-	}
-	resp, err := s.up.List(ctx, req.GetPropertyId(), req.GetNoLanguageFallback())
-	if err != nil {
-		return nil, s.fail(ctx, call, err)
-	}
-	return resp, nil
+	return serve(ctx, s, upstream.MethodGet, req.GetPropertyId(), validateList(req),
+		func() (*contactsv1.ListContactsResponse, error) {
+			return s.up.List(ctx, req.GetPropertyId(), req.GetNoLanguageFallback())
+		})
 }
 
 // ReplaceContacts implements contacts.v1.ContactsService.ReplaceContacts.
 func (s *Service) ReplaceContacts(ctx context.Context, req *contactsv1.ReplaceContactsRequest) (*contactsv1.ReplaceContactsResponse, error) {
-	call := errmap.Call{Method: upstream.MethodPut, PropertyID: req.GetPropertyId()}
-	if vs := validateWrite(req.GetPropertyId(), req.GetContacts()); len(vs) > 0 {
-		return nil, errmap.Invalid(vs, call).Err()
-	}
-	resp, err := s.up.Replace(ctx, req.GetPropertyId(), req.GetContacts())
-	if err != nil {
-		return nil, s.fail(ctx, call, err)
-	}
-	return resp, nil
+	return serve(ctx, s, upstream.MethodPut, req.GetPropertyId(), validateWrite(req.GetPropertyId(), req.GetContacts()),
+		func() (*contactsv1.ReplaceContactsResponse, error) {
+			return s.up.Replace(ctx, req.GetPropertyId(), req.GetContacts())
+		})
 }
 
 // CreateContacts implements contacts.v1.ContactsService.CreateContacts.
 func (s *Service) CreateContacts(ctx context.Context, req *contactsv1.CreateContactsRequest) (*contactsv1.CreateContactsResponse, error) {
-	call := errmap.Call{Method: upstream.MethodPost, PropertyID: req.GetPropertyId()}
-	if vs := validateWrite(req.GetPropertyId(), req.GetContacts()); len(vs) > 0 {
-		return nil, errmap.Invalid(vs, call).Err()
+	return serve(ctx, s, upstream.MethodPost, req.GetPropertyId(), validateWrite(req.GetPropertyId(), req.GetContacts()),
+		func() (*contactsv1.CreateContactsResponse, error) {
+			return s.up.Create(ctx, req.GetPropertyId(), req.GetContacts())
+		})
+}
+
+// serve is the one path of every call: refuse a request with violations
+// before any upstream call, else call the upstream and translate its
+// failure.
+func serve[Resp any](ctx context.Context, s *Service, method upstream.Method, propertyID string, vs violations, call func() (Resp, error)) (Resp, error) {
+	var zero Resp
+	c := errmap.Call{Method: method, PropertyID: propertyID}
+	if len(vs) > 0 {
+		return zero, errmap.Invalid(vs, c).Err()
 	}
-	resp, err := s.up.Create(ctx, req.GetPropertyId(), req.GetContacts())
+	resp, err := call()
 	if err != nil {
-		return nil, s.fail(ctx, call, err)
+		return zero, s.fail(ctx, c, err)
 	}
 	return resp, nil
 }
