@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -12,18 +11,11 @@ import (
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/contacts-facade/contacts-facade/emulator"
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
-	"github.com/contacts-facade/contacts-facade/service"
-	"github.com/contacts-facade/contacts-facade/service/server"
-	"github.com/contacts-facade/contacts-facade/service/upstream"
-	"github.com/contacts-facade/contacts-facade/service/upstreamauth"
 )
 
 // The benchmarks below go through the whole stack in one process: a gRPC
@@ -44,43 +36,7 @@ func newBenchStack(b testing.TB, log *slog.Logger) contactsv1.ContactsServiceCli
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	emu := emulator.New(emulator.Options{})
-	base, stopEmu, err := emulator.Start(context.Background(), "127.0.0.1:0", emu)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = stopEmu(context.Background()) })
-	ts, err := upstreamauth.NewTokenSource(upstreamauth.TokenConfig{
-		ExchangeURL:  base + "/token-based-authentication/exchange",
-		ClientID:     emulator.DemoClientID,
-		ClientSecret: emulator.DemoClientSecret,
-		Logger:       log,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = ts.Close() })
-	up, err := upstream.New(upstream.Config{BaseURL: base, Authorizer: ts})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(up.CloseIdleConnections)
-	srv := server.New(server.Config{Service: service.New(up, log), Logger: log})
-	lis := bufconn.Listen(1 << 20)
-	go func() { _ = srv.Serve(lis) }()
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = conn.Close() })
-	return contactsv1.NewContactsServiceClient(conn)
+	return newLoggedStack(b, nil, log).client
 }
 
 // benchTwoContacts is a valid two-contact property, like the emulator's demo

@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -28,6 +27,7 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/service/errmap"
+	"github.com/contacts-facade/contacts-facade/service/errmap/errmaptest"
 	"github.com/contacts-facade/contacts-facade/service/server"
 	"github.com/contacts-facade/contacts-facade/service/upstream"
 )
@@ -504,52 +504,6 @@ func deadAddress(t *testing.T) string {
 	return addr
 }
 
-// recorded is one answer of service/errmap/testdata/answers: a first line
-// "METHOD STATUS", header lines, a blank line, the body; '#' lines are
-// comments.
-type recorded struct {
-	method string
-	status int
-	header http.Header
-	body   []byte
-}
-
-func readRecorded(t *testing.T, path string) recorded {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := recorded{header: http.Header{}}
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	inHeader := false
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "#"):
-		case a.method == "":
-			m, s, _ := strings.Cut(line, " ")
-			a.method = m
-			if a.status, err = strconv.Atoi(s); err != nil {
-				t.Fatalf("%s: bad first line %q", path, line)
-			}
-			inHeader = true
-		case inHeader && line == "":
-			inHeader = false
-		case inHeader:
-			k, v, _ := strings.Cut(line, ":")
-			a.header.Set(k, strings.TrimSpace(v))
-		default:
-			a.body = append(append(a.body, line...), '\n')
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	a.body = bytes.TrimSuffix(a.body, []byte("\n"))
-	return a
-}
-
 // readGolden reads service/errmap/testdata/golden/NAME.golden: "code: X",
 // then the google.rpc.Status as JSON.
 func readGolden(t *testing.T, path string) (code string, st *spb.Status) {
@@ -584,22 +538,16 @@ func TestRecordedAnswersThroughServer(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".txt")
 		t.Run(name, func(t *testing.T) {
-			a := readRecorded(t, file)
-			wantCode, wantStatus := readGolden(t, filepath.Join(dir, "golden", name+".golden"))
-			rpc, ok := rpcs[a.method]
-			if !ok {
-				t.Fatalf("unknown method %q", a.method)
+			a, err := errmaptest.ReadAnswer(file)
+			if err != nil {
+				t.Fatal(err)
 			}
-			f := newFakeUpstream(t, func(_ *fakeUpstream, w http.ResponseWriter, _ *http.Request) {
-				for k, v := range a.header {
-					w.Header()[k] = v
-				}
-				if w.Header().Get("Content-Type") == "" {
-					w.Header().Set("Content-Type", "application/json")
-				}
-				w.WriteHeader(a.status)
-				_, _ = w.Write(a.body)
-			})
+			wantCode, wantStatus := readGolden(t, filepath.Join(dir, "golden", name+".golden"))
+			rpc, ok := rpcs[a.Method]
+			if !ok {
+				t.Fatalf("unknown method %q", a.Method)
+			}
+			f := newFakeUpstream(t, func(_ *fakeUpstream, w http.ResponseWriter, r *http.Request) { a.ServeHTTP(w, r) })
 			up, err := upstream.New(upstream.Config{BaseURL: f.srv.URL})
 			if err != nil {
 				t.Fatal(err)

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -33,7 +34,14 @@ type stack struct {
 	emu    *emulator.Emulator
 }
 
-func newStack(t *testing.T, auth func(base string) upstream.Authorizer) *stack {
+func newStack(t testing.TB, auth func(base string) upstream.Authorizer) *stack {
+	t.Helper()
+	return newLoggedStack(t, auth, nil)
+}
+
+// newLoggedStack is newStack with the facade (server, service, token
+// source) logging to log; nil discards.
+func newLoggedStack(t testing.TB, auth func(base string) upstream.Authorizer, log *slog.Logger) *stack {
 	t.Helper()
 	emu := emulator.New(emulator.Options{})
 	base, stopEmu, err := emulator.Start(context.Background(), "127.0.0.1:0", emu)
@@ -47,6 +55,7 @@ func newStack(t *testing.T, auth func(base string) upstream.Authorizer) *stack {
 				ExchangeURL:  base + "/token-based-authentication/exchange",
 				ClientID:     emulator.DemoClientID,
 				ClientSecret: emulator.DemoClientSecret,
+				Logger:       log,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -59,18 +68,18 @@ func newStack(t *testing.T, auth func(base string) upstream.Authorizer) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := serveFacade(t, up, server.Config{})
+	conn := serveFacade(t, up, server.Config{Logger: log})
 	return &stack{client: contactsv1.NewContactsServiceClient(conn), health: healthpb.NewHealthClient(conn), emu: emu}
 }
 
 // serveFacade serves the contacts service over up with the real gRPC server
-// (cfg.Service is set here) on an in-memory listener, and returns a client
+// (cfg.Service is set here, logging to cfg.Logger) on an in-memory listener, and returns a client
 // connection to it. Cleanups close, in this order: the connection, the
 // server (gracefully, at most 5s), then up's idle upstream connections.
-func serveFacade(t *testing.T, up *upstream.Client, cfg server.Config) *grpc.ClientConn {
+func serveFacade(t testing.TB, up *upstream.Client, cfg server.Config) *grpc.ClientConn {
 	t.Helper()
 	t.Cleanup(up.CloseIdleConnections)
-	cfg.Service = service.New(up, nil)
+	cfg.Service = service.New(up, cfg.Logger)
 	srv := server.New(cfg)
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()

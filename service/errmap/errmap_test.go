@@ -1,14 +1,12 @@
 package errmap_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -25,69 +23,27 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/service/errmap"
+	"github.com/contacts-facade/contacts-facade/service/errmap/errmaptest"
 	"github.com/contacts-facade/contacts-facade/service/upstream"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-// answer is one recorded upstream answer of testdata/answers: a first line
-// "METHOD STATUS", header lines, a blank line, the body.
-type answer struct {
-	method string
-	status int
-	header http.Header
-	body   []byte
-}
-
-func readAnswer(t *testing.T, path string) answer {
+func readAnswer(t *testing.T, path string) errmaptest.Answer {
 	t.Helper()
-	raw, err := os.ReadFile(path)
+	a, err := errmaptest.ReadAnswer(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := answer{header: http.Header{}}
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	inHeader := false
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "#"):
-			continue
-		case a.method == "":
-			m, s, _ := strings.Cut(line, " ")
-			a.method = m
-			if a.status, err = strconv.Atoi(s); err != nil {
-				t.Fatalf("%s: bad first line %q", path, line)
-			}
-			inHeader = true
-		case inHeader && line == "":
-			inHeader = false
-		case inHeader:
-			k, v, _ := strings.Cut(line, ":")
-			a.header.Set(k, strings.TrimSpace(v))
-		default:
-			a.body = append(append(a.body, line...), '\n')
-		}
-	}
-	a.body = bytes.TrimSuffix(a.body, []byte("\n"))
 	return a
 }
 
 // callThrough serves the answer from a fake upstream and makes the matching
 // call with the real client, so the golden files cover decoding and
 // translation together.
-func callThrough(t *testing.T, a answer) error {
+func callThrough(t *testing.T, a errmaptest.Answer) error {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for k, v := range a.header {
-			w.Header()[k] = v
-		}
-		if w.Header().Get("Content-Type") == "" {
-			w.Header().Set("Content-Type", "application/json")
-		}
-		w.WriteHeader(a.status)
-		_, _ = w.Write(a.body)
-	}))
+	srv := httptest.NewServer(a)
 	defer srv.Close()
 	c, err := upstream.New(upstream.Config{BaseURL: srv.URL, Retry: upstream.RetryPolicy{MaxAttempts: 1}})
 	if err != nil {
@@ -95,7 +51,7 @@ func callThrough(t *testing.T, a answer) error {
 	}
 	ctx := context.Background()
 	contacts := []*contactsv1.Contact{{Email: "x@example.com"}}
-	switch a.method {
+	switch a.Method {
 	case "GET":
 		_, err = c.List(ctx, "1000001", false)
 	case "PUT":
@@ -103,10 +59,10 @@ func callThrough(t *testing.T, a answer) error {
 	case "POST":
 		_, err = c.Create(ctx, "1000001", contacts)
 	default:
-		t.Fatalf("unknown method %q", a.method)
+		t.Fatalf("unknown method %q", a.Method)
 	}
 	if err == nil {
-		t.Fatalf("the client accepted a %d answer", a.status)
+		t.Fatalf("the client accepted a %d answer", a.Status)
 	}
 	return err
 }
@@ -121,7 +77,7 @@ func TestTranslateRecordedAnswers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			a := readAnswer(t, f)
 			err := callThrough(t, a)
-			s := errmap.Translate(err, errmap.Call{Method: upstream.Method(a.method), PropertyID: "1000001"})
+			s := errmap.Translate(err, errmap.Call{Method: upstream.Method(a.Method), PropertyID: "1000001"})
 			checkInvariants(t, s)
 			golden(t, name, s)
 		})
@@ -138,10 +94,10 @@ func TestEveryRowIsCovered(t *testing.T) {
 		var env struct {
 			Errors []upstream.Message `json:"errors"`
 		}
-		_ = json.Unmarshal(a.body, &env)
-		covered[strconv.Itoa(a.status)] = true
+		_ = json.Unmarshal(a.Body, &env)
+		covered[strconv.Itoa(a.Status)] = true
 		for _, m := range env.Errors {
-			covered[fmt.Sprintf("%d/%s", a.status, m.Code)] = true
+			covered[fmt.Sprintf("%d/%s", a.Status, m.Code)] = true
 		}
 	}
 	for _, k := range errmap.TableKeys() {
