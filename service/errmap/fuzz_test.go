@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
@@ -96,24 +94,7 @@ func FuzzTranslate(f *testing.F) {
 			if s == nil || s.Code() == codes.OK || s.Code() == codes.Unknown {
 				t.Fatalf("HTTP %d %s %T: status %v", status, m, err, s)
 			}
-			infos := 0
-			seen := map[reflect.Type]bool{}
-			for _, d := range s.Details() {
-				typ := reflect.TypeOf(d)
-				if seen[typ] {
-					t.Fatalf("detail %v twice in %v", typ, s.Proto())
-				}
-				seen[typ] = true
-				if ei, ok := d.(*errdetails.ErrorInfo); ok {
-					infos++
-					if ei.GetDomain() != errmap.Domain || ei.GetReason() == "" {
-						t.Fatalf("bad ErrorInfo %v", ei)
-					}
-				}
-			}
-			if infos != 1 {
-				t.Fatalf("HTTP %d %s %T: %d ErrorInfo details, want 1: %v", status, m, err, infos, s.Proto())
-			}
+			checkInvariants(t, s)
 			if _, err := proto.Marshal(s.Proto()); err != nil {
 				t.Fatalf("the status cannot be marshalled: %v", err)
 			}
