@@ -2,7 +2,10 @@ package service
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"strings"
+	"unicode"
 
 	"google.golang.org/grpc/codes"
 
@@ -101,9 +104,54 @@ func (s *Service) fail(ctx context.Context, call errmap.Call, err error) error {
 				slog.String("http_status", t.Metadata[errmap.MetaHTTPStatus]),
 				slog.String("request_id", t.Metadata[errmap.MetaRequestID]))
 		}
+		attrs = appendCause(attrs, err)
 		s.log.LogAttrs(ctx, level, "upstream call failed", attrs...)
 	}
 	return st.Err()
+}
+
+// appendCause adds what operators need to diagnose a failure that is not
+// an upstream error answer: the transport error, or for an undecodable
+// answer its content type and, when it is not JSON (a proxy's HTML or
+// text page, which holds no contact data), its first bytes with digits and
+// e-mail-like words masked. A JSON body is never logged: it may hold the
+// names, e-mails and phone numbers of contacts.
+func appendCause(attrs []slog.Attr, err error) []slog.Attr {
+	if te, ok := errors.AsType[*upstream.TransportError](err); ok {
+		return append(attrs, slog.String("cause", te.Err.Error()))
+	}
+	de, ok := errors.AsType[*upstream.DecodeError](err)
+	if !ok {
+		return attrs
+	}
+	attrs = append(attrs, slog.String("content_type", de.ContentType), slog.Bool("too_large", de.TooLarge))
+	if de.Err != nil {
+		attrs = append(attrs, slog.String("cause", de.Err.Error()))
+	}
+	if ct := strings.ToLower(de.ContentType); strings.Contains(ct, "html") || strings.HasPrefix(ct, "text/plain") {
+		attrs = append(attrs, slog.String("body_start", maskForLog(de.Snippet)))
+	}
+	return attrs
+}
+
+// maskForLog replaces every digit with '#' and every word holding an '@'
+// with "<masked>", so that a page that echoes a phone number or an
+// e-mail address does not carry it into the logs.
+func maskForLog(s string) string {
+	words := strings.Fields(s)
+	for i, w := range words {
+		if strings.ContainsRune(w, '@') {
+			words[i] = "<masked>"
+			continue
+		}
+		words[i] = strings.Map(func(r rune) rune {
+			if unicode.IsDigit(r) {
+				return '#'
+			}
+			return r
+		}, w)
+	}
+	return strings.Join(words, " ")
 }
 
 // compile-time check.
