@@ -16,12 +16,12 @@ import (
 // Domain is ErrorInfo.Domain of every error of the facade.
 const Domain = "contacts-facade.booking.connectivity"
 
-// Keys of ErrorInfo.Metadata. Once a key has appeared for a reason it keeps
-// appearing for it.
+// Keys of ErrorInfo.Metadata. Every error carries all six, empty when a
+// value is unknown.
 const (
 	MetaOTACode    = "otaCode"    // the OTA code of the first upstream error, e.g. "320"
 	MetaOTACodes   = "otaCodes"   // every distinct OTA code, comma-separated
-	MetaHTTPStatus = "httpStatus" // the upstream HTTP status, e.g. "400"; absent when none came
+	MetaHTTPStatus = "httpStatus" // the upstream HTTP status, e.g. "400"; empty when none came
 	MetaRequestID  = "requestId"  // the upstream request id (meta.ruid), for Booking.com support
 	MetaPropertyID = "propertyId" // the property of the call
 	MetaSource     = "source"     // "upstream" (the REST API said so) or "facade"

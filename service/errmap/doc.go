@@ -9,8 +9,9 @@
 //
 // Every status carries, following AIP-193:
 //   - exactly one google.rpc.ErrorInfo: Reason (UPPER_SNAKE_CASE), Domain,
-//     and metadata otaCode, otaCodes (when several), httpStatus, requestId,
-//     propertyId and source ("upstream" or "facade");
+//     and always the same six metadata keys, empty when unknown: otaCode,
+//     otaCodes, httpStatus, requestId, propertyId and source ("upstream"
+//     or "facade");
 //   - a google.rpc.BadRequest with one FieldViolation per offending field,
 //     the field named in the request message's own terms
 //     ("contacts[0].phones[1].phone_number");

@@ -22,8 +22,8 @@ import (
 	"github.com/contacts-facade/contacts-facade/service/upstream"
 )
 
-// Metadata keys of ErrorInfo. Once a key has appeared for a reason it keeps
-// appearing: callers may rely on it.
+// Metadata keys of ErrorInfo. Every error carries all six (empty when a
+// value is unknown): callers may rely on each.
 const (
 	MetaOTACode    = "otaCode"    // the OTA code of the first upstream error, e.g. "320"
 	MetaOTACodes   = "otaCodes"   // every distinct OTA code, in order, comma-separated
