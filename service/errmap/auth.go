@@ -3,17 +3,15 @@ package errmap
 import (
 	"errors"
 
-	"google.golang.org/grpc/status"
-
 	"github.com/contacts-facade/contacts-facade/service/upstreamauth"
 )
 
 // fromAuthError translates a failure to obtain upstream credentials (the
 // token exchange). It reports false for any other error.
-func fromAuthError(err error, call Call) (*status.Status, bool) {
+func fromAuthError(err error, call Call) (Translated, bool) {
 	var e *upstreamauth.Error
 	if !errors.As(err, &e) {
-		return nil, false
+		return Translated{}, false
 	}
 	row := rowExchangeUnavailable
 	switch e.Kind {
@@ -25,6 +23,5 @@ func fromAuthError(err error, call Call) (*status.Status, bool) {
 		row = rowTokenBudget
 	}
 	md := metadata(call, SourceFacade, e.HTTPStatus, e.RequestID, nil)
-	s := fromRow(row, call, md, e.RetryAfter)
-	return s, true
+	return fromRow(row, call, md, e.RetryAfter), true
 }

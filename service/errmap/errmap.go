@@ -114,8 +114,7 @@ type Translated struct {
 func TranslateWithInfo(err error, call Call) Translated {
 	t := translate(err, call)
 	if t.Status != nil && t.Reason == "" {
-		// A status passed through, or one built elsewhere (auth.go):
-		// decode its ErrorInfo.
+		// A status passed through unchanged: decode its ErrorInfo.
 		for _, d := range t.Status.Details() {
 			if ei, ok := d.(*errdetails.ErrorInfo); ok {
 				t.Reason, t.Metadata = ei.GetReason(), ei.GetMetadata()
@@ -145,19 +144,19 @@ func translate(err error, call Call) Translated {
 	if e, ok := errors.AsType[*upstream.DecodeError](err); ok {
 		return fromDecodeError(e, call)
 	}
-	if s, ok := fromAuthError(err, call); ok {
-		return Translated{Status: s}
+	if t, ok := fromAuthError(err, call); ok {
+		return t
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return fromRowTranslated(rowTimeout, call, nil, 0)
+		return fromRow(rowTimeout, call, nil, 0)
 	case errors.Is(err, context.Canceled):
-		return fromRowTranslated(rowCancelled, call, nil, 0)
+		return fromRow(rowCancelled, call, nil, 0)
 	}
 	if _, ok := errors.AsType[*upstream.TransportError](err); ok {
-		return fromRowTranslated(rowUnreachable, call, nil, 0)
+		return fromRow(rowUnreachable, call, nil, 0)
 	}
-	return fromRowTranslated(rowInternal, call, nil, 0)
+	return fromRow(rowInternal, call, nil, 0)
 }
 
 func fromAPIError(e *upstream.APIError, call Call) Translated {
@@ -242,12 +241,9 @@ func fromDecodeError(e *upstream.DecodeError, call Call) Translated {
 	return build(row.Code, row.Message, row, md, details...)
 }
 
-// fromRow builds the status of a row that has no upstream answer behind it.
-func fromRow(row Row, call Call, md map[string]string, retryAfter time.Duration) *status.Status {
-	return fromRowTranslated(row, call, md, retryAfter).Status
-}
-
-func fromRowTranslated(row Row, call Call, md map[string]string, retryAfter time.Duration) Translated {
+// fromRow builds the status of a row that has no upstream answer behind
+// it; nil md means the facade's own metadata with nothing else known.
+func fromRow(row Row, call Call, md map[string]string, retryAfter time.Duration) Translated {
 	if md == nil {
 		md = metadata(call, SourceFacade, 0, "", nil)
 	}
@@ -277,7 +273,7 @@ func metadata(call Call, source string, httpStatus int, requestID string, otaCod
 // Internal is the status of a bug of the facade (a panic, an error no row
 // knows). Its message says nothing of the cause: that goes to the logs.
 func Internal(call Call) *status.Status {
-	return fromRow(rowInternal, call, nil, 0)
+	return fromRow(rowInternal, call, nil, 0).Status
 }
 
 // appendCommon adds the details that depend on the code and the call:
