@@ -21,7 +21,7 @@ import (
 
 	"github.com/contacts-facade/contacts-facade/client"
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
-	"github.com/contacts-facade/contacts-facade/service/errmap"
+	"github.com/contacts-facade/contacts-facade/internal/errmap"
 )
 
 // TestMain fails the run if a test or an example leaves goroutines behind,

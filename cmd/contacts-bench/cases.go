@@ -12,9 +12,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/contacts-facade/contacts-facade/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
-	"github.com/contacts-facade/contacts-facade/service/upstream"
+	"github.com/contacts-facade/contacts-facade/internal/upstream"
 )
 
 // benchCase is one call, made both ways. Each function checks the answer

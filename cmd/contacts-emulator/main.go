@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/contacts-facade/contacts-facade/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
 )
 
 func main() {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/contacts-facade/contacts-facade/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
 )
 
 // TestHelpListsDemoData checks that -h tells a developer everything needed

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/contacts-facade/contacts-facade/emulator"
-	"github.com/contacts-facade/contacts-facade/service/upstreamauth"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 )
 
 // Environment variables. Secrets are read only from the environment (or a

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contacts-facade/contacts-facade/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
 )
 
 // envMap is a getenv over a map.

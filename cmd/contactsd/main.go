@@ -18,11 +18,11 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/contacts-facade/contacts-facade/emulator"
-	"github.com/contacts-facade/contacts-facade/service"
-	"github.com/contacts-facade/contacts-facade/service/server"
-	"github.com/contacts-facade/contacts-facade/service/upstream"
-	"github.com/contacts-facade/contacts-facade/service/upstreamauth"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/service"
+	"github.com/contacts-facade/contacts-facade/internal/server"
+	"github.com/contacts-facade/contacts-facade/internal/upstream"
+	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 )
 
 // version is set at link time (-ldflags "-X main.version=...").

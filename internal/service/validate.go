@@ -1,0 +1,321 @@
+package service
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/errmap"
+)
+
+// OTA codes a local violation stands for: the code the upstream would
+// answer for the same problem, so callers see one error model.
+const (
+	otaInvalid  = "320"
+	otaMissing  = "321"
+	otaContract = "450"
+)
+
+// Limits checked before any upstream call. The documented ones come from
+// the Contacts API docs; the others are the facade's own guards against
+// oversized requests and are far above any real contact.
+const (
+	maxContacts         = 100 // facade guard
+	maxPhonesPerContact = 5   // 3 landline + 1 fax + 1 mobile (documented)
+	maxLandlines        = 3   // documented
+	maxFaxes            = 1   // documented
+	maxMobiles          = 1   // documented
+	maxAddressLine      = 255 // documented
+	maxText             = 255 // facade guard: names, cities, postal codes
+	maxEmail            = 254 // RFC 5321 path limit
+	maxPhoneDigits      = 15  // E.164
+	maxExtension        = 10  // facade guard
+	maxLanguageCode     = 10  // facade guard: "en-gb", "zh-tw"
+)
+
+// violations collects the problems of one request, in field order.
+type violations []errmap.Violation
+
+func (vs *violations) add(field, ota, desc string) {
+	*vs = append(*vs, errmap.Violation{Field: field, OTACode: ota, Description: desc})
+}
+
+// validatePropertyID checks property_id: a positive int32 in decimal digits,
+// as the OpenAPI file types it.
+func validatePropertyID(vs *violations, id string) {
+	switch {
+	case id == "":
+		vs.add("property_id", otaMissing, "property_id is required: the Booking.com property ID, e.g. \"1000001\"")
+	case !isDigits(id):
+		vs.add("property_id", otaInvalid, "property_id must be decimal digits only, e.g. \"1000001\"")
+	default:
+		if n, err := strconv.ParseInt(id, 10, 32); err != nil || n <= 0 {
+			vs.add("property_id", otaInvalid, "property_id must be a positive number below 2147483648")
+		}
+	}
+}
+
+func validateList(req *contactsv1.ListContactsRequest) violations {
+	var vs violations
+	validatePropertyID(&vs, req.GetPropertyId())
+	return vs
+}
+
+// validateWrite checks the body of ReplaceContacts and CreateContacts with
+// the rules the Contacts API documents.
+func validateWrite(propertyID string, contacts []*contactsv1.Contact) violations {
+	var vs violations
+	validatePropertyID(&vs, propertyID)
+	switch {
+	case len(contacts) == 0:
+		vs.add("contacts", otaMissing, "at least one contact is required, and exactly one must have PROFILE_TYPE_GENERAL")
+		return vs
+	case len(contacts) > maxContacts:
+		vs.add("contacts", otaInvalid, "at most "+strconv.Itoa(maxContacts)+" contacts per request")
+		return vs
+	}
+	generals := 0
+	for i, c := range contacts {
+		p := "contacts[" + strconv.Itoa(i) + "]"
+		if c == nil {
+			vs.add(p, otaMissing, "a contact is required here")
+			continue
+		}
+		generals += validateProfiles(&vs, p, c.GetProfiles(), generals)
+		validatePerson(&vs, p+".contact_person", c.GetContactPerson())
+		validateAddress(&vs, p+".address", c.GetAddress())
+		validatePhones(&vs, p+".phones", c.GetPhones())
+		validateEmail(&vs, p+".email", c.GetEmail())
+	}
+	if generals == 0 {
+		vs.add("contacts", otaMissing, "exactly one contact must have PROFILE_TYPE_GENERAL; none has")
+	}
+	return vs
+}
+
+// validateProfiles checks one contact's profiles and returns how many
+// GENERAL profiles it has. generalsBefore counts those of earlier contacts:
+// a second GENERAL anywhere is a violation on the later one.
+func validateProfiles(vs *violations, contact string, profiles []contactsv1.ProfileType, generalsBefore int) int {
+	field := contact + ".profiles"
+	if len(profiles) == 0 {
+		vs.add(field, otaMissing, "at least one profile is required")
+		return 0
+	}
+	generals := 0
+	seen := make(map[contactsv1.ProfileType]bool, len(profiles))
+	for j, pt := range profiles {
+		f := field + "[" + strconv.Itoa(j) + "]"
+		switch {
+		case pt == contactsv1.ProfileType_PROFILE_TYPE_UNSPECIFIED:
+			vs.add(f, otaMissing, "the profile type must be set. Allowed values: "+allowedProfiles)
+		case pt == contactsv1.ProfileType_PROFILE_TYPE_CONTRACT:
+			vs.add(f, otaContract, "PROFILE_TYPE_CONTRACT cannot be written through the Contacts API")
+		case contactsv1.ProfileType_name[int32(pt)] == "":
+			vs.add(f, otaInvalid, "unknown profile type "+strconv.Itoa(int(pt))+". Allowed values: "+allowedProfiles)
+		case seen[pt]:
+			vs.add(f, otaInvalid, pt.String()+" appears twice in this contact")
+		case pt == contactsv1.ProfileType_PROFILE_TYPE_GENERAL && generalsBefore+generals > 0:
+			vs.add(f, otaInvalid, "only one contact may have PROFILE_TYPE_GENERAL")
+			generals++
+		case pt == contactsv1.ProfileType_PROFILE_TYPE_GENERAL:
+			generals++
+		}
+		seen[pt] = true
+	}
+	return generals
+}
+
+// allowedProfiles lists the profile types a write accepts.
+var allowedProfiles = func() string {
+	var names []string
+	for i := int32(1); ; i++ {
+		n, ok := contactsv1.ProfileType_name[i]
+		if !ok {
+			break
+		}
+		if contactsv1.ProfileType(i) != contactsv1.ProfileType_PROFILE_TYPE_CONTRACT {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ", ")
+}()
+
+func validatePerson(vs *violations, field string, p *contactsv1.ContactPerson) {
+	if p == nil {
+		vs.add(field, otaMissing, "contact_person is required")
+		return
+	}
+	checkText(vs, field+".name", p.GetName(), true, maxText)
+	if _, ok := contactsv1.Gender_name[int32(p.GetGender())]; !ok {
+		vs.add(field+".gender", otaInvalid, "unknown gender. Allowed values: GENDER_MALE, GENDER_FEMALE")
+	}
+	if _, ok := contactsv1.JobTitle_name[int32(p.GetJobTitle())]; !ok {
+		vs.add(field+".job_title", otaInvalid, "unknown job title "+strconv.Itoa(int(p.GetJobTitle())))
+	}
+	checkLanguage(vs, field+".language_code", p.GetLanguageCode())
+}
+
+func validateAddress(vs *violations, field string, a *contactsv1.Address) {
+	if a == nil {
+		return // optional
+	}
+	if line := a.GetAddressLine(); line != "" {
+		checkText(vs, field+".address_line", line, false, maxAddressLine)
+		if hasHan(line) {
+			vs.add(field+".address_line", otaInvalid, "address_line may not contain CJK ideographs")
+		}
+	}
+	// city_name is required only according to the onboarding tutorial:
+	// an uncertain rule, so the upstream decides it (README "Assumptions").
+	checkText(vs, field+".city_name", a.GetCityName(), false, maxText)
+	if hasHan(a.GetCityName()) {
+		vs.add(field+".city_name", otaInvalid, "city_name may not contain CJK ideographs")
+	}
+	checkText(vs, field+".postal_code", a.GetPostalCode(), false, maxText)
+	checkText(vs, field+".state_prov_code", a.GetStateProvCode(), false, maxText)
+	switch cc := a.GetCountryCode(); {
+	case cc == "":
+		vs.add(field+".country_code", otaMissing, "country_code is required with an address (ISO 3166-1 alpha-2, e.g. \"NL\")")
+	case len(cc) != 2 || !isUpperASCII(cc):
+		vs.add(field+".country_code", otaInvalid, "country_code must be ISO 3166-1 alpha-2 in capitals, e.g. \"NL\"")
+	}
+	checkLanguage(vs, field+".language_code", a.GetLanguageCode())
+}
+
+func validatePhones(vs *violations, field string, phones []*contactsv1.Phone) {
+	if len(phones) == 0 {
+		vs.add(field, otaMissing, "at least one phone is required")
+		return
+	}
+	if len(phones) > maxPhonesPerContact {
+		vs.add(field, otaInvalid, "at most 3 LANDLINE, 1 FAX and 1 MOBILE phones per contact")
+		return
+	}
+	var landlines, faxes, mobiles int
+	for k, ph := range phones {
+		f := field + "[" + strconv.Itoa(k) + "]"
+		if ph == nil {
+			vs.add(f, otaMissing, "a phone is required here")
+			continue
+		}
+		switch n := ph.GetPhoneNumber(); {
+		case n == "":
+			vs.add(f+".phone_number", otaMissing, "phone_number is required, e.g. \"+31201234567\"")
+		case len(n) < 2 || n[0] != '+' || !isDigits(n[1:]) || len(n)-1 > maxPhoneDigits:
+			vs.add(f+".phone_number", otaInvalid, "phone_number must be \"+\" and up to 15 digits, e.g. \"+31201234567\"")
+		}
+		switch t := ph.GetPhoneTechType(); t {
+		case contactsv1.PhoneTechType_PHONE_TECH_TYPE_UNSPECIFIED:
+			vs.add(f+".phone_tech_type", otaMissing, "phone_tech_type is required. Allowed values: PHONE_TECH_TYPE_LANDLINE, PHONE_TECH_TYPE_FAX, PHONE_TECH_TYPE_MOBILE")
+		case contactsv1.PhoneTechType_PHONE_TECH_TYPE_LANDLINE:
+			if landlines++; landlines > maxLandlines {
+				vs.add(f+".phone_tech_type", otaInvalid, "at most 3 PHONE_TECH_TYPE_LANDLINE phones per contact")
+			}
+		case contactsv1.PhoneTechType_PHONE_TECH_TYPE_FAX:
+			if faxes++; faxes > maxFaxes {
+				vs.add(f+".phone_tech_type", otaInvalid, "at most 1 PHONE_TECH_TYPE_FAX phone per contact")
+			}
+		case contactsv1.PhoneTechType_PHONE_TECH_TYPE_MOBILE:
+			if mobiles++; mobiles > maxMobiles {
+				vs.add(f+".phone_tech_type", otaInvalid, "at most 1 PHONE_TECH_TYPE_MOBILE phone per contact")
+			}
+		default:
+			vs.add(f+".phone_tech_type", otaInvalid, "unknown phone_tech_type "+strconv.Itoa(int(t))+". Allowed values: PHONE_TECH_TYPE_LANDLINE, PHONE_TECH_TYPE_FAX, PHONE_TECH_TYPE_MOBILE")
+		}
+		if ext := ph.GetExtension(); ext != "" {
+			switch {
+			case ph.GetPhoneTechType() != contactsv1.PhoneTechType_PHONE_TECH_TYPE_LANDLINE:
+				vs.add(f+".extension", otaInvalid, "an extension is allowed only on a PHONE_TECH_TYPE_LANDLINE phone")
+			case !isDigits(ext) || len(ext) > maxExtension:
+				vs.add(f+".extension", otaInvalid, "extension must be 1 to 10 digits")
+			}
+		}
+	}
+}
+
+func validateEmail(vs *violations, field, email string) {
+	switch {
+	case email == "":
+		vs.add(field, otaMissing, "email is required")
+	case len(email) > maxEmail || !plausibleEmail(email):
+		vs.add(field, otaInvalid, "email must be an address such as name@example.com")
+	}
+}
+
+// plausibleEmail is a cheap shape check (one @, a dot in the domain, no
+// spaces); the upstream makes the authoritative one.
+func plausibleEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || strings.ContainsAny(s, " \t\r\n<>,;") || strings.Contains(domain, "@") {
+		return false
+	}
+	dot := strings.LastIndexByte(domain, '.')
+	return dot > 0 && dot < len(domain)-1
+}
+
+func checkLanguage(vs *violations, field, code string) {
+	switch {
+	case code == "":
+		vs.add(field, otaMissing, "language_code is required: a Booking.com language code such as \"en-gb\"")
+	case len(code) > maxLanguageCode || !isLanguageShape(code):
+		vs.add(field, otaInvalid, "language_code must be a Booking.com language code such as \"en-gb\" or \"nl\"")
+	}
+}
+
+// checkText checks a free-text field: present when required, valid UTF-8,
+// no control characters, at most max characters.
+func checkText(vs *violations, field, s string, required bool, max int) {
+	switch {
+	case s == "" && required:
+		vs.add(field, otaMissing, field[strings.LastIndexByte(field, '.')+1:]+" is required")
+	case s == "":
+	case !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0:
+		vs.add(field, otaInvalid, "must be valid UTF-8 text without control characters")
+	case utf8.RuneCountInString(s) > max:
+		vs.add(field, otaInvalid, "at most "+strconv.Itoa(max)+" characters")
+	}
+}
+
+// isLanguageShape accepts "nl", "en-gb", "zh-tw", "es-ar": lower-case
+// letters with an optional region. The upstream checks the list.
+func isLanguageShape(s string) bool {
+	lang, region, hasRegion := strings.Cut(s, "-")
+	if len(lang) < 2 || len(lang) > 3 || !isLowerASCII(lang) {
+		return false
+	}
+	return !hasRegion || (len(region) >= 2 && len(region) <= 4 && isLowerASCII(region))
+}
+
+func hasHan(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isUpperASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+func isLowerASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
