@@ -12,13 +12,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contacts-facade/contacts-facade/internal/httpx"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
-	"github.com/contacts-facade/contacts-facade/internal/service"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/server"
+	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 )
@@ -102,10 +104,7 @@ func startStack(ctx context.Context, level slog.Level, callers int) (*stack, err
 
 	// The direct path: a keep-alive pool large enough for every caller,
 	// and a token of the same demo account.
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = max(100, callers)
-	t.MaxIdleConnsPerHost = max(100, callers)
-	hc := &http.Client{Transport: t}
+	hc := &http.Client{Transport: httpx.NewTransport(max(100, callers))}
 	closers = append(closers, hc.CloseIdleConnections)
 	token, err := exchange(ctx, hc, exchangeURL)
 	if err != nil {

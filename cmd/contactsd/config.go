@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/contacts-facade/contacts-facade/internal/httpx"
 
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
@@ -150,20 +151,12 @@ func checkUpstreamURL(raw string, allowInsecure bool) error {
 	case "https":
 		return nil
 	case "http":
-		if allowInsecure || isLoopback(u.Hostname()) {
+		if allowInsecure || httpx.IsLoopback(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%q: plain http is allowed only on loopback (or with -allow-insecure-upstream)", raw)
 	}
 	return fmt.Errorf("%q: scheme must be https", raw)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func usage(fs *flag.FlagSet, out io.Writer) {

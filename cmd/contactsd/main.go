@@ -18,9 +18,11 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/contacts-facade/contacts-facade/internal/httpx"
+
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
-	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/server"
+	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 )
@@ -211,10 +213,7 @@ func newAuthorizer(cfg config, getenv func(string) string, embedded bool, authUR
 // newExchangeHTTPClient is an HTTP client with a connection pool of its
 // own, not http.DefaultTransport's.
 func newExchangeHTTPClient() *http.Client {
-	if t, ok := http.DefaultTransport.(*http.Transport); ok {
-		return &http.Client{Transport: t.Clone()}
-	}
-	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}}
+	return &http.Client{Transport: httpx.NewTransport(0)}
 }
 
 func authURLOrDefault(u string) string {

@@ -887,27 +887,6 @@ func TestBudgetAccounting(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2025, 11, 25, 12, 0, 0, 0, time.UTC)
-	tests := map[string]time.Duration{
-		"":                                0,
-		"0":                               0,
-		"120":                             2 * time.Minute,
-		"-5":                              0,
-		"1.5":                             0,
-		"soon":                            0,
-		"99999999999":                     0,
-		"Tue, 25 Nov 2025 12:01:30 GMT":   90 * time.Second,
-		"Tuesday, 25-Nov-25 12:00:10 GMT": 10 * time.Second,
-		"Tue, 25 Nov 2025 11:00:00 GMT":   0,
-	}
-	for in, want := range tests {
-		if got := parseRetryAfter(in, now); got != want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
-
 func TestSnippet(t *testing.T) {
 	if got := snippet([]byte("short")); got != "short" {
 		t.Errorf("snippet = %q", got)

@@ -8,13 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/contacts-facade/contacts-facade/internal/httpx"
 )
 
 // DefaultExchangeURL is Booking.com's token exchange endpoint.
@@ -217,12 +216,12 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 	} else {
 		// Our own pool, so that Close can drop its connections without
 		// touching anyone else's.
-		client.Transport = http.DefaultTransport.(*http.Transport).Clone()
+		client.Transport = httpx.NewTransport(0)
 		ownTransport = true
 	}
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !httpx.IsLoopback(u.Hostname()) {
 		cfg.Logger.Warn("upstream token exchange over plain http: the client secret travels unencrypted",
 			slog.String("exchange_url", cfg.ExchangeURL))
 	}
@@ -241,14 +240,6 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 		base:        base,
 		cancel:      cancel,
 	}, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Authorize sets "Authorization: Bearer <jwt>" on req, exchanging for a new
@@ -501,7 +492,7 @@ func (s *TokenSource) exchange(ctx context.Context) (*token, *Error) {
 		ruid = ans.Meta.RUID
 	}
 	obtained := s.now()
-	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), obtained)
+	retryAfter := httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), obtained)
 	fail := func(kind Kind, cause error) *Error {
 		return &Error{Kind: kind, HTTPStatus: resp.StatusCode, RequestID: ruid, RetryAfter: retryAfter, Err: cause}
 	}
@@ -542,25 +533,6 @@ func (s *TokenSource) newToken(jwt, ruid string, obtained time.Time) *token {
 	lifetime := t.expires.Sub(obtained)
 	t.renewAt = t.expires.Add(-min(s.renewBefore, lifetime/2))
 	return t
-}
-
-// parseRetryAfter reads a Retry-After header (delay in seconds or an HTTP
-// date); 0 when absent, malformed or in the past.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		return time.Duration(min(n, int64(24*time.Hour/time.Second))) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // Rejected is called when the upstream refused the token Authorize put on

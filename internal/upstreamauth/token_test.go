@@ -769,25 +769,6 @@ func TestPlainHTTPWarning(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := newFakeClock().Now()
-	for in, want := range map[string]time.Duration{
-		"":            0,
-		"0":           0,
-		"-5":          0,
-		"30":          30 * time.Second,
-		" 30 ":        30 * time.Second,
-		"99999999999": 24 * time.Hour,
-		"soon":        0,
-		now.Add(time.Minute).Format(http.TimeFormat):  time.Minute,
-		now.Add(-time.Minute).Format(http.TimeFormat): 0,
-	} {
-		if got := parseRetryAfter(in, now); got != want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
-
 func TestBearerOf(t *testing.T) {
 	for in, want := range map[string]string{
 		"Bearer abc":   "abc",

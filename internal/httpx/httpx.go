@@ -1,0 +1,81 @@
+// Package httpx holds the small HTTP helpers that the upstream client, the
+// token exchange and the commands share, so that each rule is written once:
+// how a Retry-After header is read, what counts as loopback, and how an
+// outbound transport is built.
+package httpx
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxRetryAfter is the longest Retry-After the facade believes. A larger
+// value (or a date further ahead) is cut to it, so that a wrong header
+// cannot park a caller or the token exchange for days.
+const MaxRetryAfter = 24 * time.Hour
+
+// MaxResponseHeaderBytes caps the response headers of every upstream
+// answer. Go's default is 10 MiB, which lets 40 hostile answers cost
+// hundreds of megabytes; the Contacts API's headers are a few hundred
+// bytes.
+const MaxResponseHeaderBytes = 64 << 10
+
+// ParseRetryAfter reads a Retry-After header value (RFC 9110 §10.2.3):
+// delay-seconds or an HTTP date. It returns 0 when v is empty, malformed,
+// not positive or in the past, and never more than MaxRetryAfter.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, int64(MaxRetryAfter/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), MaxRetryAfter)
+	}
+	return 0
+}
+
+// IsLoopback reports whether host (a URL's Hostname(), without port) names
+// this machine: "localhost" or a loopback IP address.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// NewTransport returns a transport of its own (never shared with
+// http.DefaultTransport, so that closing its idle connections or changing
+// its pool touches nobody else) with the standard library's defaults for
+// proxies, dialling and TLS, response headers capped at
+// MaxResponseHeaderBytes, and up to idle idle connections (0 keeps Go's
+// default of 100).
+func NewTransport(idle int) *http.Transport {
+	t := &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   30 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           100,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  1 * time.Second,
+		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
+	}
+	if idle > 0 {
+		t.MaxIdleConns = idle
+		t.MaxIdleConnsPerHost = idle
+	}
+	return t
+}
