@@ -11,10 +11,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/contacts-facade/contacts-facade/client"
-	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
-	"github.com/contacts-facade/contacts-facade/internal/service"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/server"
+	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 )

@@ -33,8 +33,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
 )
 
 // TestMain fails the package if run leaves a goroutine behind after it

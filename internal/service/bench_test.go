@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
 )
 
 // The benchmarks below go through the whole stack in one process: a gRPC

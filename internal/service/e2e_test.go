@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"

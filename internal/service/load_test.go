@@ -13,8 +13,8 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/status"
 
-	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/server"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 )
