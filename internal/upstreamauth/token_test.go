@@ -415,7 +415,10 @@ func TestExchangeFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := newFakeClock()
 			f := newFake(t, clock, tc.respond)
-			ts, logs := newSource(t, f, nil)
+			var outcomes []string
+			ts, logs := newSource(t, f, func(c *TokenConfig) {
+				c.OnExchange = func(o string) { outcomes = append(outcomes, o) }
+			})
 			_, req, err := authorize(t.Context(), t, ts)
 			e := asError(t, err)
 			if e.Kind != tc.kind || e.HTTPStatus != tc.status || e.RequestID != tc.ruid || e.RetryAfter != tc.retry {
@@ -438,7 +441,25 @@ func TestExchangeFailures(t *testing.T) {
 			if f.count() != 1 {
 				t.Fatalf("exchanges = %d, want 1", f.count())
 			}
+			if want := []string{outcomeOf(tc.kind, tc.contains)}; !slices.Equal(outcomes, want) {
+				t.Fatalf("OnExchange outcomes %v, want %v", outcomes, want)
+			}
 		})
+	}
+}
+
+// outcomeOf is the OnExchange outcome the failure cases of
+// TestExchangeFailures expect.
+func outcomeOf(k Kind, contains string) string {
+	switch {
+	case contains == "no usable jwt":
+		return OutcomeInvalidToken
+	case k == KindCredentialsRejected:
+		return OutcomeRejected
+	case k == KindRateLimited:
+		return OutcomeRateLimited
+	default:
+		return OutcomeUnavailable
 	}
 }
 
@@ -583,8 +604,9 @@ func TestRenewalFailureKeepsOldToken(t *testing.T) {
 	}
 }
 
-// TestTokenLifetime: the lifetime comes from exp; without a usable exp it
-// is one hour from when the token was obtained.
+// TestTokenLifetime: the lifetime comes from exp, but never more than the
+// documented hour; without a usable exp it is one hour from when the token
+// was obtained.
 func TestTokenLifetime(t *testing.T) {
 	base := newFakeClock().Now()
 	cases := []struct {
@@ -597,7 +619,10 @@ func TestTokenLifetime(t *testing.T) {
 		{"fractional exp", makeJWT(map[string]any{"exp": float64(base.Add(40*time.Minute).Unix()) + 0.5}), base.Add(40*time.Minute + 500*time.Millisecond), true},
 		{"exp as string", makeJWT(map[string]any{"exp": "1772370000"}), time.Unix(1772370000, 0), true},
 		{"no exp", makeJWT(map[string]any{"iat": base.Unix(), "sub": "x"}), base.Add(time.Hour), false},
-		{"exp in the past", makeJWT(map[string]any{"exp": base.Add(-time.Minute).Unix()}), base.Add(time.Hour), false},
+		{"exp in the past within the clock skew", makeJWT(map[string]any{"exp": base.Add(-maxClockSkew).Unix()}), base.Add(time.Hour), false},
+		{"exp now", makeJWT(map[string]any{"exp": base.Unix()}), base.Add(time.Hour), false},
+		{"exp two hours ahead: cut to the documented hour", makeJWT(map[string]any{"exp": base.Add(2 * time.Hour).Unix()}), base.Add(time.Hour), false},
+		{"exp ten years ahead: cut to the documented hour", makeJWT(map[string]any{"exp": base.AddDate(10, 0, 0).Unix()}), base.Add(time.Hour), false},
 		{"exp not a number", makeJWT(map[string]any{"exp": "soon"}), base.Add(time.Hour), false},
 		{"exp absurd", makeJWT(map[string]any{"exp": 1e300}), base.Add(time.Hour), false},
 		{"payload not base64", jwtWithPayload("!!!not-base64!!!"), base.Add(time.Hour), false},
