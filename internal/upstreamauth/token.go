@@ -703,7 +703,9 @@ func (s *TokenSource) Rejected(req *http.Request) bool {
 	if cur == nil || sent == "" || sent != cur.jwt {
 		var retry bool
 		if cur != nil && now.Before(cur.expires) {
-			retry = !cur.renewWanted || s.inflight != nil
+			// The retry sends the current token, or waits for its pending
+			// renewal.
+			retry = !cur.renewWanted || s.canStartLocked(now, whyRejected)
 		} else {
 			retry = s.canStartLocked(now, whyNeed)
 		}
