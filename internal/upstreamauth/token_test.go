@@ -134,7 +134,7 @@ func TestNoBurstAtRenewalBoundary(t *testing.T) {
 	}
 }
 
-// TestRejected: a rejected cached token is dropped and renewed once; a
+// TestRejected: a rejected current token is renewed once; a
 // rejection of a stale token while a newer one is cached costs nothing.
 func TestRejected(t *testing.T) {
 	clock := newFakeClock()
