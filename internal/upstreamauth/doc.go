@@ -12,8 +12,10 @@
 //     past its hourly Budget, so that neither a storm of calls, a storm of
 //     401s nor a wrong secret can burn the account's allowance.
 //
-// The files: token.go (configuration, single flight, the rules of when to
-// exchange), budget.go (Budget, the hourly allowance, and LocalBudget),
+// The files: token.go (configuration, the rules of when to exchange and
+// of rejected tokens), flight.go (one exchange in progress: Shared, Budget,
+// the exchange, its outcome and logs), snapshot.go (state for metrics),
+// budget.go (Budget, the hourly allowance, and LocalBudget),
 // backoff.go (the growing pause), exchange.go (the HTTP exchange), jwt.go
 // (reading exp, the lifetime believed), shared.go (Shared, the seam for
 // sharing the token between replicas).
