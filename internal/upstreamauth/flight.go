@@ -213,4 +213,3 @@ func (s *TokenSource) logLimited(level slog.Level, key, msg string, attrs ...any
 	}
 	s.log.Log(context.Background(), level, msg, attrs...)
 }
-

@@ -49,4 +49,3 @@ func (s *TokenSource) Snapshot() TokenSnapshot {
 	snap.BudgetLeft = left
 	return snap
 }
-
