@@ -309,7 +309,7 @@ func (p *contactsdProcess) logText() string {
 func startContactsdProcess(t *testing.T, bin string) *contactsdProcess {
 	t.Helper()
 	p := &contactsdProcess{drained: make(chan struct{})}
-	p.cmd = exec.CommandContext(t.Context(), bin, "-listen", "127.0.0.1:0")
+	p.cmd = exec.CommandContext(t.Context(), bin, "-listen", "127.0.0.1:0", "-upstream", "emulator")
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
