@@ -57,28 +57,28 @@ func (e configError) Unwrap() error { return e.err }
 
 // config is everything contactsd is told, by flags and environment.
 type config struct {
-	listen          string
-	healthListen    string
-	upstreamURL     string
+	listen       string
+	healthListen string
+	upstreamURL  string
 	// emulator: serve on the embedded emulator (-upstream emulator, or no
 	// upstream at all); upstreamURL is then empty.
 	emulator bool
 	// emulatorByDefault: the emulator, because no upstream was given.
 	emulatorByDefault bool
-	authURL         string
-	authMode        string
-	insecureUpstrm  bool
-	logLevel        slog.Level
-	logFormat       string
-	defaultTimeout  time.Duration
-	shutdownTimeout time.Duration
-	drainDelay      time.Duration
-	maxConnAge      time.Duration
-	renewBefore     time.Duration
-	maxBodyBytes    int64
-	tlsCert         string
-	tlsKey          string
-	clientCA        string
+	authURL           string
+	authMode          string
+	insecureUpstrm    bool
+	logLevel          slog.Level
+	logFormat         string
+	defaultTimeout    time.Duration
+	shutdownTimeout   time.Duration
+	drainDelay        time.Duration
+	maxConnAge        time.Duration
+	renewBefore       time.Duration
+	maxBodyBytes      int64
+	tlsCert           string
+	tlsKey            string
+	clientCA          string
 }
 
 // parseConfig reads the flags in args and the environment through
@@ -237,8 +237,9 @@ Usage: contactsd [flags]
 
 With -upstream emulator it starts an embedded emulator of the Contacts API on
 a loopback port and uses it with the emulator's demo machine account. With no
--upstream and no %s at all it does the same, so that it works out of the box,
-but it refuses to start when credentials of the real API (below) are set.
+-upstream and no %s at all it does the same, so that it
+works out of the box, but it refuses to start when credentials of the real
+API (below) are set, and an empty upstream is refused.
 Demo properties:
   %d  two contacts (general+invoices, reservations+availability)
   %d  a general contact without language, and a CONTRACT contact

@@ -302,7 +302,7 @@ func (p *contactsdProcess) logText() string {
 	return p.log.String()
 }
 
-// startContactsdProcess starts contactsd on the embedded emulator on a free
+// startContactsdProcess starts contactsd -upstream emulator on a free
 // loopback port and reads its stderr until the line that says it serves,
 // which carries the address. A contactsd that never says so is killed when
 // the test's context ends.
