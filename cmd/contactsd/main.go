@@ -80,9 +80,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		}
 		defer func() { _ = stopEmu(context.Background()) }()
 		upstreamURL = base
-		if authURL == "" {
-			authURL = base + "/token-based-authentication/exchange"
-		}
+		authURL = cmp.Or(authURL, base+"/token-based-authentication/exchange")
 		how := "-upstream " + upstreamEmulator
 		if cfg.emulatorByDefault {
 			how = "no upstream given"
@@ -217,9 +215,7 @@ func newAuthorizer(cfg config, getenv func(string) string, embedded bool, authUR
 	if embedded {
 		// The emulator knows only its demo account.
 		clientID, secret = emulator.DemoClientID, emulator.DemoClientSecret
-		if token == "" {
-			token = emulator.DemoStaticToken
-		}
+		token = cmp.Or(token, emulator.DemoStaticToken)
 		user, pass = emulator.DemoUsername, emulator.DemoPassword
 	}
 	mode := cfg.authMode

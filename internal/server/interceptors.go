@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"runtime/debug"
 	"time"
@@ -23,8 +22,8 @@ import (
 //	Config.UnaryInterceptors / StreamInterceptors  (metrics: every final code)
 //	call log (debug)
 //	panic recovery
-//	shutdown: calls cut by the shutdown deadline answer SERVER_SHUTTING_DOWN
-//	default deadline (unary)
+//	shutdown: calls cut by the shutdown deadline answer SERVER_SHUTTING_DOWN;
+//	for unary calls, the same step gives the default deadline
 //	emulator header (when Config.Emulator)
 //
 // Streams first pass decodeStream (see decode.go), which decodes their
@@ -37,8 +36,7 @@ func (s *Server) unaryChain(cfg Config) []grpc.UnaryServerInterceptor {
 	}
 	chain = append(chain,
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(s.recovered)),
-		s.shutdownUnary,
-		defaultDeadline(cfg.DefaultTimeout))
+		s.callContextUnary(cfg.DefaultTimeout))
 	if cfg.Emulator {
 		chain = append(chain, emulatorHeaderUnary)
 	}
@@ -129,30 +127,39 @@ func reasonOf(st *status.Status) string {
 	return ""
 }
 
-// errHardStop is the cause of the contexts of the calls still running
-// when the shutdown deadline passes.
-var errHardStop = errors.New("the server is shutting down")
-
-// shutdownUnary cancels the call's context (cause errHardStop) when the
-// shutdown deadline passes, and then answers UNAVAILABLE
-// SERVER_SHUTTING_DOWN whatever the handler returns on failure.
-func (s *Server) shutdownUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	defer context.AfterFunc(s.hardStop, func() { cancel(errHardStop) })()
-	resp, err := handler(ctx, req)
-	if err != nil && errors.Is(context.Cause(ctx), errHardStop) {
-		return nil, shuttingDown(info.FullMethod).Err()
+// callContextUnary gives a call without a deadline the default one, and
+// cancels the call's context when the shutdown deadline passes; such a
+// call then answers UNAVAILABLE SERVER_SHUTTING_DOWN whatever its handler
+// returns on failure. One context per call does both.
+func (s *Server) callContextUnary(d time.Duration) grpc.UnaryServerInterceptor {
+	if d <= 0 {
+		d = 30 * time.Second
 	}
-	return resp, err
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		var cancel context.CancelFunc
+		if _, ok := ctx.Deadline(); ok {
+			ctx, cancel = context.WithCancel(ctx)
+		} else {
+			ctx, cancel = context.WithTimeout(ctx, d)
+		}
+		defer cancel()
+		defer context.AfterFunc(s.hardStop, cancel)()
+		resp, err := handler(ctx, req)
+		if err != nil && ctx.Err() != nil && s.hardStop.Err() != nil {
+			return nil, shuttingDown(info.FullMethod).Err()
+		}
+		return resp, err
+	}
 }
 
+// shutdownStream cancels the stream's context when the shutdown deadline
+// passes; the stream then ends UNAVAILABLE SERVER_SHUTTING_DOWN.
 func (s *Server) shutdownStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	ctx, cancel := context.WithCancelCause(ss.Context())
-	defer cancel(nil)
-	defer context.AfterFunc(s.hardStop, func() { cancel(errHardStop) })()
+	ctx, cancel := context.WithCancel(ss.Context())
+	defer cancel()
+	defer context.AfterFunc(s.hardStop, cancel)()
 	err := handler(srv, contextStream{ServerStream: ss, ctx: ctx})
-	if err != nil && errors.Is(context.Cause(ctx), errHardStop) {
+	if err != nil && ctx.Err() != nil && s.hardStop.Err() != nil {
 		return shuttingDown(info.FullMethod).Err()
 	}
 	return err
@@ -165,21 +172,6 @@ type contextStream struct {
 }
 
 func (s contextStream) Context() context.Context { return s.ctx }
-
-// defaultDeadline gives a call without a deadline the default one.
-func defaultDeadline(d time.Duration) grpc.UnaryServerInterceptor {
-	if d <= 0 {
-		d = 30 * time.Second
-	}
-	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if _, ok := ctx.Deadline(); ok {
-			return handler(ctx, req)
-		}
-		ctx, cancel := context.WithTimeout(ctx, d)
-		defer cancel()
-		return handler(ctx, req)
-	}
-}
 
 // EmulatorHeader is the response header of every call when the server
 // runs on the embedded emulator (Config.Emulator); grpcurl -v shows it.
