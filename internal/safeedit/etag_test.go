@@ -74,16 +74,18 @@ func TestEtagChanges(t *testing.T) {
 	a, b := person("anna", pGeneral, pInvoices), person("jan", pRes)
 	base := safeedit.Etag([]*contactsv1.Contact{a, b})
 	cases := map[string][]*contactsv1.Contact{
-		"a profile moved":   {edit(a, func(c *contactsv1.Contact) { c.Profiles = c.Profiles[:1] }), edit(b, func(c *contactsv1.Contact) { c.Profiles = append(c.Profiles, pInvoices) })},
-		"a contact fewer":   {a},
-		"a contact twice":   {a, b, b},
-		"name":              {edit(a, func(c *contactsv1.Contact) { c.ContactPerson.Name = "anne" }), b},
-		"gender":            {edit(a, func(c *contactsv1.Contact) { c.ContactPerson.Gender = contactsv1.Gender_GENDER_FEMALE }), b},
-		"language":          {edit(a, func(c *contactsv1.Contact) { c.ContactPerson.LanguageCode = "de" }), b},
-		"email":             {edit(a, func(c *contactsv1.Contact) { c.Email = "x@example.com" }), b},
-		"phone extension":   {edit(a, func(c *contactsv1.Contact) { c.Phones[0].Extension = "1" }), b},
-		"phone type":        {edit(a, func(c *contactsv1.Contact) { c.Phones[0].PhoneTechType = contactsv1.PhoneTechType_PHONE_TECH_TYPE_MOBILE }), b},
-		"address added":     {edit(a, func(c *contactsv1.Contact) { c.Address = &contactsv1.Address{CityName: "Amsterdam"} }), b},
+		"a profile moved": {edit(a, func(c *contactsv1.Contact) { c.Profiles = c.Profiles[:1] }), edit(b, func(c *contactsv1.Contact) { c.Profiles = append(c.Profiles, pInvoices) })},
+		"a contact fewer": {a},
+		"a contact twice": {a, b, b},
+		"name":            {edit(a, func(c *contactsv1.Contact) { c.ContactPerson.Name = "anne" }), b},
+		"gender":          {edit(a, func(c *contactsv1.Contact) { c.ContactPerson.Gender = contactsv1.Gender_GENDER_FEMALE }), b},
+		"language":        {edit(a, func(c *contactsv1.Contact) { c.ContactPerson.LanguageCode = "de" }), b},
+		"email":           {edit(a, func(c *contactsv1.Contact) { c.Email = "x@example.com" }), b},
+		"phone extension": {edit(a, func(c *contactsv1.Contact) { c.Phones[0].Extension = "1" }), b},
+		"phone type": {edit(a, func(c *contactsv1.Contact) {
+			c.Phones[0].PhoneTechType = contactsv1.PhoneTechType_PHONE_TECH_TYPE_MOBILE
+		}), b},
+		"address added":      {edit(a, func(c *contactsv1.Contact) { c.Address = &contactsv1.Address{CityName: "Amsterdam"} }), b},
 		"text between cells": {edit(a, func(c *contactsv1.Contact) { c.ContactPerson.Name, c.Email = "anna@example.com", "anna" }), b},
 	}
 	seen := map[string]string{base: "base"}
