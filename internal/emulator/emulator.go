@@ -96,6 +96,9 @@ type Emulator struct {
 
 	mu         sync.RWMutex
 	properties map[int32]*property
+	// puts counts the PUT requests that reached each property, for tests
+	// (Puts).
+	puts map[int32]int
 }
 
 // New returns an Emulator seeded with the demo properties.
@@ -118,6 +121,7 @@ func New(opts Options) *Emulator {
 		rules:      newRules(),
 		tokens:     newTokens(opts.TokenLifetime, opts.ExchangesPerHour),
 		properties: seed(),
+		puts:       map[int32]int{},
 	}
 }
 
@@ -289,6 +293,11 @@ func (e *Emulator) serveGet(w http.ResponseWriter, r *http.Request, id int32) {
 // the property. The body is validated first, exactly as for PUT, and only
 // then does a property that already has a general contact answer 150.
 func (e *Emulator) serveWrite(w http.ResponseWriter, r *http.Request, id int32, create bool) {
+	if !create {
+		e.mu.Lock()
+		e.puts[id]++
+		e.mu.Unlock()
+	}
 	if problems := checkQuery(r); len(problems) > 0 {
 		writeProblems(w, http.StatusBadRequest, problems...)
 		return
