@@ -263,8 +263,12 @@ func TestConcurrentReadEditReplace(t *testing.T) {
 				}
 				return
 			}
-			if stale != len(calls)-1 || aborted != 0 || lostProfiles != len(allWrites)-1 {
-				t.Errorf("without etags: %d stale writes, %d ABORTED, %d lost profiles; want %d, 0, %d",
+			// The final state is the last PUT's, which carries at most
+			// its own profile's last write; which call that was is the
+			// write lock's order, not the order the answers came back in,
+			// so one more profile may count as lost.
+			if stale != len(calls)-1 || aborted != 0 || lostProfiles < len(allWrites)-1 {
+				t.Errorf("without etags: %d stale writes, %d ABORTED, %d lost profiles; want %d, 0, at least %d",
 					stale, aborted, lostProfiles, len(calls)-1, len(allWrites)-1)
 			}
 		})
