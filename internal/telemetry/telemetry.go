@@ -35,14 +35,14 @@ import (
 // contactsd asks for an explicit choice instead, so that a deployment
 // that never heard of OpenTelemetry sends nothing anywhere.
 const (
-	EnvSDKDisabled          = "OTEL_SDK_DISABLED"
-	EnvTracesExporter       = "OTEL_TRACES_EXPORTER"
-	EnvOTLPEndpoint         = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	EnvOTLPTracesEndpoint   = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-	instrumentationName     = "github.com/contacts-facade/contacts-facade/internal/telemetry"
-	attrUpstreamRUID        = "contacts.upstream.ruid"
-	attrUpstreamOTACode     = "contacts.upstream.ota_code"
-	attrUpstreamHTTPStatus  = "contacts.upstream.http_status"
+	EnvSDKDisabled         = "OTEL_SDK_DISABLED"
+	EnvTracesExporter      = "OTEL_TRACES_EXPORTER"
+	EnvOTLPEndpoint        = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	EnvOTLPTracesEndpoint  = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+	instrumentationName    = "github.com/contacts-facade/contacts-facade/internal/telemetry"
+	attrUpstreamRUID       = "contacts.upstream.ruid"
+	attrUpstreamOTACode    = "contacts.upstream.ota_code"
+	attrUpstreamHTTPStatus = "contacts.upstream.http_status"
 )
 
 // Enabled reports whether the environment asks for traces:
