@@ -143,16 +143,32 @@ func (t *Tracing) ServerHandler() stats.Handler {
 
 // Transport wraps the upstream client's transport so that each HTTP request
 // gets a client span and a traceparent header; base itself when tracing is
-// off.
+// off. CloseIdleConnections reaches base.
 func (t *Tracing) Transport(base http.RoundTripper) http.RoundTripper {
 	if !t.On() {
 		return base
 	}
-	return otelhttp.NewTransport(base,
-		otelhttp.WithTracerProvider(t.tp),
-		otelhttp.WithPropagators(t.prop),
-		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
-	)
+	return tracedTransport{
+		RoundTripper: otelhttp.NewTransport(base,
+			otelhttp.WithTracerProvider(t.tp),
+			otelhttp.WithPropagators(t.prop),
+			otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+		),
+		base: base,
+	}
+}
+
+// tracedTransport is otelhttp's transport, which does not pass
+// CloseIdleConnections on (http.Client.CloseIdleConnections needs it).
+type tracedTransport struct {
+	http.RoundTripper
+	base http.RoundTripper
+}
+
+func (t tracedTransport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // Shutdown flushes the spans still buffered and stops the exporter.

@@ -71,6 +71,12 @@ func TestFromEnv(t *testing.T) {
 	if err != nil || !on.On() || on.ServerHandler() == nil {
 		t.Fatalf("FromEnv with OTEL_TRACES_EXPORTER=console: on %v, err %v", on.On(), err)
 	}
+	closer := &countingTransport{}
+	if c, ok := on.Transport(closer).(interface{ CloseIdleConnections() }); !ok {
+		t.Error("the traced transport has no CloseIdleConnections")
+	} else if c.CloseIdleConnections(); closer.closed != 1 {
+		t.Error("CloseIdleConnections did not reach the base transport")
+	}
 	if err := on.Shutdown(t.Context()); err != nil {
 		t.Error(err)
 	}
@@ -270,3 +276,10 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+type countingTransport struct {
+	http.RoundTripper
+	closed int
+}
+
+func (c *countingTransport) CloseIdleConnections() { c.closed++ }
