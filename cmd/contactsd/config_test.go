@@ -155,7 +155,8 @@ func TestHelp(t *testing.T) {
 	var defined []string
 	newFlagSet(&config{}, io.Discard).VisitAll(func(f *flag.Flag) { defined = append(defined, f.Name) })
 	documented := []string{"listen", "upstream", "auth-url", "auth", "allow-insecure-upstream", "default-timeout",
-		"shutdown-timeout", "token-renew-before", "max-upstream-body", "tls-cert", "tls-key", "client-ca", "log-level", "log-format"}
+		"shutdown-timeout", "token-renew-before", "max-upstream-body", "tls-cert", "tls-key", "client-ca", "log-level", "log-format",
+		"admin-listen", "admin-pprof"}
 	slices.Sort(defined)
 	slices.Sort(documented)
 	if !slices.Equal(defined, documented) {

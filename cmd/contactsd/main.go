@@ -51,6 +51,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	obs, err := newObservability(ctx, cfg.obs, getenv, log)
+	defer obs.shutdown()
+	if err != nil {
+		return err
+	}
+	log = slog.New(obs.logHandler(log.Handler()))
 
 	upstreamURL, authURL := cfg.upstreamURL, cfg.authURL
 	embedded := upstreamURL == ""
@@ -88,6 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Authorizer:   auth,
 		MaxBodyBytes: cfg.maxBodyBytes,
 		UserAgent:    "contacts-facade/" + version,
+		HTTPClient:   obs.upstreamHTTPClient(),
 	})
 	if err != nil {
 		return err
@@ -111,10 +118,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	if err := obs.startAdmin(ctx); err != nil {
+		lis.Close()
+		return err
+	}
 	log.Info("serving contacts.v1.ContactsService", "listen", lis.Addr().String(), "tls", tlsCfg != nil,
 		"mtls", cfg.clientCA != "", "version", version)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
+	obs.setReady(true)
 	if ready != nil {
 		ready <- lis.Addr()
 	}
@@ -124,6 +136,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	case <-ctx.Done():
 	}
+	obs.setReady(false)
 	log.Info("shutting down: health is NOT_SERVING, waiting for calls in flight", "timeout", cfg.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
