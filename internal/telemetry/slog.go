@@ -9,7 +9,8 @@ import (
 
 // LogHandler wraps h so that every record logged with a context that holds
 // a valid span context gets trace_id and span_id attributes: the log lines
-// of one call can be found from its trace, and the other way round.
+// of one call can be found from its trace, and the other way round. After
+// WithGroup they land inside the group, like any attribute of the record.
 func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
 
 type logHandler struct{ slog.Handler }
