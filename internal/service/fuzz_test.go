@@ -17,7 +17,7 @@ import (
 )
 
 // maxDescription bounds a violation's description: the longest, which
-// lists the profile types, is about 260 bytes.
+// lists the profile types, is 249 bytes.
 const maxDescription = 300
 
 // fuzzSeeds are requests near the edges of the rules: valid, and one rule
