@@ -7,9 +7,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -298,10 +300,8 @@ func contactsPathID(path string) (string, bool) {
 // parsePropertyID accepts a positive int32 written in decimal digits only
 // (no sign, no spaces).
 func parsePropertyID(s string) (int32, bool) {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
+	if strings.ContainsFunc(s, func(c rune) bool { return c < '0' || c > '9' }) {
+		return 0, false
 	}
 	n, err := strconv.ParseInt(s, 10, 32)
 	if err != nil || n <= 0 {
@@ -329,7 +329,7 @@ func (e *Emulator) exists(id int32) bool {
 func checkQuery(r *http.Request) []problem {
 	var problems []problem
 	q := r.URL.Query()
-	for _, k := range sortedKeys(q) {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		if k == "no_language_fallback" && r.Method == http.MethodGet {
 			if v := q.Get(k); v != "0" && v != "1" {
 				problems = append(problems, problem{code: codeInvalidValue, field: k, allowed: noLanguageFallbackAllowed()})
