@@ -1,6 +1,6 @@
 // A C++ client of contacts.v1.ContactsService: one call, then one that
 // fails, with its google.rpc details read from grpc::Status::error_details()
-// (the grpc-status-details-bin trailer). build.sh compiles it.
+// (the grpc-status-details-bin trailer). example.sh builds and runs it.
 #include <chrono>
 #include <cstdlib>
 #include <iostream>

@@ -4,3 +4,4 @@ protoc --descriptor_set_in=clients/descriptors/contacts.binpb \
   contacts/v1/contacts.proto google/rpc/status.proto google/rpc/error_details.proto
 g++ -std=c++17 -O1 -I"$out" -o "$out/example" clients/cpp/example.cc \
   "$out"/contacts/v1/*.cc "$out"/google/rpc/*.cc $(pkg-config --cflags --libs grpc++ protobuf)
+"$out/example"
