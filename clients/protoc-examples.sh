@@ -3,7 +3,7 @@
 # each <lang>/example.sh (the README quotes them) runs in a folder holding
 # only what a user copies from the repository (the descriptor set and the
 # example's source), against a real contactsd (CONTACTSD_BIN), and must
-# print <lang>/example.out. Needs Debian's protobuf-compiler,
+# print <lang>/example.expected. Needs Debian's protobuf-compiler,
 # protobuf-compiler-grpc, libgrpc++-dev, g++, pkg-config (C++) and
 # protobuf-compiler-grpc-java-plugin, libgrpc-java, libnetty-java,
 # libgoogle-gson-java, libperfmark-java, libgeronimo-annotation-1.3-spec-java
@@ -41,10 +41,10 @@ for lang in "$@"; do
   dir="$work/$lang"
   mkdir -p "$dir/clients/descriptors" "$dir/clients/$lang"
   cp "$here/descriptors/contacts.binpb" "$dir/clients/descriptors/"
-  find "$here/$lang" -maxdepth 1 -type f ! -name 'example.sh' ! -name 'example.out' -exec cp {} "$dir/clients/$lang/" \;
+  find "$here/$lang" -maxdepth 1 -type f ! -name 'example.sh' ! -name 'example.expected' -exec cp {} "$dir/clients/$lang/" \;
   got=$(cd "$dir" && CONTACTS_ADDR=$addr bash -euo pipefail "$here/$lang/example.sh")
-  if [ "$got" != "$(cat "$here/$lang/example.out")" ]; then
-    echo "clients/$lang/example.sh printed:"; echo "$got"; echo "want (example.out):"; cat "$here/$lang/example.out"; exit 1
+  if [ "$got" != "$(cat "$here/$lang/example.expected")" ]; then
+    echo "clients/$lang/example.sh printed:"; echo "$got"; echo "want (example.expected):"; cat "$here/$lang/example.expected"; exit 1
   fi
   echo "clients/$lang: example.sh OK, $((SECONDS - start)) s"
 done
