@@ -29,6 +29,7 @@ import {
   type ContactSchema,
   type ContactsClient,
 } from "../src/index.js";
+import type { Interceptor } from "@connectrpc/connect";
 
 // dist/test/ → clients/ts
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -205,6 +206,26 @@ describe("contacts.v1.ContactsService from TypeScript", () => {
       upstream.closeAllConnections();
       upstream.close();
     }
+  });
+
+  test("listContacts is retried on Unavailable, 3 attempts; replaceContacts is not", async () => {
+    // Runs inside the retry (options.interceptors come after it): the first
+    // two sends of each call fail as a lost connection would.
+    let sends = 0;
+    const flaky: Interceptor = (next) => async (req) => {
+      sends++;
+      if (sends <= 2) throw new ConnectError("connection lost", Code.Unavailable);
+      return next(req);
+    };
+    const c = connect(server.address, { insecure: true, defaultTimeoutMs: 10_000, interceptors: [flaky] });
+    const resp = await c.listContacts({ propertyId: "1000001" });
+    assert.equal(sends, 3);
+    assert.equal(resp.contacts.length, 2);
+
+    sends = 0;
+    const d = details(await rejection(c.replaceContacts({ propertyId: "1000001", contacts: [contact()] })));
+    assert.equal(sends, 1, "ReplaceContacts is never sent again");
+    assert.equal(d.code, Code.Unavailable);
   });
 
   test("an error without details (no server) gives its code alone", async () => {
