@@ -1,0 +1,164 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+GENDER_FEMALE: Gender
+GENDER_MALE: Gender
+GENDER_UNSPECIFIED: Gender
+JOB_TITLE_ADMINISTRATION_EMPLOYEE: JobTitle
+JOB_TITLE_DIRECTOR_OF_BUSINESS_DEVELOPMENT: JobTitle
+JOB_TITLE_E_COMMERCE_MANAGER: JobTitle
+JOB_TITLE_FINANCE_MANAGER: JobTitle
+JOB_TITLE_FRONT_OFFICE_EMPLOYEE: JobTitle
+JOB_TITLE_FRONT_OFFICE_MANAGER: JobTitle
+JOB_TITLE_GENERAL_MANAGER: JobTitle
+JOB_TITLE_MARKETING_MANAGER: JobTitle
+JOB_TITLE_OWNER: JobTitle
+JOB_TITLE_RESERVATIONS_EMPLOYEE: JobTitle
+JOB_TITLE_RESERVATIONS_MANAGER: JobTitle
+JOB_TITLE_REVENUE_MANAGER: JobTitle
+JOB_TITLE_ROOMS_DIVISION_MANAGER: JobTitle
+JOB_TITLE_SALES_AND_MARKETING_MANAGER: JobTitle
+JOB_TITLE_SALES_EXECUTIVE: JobTitle
+JOB_TITLE_SALES_MANAGER: JobTitle
+JOB_TITLE_UNKNOWN: JobTitle
+JOB_TITLE_UNSPECIFIED: JobTitle
+PHONE_TECH_TYPE_FAX: PhoneTechType
+PHONE_TECH_TYPE_LANDLINE: PhoneTechType
+PHONE_TECH_TYPE_MOBILE: PhoneTechType
+PHONE_TECH_TYPE_UNSPECIFIED: PhoneTechType
+PROFILE_TYPE_AVAILABILITY: ProfileType
+PROFILE_TYPE_CENTRAL_RESERVATIONS: ProfileType
+PROFILE_TYPE_CONTRACT: ProfileType
+PROFILE_TYPE_GENERAL: ProfileType
+PROFILE_TYPE_INVOICES: ProfileType
+PROFILE_TYPE_PARITY: ProfileType
+PROFILE_TYPE_REQUESTS: ProfileType
+PROFILE_TYPE_RESERVATIONS: ProfileType
+PROFILE_TYPE_SITE_CONTENT: ProfileType
+PROFILE_TYPE_UNSPECIFIED: ProfileType
+
+class Address(_message.Message):
+    __slots__ = ["address_line", "city_name", "country_code", "language_code", "postal_code", "state_prov_code"]
+    ADDRESS_LINE_FIELD_NUMBER: _ClassVar[int]
+    CITY_NAME_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_CODE_FIELD_NUMBER: _ClassVar[int]
+    POSTAL_CODE_FIELD_NUMBER: _ClassVar[int]
+    STATE_PROV_CODE_FIELD_NUMBER: _ClassVar[int]
+    address_line: str
+    city_name: str
+    country_code: str
+    language_code: str
+    postal_code: str
+    state_prov_code: str
+    def __init__(self, address_line: _Optional[str] = ..., city_name: _Optional[str] = ..., postal_code: _Optional[str] = ..., country_code: _Optional[str] = ..., language_code: _Optional[str] = ..., state_prov_code: _Optional[str] = ...) -> None: ...
+
+class Contact(_message.Message):
+    __slots__ = ["address", "contact_person", "email", "phones", "profiles"]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_PERSON_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PHONES_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    address: Address
+    contact_person: ContactPerson
+    email: str
+    phones: _containers.RepeatedCompositeFieldContainer[Phone]
+    profiles: _containers.RepeatedScalarFieldContainer[ProfileType]
+    def __init__(self, profiles: _Optional[_Iterable[_Union[ProfileType, str]]] = ..., contact_person: _Optional[_Union[ContactPerson, _Mapping]] = ..., address: _Optional[_Union[Address, _Mapping]] = ..., phones: _Optional[_Iterable[_Union[Phone, _Mapping]]] = ..., email: _Optional[str] = ...) -> None: ...
+
+class ContactPerson(_message.Message):
+    __slots__ = ["gender", "job_title", "language_code", "name"]
+    GENDER_FIELD_NUMBER: _ClassVar[int]
+    JOB_TITLE_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    gender: Gender
+    job_title: JobTitle
+    language_code: str
+    name: str
+    def __init__(self, name: _Optional[str] = ..., gender: _Optional[_Union[Gender, str]] = ..., job_title: _Optional[_Union[JobTitle, str]] = ..., language_code: _Optional[str] = ...) -> None: ...
+
+class CreateContactsRequest(_message.Message):
+    __slots__ = ["contacts", "property_id"]
+    CONTACTS_FIELD_NUMBER: _ClassVar[int]
+    PROPERTY_ID_FIELD_NUMBER: _ClassVar[int]
+    contacts: _containers.RepeatedCompositeFieldContainer[Contact]
+    property_id: str
+    def __init__(self, property_id: _Optional[str] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ...) -> None: ...
+
+class CreateContactsResponse(_message.Message):
+    __slots__ = ["request_id", "warnings"]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    warnings: _containers.RepeatedCompositeFieldContainer[Warning]
+    def __init__(self, warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ListContactsRequest(_message.Message):
+    __slots__ = ["no_language_fallback", "property_id"]
+    NO_LANGUAGE_FALLBACK_FIELD_NUMBER: _ClassVar[int]
+    PROPERTY_ID_FIELD_NUMBER: _ClassVar[int]
+    no_language_fallback: bool
+    property_id: str
+    def __init__(self, property_id: _Optional[str] = ..., no_language_fallback: bool = ...) -> None: ...
+
+class ListContactsResponse(_message.Message):
+    __slots__ = ["contacts", "request_id", "warnings"]
+    CONTACTS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    contacts: _containers.RepeatedCompositeFieldContainer[Contact]
+    request_id: str
+    warnings: _containers.RepeatedCompositeFieldContainer[Warning]
+    def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class Phone(_message.Message):
+    __slots__ = ["extension", "phone_number", "phone_tech_type"]
+    EXTENSION_FIELD_NUMBER: _ClassVar[int]
+    PHONE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PHONE_TECH_TYPE_FIELD_NUMBER: _ClassVar[int]
+    extension: str
+    phone_number: str
+    phone_tech_type: PhoneTechType
+    def __init__(self, phone_number: _Optional[str] = ..., phone_tech_type: _Optional[_Union[PhoneTechType, str]] = ..., extension: _Optional[str] = ...) -> None: ...
+
+class ReplaceContactsRequest(_message.Message):
+    __slots__ = ["contacts", "property_id"]
+    CONTACTS_FIELD_NUMBER: _ClassVar[int]
+    PROPERTY_ID_FIELD_NUMBER: _ClassVar[int]
+    contacts: _containers.RepeatedCompositeFieldContainer[Contact]
+    property_id: str
+    def __init__(self, property_id: _Optional[str] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ...) -> None: ...
+
+class ReplaceContactsResponse(_message.Message):
+    __slots__ = ["request_id", "warnings"]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    warnings: _containers.RepeatedCompositeFieldContainer[Warning]
+    def __init__(self, warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class Warning(_message.Message):
+    __slots__ = ["code", "message"]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ProfileType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class Gender(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class JobTitle(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class PhoneTechType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []

@@ -1,0 +1,90 @@
+package server_test
+
+import (
+	"testing"
+
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+
+	"github.com/contacts-facade/contacts-facade/internal/server"
+)
+
+// TestReflectionServesErrorDetails: a client that has only the server (no
+// .proto file) can resolve the google.rpc types of the error details, with
+// their imports, as grpcurl -format-error does. clients/descriptors is the
+// committed copy of the same definitions; this is the promise that the
+// server's own copy stays reachable too.
+func TestReflectionServesErrorDetails(t *testing.T) {
+	h := start(t, server.Config{})
+	client := reflectionv1.NewServerReflectionClient(h.dial(t))
+
+	for _, tc := range []struct {
+		symbol, file string
+	}{
+		{"google.rpc.Status", "google/rpc/status.proto"},
+		{"google.rpc.ErrorInfo", "google/rpc/error_details.proto"},
+		{"google.rpc.BadRequest", "google/rpc/error_details.proto"},
+		{"google.rpc.BadRequest.FieldViolation", "google/rpc/error_details.proto"},
+		{"google.rpc.RetryInfo", "google/rpc/error_details.proto"},
+		{"google.rpc.ResourceInfo", "google/rpc/error_details.proto"},
+		{"google.rpc.RequestInfo", "google/rpc/error_details.proto"},
+		{"google.rpc.Help", "google/rpc/error_details.proto"},
+	} {
+		t.Run(tc.symbol, func(t *testing.T) {
+			// A stream of its own: the server sends each file once per
+			// stream, so this answer carries every import.
+			stream, err := client.ServerReflectionInfo(ctxT(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = stream.CloseSend() }()
+			if err := stream.Send(&reflectionv1.ServerReflectionRequest{
+				MessageRequest: &reflectionv1.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: tc.symbol},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := stream.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := resp.GetErrorResponse(); e != nil {
+				t.Fatalf("reflection error %d: %s", e.GetErrorCode(), e.GetErrorMessage())
+			}
+			set := &descriptorpb.FileDescriptorSet{}
+			for _, raw := range resp.GetFileDescriptorResponse().GetFileDescriptorProto() {
+				fdp := &descriptorpb.FileDescriptorProto{}
+				if err := proto.Unmarshal(raw, fdp); err != nil {
+					t.Fatal(err)
+				}
+				set.File = append(set.File, fdp)
+			}
+			if len(set.File) == 0 || set.File[0].GetName() != tc.file {
+				t.Fatalf("first file served %v, want %s", names(set), tc.file)
+			}
+			// The file and the imports served with it resolve on their own
+			// (Any for Status, Duration for RetryInfo).
+			files, err := protodesc.NewFiles(set)
+			if err != nil {
+				t.Fatalf("files served %v do not resolve: %v", names(set), err)
+			}
+			d, err := files.FindDescriptorByName(protoreflect.FullName(tc.symbol))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := d.(protoreflect.MessageDescriptor); !ok {
+				t.Fatalf("%s is a %T, want a message", tc.symbol, d)
+			}
+		})
+	}
+}
+
+func names(set *descriptorpb.FileDescriptorSet) []string {
+	var out []string
+	for _, f := range set.GetFile() {
+		out = append(out, f.GetName())
+	}
+	return out
+}
