@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 
 # contactsd on a free port; its address is in the "serving" log line.
-coproc SRV { exec "$CONTACTSD_BIN" -listen 127.0.0.1:0 2>&1 >/dev/null; }
+coproc SRV { exec "$CONTACTSD_BIN" -listen 127.0.0.1:0 -upstream emulator 2>&1 >/dev/null; }
 srv_pid=$SRV_PID
 exec 3<&"${SRV[0]}"
 addr=

@@ -47,7 +47,7 @@ class Contactsd:
     def __init__(self, binary, *args, env=None):
         self.log = []
         self.proc = subprocess.Popen(
-            [binary, "-listen", "127.0.0.1:0", *args],
+            [binary, "-listen", "127.0.0.1:0", "-upstream", "emulator", *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -59,7 +59,7 @@ interface Contactsd {
 // startContactsd starts contactsd on a free port and resolves once it logs
 // that it serves; it rejects if the process ends first.
 function startContactsd(args: string[] = [], env: Record<string, string> = {}): Promise<Contactsd> {
-  const proc = spawn(binary, ["-listen", "127.0.0.1:0", ...args], {
+  const proc = spawn(binary, ["-listen", "127.0.0.1:0", "-upstream", "emulator", ...args], {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, ...env },
   });

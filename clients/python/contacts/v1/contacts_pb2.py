@@ -11,9 +11,10 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63ontacts/v1/contacts.proto\x12\x0b\x63ontacts.v1\"h\n\x13ListContactsRequest\x12\x1f\n\x0bproperty_id\x18\x01 \x01(\tR\npropertyId\x12\x30\n\x14no_language_fallback\x18\x02 \x01(\x08R\x12noLanguageFallback\"\x99\x01\n\x14ListContactsResponse\x12\x30\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x14.contacts.v1.ContactR\x08\x63ontacts\x12\x30\n\x08warnings\x18\x02 \x03(\x0b\x32\x14.contacts.v1.WarningR\x08warnings\x12\x1d\n\nrequest_id\x18\x03 \x01(\tR\trequestId\"k\n\x16ReplaceContactsRequest\x12\x1f\n\x0bproperty_id\x18\x01 \x01(\tR\npropertyId\x12\x30\n\x08\x63ontacts\x18\x02 \x03(\x0b\x32\x14.contacts.v1.ContactR\x08\x63ontacts\"j\n\x17ReplaceContactsResponse\x12\x30\n\x08warnings\x18\x01 \x03(\x0b\x32\x14.contacts.v1.WarningR\x08warnings\x12\x1d\n\nrequest_id\x18\x02 \x01(\tR\trequestId\"j\n\x15\x43reateContactsRequest\x12\x1f\n\x0bproperty_id\x18\x01 \x01(\tR\npropertyId\x12\x30\n\x08\x63ontacts\x18\x02 \x03(\x0b\x32\x14.contacts.v1.ContactR\x08\x63ontacts\"i\n\x16\x43reateContactsResponse\x12\x30\n\x08warnings\x18\x01 \x03(\x0b\x32\x14.contacts.v1.WarningR\x08warnings\x12\x1d\n\nrequest_id\x18\x02 \x01(\tR\trequestId\"\xf4\x01\n\x07\x43ontact\x12\x34\n\x08profiles\x18\x01 \x03(\x0e\x32\x18.contacts.v1.ProfileTypeR\x08profiles\x12\x41\n\x0e\x63ontact_person\x18\x02 \x01(\x0b\x32\x1a.contacts.v1.ContactPersonR\rcontactPerson\x12.\n\x07\x61\x64\x64ress\x18\x03 \x01(\x0b\x32\x14.contacts.v1.AddressR\x07\x61\x64\x64ress\x12*\n\x06phones\x18\x04 \x03(\x0b\x32\x12.contacts.v1.PhoneR\x06phones\x12\x14\n\x05\x65mail\x18\x05 \x01(\tR\x05\x65mail\"\xa9\x01\n\rContactPerson\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12+\n\x06gender\x18\x02 \x01(\x0e\x32\x13.contacts.v1.GenderR\x06gender\x12\x32\n\tjob_title\x18\x03 \x01(\x0e\x32\x15.contacts.v1.JobTitleR\x08jobTitle\x12#\n\rlanguage_code\x18\x04 \x01(\tR\x0clanguageCode\"\xda\x01\n\x07\x41\x64\x64ress\x12!\n\x0c\x61\x64\x64ress_line\x18\x01 \x01(\tR\x0b\x61\x64\x64ressLine\x12\x1b\n\tcity_name\x18\x02 \x01(\tR\x08\x63ityName\x12\x1f\n\x0bpostal_code\x18\x03 \x01(\tR\npostalCode\x12!\n\x0c\x63ountry_code\x18\x04 \x01(\tR\x0b\x63ountryCode\x12#\n\rlanguage_code\x18\x05 \x01(\tR\x0clanguageCode\x12&\n\x0fstate_prov_code\x18\x06 \x01(\tR\rstateProvCode\"\x8c\x01\n\x05Phone\x12!\n\x0cphone_number\x18\x01 \x01(\tR\x0bphoneNumber\x12\x42\n\x0fphone_tech_type\x18\x02 \x01(\x0e\x32\x1a.contacts.v1.PhoneTechTypeR\rphoneTechType\x12\x1c\n\textension\x18\x03 \x01(\tR\textension\"7\n\x07Warning\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message*\xb3\x02\n\x0bProfileType\x12\x1c\n\x18PROFILE_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14PROFILE_TYPE_GENERAL\x10\x01\x12\x1d\n\x19PROFILE_TYPE_RESERVATIONS\x10\x02\x12\x19\n\x15PROFILE_TYPE_INVOICES\x10\x03\x12\x1d\n\x19PROFILE_TYPE_AVAILABILITY\x10\x04\x12\x1d\n\x19PROFILE_TYPE_SITE_CONTENT\x10\x05\x12\x17\n\x13PROFILE_TYPE_PARITY\x10\x06\x12\x19\n\x15PROFILE_TYPE_REQUESTS\x10\x07\x12%\n!PROFILE_TYPE_CENTRAL_RESERVATIONS\x10\x08\x12\x19\n\x15PROFILE_TYPE_CONTRACT\x10\t*D\n\x06Gender\x12\x16\n\x12GENDER_UNSPECIFIED\x10\x00\x12\x0f\n\x0bGENDER_MALE\x10\x01\x12\x11\n\rGENDER_FEMALE\x10\x02*\xe7\x04\n\x08JobTitle\x12\x19\n\x15JOB_TITLE_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_TITLE_UNKNOWN\x10\x01\x12%\n!JOB_TITLE_ADMINISTRATION_EMPLOYEE\x10\x02\x12.\n*JOB_TITLE_DIRECTOR_OF_BUSINESS_DEVELOPMENT\x10\x03\x12 \n\x1cJOB_TITLE_E_COMMERCE_MANAGER\x10\x04\x12\x1d\n\x19JOB_TITLE_FINANCE_MANAGER\x10\x05\x12#\n\x1fJOB_TITLE_FRONT_OFFICE_EMPLOYEE\x10\x06\x12\"\n\x1eJOB_TITLE_FRONT_OFFICE_MANAGER\x10\x07\x12\x1d\n\x19JOB_TITLE_GENERAL_MANAGER\x10\x08\x12\x1f\n\x1bJOB_TITLE_MARKETING_MANAGER\x10\t\x12\x13\n\x0fJOB_TITLE_OWNER\x10\n\x12#\n\x1fJOB_TITLE_RESERVATIONS_EMPLOYEE\x10\x0b\x12\"\n\x1eJOB_TITLE_RESERVATIONS_MANAGER\x10\x0c\x12\x1d\n\x19JOB_TITLE_REVENUE_MANAGER\x10\r\x12$\n JOB_TITLE_ROOMS_DIVISION_MANAGER\x10\x0e\x12)\n%JOB_TITLE_SALES_AND_MARKETING_MANAGER\x10\x0f\x12\x1d\n\x19JOB_TITLE_SALES_EXECUTIVE\x10\x10\x12\x1b\n\x17JOB_TITLE_SALES_MANAGER\x10\x11*\x83\x01\n\rPhoneTechType\x12\x1f\n\x1bPHONE_TECH_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18PHONE_TECH_TYPE_LANDLINE\x10\x01\x12\x17\n\x13PHONE_TECH_TYPE_FAX\x10\x03\x12\x1a\n\x16PHONE_TECH_TYPE_MOBILE\x10\x05\x32\x9f\x02\n\x0f\x43ontactsService\x12S\n\x0cListContacts\x12 .contacts.v1.ListContactsRequest\x1a!.contacts.v1.ListContactsResponse\x12\\\n\x0fReplaceContacts\x12#.contacts.v1.ReplaceContactsRequest\x1a$.contacts.v1.ReplaceContactsResponse\x12Y\n\x0e\x43reateContacts\x12\".contacts.v1.CreateContactsRequest\x1a#.contacts.v1.CreateContactsResponseB\xd7\x01\n\x1e\x63om.contactsfacade.contacts.v1B\rContactsProtoP\x01ZEgithub.com/contacts-facade/contacts-facade/gen/contacts/v1;contactsv1\xa2\x02\x03\x43XX\xaa\x02\x1a\x43ontactsFacade.Contacts.V1\xca\x02\x1a\x43ontactsFacade\\Contacts\\V1\xea\x02\x1c\x43ontactsFacade::Contacts::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63ontacts/v1/contacts.proto\x12\x0b\x63ontacts.v1\x1a google/protobuf/field_mask.proto\"h\n\x13ListContactsRequest\x12\x1f\n\x0bproperty_id\x18\x01 \x01(\tR\npropertyId\x12\x30\n\x14no_language_fallback\x18\x02 \x01(\x08R\x12noLanguageFallback\"\xe1\x01\n\x14ListContactsResponse\x12\x30\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x14.contacts.v1.ContactR\x08\x63ontacts\x12\x30\n\x08warnings\x18\x02 \x03(\x0b\x32\x14.contacts.v1.WarningR\x08warnings\x12!\n\nrequest_id\x18\x03 \x01(\tB\x02\x18\x01R\trequestId\x12\x12\n\x04\x65tag\x18\x04 \x01(\tR\x04\x65tag\x12.\n\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\x9e\x01\n\x16ReplaceContactsRequest\x12\x1f\n\x0bproperty_id\x18\x01 \x01(\tR\npropertyId\x12\x30\n\x08\x63ontacts\x18\x02 \x03(\x0b\x32\x14.contacts.v1.ContactR\x08\x63ontacts\x12\x12\n\x04\x65tag\x18\x03 \x01(\tR\x04\x65tag\x12\x1d\n\nrequest_id\x18\x04 \x01(\tR\trequestId\"\xf5\x01\n\x17ReplaceContactsResponse\x12\x30\n\x08warnings\x18\x01 \x03(\x0b\x32\x14.contacts.v1.WarningR\x08warnings\x12!\n\nrequest_id\x18\x02 \x01(\tB\x02\x18\x01R\trequestId\x12\x12\n\x04\x65tag\x18\x03 \x01(\tR\x04\x65tag\x12\x41\n\x11previous_contacts\x18\x04 \x03(\x0b\x32\x14.contacts.v1.ContactR\x10previousContacts\x12.\n\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\x89\x01\n\x15\x43reateContactsRequest\x12\x1f\n\x0bproperty_id\x18\x01 \x01(\tR\npropertyId\x12\x30\n\x08\x63ontacts\x18\x02 \x03(\x0b\x32\x14.contacts.v1.ContactR\x08\x63ontacts\x12\x1d\n\nrequest_id\x18\x03 \x01(\tR\trequestId\"\xf4\x01\n\x16\x43reateContactsResponse\x12\x30\n\x08warnings\x18\x01 \x03(\x0b\x32\x14.contacts.v1.WarningR\x08warnings\x12!\n\nrequest_id\x18\x02 \x01(\tB\x02\x18\x01R\trequestId\x12\x12\n\x04\x65tag\x18\x03 \x01(\tR\x04\x65tag\x12\x41\n\x11previous_contacts\x18\x04 \x03(\x0b\x32\x14.contacts.v1.ContactR\x10previousContacts\x12.\n\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"p\n\x19GetProfileContactsRequest\x12\x1f\n\x0bproperty_id\x18\x01 \x01(\tR\npropertyId\x12\x32\n\x07profile\x18\x02 \x01(\x0e\x32\x18.contacts.v1.ProfileTypeR\x07profile\"\xc4\x01\n\x1aGetProfileContactsResponse\x12\x30\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x14.contacts.v1.ContactR\x08\x63ontacts\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\x12\x30\n\x08warnings\x18\x03 \x03(\x0b\x32\x14.contacts.v1.WarningR\x08warnings\x12.\n\x13upstream_request_id\x18\x04 \x01(\tR\x11upstreamRequestId\"\xd5\x01\n\x19SetProfileContactsRequest\x12\x1f\n\x0bproperty_id\x18\x01 \x01(\tR\npropertyId\x12\x32\n\x07profile\x18\x02 \x01(\x0e\x32\x18.contacts.v1.ProfileTypeR\x07profile\x12\x30\n\x08\x63ontacts\x18\x03 \x03(\x0b\x32\x14.contacts.v1.ContactR\x08\x63ontacts\x12\x12\n\x04\x65tag\x18\x04 \x01(\tR\x04\x65tag\x12\x1d\n\nrequest_id\x18\x05 \x01(\tR\trequestId\"\x87\x02\n\x1aSetProfileContactsResponse\x12\x30\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x14.contacts.v1.ContactR\x08\x63ontacts\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\x12\x41\n\x11previous_contacts\x18\x03 \x03(\x0b\x32\x14.contacts.v1.ContactR\x10previousContacts\x12\x30\n\x08warnings\x18\x04 \x03(\x0b\x32\x14.contacts.v1.WarningR\x08warnings\x12.\n\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\x92\x02\n\x1bUpdateProfileContactRequest\x12\x1f\n\x0bproperty_id\x18\x01 \x01(\tR\npropertyId\x12\x32\n\x07profile\x18\x02 \x01(\x0e\x32\x18.contacts.v1.ProfileTypeR\x07profile\x12.\n\x07\x63ontact\x18\x03 \x01(\x0b\x32\x14.contacts.v1.ContactR\x07\x63ontact\x12;\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\x12\x12\n\x04\x65tag\x18\x05 \x01(\tR\x04\x65tag\x12\x1d\n\nrequest_id\x18\x06 \x01(\tR\trequestId\"\x89\x02\n\x1cUpdateProfileContactResponse\x12\x30\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x14.contacts.v1.ContactR\x08\x63ontacts\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\x12\x41\n\x11previous_contacts\x18\x03 \x03(\x0b\x32\x14.contacts.v1.ContactR\x10previousContacts\x12\x30\n\x08warnings\x18\x04 \x03(\x0b\x32\x14.contacts.v1.WarningR\x08warnings\x12.\n\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\xa5\x01\n\x1b\x43learProfileContactsRequest\x12\x1f\n\x0bproperty_id\x18\x01 \x01(\tR\npropertyId\x12\x32\n\x07profile\x18\x02 \x01(\x0e\x32\x18.contacts.v1.ProfileTypeR\x07profile\x12\x12\n\x04\x65tag\x18\x03 \x01(\tR\x04\x65tag\x12\x1d\n\nrequest_id\x18\x04 \x01(\tR\trequestId\"\x89\x02\n\x1c\x43learProfileContactsResponse\x12\x30\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x14.contacts.v1.ContactR\x08\x63ontacts\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\x12\x41\n\x11previous_contacts\x18\x03 \x03(\x0b\x32\x14.contacts.v1.ContactR\x10previousContacts\x12\x30\n\x08warnings\x18\x04 \x03(\x0b\x32\x14.contacts.v1.WarningR\x08warnings\x12.\n\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\xf4\x01\n\x07\x43ontact\x12\x34\n\x08profiles\x18\x01 \x03(\x0e\x32\x18.contacts.v1.ProfileTypeR\x08profiles\x12\x41\n\x0e\x63ontact_person\x18\x02 \x01(\x0b\x32\x1a.contacts.v1.ContactPersonR\rcontactPerson\x12.\n\x07\x61\x64\x64ress\x18\x03 \x01(\x0b\x32\x14.contacts.v1.AddressR\x07\x61\x64\x64ress\x12*\n\x06phones\x18\x04 \x03(\x0b\x32\x12.contacts.v1.PhoneR\x06phones\x12\x14\n\x05\x65mail\x18\x05 \x01(\tR\x05\x65mail\"\xa9\x01\n\rContactPerson\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12+\n\x06gender\x18\x02 \x01(\x0e\x32\x13.contacts.v1.GenderR\x06gender\x12\x32\n\tjob_title\x18\x03 \x01(\x0e\x32\x15.contacts.v1.JobTitleR\x08jobTitle\x12#\n\rlanguage_code\x18\x04 \x01(\tR\x0clanguageCode\"\xda\x01\n\x07\x41\x64\x64ress\x12!\n\x0c\x61\x64\x64ress_line\x18\x01 \x01(\tR\x0b\x61\x64\x64ressLine\x12\x1b\n\tcity_name\x18\x02 \x01(\tR\x08\x63ityName\x12\x1f\n\x0bpostal_code\x18\x03 \x01(\tR\npostalCode\x12!\n\x0c\x63ountry_code\x18\x04 \x01(\tR\x0b\x63ountryCode\x12#\n\rlanguage_code\x18\x05 \x01(\tR\x0clanguageCode\x12&\n\x0fstate_prov_code\x18\x06 \x01(\tR\rstateProvCode\"\x8c\x01\n\x05Phone\x12!\n\x0cphone_number\x18\x01 \x01(\tR\x0bphoneNumber\x12\x42\n\x0fphone_tech_type\x18\x02 \x01(\x0e\x32\x1a.contacts.v1.PhoneTechTypeR\rphoneTechType\x12\x1c\n\textension\x18\x03 \x01(\tR\textension\"7\n\x07Warning\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message*\xb3\x02\n\x0bProfileType\x12\x1c\n\x18PROFILE_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14PROFILE_TYPE_GENERAL\x10\x01\x12\x1d\n\x19PROFILE_TYPE_RESERVATIONS\x10\x02\x12\x19\n\x15PROFILE_TYPE_INVOICES\x10\x03\x12\x1d\n\x19PROFILE_TYPE_AVAILABILITY\x10\x04\x12\x1d\n\x19PROFILE_TYPE_SITE_CONTENT\x10\x05\x12\x17\n\x13PROFILE_TYPE_PARITY\x10\x06\x12\x19\n\x15PROFILE_TYPE_REQUESTS\x10\x07\x12%\n!PROFILE_TYPE_CENTRAL_RESERVATIONS\x10\x08\x12\x19\n\x15PROFILE_TYPE_CONTRACT\x10\t*D\n\x06Gender\x12\x16\n\x12GENDER_UNSPECIFIED\x10\x00\x12\x0f\n\x0bGENDER_MALE\x10\x01\x12\x11\n\rGENDER_FEMALE\x10\x02*\xe7\x04\n\x08JobTitle\x12\x19\n\x15JOB_TITLE_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_TITLE_UNKNOWN\x10\x01\x12%\n!JOB_TITLE_ADMINISTRATION_EMPLOYEE\x10\x02\x12.\n*JOB_TITLE_DIRECTOR_OF_BUSINESS_DEVELOPMENT\x10\x03\x12 \n\x1cJOB_TITLE_E_COMMERCE_MANAGER\x10\x04\x12\x1d\n\x19JOB_TITLE_FINANCE_MANAGER\x10\x05\x12#\n\x1fJOB_TITLE_FRONT_OFFICE_EMPLOYEE\x10\x06\x12\"\n\x1eJOB_TITLE_FRONT_OFFICE_MANAGER\x10\x07\x12\x1d\n\x19JOB_TITLE_GENERAL_MANAGER\x10\x08\x12\x1f\n\x1bJOB_TITLE_MARKETING_MANAGER\x10\t\x12\x13\n\x0fJOB_TITLE_OWNER\x10\n\x12#\n\x1fJOB_TITLE_RESERVATIONS_EMPLOYEE\x10\x0b\x12\"\n\x1eJOB_TITLE_RESERVATIONS_MANAGER\x10\x0c\x12\x1d\n\x19JOB_TITLE_REVENUE_MANAGER\x10\r\x12$\n JOB_TITLE_ROOMS_DIVISION_MANAGER\x10\x0e\x12)\n%JOB_TITLE_SALES_AND_MARKETING_MANAGER\x10\x0f\x12\x1d\n\x19JOB_TITLE_SALES_EXECUTIVE\x10\x10\x12\x1b\n\x17JOB_TITLE_SALES_MANAGER\x10\x11*\x83\x01\n\rPhoneTechType\x12\x1f\n\x1bPHONE_TECH_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18PHONE_TECH_TYPE_LANDLINE\x10\x01\x12\x17\n\x13PHONE_TECH_TYPE_FAX\x10\x03\x12\x1a\n\x16PHONE_TECH_TYPE_MOBILE\x10\x05\x32\xc7\x05\n\x0f\x43ontactsService\x12S\n\x0cListContacts\x12 .contacts.v1.ListContactsRequest\x1a!.contacts.v1.ListContactsResponse\x12\\\n\x0fReplaceContacts\x12#.contacts.v1.ReplaceContactsRequest\x1a$.contacts.v1.ReplaceContactsResponse\x12Y\n\x0e\x43reateContacts\x12\".contacts.v1.CreateContactsRequest\x1a#.contacts.v1.CreateContactsResponse\x12\x65\n\x12GetProfileContacts\x12&.contacts.v1.GetProfileContactsRequest\x1a\'.contacts.v1.GetProfileContactsResponse\x12\x65\n\x12SetProfileContacts\x12&.contacts.v1.SetProfileContactsRequest\x1a\'.contacts.v1.SetProfileContactsResponse\x12k\n\x14UpdateProfileContact\x12(.contacts.v1.UpdateProfileContactRequest\x1a).contacts.v1.UpdateProfileContactResponse\x12k\n\x14\x43learProfileContacts\x12(.contacts.v1.ClearProfileContactsRequest\x1a).contacts.v1.ClearProfileContactsResponseB\xd7\x01\n\x1e\x63om.contactsfacade.contacts.v1B\rContactsProtoP\x01ZEgithub.com/contacts-facade/contacts-facade/gen/contacts/v1;contactsv1\xa2\x02\x03\x43XX\xaa\x02\x1a\x43ontactsFacade.Contacts.V1\xca\x02\x1a\x43ontactsFacade\\Contacts\\V1\xea\x02\x1c\x43ontactsFacade::Contacts::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'contacts.v1.contacts_pb2', globals())
@@ -21,36 +22,58 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\036com.contactsfacade.contacts.v1B\rContactsProtoP\001ZEgithub.com/contacts-facade/contacts-facade/gen/contacts/v1;contactsv1\242\002\003CXX\252\002\032ContactsFacade.Contacts.V1\312\002\032ContactsFacade\\Contacts\\V1\352\002\034ContactsFacade::Contacts::V1'
-  _PROFILETYPE._serialized_start=1578
-  _PROFILETYPE._serialized_end=1885
-  _GENDER._serialized_start=1887
-  _GENDER._serialized_end=1955
-  _JOBTITLE._serialized_start=1958
-  _JOBTITLE._serialized_end=2573
-  _PHONETECHTYPE._serialized_start=2576
-  _PHONETECHTYPE._serialized_end=2707
-  _LISTCONTACTSREQUEST._serialized_start=43
-  _LISTCONTACTSREQUEST._serialized_end=147
-  _LISTCONTACTSRESPONSE._serialized_start=150
-  _LISTCONTACTSRESPONSE._serialized_end=303
-  _REPLACECONTACTSREQUEST._serialized_start=305
-  _REPLACECONTACTSREQUEST._serialized_end=412
-  _REPLACECONTACTSRESPONSE._serialized_start=414
-  _REPLACECONTACTSRESPONSE._serialized_end=520
-  _CREATECONTACTSREQUEST._serialized_start=522
-  _CREATECONTACTSREQUEST._serialized_end=628
-  _CREATECONTACTSRESPONSE._serialized_start=630
-  _CREATECONTACTSRESPONSE._serialized_end=735
-  _CONTACT._serialized_start=738
-  _CONTACT._serialized_end=982
-  _CONTACTPERSON._serialized_start=985
-  _CONTACTPERSON._serialized_end=1154
-  _ADDRESS._serialized_start=1157
-  _ADDRESS._serialized_end=1375
-  _PHONE._serialized_start=1378
-  _PHONE._serialized_end=1518
-  _WARNING._serialized_start=1520
-  _WARNING._serialized_end=1575
-  _CONTACTSSERVICE._serialized_start=2710
-  _CONTACTSSERVICE._serialized_end=2997
+  _LISTCONTACTSRESPONSE.fields_by_name['request_id']._options = None
+  _LISTCONTACTSRESPONSE.fields_by_name['request_id']._serialized_options = b'\030\001'
+  _REPLACECONTACTSRESPONSE.fields_by_name['request_id']._options = None
+  _REPLACECONTACTSRESPONSE.fields_by_name['request_id']._serialized_options = b'\030\001'
+  _CREATECONTACTSRESPONSE.fields_by_name['request_id']._options = None
+  _CREATECONTACTSRESPONSE.fields_by_name['request_id']._serialized_options = b'\030\001'
+  _PROFILETYPE._serialized_start=3824
+  _PROFILETYPE._serialized_end=4131
+  _GENDER._serialized_start=4133
+  _GENDER._serialized_end=4201
+  _JOBTITLE._serialized_start=4204
+  _JOBTITLE._serialized_end=4819
+  _PHONETECHTYPE._serialized_start=4822
+  _PHONETECHTYPE._serialized_end=4953
+  _LISTCONTACTSREQUEST._serialized_start=77
+  _LISTCONTACTSREQUEST._serialized_end=181
+  _LISTCONTACTSRESPONSE._serialized_start=184
+  _LISTCONTACTSRESPONSE._serialized_end=409
+  _REPLACECONTACTSREQUEST._serialized_start=412
+  _REPLACECONTACTSREQUEST._serialized_end=570
+  _REPLACECONTACTSRESPONSE._serialized_start=573
+  _REPLACECONTACTSRESPONSE._serialized_end=818
+  _CREATECONTACTSREQUEST._serialized_start=821
+  _CREATECONTACTSREQUEST._serialized_end=958
+  _CREATECONTACTSRESPONSE._serialized_start=961
+  _CREATECONTACTSRESPONSE._serialized_end=1205
+  _GETPROFILECONTACTSREQUEST._serialized_start=1207
+  _GETPROFILECONTACTSREQUEST._serialized_end=1319
+  _GETPROFILECONTACTSRESPONSE._serialized_start=1322
+  _GETPROFILECONTACTSRESPONSE._serialized_end=1518
+  _SETPROFILECONTACTSREQUEST._serialized_start=1521
+  _SETPROFILECONTACTSREQUEST._serialized_end=1734
+  _SETPROFILECONTACTSRESPONSE._serialized_start=1737
+  _SETPROFILECONTACTSRESPONSE._serialized_end=2000
+  _UPDATEPROFILECONTACTREQUEST._serialized_start=2003
+  _UPDATEPROFILECONTACTREQUEST._serialized_end=2277
+  _UPDATEPROFILECONTACTRESPONSE._serialized_start=2280
+  _UPDATEPROFILECONTACTRESPONSE._serialized_end=2545
+  _CLEARPROFILECONTACTSREQUEST._serialized_start=2548
+  _CLEARPROFILECONTACTSREQUEST._serialized_end=2713
+  _CLEARPROFILECONTACTSRESPONSE._serialized_start=2716
+  _CLEARPROFILECONTACTSRESPONSE._serialized_end=2981
+  _CONTACT._serialized_start=2984
+  _CONTACT._serialized_end=3228
+  _CONTACTPERSON._serialized_start=3231
+  _CONTACTPERSON._serialized_end=3400
+  _ADDRESS._serialized_start=3403
+  _ADDRESS._serialized_end=3621
+  _PHONE._serialized_start=3624
+  _PHONE._serialized_end=3764
+  _WARNING._serialized_start=3766
+  _WARNING._serialized_end=3821
+  _CONTACTSSERVICE._serialized_start=4956
+  _CONTACTSSERVICE._serialized_end=5667
 # @@protoc_insertion_point(module_scope)

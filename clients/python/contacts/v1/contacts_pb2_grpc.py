@@ -10,6 +10,27 @@ class ContactsServiceStub(object):
 
     All methods take the property as property_id, a string of decimal digits
     (the Booking.com property ID, e.g. "1000001").
+
+    Safe edits. The upstream has a single write, an overlay that deletes every
+    contact not sent. The facade makes edits safe:
+    - Etags (AIP-154): every read and write returns `etag`, a weak etag of
+    the property's contacts (W/"..."). A write that carries an etag is made
+    only if the contacts still have it; otherwise it fails with ABORTED,
+    ErrorInfo reason ETAG_MISMATCH and the current etag in metadata
+    "currentEtag", and nothing is written. Read again and retry.
+    - Writes of one property are serialised by the facade, and each one reads
+    the current contacts right before it writes them (one upstream round
+    trip apart). A writer outside the facade (the extranet, another tool)
+    can still change the contacts in that moment: the upstream has no
+    conditional write.
+    - Idempotent retries (AIP-155): every write takes an optional request_id,
+    a UUID chosen by the caller. A retry with the same request_id and the
+    same request returns the first outcome without writing again; the same
+    request_id with a different request fails with INVALID_ARGUMENT,
+    reason REQUEST_ID_REUSED. Outcomes are remembered for 24 hours.
+    - Undo: every write returns previous_contacts, all contacts as they were
+    before it. ReplaceContacts(previous_contacts, etag) undoes the write as
+    long as nobody changed the contacts since.
     """
 
     def __init__(self, channel):
@@ -33,6 +54,26 @@ class ContactsServiceStub(object):
                 request_serializer=contacts_dot_v1_dot_contacts__pb2.CreateContactsRequest.SerializeToString,
                 response_deserializer=contacts_dot_v1_dot_contacts__pb2.CreateContactsResponse.FromString,
                 )
+        self.GetProfileContacts = channel.unary_unary(
+                '/contacts.v1.ContactsService/GetProfileContacts',
+                request_serializer=contacts_dot_v1_dot_contacts__pb2.GetProfileContactsRequest.SerializeToString,
+                response_deserializer=contacts_dot_v1_dot_contacts__pb2.GetProfileContactsResponse.FromString,
+                )
+        self.SetProfileContacts = channel.unary_unary(
+                '/contacts.v1.ContactsService/SetProfileContacts',
+                request_serializer=contacts_dot_v1_dot_contacts__pb2.SetProfileContactsRequest.SerializeToString,
+                response_deserializer=contacts_dot_v1_dot_contacts__pb2.SetProfileContactsResponse.FromString,
+                )
+        self.UpdateProfileContact = channel.unary_unary(
+                '/contacts.v1.ContactsService/UpdateProfileContact',
+                request_serializer=contacts_dot_v1_dot_contacts__pb2.UpdateProfileContactRequest.SerializeToString,
+                response_deserializer=contacts_dot_v1_dot_contacts__pb2.UpdateProfileContactResponse.FromString,
+                )
+        self.ClearProfileContacts = channel.unary_unary(
+                '/contacts.v1.ContactsService/ClearProfileContacts',
+                request_serializer=contacts_dot_v1_dot_contacts__pb2.ClearProfileContactsRequest.SerializeToString,
+                response_deserializer=contacts_dot_v1_dot_contacts__pb2.ClearProfileContactsResponse.FromString,
+                )
 
 
 class ContactsServiceServicer(object):
@@ -40,6 +81,27 @@ class ContactsServiceServicer(object):
 
     All methods take the property as property_id, a string of decimal digits
     (the Booking.com property ID, e.g. "1000001").
+
+    Safe edits. The upstream has a single write, an overlay that deletes every
+    contact not sent. The facade makes edits safe:
+    - Etags (AIP-154): every read and write returns `etag`, a weak etag of
+    the property's contacts (W/"..."). A write that carries an etag is made
+    only if the contacts still have it; otherwise it fails with ABORTED,
+    ErrorInfo reason ETAG_MISMATCH and the current etag in metadata
+    "currentEtag", and nothing is written. Read again and retry.
+    - Writes of one property are serialised by the facade, and each one reads
+    the current contacts right before it writes them (one upstream round
+    trip apart). A writer outside the facade (the extranet, another tool)
+    can still change the contacts in that moment: the upstream has no
+    conditional write.
+    - Idempotent retries (AIP-155): every write takes an optional request_id,
+    a UUID chosen by the caller. A retry with the same request_id and the
+    same request returns the first outcome without writing again; the same
+    request_id with a different request fails with INVALID_ARGUMENT,
+    reason REQUEST_ID_REUSED. Outcomes are remembered for 24 hours.
+    - Undo: every write returns previous_contacts, all contacts as they were
+    before it. ReplaceContacts(previous_contacts, etag) undoes the write as
+    long as nobody changed the contacts since.
     """
 
     def ListContacts(self, request, context):
@@ -78,6 +140,62 @@ class ContactsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetProfileContacts(self, request, context):
+        """GetProfileContacts returns the contacts that serve one profile: those
+        that carry it, each with all its profiles.
+
+        REST: GET /properties/{property_id}/contacts, filtered by the facade.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetProfileContacts(self, request, context):
+        """SetProfileContacts makes exactly the given contacts serve one profile,
+        and leaves every other profile served by exactly the contacts it had.
+
+        The profile is taken off the contacts that carried it (each keeps its
+        other profiles, or is deleted when it had no other); then each given
+        contact that is equal in content (everything but profiles) to an
+        existing contact gets the profile added, and every other one is added
+        as a new contact with just this profile. GENERAL takes exactly one
+        contact. A read-modify-write done by the facade under its write lock.
+
+        REST: GET then PUT /properties/{property_id}/contacts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateProfileContact(self, request, context):
+        """UpdateProfileContact changes the fields named in update_mask of the one
+        contact that serves a profile (AIP-134).
+
+        FAILED_PRECONDITION (reason PROFILE_HAS_NO_CONTACT or
+        PROFILE_HAS_SEVERAL_CONTACTS) when not exactly one contact serves the
+        profile. When that contact also serves other profiles, they are not
+        changed: the profile is split off onto an updated copy of the contact.
+        An updated contact equal in content to another existing one is merged
+        into it.
+
+        REST: GET then PUT /properties/{property_id}/contacts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearProfileContacts(self, request, context):
+        """ClearProfileContacts makes no contact serve a profile any more: the
+        profile is taken off every contact, and a contact left with no profile
+        is deleted. GENERAL cannot be cleared: FAILED_PRECONDITION, reason
+        GENERAL_REQUIRED.
+
+        REST: GET then PUT /properties/{property_id}/contacts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContactsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +214,26 @@ def add_ContactsServiceServicer_to_server(servicer, server):
                     request_deserializer=contacts_dot_v1_dot_contacts__pb2.CreateContactsRequest.FromString,
                     response_serializer=contacts_dot_v1_dot_contacts__pb2.CreateContactsResponse.SerializeToString,
             ),
+            'GetProfileContacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProfileContacts,
+                    request_deserializer=contacts_dot_v1_dot_contacts__pb2.GetProfileContactsRequest.FromString,
+                    response_serializer=contacts_dot_v1_dot_contacts__pb2.GetProfileContactsResponse.SerializeToString,
+            ),
+            'SetProfileContacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetProfileContacts,
+                    request_deserializer=contacts_dot_v1_dot_contacts__pb2.SetProfileContactsRequest.FromString,
+                    response_serializer=contacts_dot_v1_dot_contacts__pb2.SetProfileContactsResponse.SerializeToString,
+            ),
+            'UpdateProfileContact': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProfileContact,
+                    request_deserializer=contacts_dot_v1_dot_contacts__pb2.UpdateProfileContactRequest.FromString,
+                    response_serializer=contacts_dot_v1_dot_contacts__pb2.UpdateProfileContactResponse.SerializeToString,
+            ),
+            'ClearProfileContacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearProfileContacts,
+                    request_deserializer=contacts_dot_v1_dot_contacts__pb2.ClearProfileContactsRequest.FromString,
+                    response_serializer=contacts_dot_v1_dot_contacts__pb2.ClearProfileContactsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'contacts.v1.ContactsService', rpc_method_handlers)
@@ -108,6 +246,27 @@ class ContactsService(object):
 
     All methods take the property as property_id, a string of decimal digits
     (the Booking.com property ID, e.g. "1000001").
+
+    Safe edits. The upstream has a single write, an overlay that deletes every
+    contact not sent. The facade makes edits safe:
+    - Etags (AIP-154): every read and write returns `etag`, a weak etag of
+    the property's contacts (W/"..."). A write that carries an etag is made
+    only if the contacts still have it; otherwise it fails with ABORTED,
+    ErrorInfo reason ETAG_MISMATCH and the current etag in metadata
+    "currentEtag", and nothing is written. Read again and retry.
+    - Writes of one property are serialised by the facade, and each one reads
+    the current contacts right before it writes them (one upstream round
+    trip apart). A writer outside the facade (the extranet, another tool)
+    can still change the contacts in that moment: the upstream has no
+    conditional write.
+    - Idempotent retries (AIP-155): every write takes an optional request_id,
+    a UUID chosen by the caller. A retry with the same request_id and the
+    same request returns the first outcome without writing again; the same
+    request_id with a different request fails with INVALID_ARGUMENT,
+    reason REQUEST_ID_REUSED. Outcomes are remembered for 24 hours.
+    - Undo: every write returns previous_contacts, all contacts as they were
+    before it. ReplaceContacts(previous_contacts, etag) undoes the write as
+    long as nobody changed the contacts since.
     """
 
     @staticmethod
@@ -158,5 +317,73 @@ class ContactsService(object):
         return grpc.experimental.unary_unary(request, target, '/contacts.v1.ContactsService/CreateContacts',
             contacts_dot_v1_dot_contacts__pb2.CreateContactsRequest.SerializeToString,
             contacts_dot_v1_dot_contacts__pb2.CreateContactsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetProfileContacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/contacts.v1.ContactsService/GetProfileContacts',
+            contacts_dot_v1_dot_contacts__pb2.GetProfileContactsRequest.SerializeToString,
+            contacts_dot_v1_dot_contacts__pb2.GetProfileContactsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SetProfileContacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/contacts.v1.ContactsService/SetProfileContacts',
+            contacts_dot_v1_dot_contacts__pb2.SetProfileContactsRequest.SerializeToString,
+            contacts_dot_v1_dot_contacts__pb2.SetProfileContactsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UpdateProfileContact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/contacts.v1.ContactsService/UpdateProfileContact',
+            contacts_dot_v1_dot_contacts__pb2.UpdateProfileContactRequest.SerializeToString,
+            contacts_dot_v1_dot_contacts__pb2.UpdateProfileContactResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ClearProfileContacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/contacts.v1.ContactsService/ClearProfileContacts',
+            contacts_dot_v1_dot_contacts__pb2.ClearProfileContactsRequest.SerializeToString,
+            contacts_dot_v1_dot_contacts__pb2.ClearProfileContactsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

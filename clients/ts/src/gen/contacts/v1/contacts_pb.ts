@@ -14,13 +14,15 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { FieldMask } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file contacts/v1/contacts.proto.
  */
 export const file_contacts_v1_contacts: GenFile = /*@__PURE__*/
-  fileDesc("Chpjb250YWN0cy92MS9jb250YWN0cy5wcm90bxILY29udGFjdHMudjEiSAoTTGlzdENvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIcChRub19sYW5ndWFnZV9mYWxsYmFjaxgCIAEoCCJ6ChRMaXN0Q29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSJgoId2FybmluZ3MYAiADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhIKCnJlcXVlc3RfaWQYAyABKAkiVQoWUmVwbGFjZUNvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRImCghjb250YWN0cxgCIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QiVQoXUmVwbGFjZUNvbnRhY3RzUmVzcG9uc2USJgoId2FybmluZ3MYASADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhIKCnJlcXVlc3RfaWQYAiABKAkiVAoVQ3JlYXRlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEiYKCGNvbnRhY3RzGAIgAygLMhQuY29udGFjdHMudjEuQ29udGFjdCJUChZDcmVhdGVDb250YWN0c1Jlc3BvbnNlEiYKCHdhcm5pbmdzGAEgAygLMhQuY29udGFjdHMudjEuV2FybmluZxISCgpyZXF1ZXN0X2lkGAIgASgJIsMBCgdDb250YWN0EioKCHByb2ZpbGVzGAEgAygOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSMgoOY29udGFjdF9wZXJzb24YAiABKAsyGi5jb250YWN0cy52MS5Db250YWN0UGVyc29uEiUKB2FkZHJlc3MYAyABKAsyFC5jb250YWN0cy52MS5BZGRyZXNzEiIKBnBob25lcxgEIAMoCzISLmNvbnRhY3RzLnYxLlBob25lEg0KBWVtYWlsGAUgASgJIoMBCg1Db250YWN0UGVyc29uEgwKBG5hbWUYASABKAkSIwoGZ2VuZGVyGAIgASgOMhMuY29udGFjdHMudjEuR2VuZGVyEigKCWpvYl90aXRsZRgDIAEoDjIVLmNvbnRhY3RzLnYxLkpvYlRpdGxlEhUKDWxhbmd1YWdlX2NvZGUYBCABKAkijQEKB0FkZHJlc3MSFAoMYWRkcmVzc19saW5lGAEgASgJEhEKCWNpdHlfbmFtZRgCIAEoCRITCgtwb3N0YWxfY29kZRgDIAEoCRIUCgxjb3VudHJ5X2NvZGUYBCABKAkSFQoNbGFuZ3VhZ2VfY29kZRgFIAEoCRIXCg9zdGF0ZV9wcm92X2NvZGUYBiABKAkiZQoFUGhvbmUSFAoMcGhvbmVfbnVtYmVyGAEgASgJEjMKD3Bob25lX3RlY2hfdHlwZRgCIAEoDjIaLmNvbnRhY3RzLnYxLlBob25lVGVjaFR5cGUSEQoJZXh0ZW5zaW9uGAMgASgJIigKB1dhcm5pbmcSDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJKrMCCgtQcm9maWxlVHlwZRIcChhQUk9GSUxFX1RZUEVfVU5TUEVDSUZJRUQQABIYChRQUk9GSUxFX1RZUEVfR0VORVJBTBABEh0KGVBST0ZJTEVfVFlQRV9SRVNFUlZBVElPTlMQAhIZChVQUk9GSUxFX1RZUEVfSU5WT0lDRVMQAxIdChlQUk9GSUxFX1RZUEVfQVZBSUxBQklMSVRZEAQSHQoZUFJPRklMRV9UWVBFX1NJVEVfQ09OVEVOVBAFEhcKE1BST0ZJTEVfVFlQRV9QQVJJVFkQBhIZChVQUk9GSUxFX1RZUEVfUkVRVUVTVFMQBxIlCiFQUk9GSUxFX1RZUEVfQ0VOVFJBTF9SRVNFUlZBVElPTlMQCBIZChVQUk9GSUxFX1RZUEVfQ09OVFJBQ1QQCSpECgZHZW5kZXISFgoSR0VOREVSX1VOU1BFQ0lGSUVEEAASDwoLR0VOREVSX01BTEUQARIRCg1HRU5ERVJfRkVNQUxFEAIq5wQKCEpvYlRpdGxlEhkKFUpPQl9USVRMRV9VTlNQRUNJRklFRBAAEhUKEUpPQl9USVRMRV9VTktOT1dOEAESJQohSk9CX1RJVExFX0FETUlOSVNUUkFUSU9OX0VNUExPWUVFEAISLgoqSk9CX1RJVExFX0RJUkVDVE9SX09GX0JVU0lORVNTX0RFVkVMT1BNRU5UEAMSIAocSk9CX1RJVExFX0VfQ09NTUVSQ0VfTUFOQUdFUhAEEh0KGUpPQl9USVRMRV9GSU5BTkNFX01BTkFHRVIQBRIjCh9KT0JfVElUTEVfRlJPTlRfT0ZGSUNFX0VNUExPWUVFEAYSIgoeSk9CX1RJVExFX0ZST05UX09GRklDRV9NQU5BR0VSEAcSHQoZSk9CX1RJVExFX0dFTkVSQUxfTUFOQUdFUhAIEh8KG0pPQl9USVRMRV9NQVJLRVRJTkdfTUFOQUdFUhAJEhMKD0pPQl9USVRMRV9PV05FUhAKEiMKH0pPQl9USVRMRV9SRVNFUlZBVElPTlNfRU1QTE9ZRUUQCxIiCh5KT0JfVElUTEVfUkVTRVJWQVRJT05TX01BTkFHRVIQDBIdChlKT0JfVElUTEVfUkVWRU5VRV9NQU5BR0VSEA0SJAogSk9CX1RJVExFX1JPT01TX0RJVklTSU9OX01BTkFHRVIQDhIpCiVKT0JfVElUTEVfU0FMRVNfQU5EX01BUktFVElOR19NQU5BR0VSEA8SHQoZSk9CX1RJVExFX1NBTEVTX0VYRUNVVElWRRAQEhsKF0pPQl9USVRMRV9TQUxFU19NQU5BR0VSEBEqgwEKDVBob25lVGVjaFR5cGUSHwobUEhPTkVfVEVDSF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYUEhPTkVfVEVDSF9UWVBFX0xBTkRMSU5FEAESFwoTUEhPTkVfVEVDSF9UWVBFX0ZBWBADEhoKFlBIT05FX1RFQ0hfVFlQRV9NT0JJTEUQBTKfAgoPQ29udGFjdHNTZXJ2aWNlElMKDExpc3RDb250YWN0cxIgLmNvbnRhY3RzLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaIS5jb250YWN0cy52MS5MaXN0Q29udGFjdHNSZXNwb25zZRJcCg9SZXBsYWNlQ29udGFjdHMSIy5jb250YWN0cy52MS5SZXBsYWNlQ29udGFjdHNSZXF1ZXN0GiQuY29udGFjdHMudjEuUmVwbGFjZUNvbnRhY3RzUmVzcG9uc2USWQoOQ3JlYXRlQ29udGFjdHMSIi5jb250YWN0cy52MS5DcmVhdGVDb250YWN0c1JlcXVlc3QaIy5jb250YWN0cy52MS5DcmVhdGVDb250YWN0c1Jlc3BvbnNlQtcBCh5jb20uY29udGFjdHNmYWNhZGUuY29udGFjdHMudjFCDUNvbnRhY3RzUHJvdG9QAVpFZ2l0aHViLmNvbS9jb250YWN0cy1mYWNhZGUvY29udGFjdHMtZmFjYWRlL2dlbi9jb250YWN0cy92MTtjb250YWN0c3YxogIDQ1hYqgIaQ29udGFjdHNGYWNhZGUuQ29udGFjdHMuVjHKAhpDb250YWN0c0ZhY2FkZVxDb250YWN0c1xWMeoCHENvbnRhY3RzRmFjYWRlOjpDb250YWN0czo6VjFiBnByb3RvMw");
+  fileDesc("Chpjb250YWN0cy92MS9jb250YWN0cy5wcm90bxILY29udGFjdHMudjEiSAoTTGlzdENvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIcChRub19sYW5ndWFnZV9mYWxsYmFjaxgCIAEoCCKpAQoUTGlzdENvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAIgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIWCgpyZXF1ZXN0X2lkGAMgASgJQgIYARIMCgRldGFnGAQgASgJEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkidwoWUmVwbGFjZUNvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRImCghjb250YWN0cxgCIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgDIAEoCRISCgpyZXF1ZXN0X2lkGAQgASgJIrUBChdSZXBsYWNlQ29udGFjdHNSZXNwb25zZRImCgh3YXJuaW5ncxgBIAMoCzIULmNvbnRhY3RzLnYxLldhcm5pbmcSFgoKcmVxdWVzdF9pZBgCIAEoCUICGAESDAoEZXRhZxgDIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgEIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSGwoTdXBzdHJlYW1fcmVxdWVzdF9pZBgFIAEoCSJoChVDcmVhdGVDb250YWN0c1JlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSJgoIY29udGFjdHMYAiADKAsyFC5jb250YWN0cy52MS5Db250YWN0EhIKCnJlcXVlc3RfaWQYAyABKAkitAEKFkNyZWF0ZUNvbnRhY3RzUmVzcG9uc2USJgoId2FybmluZ3MYASADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhYKCnJlcXVlc3RfaWQYAiABKAlCAhgBEgwKBGV0YWcYAyABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYBCADKAsyFC5jb250YWN0cy52MS5Db250YWN0EhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkiWwoZR2V0UHJvZmlsZUNvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIpCgdwcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUilwEKGkdldFByb2ZpbGVDb250YWN0c1Jlc3BvbnNlEiYKCGNvbnRhY3RzGAEgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIMCgRldGFnGAIgASgJEiYKCHdhcm5pbmdzGAMgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAQgASgJIqUBChlTZXRQcm9maWxlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEikKB3Byb2ZpbGUYAiABKA4yGC5jb250YWN0cy52MS5Qcm9maWxlVHlwZRImCghjb250YWN0cxgDIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgEIAEoCRISCgpyZXF1ZXN0X2lkGAUgASgJIsgBChpTZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgDIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSJgoId2FybmluZ3MYBCADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAki1wEKG1VwZGF0ZVByb2ZpbGVDb250YWN0UmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIpCgdwcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSJQoHY29udGFjdBgDIAEoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSLwoLdXBkYXRlX21hc2sYBCABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEgwKBGV0YWcYBSABKAkSEgoKcmVxdWVzdF9pZBgGIAEoCSLKAQocVXBkYXRlUHJvZmlsZUNvbnRhY3RSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgDIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSJgoId2FybmluZ3MYBCADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkifwobQ2xlYXJQcm9maWxlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEikKB3Byb2ZpbGUYAiABKA4yGC5jb250YWN0cy52MS5Qcm9maWxlVHlwZRIMCgRldGFnGAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkiygEKHENsZWFyUHJvZmlsZUNvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAiABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYAyADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAQgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAUgASgJIsMBCgdDb250YWN0EioKCHByb2ZpbGVzGAEgAygOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSMgoOY29udGFjdF9wZXJzb24YAiABKAsyGi5jb250YWN0cy52MS5Db250YWN0UGVyc29uEiUKB2FkZHJlc3MYAyABKAsyFC5jb250YWN0cy52MS5BZGRyZXNzEiIKBnBob25lcxgEIAMoCzISLmNvbnRhY3RzLnYxLlBob25lEg0KBWVtYWlsGAUgASgJIoMBCg1Db250YWN0UGVyc29uEgwKBG5hbWUYASABKAkSIwoGZ2VuZGVyGAIgASgOMhMuY29udGFjdHMudjEuR2VuZGVyEigKCWpvYl90aXRsZRgDIAEoDjIVLmNvbnRhY3RzLnYxLkpvYlRpdGxlEhUKDWxhbmd1YWdlX2NvZGUYBCABKAkijQEKB0FkZHJlc3MSFAoMYWRkcmVzc19saW5lGAEgASgJEhEKCWNpdHlfbmFtZRgCIAEoCRITCgtwb3N0YWxfY29kZRgDIAEoCRIUCgxjb3VudHJ5X2NvZGUYBCABKAkSFQoNbGFuZ3VhZ2VfY29kZRgFIAEoCRIXCg9zdGF0ZV9wcm92X2NvZGUYBiABKAkiZQoFUGhvbmUSFAoMcGhvbmVfbnVtYmVyGAEgASgJEjMKD3Bob25lX3RlY2hfdHlwZRgCIAEoDjIaLmNvbnRhY3RzLnYxLlBob25lVGVjaFR5cGUSEQoJZXh0ZW5zaW9uGAMgASgJIigKB1dhcm5pbmcSDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJKrMCCgtQcm9maWxlVHlwZRIcChhQUk9GSUxFX1RZUEVfVU5TUEVDSUZJRUQQABIYChRQUk9GSUxFX1RZUEVfR0VORVJBTBABEh0KGVBST0ZJTEVfVFlQRV9SRVNFUlZBVElPTlMQAhIZChVQUk9GSUxFX1RZUEVfSU5WT0lDRVMQAxIdChlQUk9GSUxFX1RZUEVfQVZBSUxBQklMSVRZEAQSHQoZUFJPRklMRV9UWVBFX1NJVEVfQ09OVEVOVBAFEhcKE1BST0ZJTEVfVFlQRV9QQVJJVFkQBhIZChVQUk9GSUxFX1RZUEVfUkVRVUVTVFMQBxIlCiFQUk9GSUxFX1RZUEVfQ0VOVFJBTF9SRVNFUlZBVElPTlMQCBIZChVQUk9GSUxFX1RZUEVfQ09OVFJBQ1QQCSpECgZHZW5kZXISFgoSR0VOREVSX1VOU1BFQ0lGSUVEEAASDwoLR0VOREVSX01BTEUQARIRCg1HRU5ERVJfRkVNQUxFEAIq5wQKCEpvYlRpdGxlEhkKFUpPQl9USVRMRV9VTlNQRUNJRklFRBAAEhUKEUpPQl9USVRMRV9VTktOT1dOEAESJQohSk9CX1RJVExFX0FETUlOSVNUUkFUSU9OX0VNUExPWUVFEAISLgoqSk9CX1RJVExFX0RJUkVDVE9SX09GX0JVU0lORVNTX0RFVkVMT1BNRU5UEAMSIAocSk9CX1RJVExFX0VfQ09NTUVSQ0VfTUFOQUdFUhAEEh0KGUpPQl9USVRMRV9GSU5BTkNFX01BTkFHRVIQBRIjCh9KT0JfVElUTEVfRlJPTlRfT0ZGSUNFX0VNUExPWUVFEAYSIgoeSk9CX1RJVExFX0ZST05UX09GRklDRV9NQU5BR0VSEAcSHQoZSk9CX1RJVExFX0dFTkVSQUxfTUFOQUdFUhAIEh8KG0pPQl9USVRMRV9NQVJLRVRJTkdfTUFOQUdFUhAJEhMKD0pPQl9USVRMRV9PV05FUhAKEiMKH0pPQl9USVRMRV9SRVNFUlZBVElPTlNfRU1QTE9ZRUUQCxIiCh5KT0JfVElUTEVfUkVTRVJWQVRJT05TX01BTkFHRVIQDBIdChlKT0JfVElUTEVfUkVWRU5VRV9NQU5BR0VSEA0SJAogSk9CX1RJVExFX1JPT01TX0RJVklTSU9OX01BTkFHRVIQDhIpCiVKT0JfVElUTEVfU0FMRVNfQU5EX01BUktFVElOR19NQU5BR0VSEA8SHQoZSk9CX1RJVExFX1NBTEVTX0VYRUNVVElWRRAQEhsKF0pPQl9USVRMRV9TQUxFU19NQU5BR0VSEBEqgwEKDVBob25lVGVjaFR5cGUSHwobUEhPTkVfVEVDSF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYUEhPTkVfVEVDSF9UWVBFX0xBTkRMSU5FEAESFwoTUEhPTkVfVEVDSF9UWVBFX0ZBWBADEhoKFlBIT05FX1RFQ0hfVFlQRV9NT0JJTEUQBTLHBQoPQ29udGFjdHNTZXJ2aWNlElMKDExpc3RDb250YWN0cxIgLmNvbnRhY3RzLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaIS5jb250YWN0cy52MS5MaXN0Q29udGFjdHNSZXNwb25zZRJcCg9SZXBsYWNlQ29udGFjdHMSIy5jb250YWN0cy52MS5SZXBsYWNlQ29udGFjdHNSZXF1ZXN0GiQuY29udGFjdHMudjEuUmVwbGFjZUNvbnRhY3RzUmVzcG9uc2USWQoOQ3JlYXRlQ29udGFjdHMSIi5jb250YWN0cy52MS5DcmVhdGVDb250YWN0c1JlcXVlc3QaIy5jb250YWN0cy52MS5DcmVhdGVDb250YWN0c1Jlc3BvbnNlEmUKEkdldFByb2ZpbGVDb250YWN0cxImLmNvbnRhY3RzLnYxLkdldFByb2ZpbGVDb250YWN0c1JlcXVlc3QaJy5jb250YWN0cy52MS5HZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZRJlChJTZXRQcm9maWxlQ29udGFjdHMSJi5jb250YWN0cy52MS5TZXRQcm9maWxlQ29udGFjdHNSZXF1ZXN0GicuY29udGFjdHMudjEuU2V0UHJvZmlsZUNvbnRhY3RzUmVzcG9uc2USawoUVXBkYXRlUHJvZmlsZUNvbnRhY3QSKC5jb250YWN0cy52MS5VcGRhdGVQcm9maWxlQ29udGFjdFJlcXVlc3QaKS5jb250YWN0cy52MS5VcGRhdGVQcm9maWxlQ29udGFjdFJlc3BvbnNlEmsKFENsZWFyUHJvZmlsZUNvbnRhY3RzEiguY29udGFjdHMudjEuQ2xlYXJQcm9maWxlQ29udGFjdHNSZXF1ZXN0GikuY29udGFjdHMudjEuQ2xlYXJQcm9maWxlQ29udGFjdHNSZXNwb25zZULXAQoeY29tLmNvbnRhY3RzZmFjYWRlLmNvbnRhY3RzLnYxQg1Db250YWN0c1Byb3RvUAFaRWdpdGh1Yi5jb20vY29udGFjdHMtZmFjYWRlL2NvbnRhY3RzLWZhY2FkZS9nZW4vY29udGFjdHMvdjE7Y29udGFjdHN2MaICA0NYWKoCGkNvbnRhY3RzRmFjYWRlLkNvbnRhY3RzLlYxygIaQ29udGFjdHNGYWNhZGVcQ29udGFjdHNcVjHqAhxDb250YWN0c0ZhY2FkZTo6Q29udGFjdHM6OlYxYgZwcm90bzM", [file_google_protobuf_field_mask]);
 
 /**
  * ListContactsRequest names the property whose contacts to read.
@@ -75,12 +77,33 @@ export type ListContactsResponse = Message<"contacts.v1.ListContactsResponse"> &
   warnings: Warning[];
 
   /**
-   * The upstream request id (REST meta.ruid). Quote it to Booking.com
-   * connectivity support when asking about this call.
+   * Deprecated: the same value as upstream_request_id, which names it
+   * better. This is NOT the AIP-155 request_id that write requests take: it
+   * is the upstream's id of this call (REST meta.ruid). Kept for v1 callers.
    *
-   * @generated from field: string request_id = 3;
+   * @generated from field: string request_id = 3 [deprecated = true];
+   * @deprecated
    */
   requestId: string;
+
+  /**
+   * The weak etag (AIP-154) of the property's contacts, e.g. W/"q1w2...".
+   * Pass it as `etag` of a write to make that write only if nobody changed
+   * the contacts since this read. It does not depend on the order of the
+   * contacts or of their profiles, nor on no_language_fallback: a missing
+   * contact-person language counts as the fallback "en-gb".
+   *
+   * @generated from field: string etag = 4;
+   */
+  etag: string;
+
+  /**
+   * The upstream's id of this call (REST meta.ruid). Quote it to Booking.com
+   * connectivity support when asking about this call.
+   *
+   * @generated from field: string upstream_request_id = 5;
+   */
+  upstreamRequestId: string;
 };
 
 /**
@@ -111,6 +134,30 @@ export type ReplaceContactsRequest = Message<"contacts.v1.ReplaceContactsRequest
    * @generated from field: repeated contacts.v1.Contact contacts = 2;
    */
   contacts: Contact[];
+
+  /**
+   * Optional. The etag of a previous read or write. When set, the write is
+   * made only if the property's contacts still have this etag; otherwise
+   * the call fails with ABORTED, reason ETAG_MISMATCH (metadata
+   * "currentEtag"), and nothing is written.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * Optional. A UUID (e.g. "8f14e45f-ceea-467f-a0e6-4f0c3b1d9a21") that the
+   * caller chooses for this write, to retry it safely (AIP-155): a retry with
+   * the same request_id and the same request returns the first outcome and
+   * does not write again. The same request_id with a different request
+   * fails with INVALID_ARGUMENT, reason REQUEST_ID_REUSED. Remembered for
+   * 24 hours once the upstream write was sent; a call that failed before it
+   * (invalid request, etag mismatch, failed read) wrote nothing and is run
+   * again. Not related to the upstream_request_id of responses.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
 };
 
 /**
@@ -134,11 +181,37 @@ export type ReplaceContactsResponse = Message<"contacts.v1.ReplaceContactsRespon
   warnings: Warning[];
 
   /**
-   * The upstream request id (REST meta.ruid).
+   * Deprecated: the same value as upstream_request_id. NOT the AIP-155
+   * request_id of the request: the upstream's id of the write (meta.ruid).
    *
-   * @generated from field: string request_id = 2;
+   * @generated from field: string request_id = 2 [deprecated = true];
+   * @deprecated
    */
   requestId: string;
+
+  /**
+   * The etag of the contacts after the write: pass it to the next write.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * Every contact of the property as it was right before this write (read
+   * by the facade under its write lock). ReplaceContacts with these
+   * contacts and `etag` undoes the write.
+   *
+   * @generated from field: repeated contacts.v1.Contact previous_contacts = 4;
+   */
+  previousContacts: Contact[];
+
+  /**
+   * The upstream's id of the write (REST meta.ruid), for Booking.com
+   * connectivity support.
+   *
+   * @generated from field: string upstream_request_id = 5;
+   */
+  upstreamRequestId: string;
 };
 
 /**
@@ -168,6 +241,20 @@ export type CreateContactsRequest = Message<"contacts.v1.CreateContactsRequest">
    * @generated from field: repeated contacts.v1.Contact contacts = 2;
    */
   contacts: Contact[];
+
+  /**
+   * Optional. A UUID (e.g. "8f14e45f-ceea-467f-a0e6-4f0c3b1d9a21") that the
+   * caller chooses for this write, to retry it safely (AIP-155): a retry with
+   * the same request_id and the same request returns the first outcome and
+   * does not write again. The same request_id with a different request
+   * fails with INVALID_ARGUMENT, reason REQUEST_ID_REUSED. Remembered for
+   * 24 hours once the upstream write was sent; a call that failed before it
+   * (invalid request, etag mismatch, failed read) wrote nothing and is run
+   * again. Not related to the upstream_request_id of responses.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
 };
 
 /**
@@ -191,11 +278,38 @@ export type CreateContactsResponse = Message<"contacts.v1.CreateContactsResponse
   warnings: Warning[];
 
   /**
-   * The upstream request id (REST meta.ruid).
+   * Deprecated: the same value as upstream_request_id. NOT the AIP-155
+   * request_id of the request: the upstream's id of the write (meta.ruid).
    *
-   * @generated from field: string request_id = 2;
+   * @generated from field: string request_id = 2 [deprecated = true];
+   * @deprecated
    */
   requestId: string;
+
+  /**
+   * The etag of the contacts after the creation (the contacts the property
+   * had before, which the upstream keeps, and the created ones).
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * Every contact of the property as it was right before this write (read
+   * by the facade under its write lock). ReplaceContacts with these
+   * contacts and `etag` undoes the write.
+   *
+   * @generated from field: repeated contacts.v1.Contact previous_contacts = 4;
+   */
+  previousContacts: Contact[];
+
+  /**
+   * The upstream's id of the write (REST meta.ruid), for Booking.com
+   * connectivity support.
+   *
+   * @generated from field: string upstream_request_id = 5;
+   */
+  upstreamRequestId: string;
 };
 
 /**
@@ -204,6 +318,439 @@ export type CreateContactsResponse = Message<"contacts.v1.CreateContactsResponse
  */
 export const CreateContactsResponseSchema: GenMessage<CreateContactsResponse> = /*@__PURE__*/
   messageDesc(file_contacts_v1_contacts, 5);
+
+/**
+ * GetProfileContactsRequest names a property and one of its profiles.
+ *
+ * @generated from message contacts.v1.GetProfileContactsRequest
+ */
+export type GetProfileContactsRequest = Message<"contacts.v1.GetProfileContactsRequest"> & {
+  /**
+   * Required. The Booking.com property ID: decimal digits only, e.g. "1000001".
+   *
+   * @generated from field: string property_id = 1;
+   */
+  propertyId: string;
+
+  /**
+   * Required. The profile whose contacts to return; PROFILE_TYPE_CONTRACT
+   * may be read.
+   *
+   * @generated from field: contacts.v1.ProfileType profile = 2;
+   */
+  profile: ProfileType;
+};
+
+/**
+ * Describes the message contacts.v1.GetProfileContactsRequest.
+ * Use `create(GetProfileContactsRequestSchema)` to create a new message.
+ */
+export const GetProfileContactsRequestSchema: GenMessage<GetProfileContactsRequest> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 6);
+
+/**
+ * GetProfileContactsResponse holds the contacts that serve one profile.
+ *
+ * ASSUMPTION: the Contacts API documentation does not say that the GENERAL
+ * contact stands in for a profile no contact carries, so the facade does not
+ * say so either: an empty `contacts` means that no contact serves the
+ * profile.
+ *
+ * @generated from message contacts.v1.GetProfileContactsResponse
+ */
+export type GetProfileContactsResponse = Message<"contacts.v1.GetProfileContactsResponse"> & {
+  /**
+   * The contacts that carry the profile, each with all its profiles, in the
+   * order the upstream returned them. Empty when none does. Exactly one for
+   * PROFILE_TYPE_GENERAL.
+   *
+   * @generated from field: repeated contacts.v1.Contact contacts = 1;
+   */
+  contacts: Contact[];
+
+  /**
+   * The etag of all contacts of the property (not only these): pass it to a
+   * write.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
+
+  /**
+   * Non-fatal remarks of the upstream about this call, if any.
+   *
+   * @generated from field: repeated contacts.v1.Warning warnings = 3;
+   */
+  warnings: Warning[];
+
+  /**
+   * The upstream's id of the read (REST meta.ruid), for Booking.com
+   * connectivity support.
+   *
+   * @generated from field: string upstream_request_id = 4;
+   */
+  upstreamRequestId: string;
+};
+
+/**
+ * Describes the message contacts.v1.GetProfileContactsResponse.
+ * Use `create(GetProfileContactsResponseSchema)` to create a new message.
+ */
+export const GetProfileContactsResponseSchema: GenMessage<GetProfileContactsResponse> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 7);
+
+/**
+ * SetProfileContactsRequest names the contacts one profile must have.
+ *
+ * @generated from message contacts.v1.SetProfileContactsRequest
+ */
+export type SetProfileContactsRequest = Message<"contacts.v1.SetProfileContactsRequest"> & {
+  /**
+   * Required. The Booking.com property ID: decimal digits only, e.g. "1000001".
+   *
+   * @generated from field: string property_id = 1;
+   */
+  propertyId: string;
+
+  /**
+   * Required. The profile. PROFILE_TYPE_CONTRACT is refused: it cannot be
+   * written through the Contacts API.
+   *
+   * @generated from field: contacts.v1.ProfileType profile = 2;
+   */
+  profile: ProfileType;
+
+  /**
+   * Required, at least one; exactly one for PROFILE_TYPE_GENERAL. The
+   * contacts that must serve the profile after the call. Leave their
+   * `profiles` empty (or set it to just `profile`): the facade keeps the
+   * profiles of existing contacts equal in content. To have no contact
+   * serve the profile, call ClearProfileContacts.
+   *
+   * @generated from field: repeated contacts.v1.Contact contacts = 3;
+   */
+  contacts: Contact[];
+
+  /**
+   * Optional. The etag of a previous read or write. When set, the write is
+   * made only if the property's contacts still have this etag; otherwise
+   * the call fails with ABORTED, reason ETAG_MISMATCH (metadata
+   * "currentEtag"), and nothing is written.
+   *
+   * @generated from field: string etag = 4;
+   */
+  etag: string;
+
+  /**
+   * Optional. A UUID (e.g. "8f14e45f-ceea-467f-a0e6-4f0c3b1d9a21") that the
+   * caller chooses for this write, to retry it safely (AIP-155): a retry with
+   * the same request_id and the same request returns the first outcome and
+   * does not write again. The same request_id with a different request
+   * fails with INVALID_ARGUMENT, reason REQUEST_ID_REUSED. Remembered for
+   * 24 hours once the upstream write was sent; a call that failed before it
+   * (invalid request, etag mismatch, failed read) wrote nothing and is run
+   * again. Not related to the upstream_request_id of responses.
+   *
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message contacts.v1.SetProfileContactsRequest.
+ * Use `create(SetProfileContactsRequestSchema)` to create a new message.
+ */
+export const SetProfileContactsRequestSchema: GenMessage<SetProfileContactsRequest> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 8);
+
+/**
+ * SetProfileContactsResponse confirms SetProfileContacts.
+ *
+ * @generated from message contacts.v1.SetProfileContactsResponse
+ */
+export type SetProfileContactsResponse = Message<"contacts.v1.SetProfileContactsResponse"> & {
+  /**
+   * Every contact of the property after the write, as the facade sent it.
+   *
+   * @generated from field: repeated contacts.v1.Contact contacts = 1;
+   */
+  contacts: Contact[];
+
+  /**
+   * The etag of the contacts after the write: pass it to the next write.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
+
+  /**
+   * Every contact of the property as it was right before this write (read
+   * by the facade under its write lock). ReplaceContacts with these
+   * contacts and `etag` undoes the write.
+   *
+   * @generated from field: repeated contacts.v1.Contact previous_contacts = 3;
+   */
+  previousContacts: Contact[];
+
+  /**
+   * Non-fatal remarks of the upstream about this call, if any.
+   *
+   * @generated from field: repeated contacts.v1.Warning warnings = 4;
+   */
+  warnings: Warning[];
+
+  /**
+   * The upstream's id of the write (REST meta.ruid), for Booking.com
+   * connectivity support; the id of the read when no write was needed.
+   *
+   * @generated from field: string upstream_request_id = 5;
+   */
+  upstreamRequestId: string;
+};
+
+/**
+ * Describes the message contacts.v1.SetProfileContactsResponse.
+ * Use `create(SetProfileContactsResponseSchema)` to create a new message.
+ */
+export const SetProfileContactsResponseSchema: GenMessage<SetProfileContactsResponse> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 9);
+
+/**
+ * UpdateProfileContactRequest changes some fields of the one contact of a
+ * profile.
+ *
+ * @generated from message contacts.v1.UpdateProfileContactRequest
+ */
+export type UpdateProfileContactRequest = Message<"contacts.v1.UpdateProfileContactRequest"> & {
+  /**
+   * Required. The Booking.com property ID: decimal digits only, e.g. "1000001".
+   *
+   * @generated from field: string property_id = 1;
+   */
+  propertyId: string;
+
+  /**
+   * Required. The profile. PROFILE_TYPE_CONTRACT is refused: it cannot be
+   * written through the Contacts API.
+   *
+   * @generated from field: contacts.v1.ProfileType profile = 2;
+   */
+  profile: ProfileType;
+
+  /**
+   * Required. The new values of the fields named in update_mask; other
+   * fields are ignored, and so is `profiles`.
+   *
+   * @generated from field: contacts.v1.Contact contact = 3;
+   */
+  contact?: Contact | undefined;
+
+  /**
+   * The fields to change (AIP-134), in Contact's field names:
+   * "contact_person" (all of it), "contact_person.name",
+   * "contact_person.gender", "contact_person.job_title",
+   * "contact_person.language_code", "address" (all of it, or none when
+   * contact.address is not set), "address.address_line",
+   * "address.city_name", "address.postal_code", "address.country_code",
+   * "address.language_code", "address.state_prov_code", "phones" (the whole
+   * list: masks do not index into lists, AIP-161) and "email"; "*" alone
+   * changes all of them. Other paths, "profiles" among them, are refused.
+   * When empty, every field set (non-empty) in `contact` is changed.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 4;
+   */
+  updateMask?: FieldMask | undefined;
+
+  /**
+   * Optional. The etag of a previous read or write. When set, the write is
+   * made only if the property's contacts still have this etag; otherwise
+   * the call fails with ABORTED, reason ETAG_MISMATCH (metadata
+   * "currentEtag"), and nothing is written.
+   *
+   * @generated from field: string etag = 5;
+   */
+  etag: string;
+
+  /**
+   * Optional. A UUID (e.g. "8f14e45f-ceea-467f-a0e6-4f0c3b1d9a21") that the
+   * caller chooses for this write, to retry it safely (AIP-155): a retry with
+   * the same request_id and the same request returns the first outcome and
+   * does not write again. The same request_id with a different request
+   * fails with INVALID_ARGUMENT, reason REQUEST_ID_REUSED. Remembered for
+   * 24 hours once the upstream write was sent; a call that failed before it
+   * (invalid request, etag mismatch, failed read) wrote nothing and is run
+   * again. Not related to the upstream_request_id of responses.
+   *
+   * @generated from field: string request_id = 6;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message contacts.v1.UpdateProfileContactRequest.
+ * Use `create(UpdateProfileContactRequestSchema)` to create a new message.
+ */
+export const UpdateProfileContactRequestSchema: GenMessage<UpdateProfileContactRequest> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 10);
+
+/**
+ * UpdateProfileContactResponse confirms UpdateProfileContact.
+ *
+ * @generated from message contacts.v1.UpdateProfileContactResponse
+ */
+export type UpdateProfileContactResponse = Message<"contacts.v1.UpdateProfileContactResponse"> & {
+  /**
+   * Every contact of the property after the write, as the facade sent it.
+   *
+   * @generated from field: repeated contacts.v1.Contact contacts = 1;
+   */
+  contacts: Contact[];
+
+  /**
+   * The etag of the contacts after the write: pass it to the next write.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
+
+  /**
+   * Every contact of the property as it was right before this write (read
+   * by the facade under its write lock). ReplaceContacts with these
+   * contacts and `etag` undoes the write.
+   *
+   * @generated from field: repeated contacts.v1.Contact previous_contacts = 3;
+   */
+  previousContacts: Contact[];
+
+  /**
+   * Non-fatal remarks of the upstream about this call, if any.
+   *
+   * @generated from field: repeated contacts.v1.Warning warnings = 4;
+   */
+  warnings: Warning[];
+
+  /**
+   * The upstream's id of the write (REST meta.ruid), for Booking.com
+   * connectivity support; the id of the read when no write was needed.
+   *
+   * @generated from field: string upstream_request_id = 5;
+   */
+  upstreamRequestId: string;
+};
+
+/**
+ * Describes the message contacts.v1.UpdateProfileContactResponse.
+ * Use `create(UpdateProfileContactResponseSchema)` to create a new message.
+ */
+export const UpdateProfileContactResponseSchema: GenMessage<UpdateProfileContactResponse> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 11);
+
+/**
+ * ClearProfileContactsRequest names the profile no contact may serve any
+ * more.
+ *
+ * @generated from message contacts.v1.ClearProfileContactsRequest
+ */
+export type ClearProfileContactsRequest = Message<"contacts.v1.ClearProfileContactsRequest"> & {
+  /**
+   * Required. The Booking.com property ID: decimal digits only, e.g. "1000001".
+   *
+   * @generated from field: string property_id = 1;
+   */
+  propertyId: string;
+
+  /**
+   * Required. The profile to clear. PROFILE_TYPE_GENERAL cannot be cleared
+   * (FAILED_PRECONDITION, reason GENERAL_REQUIRED); PROFILE_TYPE_CONTRACT is
+   * refused (INVALID_ARGUMENT).
+   *
+   * @generated from field: contacts.v1.ProfileType profile = 2;
+   */
+  profile: ProfileType;
+
+  /**
+   * Optional. The etag of a previous read or write. When set, the write is
+   * made only if the property's contacts still have this etag; otherwise
+   * the call fails with ABORTED, reason ETAG_MISMATCH (metadata
+   * "currentEtag"), and nothing is written.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * Optional. A UUID (e.g. "8f14e45f-ceea-467f-a0e6-4f0c3b1d9a21") that the
+   * caller chooses for this write, to retry it safely (AIP-155): a retry with
+   * the same request_id and the same request returns the first outcome and
+   * does not write again. The same request_id with a different request
+   * fails with INVALID_ARGUMENT, reason REQUEST_ID_REUSED. Remembered for
+   * 24 hours once the upstream write was sent; a call that failed before it
+   * (invalid request, etag mismatch, failed read) wrote nothing and is run
+   * again. Not related to the upstream_request_id of responses.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message contacts.v1.ClearProfileContactsRequest.
+ * Use `create(ClearProfileContactsRequestSchema)` to create a new message.
+ */
+export const ClearProfileContactsRequestSchema: GenMessage<ClearProfileContactsRequest> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 12);
+
+/**
+ * ClearProfileContactsResponse confirms ClearProfileContacts.
+ *
+ * @generated from message contacts.v1.ClearProfileContactsResponse
+ */
+export type ClearProfileContactsResponse = Message<"contacts.v1.ClearProfileContactsResponse"> & {
+  /**
+   * Every contact of the property after the write, as the facade sent it.
+   *
+   * @generated from field: repeated contacts.v1.Contact contacts = 1;
+   */
+  contacts: Contact[];
+
+  /**
+   * The etag of the contacts after the write: pass it to the next write.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
+
+  /**
+   * Every contact of the property as it was right before this write (read
+   * by the facade under its write lock). ReplaceContacts with these
+   * contacts and `etag` undoes the write.
+   *
+   * @generated from field: repeated contacts.v1.Contact previous_contacts = 3;
+   */
+  previousContacts: Contact[];
+
+  /**
+   * Non-fatal remarks of the upstream about this call, if any.
+   *
+   * @generated from field: repeated contacts.v1.Warning warnings = 4;
+   */
+  warnings: Warning[];
+
+  /**
+   * The upstream's id of the write (REST meta.ruid), for Booking.com
+   * connectivity support; the id of the read when no write was needed.
+   *
+   * @generated from field: string upstream_request_id = 5;
+   */
+  upstreamRequestId: string;
+};
+
+/**
+ * Describes the message contacts.v1.ClearProfileContactsResponse.
+ * Use `create(ClearProfileContactsResponseSchema)` to create a new message.
+ */
+export const ClearProfileContactsResponseSchema: GenMessage<ClearProfileContactsResponse> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 13);
 
 /**
  * Contact is one contact of a property: a person, how to reach them, and the
@@ -255,7 +802,7 @@ export type Contact = Message<"contacts.v1.Contact"> & {
  * Use `create(ContactSchema)` to create a new message.
  */
 export const ContactSchema: GenMessage<Contact> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 6);
+  messageDesc(file_contacts_v1_contacts, 14);
 
 /**
  * ContactPerson describes the person behind a contact.
@@ -299,7 +846,7 @@ export type ContactPerson = Message<"contacts.v1.ContactPerson"> & {
  * Use `create(ContactPersonSchema)` to create a new message.
  */
 export const ContactPersonSchema: GenMessage<ContactPerson> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 7);
+  messageDesc(file_contacts_v1_contacts, 15);
 
 /**
  * Address is a postal address.
@@ -358,7 +905,7 @@ export type Address = Message<"contacts.v1.Address"> & {
  * Use `create(AddressSchema)` to create a new message.
  */
 export const AddressSchema: GenMessage<Address> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 8);
+  messageDesc(file_contacts_v1_contacts, 16);
 
 /**
  * Phone is one phone number of a contact.
@@ -394,7 +941,7 @@ export type Phone = Message<"contacts.v1.Phone"> & {
  * Use `create(PhoneSchema)` to create a new message.
  */
 export const PhoneSchema: GenMessage<Phone> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 9);
+  messageDesc(file_contacts_v1_contacts, 17);
 
 /**
  * Warning is a non-fatal remark of the upstream.
@@ -422,7 +969,7 @@ export type Warning = Message<"contacts.v1.Warning"> & {
  * Use `create(WarningSchema)` to create a new message.
  */
 export const WarningSchema: GenMessage<Warning> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 10);
+  messageDesc(file_contacts_v1_contacts, 18);
 
 /**
  * ProfileType is a subject a contact is responsible for.
@@ -729,6 +1276,27 @@ export const PhoneTechTypeSchema: GenEnum<PhoneTechType> = /*@__PURE__*/
  * All methods take the property as property_id, a string of decimal digits
  * (the Booking.com property ID, e.g. "1000001").
  *
+ * Safe edits. The upstream has a single write, an overlay that deletes every
+ * contact not sent. The facade makes edits safe:
+ *   - Etags (AIP-154): every read and write returns `etag`, a weak etag of
+ *     the property's contacts (W/"..."). A write that carries an etag is made
+ *     only if the contacts still have it; otherwise it fails with ABORTED,
+ *     ErrorInfo reason ETAG_MISMATCH and the current etag in metadata
+ *     "currentEtag", and nothing is written. Read again and retry.
+ *   - Writes of one property are serialised by the facade, and each one reads
+ *     the current contacts right before it writes them (one upstream round
+ *     trip apart). A writer outside the facade (the extranet, another tool)
+ *     can still change the contacts in that moment: the upstream has no
+ *     conditional write.
+ *   - Idempotent retries (AIP-155): every write takes an optional request_id,
+ *     a UUID chosen by the caller. A retry with the same request_id and the
+ *     same request returns the first outcome without writing again; the same
+ *     request_id with a different request fails with INVALID_ARGUMENT,
+ *     reason REQUEST_ID_REUSED. Outcomes are remembered for 24 hours.
+ *   - Undo: every write returns previous_contacts, all contacts as they were
+ *     before it. ReplaceContacts(previous_contacts, etag) undoes the write as
+ *     long as nobody changed the contacts since.
+ *
  * @generated from service contacts.v1.ContactsService
  */
 export const ContactsService: GenService<{
@@ -776,6 +1344,74 @@ export const ContactsService: GenService<{
     methodKind: "unary";
     input: typeof CreateContactsRequestSchema;
     output: typeof CreateContactsResponseSchema;
+  },
+  /**
+   * GetProfileContacts returns the contacts that serve one profile: those
+   * that carry it, each with all its profiles.
+   *
+   * REST: GET /properties/{property_id}/contacts, filtered by the facade.
+   *
+   * @generated from rpc contacts.v1.ContactsService.GetProfileContacts
+   */
+  getProfileContacts: {
+    methodKind: "unary";
+    input: typeof GetProfileContactsRequestSchema;
+    output: typeof GetProfileContactsResponseSchema;
+  },
+  /**
+   * SetProfileContacts makes exactly the given contacts serve one profile,
+   * and leaves every other profile served by exactly the contacts it had.
+   *
+   * The profile is taken off the contacts that carried it (each keeps its
+   * other profiles, or is deleted when it had no other); then each given
+   * contact that is equal in content (everything but profiles) to an
+   * existing contact gets the profile added, and every other one is added
+   * as a new contact with just this profile. GENERAL takes exactly one
+   * contact. A read-modify-write done by the facade under its write lock.
+   *
+   * REST: GET then PUT /properties/{property_id}/contacts.
+   *
+   * @generated from rpc contacts.v1.ContactsService.SetProfileContacts
+   */
+  setProfileContacts: {
+    methodKind: "unary";
+    input: typeof SetProfileContactsRequestSchema;
+    output: typeof SetProfileContactsResponseSchema;
+  },
+  /**
+   * UpdateProfileContact changes the fields named in update_mask of the one
+   * contact that serves a profile (AIP-134).
+   *
+   * FAILED_PRECONDITION (reason PROFILE_HAS_NO_CONTACT or
+   * PROFILE_HAS_SEVERAL_CONTACTS) when not exactly one contact serves the
+   * profile. When that contact also serves other profiles, they are not
+   * changed: the profile is split off onto an updated copy of the contact.
+   * An updated contact equal in content to another existing one is merged
+   * into it.
+   *
+   * REST: GET then PUT /properties/{property_id}/contacts.
+   *
+   * @generated from rpc contacts.v1.ContactsService.UpdateProfileContact
+   */
+  updateProfileContact: {
+    methodKind: "unary";
+    input: typeof UpdateProfileContactRequestSchema;
+    output: typeof UpdateProfileContactResponseSchema;
+  },
+  /**
+   * ClearProfileContacts makes no contact serve a profile any more: the
+   * profile is taken off every contact, and a contact left with no profile
+   * is deleted. GENERAL cannot be cleared: FAILED_PRECONDITION, reason
+   * GENERAL_REQUIRED.
+   *
+   * REST: GET then PUT /properties/{property_id}/contacts.
+   *
+   * @generated from rpc contacts.v1.ContactsService.ClearProfileContacts
+   */
+  clearProfileContacts: {
+    methodKind: "unary";
+    input: typeof ClearProfileContactsRequestSchema;
+    output: typeof ClearProfileContactsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_contacts_v1_contacts, 0);
