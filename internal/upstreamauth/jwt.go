@@ -3,6 +3,8 @@ package upstreamauth
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -68,4 +70,51 @@ func bearerOf(h string) string {
 		return ""
 	}
 	return strings.TrimSpace(h[len(prefix):])
+}
+
+const (
+	// documentedLifetime is the one assumption this package makes about
+	// token lifetime: Booking.com's tokens live an hour (the exchange
+	// answer has no expires_in; in the documented examples the JWT's
+	// exp - iat is 3600, see contacts-api.md "Authentication"). It is the
+	// lifetime assumed when a JWT has no usable exp, and the most believed
+	// when its exp says more (an exp ten years ahead is a garbled claim or
+	// a wrong issuer clock, and trusting it would keep a dead token for
+	// years). Should tokens ever live longer, renewing hourly costs one
+	// exchange an hour of a budget of 30.
+	documentedLifetime = time.Hour
+	// maxClockSkew is how far in the past an exp may lie and still be put
+	// down to our clock running ahead of the issuer's; further back, the
+	// token is taken as already expired.
+	maxClockSkew = time.Minute
+)
+
+// ErrInvalidToken is the cause (errors.Is) of the *Error of an exchange
+// that answered 200 with a token that cannot be used: not a bearer string,
+// or a JWT that had expired before it arrived. Its Kind is
+// KindUnavailable.
+var ErrInvalidToken = errors.New("the exchange issued an unusable token")
+
+// tokenExpiry works out until when a token obtained at obtained may be
+// used: its exp, cut to documentedLifetime; documentedLifetime when it has
+// no usable exp or the exp lies in the past within maxClockSkew (our clock
+// ahead of the issuer's; a 401 will correct a wrong guess). An exp further
+// in the past is an error wrapping ErrInvalidToken. fromJWT reports
+// whether the exp was used as is.
+func tokenExpiry(jwt string, obtained time.Time) (expires time.Time, fromJWT bool, err error) {
+	latest := obtained.Add(documentedLifetime)
+	exp, ok := jwtExpiry(jwt)
+	switch {
+	case !ok:
+		return latest, false, nil
+	case exp.Before(obtained.Add(-maxClockSkew)):
+		return time.Time{}, false, fmt.Errorf("%w: its exp lies %s before it was received",
+			ErrInvalidToken, obtained.Sub(exp).Truncate(time.Second))
+	case !exp.After(obtained):
+		return latest, false, nil
+	case exp.After(latest):
+		return latest, false, nil
+	default:
+		return exp, true, nil
+	}
 }

@@ -123,14 +123,15 @@ func TestRedaction(t *testing.T) {
 func TestLogsNeverContainSecrets(t *testing.T) {
 	clock := newFakeClock()
 	f := newFake(t, clock, nil)
-	ts, logs := newSource(t, f, func(c *TokenConfig) { c.MaxExchangesPerHour = 4 })
+	ts, logs := newSource(t, f, func(c *TokenConfig) { c.MaxExchangesPerHour = 2 })
 
 	_, req := mustAuthorize(t, ts)
 	clock.Advance(56 * time.Minute)
 	mustAuthorize(t, ts) // renewal
 	ts.Rejected(req)     // stale
 	_, req = mustAuthorize(t, ts)
-	ts.Rejected(req) // current: dropped
+	ts.Rejected(req)                // current: marked for renewal
+	clock.Advance(61 * time.Minute) // the token has expired, the budget is free
 	f.setResponder(func(_ *fakeExchange, w http.ResponseWriter, _ *http.Request, _ int) {
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"ruid": "R-bad"})
@@ -161,7 +162,7 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 	for _, want := range []string{
 		`"msg":"upstream token obtained"`, `"client_id":"` + testClientID + `"`, `"obtained_at"`, `"expires_at"`,
 		`"msg":"upstream token exchange failed"`, `"level":"WARN"`, `"status":401`, `"kind":"credentials_rejected"`,
-		`"msg":"upstream rejected the cached token; dropping it"`, `budget exhausted`,
+		`"msg":"upstream rejected the current token"`, `"decision":"renew"`, `budget exhausted`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s", want)

@@ -1,12 +1,9 @@
 package upstreamauth
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -14,6 +11,7 @@ import (
 	"time"
 
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
+	"github.com/contacts-facade/contacts-facade/internal/lograte"
 )
 
 // DefaultExchangeURL is Booking.com's token exchange endpoint.
@@ -33,17 +31,33 @@ const (
 )
 
 const (
-	// maxBodyBytes caps the exchange answer we read; a token answer is a
-	// few hundred bytes.
-	maxBodyBytes = 64 << 10
-	// fallbackLifetime is assumed when the JWT has no usable exp; it is the
-	// documented lifetime.
-	fallbackLifetime = time.Hour
-	// budgetWindow is the sliding window of MaxExchangesPerHour.
-	budgetWindow = time.Hour
 	// minBackoff and maxBackoff bound the pause after a failed exchange.
 	minBackoff = time.Second
 	maxBackoff = 5 * time.Minute
+	// suspectAge: a token the upstream first refuses younger than this is
+	// evidence against the account (not enabled for the API, a 401
+	// episode), not against the token, and renewing it is unlikely to
+	// help.
+	suspectAge = 10 * time.Minute
+	// suspectMinBackoff is the first pause between renewals of such
+	// tokens (and after an exchange issued an unusable one); it doubles
+	// up to suspectMaxBackoff.
+	suspectMinBackoff = 10 * time.Second
+	// logInterval: a repeated log line of the same kind is written at most
+	// once per interval, with the count of those held back.
+	logInterval = time.Minute
+	// snapshotTimeout bounds the budget read of Snapshot.
+	snapshotTimeout = time.Second
+)
+
+// The outcomes TokenConfig.OnExchange reports, one per exchange wanted.
+const (
+	OutcomeOK              = "ok"               // a usable token
+	OutcomeRejected        = "rejected"         // the exchange refused the credentials
+	OutcomeUnavailable     = "unavailable"      // unreachable, timeout, 5xx, unexpected answer
+	OutcomeRateLimited     = "rate_limited"     // HTTP 429
+	OutcomeInvalidToken    = "invalid_token"    // 200 with a garbled or already expired token
+	OutcomeBudgetExhausted = "budget_exhausted" // wanted, but the Budget refused; nothing sent
 )
 
 // TokenConfig configures a TokenSource. Only ClientID and ClientSecret are
@@ -58,26 +72,40 @@ type TokenConfig struct {
 	// ClientSecret is the machine account's secret. It is sent only in the
 	// exchange body and never printed or logged.
 	ClientSecret string
-	// HTTPClient sends the exchange; a plain http.Client when nil. The
-	// TokenSource uses a copy that does not follow redirects, so the
-	// secret is never re-posted to another address.
+	// HTTPClient sends the exchange; a client with a transport of its own
+	// when nil. The TokenSource uses a copy that does not follow
+	// redirects, so the secret is never re-posted to another address.
 	HTTPClient *http.Client
 	// RenewBefore is how long before the token's exp a new one is
 	// fetched; DefaultRenewBefore when zero. For a token that lives less
 	// than twice this, renewal starts at half its lifetime instead.
 	RenewBefore time.Duration
 	// MaxExchangesPerHour caps the exchange attempts sent in any sliding
-	// hour; DefaultMaxExchangesPerHour when zero.
+	// hour; DefaultMaxExchangesPerHour when zero. Ignored when Budget is
+	// set.
 	MaxExchangesPerHour int
+	// Budget counts the exchange attempts against the account's hourly
+	// allowance; nil means NewLocalBudget(MaxExchangesPerHour, Now). A
+	// fleet-wide implementation lets replicas share one allowance.
+	Budget Budget
+	// Shared lets replicas share the token itself (see Shared); nil keeps
+	// it in this process.
+	Shared Shared
 	// ExchangeTimeout bounds one exchange; DefaultExchangeTimeout when
 	// zero. It is independent of the callers' contexts.
 	ExchangeTimeout time.Duration
 	// Now is the clock; time.Now when nil. Tests inject a fake one. It
 	// must be safe for concurrent use.
 	Now func() time.Time
-	// Logger receives "upstream token obtained" (Info) and exchange
-	// failures (Warn); nothing is logged when nil.
+	// Logger receives "upstream token obtained" (Info), exchange failures
+	// and budget refusals (Warn, one line per kind and minute with a
+	// count); nothing is logged when nil.
 	Logger *slog.Logger
+	// OnExchange, when set, is called once per exchange wanted, with one
+	// of the Outcome constants, after the outcome is known (for metrics).
+	// It must not block. It is not called when the token came from Shared
+	// or another replica was exchanging.
+	OnExchange func(outcome string)
 }
 
 // String describes the configuration without the secret, so that printing
@@ -109,14 +137,41 @@ type token struct {
 	// is still sent by calls that do not wait for it.
 	renewAt time.Time
 	expires time.Time
-	// expFromJWT is false when the lifetime was assumed (no usable exp).
+	// expFromJWT is false when the lifetime was assumed or cut.
 	expFromJWT bool
+	// firstRejected is when the upstream first refused this token while
+	// it was the current one; zero if it never did.
+	firstRejected time.Time
+	// renewWanted: a rejection of this token was allowed to renew it, and
+	// no new token has come yet. Renewing it is then retried (after the
+	// back-off of failed exchanges) until one comes.
+	renewWanted bool
+}
+
+// why says what an exchange is for; it decides the Budget reserve.
+type why int
+
+const (
+	// whyNeed: no usable token, or the current one is due for renewal.
+	// Such exchanges may spend the whole budget.
+	whyNeed why = iota
+	// whyRejected: the upstream refused a token that had not yet reached
+	// its renewal point. Such exchanges leave the reserve untouched.
+	whyRejected
+)
+
+func (w why) String() string {
+	if w == whyRejected {
+		return "rejected_token"
+	}
+	return "expiry"
 }
 
 // flight is one exchange in progress; done is closed when tok or err is
 // set.
 type flight struct {
 	done chan struct{}
+	why  why
 	tok  *token
 	err  *Error
 }
@@ -126,8 +181,10 @@ type flight struct {
 // a new one only when needed: on the first call, when the token is within
 // RenewBefore of its exp, or after the upstream rejected it. It guards the
 // account's hourly token allowance: one exchange at a time (the others wait
-// for it), a growing pause after failures, and a hard cap of
-// MaxExchangesPerHour attempts in any sliding hour.
+// for it), a growing pause after failed exchanges, a growing pause between
+// renewals of tokens refused soon after they were obtained, a reserve of
+// the budget that such renewals may not spend, and a hard cap of the
+// Budget's limit in any sliding hour.
 //
 // It starts no background work: renewal happens lazily inside Authorize.
 // The only goroutine is the exchange in progress, which runs detached from
@@ -136,16 +193,17 @@ type flight struct {
 //
 // A TokenSource is safe for concurrent use.
 type TokenSource struct {
-	exchangeURL string
-	clientID    string
-	secret      string
-	client      *http.Client
+	ex          exchanger
 	ownsClient  bool // the transport is ours: Close closes its connections
 	renewBefore time.Duration
-	maxPerHour  int
 	timeout     time.Duration
+	budget      Budget
+	reserve     int // of budget, kept from whyRejected exchanges
+	shared      Shared
+	onExchange  func(string)
 	now         func() time.Time
 	log         *slog.Logger
+	logRate     *lograte.Limiter
 
 	// base is the parent of every exchange's context; Close cancels it.
 	base   context.Context
@@ -160,16 +218,15 @@ type TokenSource struct {
 	closed   bool
 	tok      *token
 	inflight *flight
-	// attempts are the send times of the exchanges of the last hour,
-	// oldest first.
-	attempts []time.Time
-	// failErr is the last exchange failure, repeated to callers until
-	// failUntil; backoff is the pause that set failUntil.
-	failErr   *Error
-	failUntil time.Time
-	backoff   time.Duration
-	// budgetWarned avoids a Warn per call while the budget is spent.
-	budgetWarned bool
+	// failErr is the last exchange failure, repeated to callers without a
+	// usable token while fail holds further exchanges off.
+	failErr *Error
+	fail    backoff
+	// suspect spaces the renewals of tokens refused while young.
+	suspect backoff
+	// refused[w] is until when the Budget refused exchanges of reason w;
+	// it is not asked again before.
+	refused [2]time.Time
 }
 
 // NewTokenSource checks cfg and returns a TokenSource. No exchange happens
@@ -209,6 +266,15 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Budget == nil {
+		cfg.Budget = NewLocalBudget(cfg.MaxExchangesPerHour, cfg.Now)
+	}
+	if cfg.Shared == nil {
+		cfg.Shared = localOnly{}
+	}
+	if cfg.OnExchange == nil {
+		cfg.OnExchange = func(string) {}
+	}
 	var client http.Client
 	ownTransport := false
 	if cfg.HTTPClient != nil {
@@ -227,18 +293,27 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 	}
 	base, cancel := context.WithCancel(context.Background())
 	return &TokenSource{
-		exchangeURL: cfg.ExchangeURL,
-		clientID:    cfg.ClientID,
-		secret:      cfg.ClientSecret,
-		client:      &client,
+		ex: exchanger{
+			url:      cfg.ExchangeURL,
+			clientID: cfg.ClientID,
+			secret:   cfg.ClientSecret,
+			client:   &client,
+			now:      cfg.Now,
+		},
 		ownsClient:  ownTransport,
 		renewBefore: cfg.RenewBefore,
-		maxPerHour:  cfg.MaxExchangesPerHour,
 		timeout:     cfg.ExchangeTimeout,
+		budget:      cfg.Budget,
+		reserve:     renewalReserve(cfg.Budget.Limit()),
+		shared:      cfg.Shared,
+		onExchange:  cfg.OnExchange,
 		now:         cfg.Now,
 		log:         cfg.Logger,
+		logRate:     lograte.New(logInterval, cfg.Now),
 		base:        base,
 		cancel:      cancel,
+		fail:        backoff{min: minBackoff, max: maxBackoff},
+		suspect:     backoff{min: suspectMinBackoff, max: suspectMaxBackoff(cfg.Budget.Limit())},
 	}, nil
 }
 
@@ -256,6 +331,9 @@ func (s *TokenSource) Authorize(ctx context.Context, req *http.Request) error {
 }
 
 // token returns the JWT to send, starting or joining an exchange if needed.
+// Whenever no new token can be had right now (an exchange is held off or
+// refused) an unexpired current token is sent, even one the upstream
+// refused: the upstream may have healed.
 func (s *TokenSource) token(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	now := s.now()
@@ -264,21 +342,24 @@ func (s *TokenSource) token(ctx context.Context) (string, error) {
 		return "", &Error{Kind: KindUnavailable, Err: ErrClosed}
 	}
 	cur := s.tok
-	if cur != nil && now.Before(cur.renewAt) {
+	if cur != nil && now.Before(cur.renewAt) && !cur.renewWanted {
 		s.mu.Unlock()
 		return cur.jwt, nil
 	}
-	// Between renewAt and expires the current token is still good: calls
-	// that cannot get a new one right away send it rather than wait or fail.
 	stillValid := cur != nil && now.Before(cur.expires)
+	w := whyNeed
+	if cur != nil && cur.renewWanted && now.Before(cur.renewAt) {
+		w = whyRejected
+	}
 	if f := s.inflight; f != nil {
 		s.mu.Unlock()
-		if stillValid {
+		if stillValid && !cur.renewWanted {
+			// An ordinary renewal: the current token is good meanwhile.
 			return cur.jwt, nil
 		}
 		return s.wait(ctx, f)
 	}
-	if s.failErr != nil && now.Before(s.failUntil) {
+	if s.failErr != nil && s.fail.active(now) {
 		err := s.failErr
 		s.mu.Unlock()
 		if stillValid {
@@ -286,31 +367,24 @@ func (s *TokenSource) token(ctx context.Context) (string, error) {
 		}
 		return "", err
 	}
-	if retry, ok := s.budgetLocked(now); !ok {
-		warn := !s.budgetWarned
-		s.budgetWarned = true
+	if until := s.refused[w]; now.Before(until) {
 		s.mu.Unlock()
-		if warn {
-			s.log.Warn("upstream token exchange budget exhausted",
-				slog.String("client_id", s.clientID),
-				slog.Int("max_exchanges_per_hour", s.maxPerHour),
-				slog.Duration("retry_after", retry))
-		}
 		if stillValid {
 			return cur.jwt, nil
 		}
-		return "", &Error{
-			Kind:       KindBudgetExhausted,
-			RetryAfter: retry,
-			Err:        fmt.Errorf("%d exchanges sent in the last hour", s.maxPerHour),
-		}
+		return "", s.budgetError(until.Sub(now))
 	}
 	if err := ctx.Err(); err != nil {
 		// Do not spend the budget on a caller that is already gone.
 		s.mu.Unlock()
 		return "", fmt.Errorf("upstreamauth: before token exchange: %w", err)
 	}
-	f := s.startLocked(now)
+	if w == whyNeed && cur != nil && cur.firstRejected.IsZero() {
+		// A token that reached its renewal point unrefused is the best
+		// evidence there is that the account works.
+		s.suspect.reset()
+	}
+	f := s.startLocked(w)
 	s.mu.Unlock()
 	// The caller that starts a renewal waits for it, so renewals are seen
 	// to succeed or fail; if it fails, wait falls back to the old token.
@@ -341,206 +415,74 @@ func (s *TokenSource) wait(ctx context.Context, f *flight) (string, error) {
 	return "", f.err
 }
 
-// budgetLocked drops attempts older than the window and reports whether
-// another may be sent; if not, it says when the oldest leaves the window.
-func (s *TokenSource) budgetLocked(now time.Time) (retryAfter time.Duration, ok bool) {
-	cut := now.Add(-budgetWindow)
-	i := 0
-	for i < len(s.attempts) && !s.attempts[i].After(cut) {
-		i++
+// budgetError is the error of a call refused by the budget.
+func (s *TokenSource) budgetError(retry time.Duration) *Error {
+	return &Error{
+		Kind:       KindBudgetExhausted,
+		RetryAfter: retry,
+		Err:        fmt.Errorf("%d exchanges sent in the last hour", s.budget.Limit()),
 	}
-	if i > 0 {
-		s.attempts = append(s.attempts[:0], s.attempts[i:]...)
-	}
-	if len(s.attempts) < s.maxPerHour {
-		return 0, true
-	}
-	return s.attempts[0].Add(budgetWindow).Sub(now), false
 }
 
-// canExchangeLocked reports whether an Authorize now would start an
-// exchange (or join one in progress).
-func (s *TokenSource) canExchangeLocked(now time.Time) bool {
+// canStartLocked reports whether an Authorize now could get a new token:
+// an exchange is in progress, or one of reason w may start.
+func (s *TokenSource) canStartLocked(now time.Time, w why) bool {
 	if s.closed {
 		return false
 	}
 	if s.inflight != nil {
 		return true
 	}
-	if s.failErr != nil && now.Before(s.failUntil) {
+	if s.failErr != nil && s.fail.active(now) {
 		return false
 	}
-	_, ok := s.budgetLocked(now)
-	return ok
+	return !now.Before(s.refused[w])
 }
 
-// startLocked records an attempt and starts the exchange detached from any
-// caller's context.
-func (s *TokenSource) startLocked(now time.Time) *flight {
-	f := &flight{done: make(chan struct{})}
+// startLocked starts an exchange of reason w detached from any caller's
+// context.
+func (s *TokenSource) startLocked(w why) *flight {
+	f := &flight{done: make(chan struct{}), why: w}
 	s.inflight = f
-	// Every attempt counts, even one that fails before reaching the
-	// upstream: we cannot always tell, and over-counting is the safe side.
-	s.attempts = append(s.attempts, now)
-	s.budgetWarned = false
 	s.wg.Add(1)
 	go s.run(f)
 	return f
 }
 
-// run performs the exchange of f and publishes its outcome.
-func (s *TokenSource) run(f *flight) {
-	defer s.wg.Done()
-	ctx, cancel := context.WithTimeout(s.base, s.timeout)
-	tok, err := s.exchange(ctx)
-	cancel()
-
-	if err == nil {
-		s.log.Info("upstream token obtained",
-			slog.String("client_id", s.clientID),
-			slog.Time("obtained_at", tok.obtained),
-			slog.Time("expires_at", tok.expires),
-			slog.Bool("expiry_from_jwt", tok.expFromJWT),
-			slog.String("ruid", tok.ruid))
+// reserveFor is the Budget reserve an exchange of reason w must leave.
+func (s *TokenSource) reserveFor(w why) int {
+	if w == whyRejected {
+		return s.reserve
 	}
-
-	s.mu.Lock()
-	now := s.now()
-	s.inflight = nil
-	if err == nil {
-		s.tok = tok
-		s.failErr = nil
-		s.backoff = 0
-	} else {
-		if s.backoff == 0 {
-			s.backoff = minBackoff
-		} else {
-			s.backoff = min(2*s.backoff, maxBackoff)
-		}
-		s.failErr = err
-		// Honour a Retry-After longer than the back-off, but never past
-		// the budget window: by then the upstream's hourly count has reset.
-		s.failUntil = now.Add(max(s.backoff, min(err.RetryAfter, budgetWindow)))
-	}
-	backoff := s.backoff
-	f.tok, f.err = tok, err
-	s.mu.Unlock()
-
-	if err != nil {
-		s.log.Warn("upstream token exchange failed",
-			slog.String("client_id", s.clientID),
-			slog.String("kind", err.Kind.String()),
-			slog.Int("status", err.HTTPStatus),
-			slog.String("ruid", err.RequestID),
-			slog.Duration("retry_after", err.RetryAfter),
-			slog.Duration("backoff", backoff),
-			slog.String("error", err.Error()))
-	}
-	close(f.done)
+	return 0
 }
 
-type exchangeRequest struct {
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
-}
-
-// exchangeAnswer is the 200 body; error bodies are undocumented, so ruid
-// is looked for both at the top and under meta (the Contacts API's place).
-type exchangeAnswer struct {
-	JWT  string `json:"jwt"`
-	RUID string `json:"ruid"`
-	Meta struct {
-		RUID string `json:"ruid"`
-	} `json:"meta"`
-}
-
-// exchange sends one exchange request and turns the answer into a token or
-// an *Error.
-func (s *TokenSource) exchange(ctx context.Context) (*token, *Error) {
-	body, err := json.Marshal(exchangeRequest{ClientID: s.clientID, ClientSecret: s.secret})
+// newToken works out when to renew and stop using jwt; an error wraps
+// ErrInvalidToken.
+func (s *TokenSource) newToken(jwt, ruid string, obtained time.Time) (*token, error) {
+	expires, fromJWT, err := tokenExpiry(jwt, obtained)
 	if err != nil {
-		return nil, &Error{Kind: KindUnavailable, Err: errors.New("encoding the exchange request failed")}
+		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.exchangeURL, bytes.NewReader(body))
-	if err != nil {
-		return nil, &Error{Kind: KindUnavailable, Err: err}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return nil, &Error{Kind: KindUnavailable, Err: err}
-	}
-	defer func() { _ = resp.Body.Close() }()
-
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
-	tooLarge := len(data) > maxBodyBytes
-	var ans exchangeAnswer
-	var decodeErr error
-	switch {
-	case readErr != nil:
-		decodeErr = fmt.Errorf("reading the answer: %w", readErr)
-	case tooLarge:
-		decodeErr = fmt.Errorf("answer larger than %d bytes", maxBodyBytes)
-	default:
-		if err := json.Unmarshal(data, &ans); err != nil {
-			decodeErr = fmt.Errorf("undecodable answer (%s): %w", resp.Header.Get("Content-Type"), err)
-		}
-	}
-	ruid := ans.RUID
-	if ruid == "" {
-		ruid = ans.Meta.RUID
-	}
-	obtained := s.now()
-	retryAfter := httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), obtained)
-	fail := func(kind Kind, cause error) *Error {
-		return &Error{Kind: kind, HTTPStatus: resp.StatusCode, RequestID: ruid, RetryAfter: retryAfter, Err: cause}
-	}
-
-	switch code := resp.StatusCode; {
-	case code >= 200 && code < 300:
-		if decodeErr != nil {
-			return nil, fail(KindUnavailable, decodeErr)
-		}
-		if !validBearer(ans.JWT) {
-			return nil, fail(KindUnavailable, errors.New("answer holds no usable jwt"))
-		}
-		return s.newToken(ans.JWT, ruid, obtained), nil
-	case code == http.StatusBadRequest || code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return nil, fail(KindCredentialsRejected, nil)
-	case code == http.StatusTooManyRequests:
-		return nil, fail(KindRateLimited, nil)
-	default:
-		// 5xx, but also redirects (not followed) and unexpected 4xx such
-		// as 404 from a wrong URL: the exchange is not usable right now.
-		return nil, fail(KindUnavailable, nil)
-	}
-}
-
-// newToken works out when to renew and stop using jwt.
-func (s *TokenSource) newToken(jwt, ruid string, obtained time.Time) *token {
-	t := &token{jwt: jwt, ruid: ruid, obtained: obtained}
-	exp, ok := jwtExpiry(jwt)
-	// An exp at or before now (unreadable, or our clock ahead of the
-	// issuer's) would make the token useless at once and every call
-	// exchange again; assume the documented hour instead and let a 401
-	// (Rejected) correct it.
-	if ok && exp.After(obtained) {
-		t.expires, t.expFromJWT = exp, true
-	} else {
-		t.expires = obtained.Add(fallbackLifetime)
-	}
-	lifetime := t.expires.Sub(obtained)
-	t.renewAt = t.expires.Add(-min(s.renewBefore, lifetime/2))
-	return t
+	t := &token{jwt: jwt, ruid: ruid, obtained: obtained, expires: expires, expFromJWT: fromJWT}
+	t.renewAt = expires.Add(-min(s.renewBefore, expires.Sub(obtained)/2))
+	return t, nil
 }
 
 // Rejected is called when the upstream refused the token Authorize put on
-// req. If that is the cached token it is dropped, so the next Authorize
-// exchanges; if a different, unexpired token is already cached (another
-// call renewed meanwhile) the retry will use that one. It reports whether
-// the retry can get a different token: false when none is cached and no
-// exchange could start now (budget spent, back-off after a failure, closed).
+// req, and reports whether a retry can get a different token.
+//
+//   - A token that is not the current one (a newer one came meanwhile, or
+//     req had none) never renews: the retry sends the current token, if
+//     there is a usable one.
+//   - The current token renews at most once: the first rejection that is
+//     allowed to marks it for renewal, which the retry's Authorize starts
+//     (and, if that exchange fails, later calls retry after its back-off).
+//     The token is not dropped: until a new one comes it is still sent.
+//   - A token first refused within suspectAge of being obtained is
+//     evidence against the account, not the token: such renewals are
+//     spaced by a back-off (10s doubling to 1m), rejections within it do
+//     not renew, and they may not spend the Budget's reserve.
 func (s *TokenSource) Rejected(req *http.Request) bool {
 	sent := ""
 	if req != nil {
@@ -548,25 +490,55 @@ func (s *TokenSource) Rejected(req *http.Request) bool {
 	}
 	s.mu.Lock()
 	now := s.now()
-	var dropped *token
-	if cur := s.tok; cur != nil {
-		if sent != "" && cur.jwt == sent {
-			dropped = cur
-			s.tok = nil
-		} else if now.Before(cur.expires) && !s.closed {
-			s.mu.Unlock()
-			return true
+	cur := s.tok
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
+	if cur == nil || sent == "" || sent != cur.jwt {
+		var retry bool
+		if cur != nil && now.Before(cur.expires) {
+			// The retry sends the current token, or waits for its pending
+			// renewal.
+			retry = !cur.renewWanted || s.canStartLocked(now, whyRejected)
+		} else {
+			retry = s.canStartLocked(now, whyNeed)
 		}
+		s.mu.Unlock()
+		return retry
 	}
-	retry := s.canExchangeLocked(now)
+	if cur.renewWanted {
+		retry := s.canStartLocked(now, whyRejected)
+		s.mu.Unlock()
+		return retry
+	}
+	if cur.firstRejected.IsZero() {
+		cur.firstRejected = now
+	}
+	suspect := cur.firstRejected.Sub(cur.obtained) < suspectAge
+	decision := "renew"
+	switch {
+	case !suspect:
+		s.suspect.reset()
+	case s.suspect.active(now):
+		decision = "back_off"
+	default:
+		s.suspect.fail(now, 0)
+	}
+	retry := false
+	if decision == "renew" {
+		cur.renewWanted = true
+		retry = s.canStartLocked(now, whyRejected)
+	}
+	obtained, expires := cur.obtained, cur.expires
 	s.mu.Unlock()
-	if dropped != nil {
-		s.log.Info("upstream rejected the cached token; dropping it",
-			slog.String("client_id", s.clientID),
-			slog.Time("obtained_at", dropped.obtained),
-			slog.Time("expires_at", dropped.expires),
-			slog.Bool("will_renew", retry))
-	}
+	s.logLimited(slog.LevelInfo, "rejected/"+decision, "upstream rejected the current token",
+		slog.String("client_id", s.ex.clientID),
+		slog.String("decision", decision),
+		slog.Bool("young", suspect),
+		slog.Time("obtained_at", obtained),
+		slog.Time("expires_at", expires),
+		slog.Bool("retry", retry))
 	return retry
 }
 
@@ -579,7 +551,7 @@ func (s *TokenSource) Close() error {
 	s.cancel()
 	s.wg.Wait()
 	if s.ownsClient {
-		s.client.CloseIdleConnections()
+		s.ex.client.CloseIdleConnections()
 	}
 	return nil
 }
@@ -587,7 +559,7 @@ func (s *TokenSource) Close() error {
 // String describes the source without the secret or the token.
 func (s *TokenSource) String() string {
 	return fmt.Sprintf("upstreamauth.TokenSource{exchange_url: %q, client_id: %q, client_secret: %s}",
-		s.exchangeURL, s.clientID, redacted)
+		s.ex.url, s.ex.clientID, redacted)
 }
 
 // Format prints String for every verb, so that no fmt verb can reach the
@@ -602,8 +574,8 @@ func (s *TokenSource) LogValue() slog.Value {
 	s.mu.Unlock()
 	attrs := []slog.Attr{
 		slog.String("scheme", "token"),
-		slog.String("exchange_url", s.exchangeURL),
-		slog.String("client_id", s.clientID),
+		slog.String("exchange_url", s.ex.url),
+		slog.String("client_id", s.ex.clientID),
 		slog.String("client_secret", redacted),
 	}
 	if tok != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -133,7 +134,7 @@ func TestNoBurstAtRenewalBoundary(t *testing.T) {
 	}
 }
 
-// TestRejected: a rejected cached token is dropped and renewed once; a
+// TestRejected: a rejected current token is renewed once; a
 // rejection of a stale token while a newer one is cached costs nothing.
 func TestRejected(t *testing.T) {
 	clock := newFakeClock()
@@ -172,33 +173,64 @@ func TestRejected(t *testing.T) {
 }
 
 // TestRejectedNothingToGain: Rejected reports false when no new token can
-// be had: after a failed exchange within its back-off, or when closed.
+// be had: within the back-off of a failed exchange (with or without a
+// cached token), or when closed. A failed renewal of a rejected token
+// keeps sending that token rather than failing the call.
 func TestRejectedNothingToGain(t *testing.T) {
-	clock := newFakeClock()
-	f := newFake(t, clock, nil)
-	ts, _ := newSource(t, f, nil)
+	t.Run("rejected token, renewal fails", func(t *testing.T) {
+		clock := newFakeClock()
+		f := newFake(t, clock, nil)
+		ts, _ := newSource(t, f, nil)
 
-	_, req := mustAuthorize(t, ts)
-	f.setResponder(func(f *fakeExchange, w http.ResponseWriter, _ *http.Request, n int) {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{})
+		tok1, req := mustAuthorize(t, ts)
+		f.setResponder(func(f *fakeExchange, w http.ResponseWriter, _ *http.Request, n int) {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{})
+		})
+		if !ts.Rejected(req) {
+			t.Fatal("first Rejected = false, want true (an exchange may help)")
+		}
+		// The renewal fails: the call still goes out with the current
+		// token, which the upstream may accept again.
+		if tok, _ := mustAuthorize(t, ts); tok != tok1 || f.count() != 2 {
+			t.Fatalf("after a failed renewal: current token %v, exchanges %d (want true, 2)", tok == tok1, f.count())
+		}
+		if ts.Rejected(req) {
+			t.Fatal("Rejected within back-off = true, want false")
+		}
+		if tok, _ := mustAuthorize(t, ts); tok != tok1 || f.count() != 2 {
+			t.Fatalf("within back-off: current token %v, exchanges %d (want true, 2)", tok == tok1, f.count())
+		}
+		clock.Advance(time.Second)
+		if !ts.Rejected(req) {
+			t.Fatal("Rejected after back-off = false, want true")
+		}
+		mustAuthorize(t, ts) // the pending renewal is tried again
+		if f.count() != 3 {
+			t.Fatalf("exchanges = %d, want 3", f.count())
+		}
+		_ = ts.Close()
+		if ts.Rejected(req) {
+			t.Fatal("Rejected after Close = true, want false")
+		}
 	})
-	if !ts.Rejected(req) {
-		t.Fatal("first Rejected = false, want true (an exchange may help)")
-	}
-	if _, _, err := authorize(t.Context(), t, ts); err == nil {
-		t.Fatal("Authorize after rejection with a failing exchange: want error")
-	}
-	if ts.Rejected(req) {
-		t.Fatal("Rejected within back-off and no token = true, want false")
-	}
-	clock.Advance(time.Second)
-	if !ts.Rejected(req) {
-		t.Fatal("Rejected after back-off = false, want true")
-	}
-	_ = ts.Close()
-	if ts.Rejected(req) {
-		t.Fatal("Rejected after Close = true, want false")
-	}
+	t.Run("no token", func(t *testing.T) {
+		clock := newFakeClock()
+		f := newFake(t, clock, func(f *fakeExchange, w http.ResponseWriter, _ *http.Request, n int) {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{})
+		})
+		ts, _ := newSource(t, f, nil)
+		_, req, err := authorize(t.Context(), t, ts)
+		if err == nil {
+			t.Fatal("Authorize with a failing exchange and no token: want error")
+		}
+		if ts.Rejected(req) {
+			t.Fatal("Rejected within back-off and no token = true, want false")
+		}
+		clock.Advance(time.Second)
+		if !ts.Rejected(req) {
+			t.Fatal("Rejected after back-off = false, want true")
+		}
+	})
 }
 
 // stormStep runs callers concurrent Authorize calls and checks that each
@@ -282,32 +314,36 @@ func TestWrongSecretStorm(t *testing.T) {
 	}
 }
 
-// TestBudget: 30 issued-then-rejected tokens spend the budget; the 31st
+// TestBudget: 30 exchanges for expired tokens spend the budget; the next
 // Authorize fails fast with KindBudgetExhausted and sends nothing, until
 // the oldest attempt leaves the hour.
 func TestBudget(t *testing.T) {
 	clock := newFakeClock()
 	f := newFake(t, clock, nil)
-	ts, logs := newSource(t, f, nil)
+	f.setLifetime(time.Minute) // each token has expired by the next cycle
+	var outcomes []string
+	ts, logs := newSource(t, f, func(c *TokenConfig) {
+		c.OnExchange = func(o string) { outcomes = append(outcomes, o) }
+	})
 
 	for i := range DefaultMaxExchangesPerHour {
 		if i > 0 {
 			clock.Advance(time.Minute)
 		}
-		_, req := mustAuthorize(t, ts)
-		want := i < DefaultMaxExchangesPerHour-1 // the last one has no budget left
-		if got := ts.Rejected(req); got != want {
-			t.Fatalf("cycle %d: Rejected = %v, want %v", i, got, want)
-		}
+		mustAuthorize(t, ts)
 	}
 	if f.count() != 30 {
 		t.Fatalf("exchanges = %d, want 30", f.count())
 	}
-	// Attempts at 0..29 min, now 29 min: the first leaves at 60 min.
+	if left := ts.Snapshot().BudgetLeft; left != 0 {
+		t.Fatalf("Snapshot().BudgetLeft = %d, want 0", left)
+	}
+	// Attempts at 0..29 min, now 30 min: the first leaves at 60 min.
+	clock.Advance(time.Minute)
 	_, _, err := authorize(t.Context(), t, ts)
 	e := asError(t, err)
-	if e.Kind != KindBudgetExhausted || e.RetryAfter != 31*time.Minute {
-		t.Fatalf("got kind %v retry %v, want budget_exhausted after 31m", e.Kind, e.RetryAfter)
+	if e.Kind != KindBudgetExhausted || e.RetryAfter != 30*time.Minute {
+		t.Fatalf("got kind %v retry %v, want budget_exhausted after 30m", e.Kind, e.RetryAfter)
 	}
 	if f.count() != 30 {
 		t.Fatalf("budget-exhausted call sent an exchange (%d)", f.count())
@@ -315,7 +351,7 @@ func TestBudget(t *testing.T) {
 	if !strings.Contains(logs.String(), "budget exhausted") {
 		t.Error("no budget-exhausted warning logged")
 	}
-	clock.Advance(31*time.Minute - time.Second)
+	clock.Advance(30*time.Minute - time.Second)
 	_, _, err = authorize(t.Context(), t, ts)
 	if e := asError(t, err); e.Kind != KindBudgetExhausted || e.RetryAfter != time.Second {
 		t.Fatalf("1s early: kind %v retry %v", e.Kind, e.RetryAfter)
@@ -324,6 +360,11 @@ func TestBudget(t *testing.T) {
 	mustAuthorize(t, ts)
 	if f.count() != 31 {
 		t.Fatalf("after the window freed up: exchanges = %d, want 31", f.count())
+	}
+	// One refusal was reported, not one per refused call.
+	want := append(slices.Repeat([]string{OutcomeOK}, 30), OutcomeBudgetExhausted, OutcomeOK)
+	if !slices.Equal(outcomes, want) {
+		t.Fatalf("OnExchange outcomes %v, want %v", outcomes, want)
 	}
 }
 
@@ -374,7 +415,10 @@ func TestExchangeFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := newFakeClock()
 			f := newFake(t, clock, tc.respond)
-			ts, logs := newSource(t, f, nil)
+			var outcomes []string
+			ts, logs := newSource(t, f, func(c *TokenConfig) {
+				c.OnExchange = func(o string) { outcomes = append(outcomes, o) }
+			})
 			_, req, err := authorize(t.Context(), t, ts)
 			e := asError(t, err)
 			if e.Kind != tc.kind || e.HTTPStatus != tc.status || e.RequestID != tc.ruid || e.RetryAfter != tc.retry {
@@ -397,7 +441,25 @@ func TestExchangeFailures(t *testing.T) {
 			if f.count() != 1 {
 				t.Fatalf("exchanges = %d, want 1", f.count())
 			}
+			if want := []string{outcomeOf(tc.kind, tc.contains)}; !slices.Equal(outcomes, want) {
+				t.Fatalf("OnExchange outcomes %v, want %v", outcomes, want)
+			}
 		})
+	}
+}
+
+// outcomeOf is the OnExchange outcome the failure cases of
+// TestExchangeFailures expect.
+func outcomeOf(k Kind, contains string) string {
+	switch {
+	case contains == "no usable jwt":
+		return OutcomeInvalidToken
+	case k == KindCredentialsRejected:
+		return OutcomeRejected
+	case k == KindRateLimited:
+		return OutcomeRateLimited
+	default:
+		return OutcomeUnavailable
 	}
 }
 
@@ -479,8 +541,7 @@ func TestBackoff(t *testing.T) {
 	expect(n+1, false)
 	// Success reset the back-off: the next failure waits 1s again.
 	fail.Store(true)
-	_, req := mustAuthorize(t, ts)
-	ts.Rejected(req)
+	clock.Advance(time.Hour) // the token has expired
 	expect(n+2, true)
 	clock.Advance(time.Second)
 	expect(n+3, true)
@@ -543,8 +604,9 @@ func TestRenewalFailureKeepsOldToken(t *testing.T) {
 	}
 }
 
-// TestTokenLifetime: the lifetime comes from exp; without a usable exp it
-// is one hour from when the token was obtained.
+// TestTokenLifetime: the lifetime comes from exp, but never more than the
+// documented hour; without a usable exp it is one hour from when the token
+// was obtained.
 func TestTokenLifetime(t *testing.T) {
 	base := newFakeClock().Now()
 	cases := []struct {
@@ -557,7 +619,10 @@ func TestTokenLifetime(t *testing.T) {
 		{"fractional exp", makeJWT(map[string]any{"exp": float64(base.Add(40*time.Minute).Unix()) + 0.5}), base.Add(40*time.Minute + 500*time.Millisecond), true},
 		{"exp as string", makeJWT(map[string]any{"exp": "1772370000"}), time.Unix(1772370000, 0), true},
 		{"no exp", makeJWT(map[string]any{"iat": base.Unix(), "sub": "x"}), base.Add(time.Hour), false},
-		{"exp in the past", makeJWT(map[string]any{"exp": base.Add(-time.Minute).Unix()}), base.Add(time.Hour), false},
+		{"exp in the past within the clock skew", makeJWT(map[string]any{"exp": base.Add(-maxClockSkew).Unix()}), base.Add(time.Hour), false},
+		{"exp now", makeJWT(map[string]any{"exp": base.Unix()}), base.Add(time.Hour), false},
+		{"exp two hours ahead: cut to the documented hour", makeJWT(map[string]any{"exp": base.Add(2 * time.Hour).Unix()}), base.Add(time.Hour), false},
+		{"exp ten years ahead: cut to the documented hour", makeJWT(map[string]any{"exp": base.AddDate(10, 0, 0).Unix()}), base.Add(time.Hour), false},
 		{"exp not a number", makeJWT(map[string]any{"exp": "soon"}), base.Add(time.Hour), false},
 		{"exp absurd", makeJWT(map[string]any{"exp": 1e300}), base.Add(time.Hour), false},
 		{"payload not base64", jwtWithPayload("!!!not-base64!!!"), base.Add(time.Hour), false},
@@ -722,8 +787,8 @@ func TestNewTokenSourceConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = ts.Close() }()
-	if ts.exchangeURL != DefaultExchangeURL || ts.renewBefore != DefaultRenewBefore ||
-		ts.maxPerHour != DefaultMaxExchangesPerHour || ts.timeout != DefaultExchangeTimeout || ts.now == nil {
+	if ts.ex.url != DefaultExchangeURL || ts.renewBefore != DefaultRenewBefore ||
+		ts.budget.Limit() != DefaultMaxExchangesPerHour || ts.reserve != 5 || ts.timeout != DefaultExchangeTimeout || ts.now == nil {
 		t.Fatalf("defaults not applied: %+v", ts)
 	}
 	for name, edit := range map[string]func(*TokenConfig){
