@@ -70,25 +70,21 @@ type Lease struct {
 // Lock takes the lock name for ttl, waiting (with jittered polling) until
 // it is free or ctx ends. While held it is renewed every ttl/3.
 func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (*Lease, error) {
-	key := s.key("lock", name)
-	var b [16]byte
-	_, _ = crand.Read(b[:])
-	token := hex.EncodeToString(b[:])
 	wait := 5 * time.Millisecond
 	for {
-		n, err := acquireScript.Run(ctx, s.rdb, []string{key, key + ":fence"}, token, ttl.Milliseconds()).Int64()
+		l, remaining, err := s.tryLock(ctx, name, ttl)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, errors.Join(ErrLockBusy, ctx.Err())
 			}
 			return nil, err
 		}
-		if n > 0 {
-			return s.newLease(key, token, n, ttl), nil
+		if l != nil {
+			return l, nil
 		}
 		// Poll again after a jittered pause, never longer than the
 		// holder's remaining lease.
-		pause := min(wait, time.Duration(-n)*time.Millisecond)
+		pause := min(wait, remaining)
 		pause = pause/2 + rand.N(pause/2+1)
 		t := time.NewTimer(pause)
 		select {
@@ -99,6 +95,30 @@ func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (*Leas
 		}
 		wait = min(2*wait, 200*time.Millisecond)
 	}
+}
+
+// TryLock takes the lock name for ttl if it is free; ok is false when
+// another holder has it.
+func (s *Store) TryLock(ctx context.Context, name string, ttl time.Duration) (l *Lease, ok bool, err error) {
+	l, _, err = s.tryLock(ctx, name, ttl)
+	return l, l != nil, err
+}
+
+// tryLock makes one attempt; when the lock is held it returns the
+// holder's remaining lease.
+func (s *Store) tryLock(ctx context.Context, name string, ttl time.Duration) (*Lease, time.Duration, error) {
+	key := s.key("lock", name)
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	n, err := acquireScript.Run(ctx, s.rdb, []string{key, key + ":fence"}, token, ttl.Milliseconds()).Int64()
+	if err != nil {
+		return nil, 0, err
+	}
+	if n > 0 {
+		return s.newLease(key, token, n, ttl), 0, nil
+	}
+	return nil, time.Duration(-n) * time.Millisecond, nil
 }
 
 func (s *Store) newLease(key, token string, fence int64, ttl time.Duration) *Lease {
