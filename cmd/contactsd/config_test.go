@@ -17,9 +17,12 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 )
 
-// envMap is a getenv over a map.
-func envMap(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
+// envMap is an os.LookupEnv over a map.
+func envMap(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
 }
 
 func TestParseConfig(t *testing.T) {
@@ -34,7 +37,8 @@ func TestParseConfig(t *testing.T) {
 	}{
 		{name: "defaults", check: func(c config) error {
 			want := config{listen: "localhost:50051", authMode: authAuto, logLevel: slog.LevelInfo, logFormat: "text",
-				defaultTimeout: 30 * time.Second, shutdownTimeout: 30 * time.Second, renewBefore: 5 * time.Minute, maxBodyBytes: 1 << 20}
+				defaultTimeout: 30 * time.Second, shutdownTimeout: 30 * time.Second, renewBefore: 5 * time.Minute, maxBodyBytes: 1 << 20,
+				maxConnAge: 5 * time.Minute, emulator: true, emulatorByDefault: true}
 			if c != want {
 				return fmt.Errorf("got %+v, want %+v", c, want)
 			}
@@ -61,11 +65,38 @@ func TestParseConfig(t *testing.T) {
 			}},
 		{name: "flag over environment", args: []string{"-upstream", "https://flag.example"}, env: map[string]string{envUpstreamURL: "https://env.example"},
 			check: wantUpstream("https://flag.example")},
-		{name: "empty flag over environment: embedded emulator", args: []string{"-upstream", ""}, env: map[string]string{envUpstreamURL: "https://env.example"},
-			check: wantUpstream("")},
+		{name: "empty flag over environment: refused", args: []string{"-upstream", ""}, env: map[string]string{envUpstreamURL: "https://env.example"},
+			err: `-upstream is empty: give the Contacts API's URL, or "emulator"`},
+		{name: "empty environment: refused, not the emulator", env: map[string]string{envUpstreamURL: ""},
+			err: envUpstreamURL + ` is empty: give the Contacts API's URL, or "emulator"`},
+		{name: "-upstream emulator", args: []string{"-upstream", "emulator"}, check: wantEmulator(false)},
+		{name: "emulator from the environment", env: map[string]string{envUpstreamURL: "emulator"}, check: wantEmulator(false)},
+		{name: "-upstream emulator ignores credentials", args: []string{"-upstream", "emulator"},
+			env: map[string]string{envClientID: "id", envClientSecret: "s"}, check: wantEmulator(false)},
+		{name: "no upstream at all: the emulator", check: wantEmulator(true)},
+		{name: "a URL is not the emulator", args: []string{"-upstream", "https://a.example"}, check: func(c config) error {
+			if c.emulator || c.emulatorByDefault {
+				return fmt.Errorf("emulator %v, by default %v", c.emulator, c.emulatorByDefault)
+			}
+			return nil
+		}},
+		{name: "-auth-url without an upstream", args: []string{"-auth-url", "https://auth.example"}, err: "-auth-url is set but no upstream is"},
+		{name: "-drain-delay and -max-connection-age", args: []string{"-drain-delay", "7s", "-max-connection-age", "0"}, check: func(c config) error {
+			if c.drainDelay != 7*time.Second || c.maxConnAge != 0 {
+				return fmt.Errorf("drain delay %v, max connection age %v", c.drainDelay, c.maxConnAge)
+			}
+			return nil
+		}},
+		{name: "negative -drain-delay", args: []string{"-drain-delay", "-1s"}, err: "must not be negative"},
+		{name: "-health-listen", args: []string{"-health-listen", "127.0.0.1:8081"}, check: func(c config) error {
+			if c.healthListen != "127.0.0.1:8081" {
+				return fmt.Errorf("health listen %q", c.healthListen)
+			}
+			return nil
+		}},
 		{name: "credentials in the URL", args: []string{"-upstream", "https://user:url-password-1@example.com"},
 			err: "no credentials in the URL", notInErr: "url-password-1"},
-		{name: "credentials in the URL from the environment", env: map[string]string{envAuthURL: "https://user:url-password-2@example.com"},
+		{name: "credentials in the URL from the environment", env: map[string]string{envUpstreamURL: "https://a.example", envAuthURL: "https://user:url-password-2@example.com"},
 			err: "no credentials in the URL", notInErr: "url-password-2"},
 		{name: "bad -auth", args: []string{"-auth", "oauth"}, err: `-auth "oauth"`},
 		{name: "every -auth", args: []string{"-auth", "basic"}, check: func(c config) error {
@@ -108,6 +139,57 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+func wantEmulator(byDefault bool) func(config) error {
+	return func(c config) error {
+		if !c.emulator || c.emulatorByDefault != byDefault || c.upstreamURL != "" {
+			return fmt.Errorf("emulator %v, by default %v (want %v), upstream %q", c.emulator, c.emulatorByDefault, byDefault, c.upstreamURL)
+		}
+		return nil
+	}
+}
+
+// TestCredentialsWithoutUpstream: a credential of the real API in the
+// environment with no upstream is refused (exit 2), whatever its value,
+// empty included; the emulator starts only when asked for, or on a
+// machine with none of them.
+func TestCredentialsWithoutUpstream(t *testing.T) {
+	for _, e := range envCredentials {
+		for _, v := range []string{"something", ""} {
+			err := run(t.Context(), []string{"-listen", "127.0.0.1:0"}, envMap(map[string]string{e: v}), io.Discard, nil)
+			if err == nil || !strings.Contains(err.Error(), e+" is set but no upstream is") || !strings.Contains(err.Error(), "-upstream emulator") {
+				t.Errorf("%s=%q without an upstream: %v, want a refusal naming it and -upstream emulator", e, v, err)
+			}
+			if code := exitCode(err); code != 2 {
+				t.Errorf("%s=%q without an upstream: exit status %d, want 2", e, v, code)
+			}
+			if v != "" && err != nil && strings.Contains(err.Error(), v) {
+				t.Errorf("the refusal repeats the value of %s: %v", e, err)
+			}
+		}
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{flag.ErrHelp, 0},
+		{configError{errors.New("bad")}, 2},
+		{fmt.Errorf("wrapped: %w", configError{errors.New("bad")}), 2},
+		{errors.New("listen: address in use"), 1},
+	} {
+		if got := exitCode(tc.err); got != tc.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+	_, err := parseConfig([]string{"-no-such-flag"}, envMap(nil), io.Discard)
+	if exitCode(err) != 2 {
+		t.Errorf("unknown flag: exit status %d, want 2", exitCode(err))
+	}
+}
+
 func wantUpstream(u string) func(config) error {
 	return func(c config) error {
 		if c.upstreamURL != u {
@@ -123,6 +205,9 @@ func TestRunRefusesBadConfig(t *testing.T) {
 	err := run(t.Context(), []string{"-upstream", "http://example.com"}, envMap(nil), io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "plain http") {
 		t.Fatalf("run: %v, want the plain-http refusal", err)
+	}
+	if exitCode(err) != 2 {
+		t.Errorf("plain-http refusal: exit status %d, want 2", exitCode(err))
 	}
 	err = run(t.Context(), []string{"-upstream", "https://example.com"}, envMap(nil), io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "no upstream credentials") {
@@ -154,8 +239,9 @@ func TestHelp(t *testing.T) {
 	// must be added to the README's table and here.
 	var defined []string
 	newFlagSet(&config{}, io.Discard).VisitAll(func(f *flag.Flag) { defined = append(defined, f.Name) })
-	documented := []string{"listen", "upstream", "auth-url", "auth", "allow-insecure-upstream", "default-timeout",
-		"shutdown-timeout", "token-renew-before", "max-upstream-body", "tls-cert", "tls-key", "client-ca", "log-level", "log-format"}
+	documented := []string{"listen", "health-listen", "upstream", "auth-url", "auth", "allow-insecure-upstream", "default-timeout",
+		"shutdown-timeout", "drain-delay", "max-connection-age", "token-renew-before", "max-upstream-body", "tls-cert", "tls-key",
+		"client-ca", "log-level", "log-format"}
 	slices.Sort(defined)
 	slices.Sort(documented)
 	if !slices.Equal(defined, documented) {

@@ -302,14 +302,14 @@ func (p *contactsdProcess) logText() string {
 	return p.log.String()
 }
 
-// startContactsdProcess starts contactsd on the embedded emulator on a free
+// startContactsdProcess starts contactsd -upstream emulator on a free
 // loopback port and reads its stderr until the line that says it serves,
 // which carries the address. A contactsd that never says so is killed when
 // the test's context ends.
 func startContactsdProcess(t *testing.T, bin string) *contactsdProcess {
 	t.Helper()
 	p := &contactsdProcess{drained: make(chan struct{})}
-	p.cmd = exec.CommandContext(t.Context(), bin, "-listen", "127.0.0.1:0")
+	p.cmd = exec.CommandContext(t.Context(), bin, "-listen", "127.0.0.1:0", "-upstream", "emulator")
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

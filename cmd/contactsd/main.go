@@ -1,9 +1,11 @@
 // Command contactsd serves contacts.v1.ContactsService over gRPC in front of
-// the Booking.com Connectivity Contacts REST API. With no -upstream it runs
-// on an embedded emulator of that API. Run `contactsd -h` for the flags.
+// the Booking.com Connectivity Contacts REST API. With -upstream emulator (or
+// no upstream and no credentials at all) it runs on an embedded emulator of
+// that API. Run `contactsd -h` for the flags.
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -33,27 +35,43 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
-	case err != nil:
+	// The first signal starts the shutdown; a second one ends the process
+	// at once, as signals do by default.
+	context.AfterFunc(ctx, stop)
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr, nil)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "contactsd:", err)
-		os.Exit(1)
 	}
+	os.Exit(exitCode(err))
+}
+
+// exitCode is 0 for success and -h, 2 for a configuration contactsd
+// refuses, 1 for any other failure.
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, new(configError)):
+		return 2
+	}
+	return 1
 }
 
 // run serves until ctx ends, then shuts down gracefully. When ready is not
 // nil it receives the listening address once the server accepts calls.
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- net.Addr) error {
-	cfg, err := parseConfig(args, getenv, stderr)
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stderr io.Writer, ready chan<- net.Addr) error {
+	cfg, err := parseConfig(args, lookupEnv, stderr)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	getenv := func(k string) string {
+		v, _ := lookupEnv(k)
+		return v
+	}
 
 	upstreamURL, authURL := cfg.upstreamURL, cfg.authURL
-	embedded := upstreamURL == ""
+	embedded := cfg.emulator
 	if embedded {
 		emu := emulator.New(emulator.Options{Logger: log.With("component", "emulator")})
 		base, stopEmu, err := emulator.Start(ctx, "127.0.0.1:0", emu)
@@ -62,12 +80,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 		defer func() { _ = stopEmu(context.Background()) }()
 		upstreamURL = base
-		if authURL == "" {
-			authURL = base + "/token-based-authentication/exchange"
+		authURL = cmp.Or(authURL, base+"/token-based-authentication/exchange")
+		how := "-upstream " + upstreamEmulator
+		if cfg.emulatorByDefault {
+			how = "no upstream given"
 		}
-		log.Info("using the EMBEDDED EMULATOR of the Contacts API (demo data, not Booking.com); set -upstream or "+envUpstreamURL+" for the real API",
+		log.Warn("using the EMBEDDED EMULATOR of the Contacts API (DEMO DATA, NOT Booking.com); set -upstream or "+envUpstreamURL+" to the real API's URL",
+			"because", how,
 			"upstream", upstreamURL,
+			"health_service", server.HealthServiceEmulator,
 			"demo_properties", fmt.Sprintf("%d,%d,%d,%d", emulator.DemoPropertyFull, emulator.DemoPropertyNoLanguage, emulator.DemoPropertyEmpty, emulator.DemoPropertyNoAccess))
+		for _, e := range envCredentials {
+			if _, ok := lookupEnv(e); ok {
+				log.Warn("the emulator ignores the credentials of the environment: it knows only its demo account", "ignored", e)
+			}
+		}
 	} else {
 		log.Info("using the Contacts API", "upstream", upstreamURL)
 	}
@@ -97,39 +124,68 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	var tlsCfg *tls.Config
 	if cfg.tlsCert != "" {
 		if tlsCfg, err = loadTLS(cfg); err != nil {
-			return err
+			return configError{err}
 		}
 	}
 	srv := server.New(server.Config{
-		Service:        service.New(client, log),
-		Logger:         log,
+		Service: service.New(client, log),
+		Logger:  log,
+		Limits: server.Limits{
+			MaxConnectionAge: cfg.maxConnAge,
+			// A call without a deadline of its own gets the default one:
+			// an old connection's calls get that long to finish.
+			MaxConnectionAgeGrace: cfg.defaultTimeout,
+		},
 		TLS:            tlsCfg,
 		DefaultTimeout: cfg.defaultTimeout,
+		DrainDelay:     cfg.drainDelay,
+		Emulator:       embedded,
 	})
 	var lc net.ListenConfig
 	lis, err := lc.Listen(ctx, "tcp", cfg.listen)
 	if err != nil {
 		return err
 	}
-	log.Info("serving contacts.v1.ContactsService", "listen", lis.Addr().String(), "tls", tlsCfg != nil,
-		"mtls", cfg.clientCA != "", "version", version)
-	served := make(chan error, 1)
+	var healthLis net.Listener
+	if cfg.healthListen != "" {
+		if healthLis, err = lc.Listen(ctx, "tcp", cfg.healthListen); err != nil {
+			_ = lis.Close()
+			return fmt.Errorf("-health-listen: %w", err)
+		}
+	}
+	attrs := []any{"listen", lis.Addr().String(), "tls", tlsCfg != nil, "mtls", cfg.clientCA != ""}
+	if healthLis != nil {
+		attrs = append(attrs, "health_listen", healthLis.Addr().String())
+	}
+	log.Info("serving contacts.v1.ContactsService", append(attrs, "emulator", embedded, "version", version)...)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(lis) }()
+	servers := 1
+	if healthLis != nil {
+		servers++
+		go func() { served <- srv.ServeHealth(healthLis) }()
+	}
 	if ready != nil {
 		ready <- lis.Addr()
 	}
 
+	var serveErr error
 	select {
-	case err := <-served:
-		return err
+	case serveErr = <-served:
+		servers--
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: health is NOT_SERVING, waiting for calls in flight", "timeout", cfg.shutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	log.Info("shutting down: health is NOT_SERVING", "drain_delay", cfg.drainDelay, "timeout", cfg.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.drainDelay+cfg.shutdownTimeout)
 	defer cancel()
 	srv.Shutdown(sctx)
-	if err := <-served; err != nil {
-		return err
+	for range servers {
+		if err := <-served; err != nil && serveErr == nil {
+			serveErr = err
+		}
+	}
+	if serveErr != nil {
+		return serveErr
 	}
 	log.Info("stopped")
 	return nil
@@ -148,9 +204,9 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 func newAuthorizer(cfg config, getenv func(string) string, embedded bool, authURL string, exchangeHTTP *http.Client, log *slog.Logger) (upstream.Authorizer, error) {
 	clientID, secret := getenv(envClientID), getenv(envClientSecret)
 	if f := getenv(envClientSecretFile); f != "" && secret == "" {
-		b, err := os.ReadFile(f)
+		b, err := readFileCapped(f, maxSecretFileBytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", envClientSecretFile, err)
+			return nil, configError{fmt.Errorf("%s: %w", envClientSecretFile, err)}
 		}
 		secret = trimSecret(string(b))
 	}
@@ -159,9 +215,7 @@ func newAuthorizer(cfg config, getenv func(string) string, embedded bool, authUR
 	if embedded {
 		// The emulator knows only its demo account.
 		clientID, secret = emulator.DemoClientID, emulator.DemoClientSecret
-		if token == "" {
-			token = emulator.DemoStaticToken
-		}
+		token = cmp.Or(token, emulator.DemoStaticToken)
 		user, pass = emulator.DemoUsername, emulator.DemoPassword
 	}
 	mode := cfg.authMode
@@ -180,7 +234,7 @@ func newAuthorizer(cfg config, getenv func(string) string, embedded bool, authUR
 		if clientID == "" || secret == "" {
 			return nil, fmt.Errorf("-auth token needs %s and %s", envClientID, envClientSecret)
 		}
-		log.Info("upstream credentials: token exchange", "client_id", clientID, "exchange_url", authURLOrDefault(authURL))
+		log.Info("upstream credentials: token exchange", "client_id", clientID, "exchange_url", cmp.Or(authURL, upstreamauth.DefaultExchangeURL))
 		ts, err := upstreamauth.NewTokenSource(upstreamauth.TokenConfig{
 			ExchangeURL:  authURL,
 			HTTPClient:   exchangeHTTP,
@@ -216,23 +270,24 @@ func newExchangeHTTPClient() *http.Client {
 	return &http.Client{Transport: httpx.NewTransport(0)}
 }
 
-func authURLOrDefault(u string) string {
-	if u == "" {
-		return upstreamauth.DefaultExchangeURL
-	}
-	return u
-}
-
 // loadTLS builds the server's TLS config, with client verification when
 // -client-ca is set.
 func loadTLS(cfg config) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+	certPEM, err := readFileCapped(cfg.tlsCert, maxPEMFileBytes)
+	if err != nil {
+		return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
+	}
+	keyPEM, err := readFileCapped(cfg.tlsKey, maxPEMFileBytes)
+	if err != nil {
+		return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if cfg.clientCA != "" {
-		pem, err := os.ReadFile(cfg.clientCA)
+		pem, err := readFileCapped(cfg.clientCA, maxPEMFileBytes)
 		if err != nil {
 			return nil, fmt.Errorf("-client-ca: %w", err)
 		}

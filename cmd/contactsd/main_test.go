@@ -31,10 +31,12 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/server"
 )
 
 // TestMain fails the package if run leaves a goroutine behind after it
@@ -166,12 +168,12 @@ func personalContact() *contactsv1.Contact {
 // and reads its logs.
 func TestRunEmbedded(t *testing.T) {
 	env := map[string]string{
-		// Ignored on the embedded emulator; must not be logged either.
+		// Ignored on the emulator asked for; must not be logged either.
 		envClientSecret: "env-client-secret-7d2e",
 		envToken:        "env-static-token-9a8b",
 		envPassword:     "env-password-6e5f",
 	}
-	d := startDaemon(t, []string{"-listen", "127.0.0.1:0", "-log-level", "debug"}, env)
+	d := startDaemon(t, []string{"-listen", "127.0.0.1:0", "-log-level", "debug", "-upstream", "emulator"}, env)
 	conn := dialDaemon(t, d.addr, nil)
 	client := contactsv1.NewContactsServiceClient(conn)
 	full := strconv.Itoa(emulator.DemoPropertyFull)
@@ -188,8 +190,17 @@ func TestRunEmbedded(t *testing.T) {
 		t.Fatalf("health watch: %v %v", resp, err)
 	}
 
+	// Health says it is the emulator, and so does every response.
+	if resp, err := healthpb.NewHealthClient(conn).Check(callCtx(t), &healthpb.HealthCheckRequest{Service: server.HealthServiceEmulator}); err != nil ||
+		resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("health of %s: %v %v, want SERVING on the emulator", server.HealthServiceEmulator, resp, err)
+	}
+	var header metadata.MD
 	var pii []string // every name, e-mail and phone number the calls carried
-	before, err := client.ListContacts(callCtx(t), &contactsv1.ListContactsRequest{PropertyId: full})
+	before, err := client.ListContacts(callCtx(t), &contactsv1.ListContactsRequest{PropertyId: full}, grpc.Header(&header))
+	if got := header.Get(server.EmulatorHeader); len(got) != 1 || !strings.Contains(got[0], "EMULATOR") {
+		t.Errorf("response header %s: %q, want it to say EMULATOR", server.EmulatorHeader, got)
+	}
 	if err != nil || len(before.GetContacts()) == 0 {
 		t.Fatalf("ListContacts: %v %v", before, err)
 	}
@@ -232,13 +243,18 @@ func TestRunEmbedded(t *testing.T) {
 
 	logs := d.logs.String()
 	first, _, _ := strings.Cut(logs, "\n")
-	if !strings.Contains(first, "EMBEDDED EMULATOR") {
-		t.Errorf("the first log line does not say the emulator is used: %q", first)
+	if !strings.Contains(first, "level=WARN") || !strings.Contains(first, "EMBEDDED EMULATOR") || !strings.Contains(first, "because=\"-upstream emulator\"") {
+		t.Errorf("the first log line does not warn that the emulator is used, and why: %q", first)
+	}
+	for _, e := range []string{envClientSecret, envToken, envPassword} {
+		if !strings.Contains(logs, "ignored="+e) {
+			t.Errorf("the logs do not say that %s is ignored", e)
+		}
 	}
 	// Debug records were written: the checks below read everything.
 	for _, want := range []string{
-		"method=/contacts.v1.ContactsService/ReplaceContacts code=OK",
-		"method=/contacts.v1.ContactsService/ListContacts code=NotFound",
+		"grpc.method=ReplaceContacts grpc.method_type=unary",
+		"grpc.code=NotFound reason=NOT_FOUND",
 		`msg="contacts emulator request" component=emulator method=PUT`,
 		`msg="upstream call failed"`,
 		`msg=stopped`,
@@ -359,6 +375,22 @@ func TestRunCredentials(t *testing.T) {
 			}
 			checkNoSecrets(t, logs, tc.secret, tc.env[envClientSecret], tc.env[envToken], tc.env[envPassword])
 		})
+	}
+}
+
+// TestSecretFileCapped: a secret file over 64 KiB (here /dev/zero, which
+// never ends) is refused with a clear error, not read.
+func TestSecretFileCapped(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(big, make([]byte, 64<<10+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"/dev/zero", big} {
+		env := map[string]string{envClientID: "id", envClientSecretFile: f}
+		err := run(t.Context(), []string{"-listen", "127.0.0.1:0", "-upstream", "https://contacts.example"}, envMap(env), &logBuffer{}, nil)
+		if err == nil || !strings.Contains(err.Error(), envClientSecretFile+": "+f+" is larger than 65536 bytes") || exitCode(err) != 2 {
+			t.Errorf("secret file %s: %v, want a refusal naming the file and the cap, exit status 2", f, err)
+		}
 	}
 }
 
@@ -501,7 +533,7 @@ func TestRunTLS(t *testing.T) {
 	p := newPKI(t)
 
 	t.Run("tls", func(t *testing.T) {
-		d := startDaemon(t, []string{"-listen", "127.0.0.1:0", "-tls-cert", p.serverCert, "-tls-key", p.serverKey}, nil)
+		d := startDaemon(t, []string{"-listen", "127.0.0.1:0", "-upstream", "emulator", "-tls-cert", p.serverCert, "-tls-key", p.serverKey}, nil)
 		tlsClient := credentials.NewTLS(&tls.Config{RootCAs: p.roots})
 		if err := healthCheck(t, d.addr, tlsClient); err != nil {
 			t.Fatalf("TLS client: %v", err)
@@ -525,7 +557,8 @@ func TestRunTLS(t *testing.T) {
 	})
 
 	t.Run("mtls", func(t *testing.T) {
-		d := startDaemon(t, []string{"-listen", "127.0.0.1:0", "-tls-cert", p.serverCert, "-tls-key", p.serverKey, "-client-ca", p.caFile}, nil)
+		d := startDaemon(t, []string{"-listen", "127.0.0.1:0", "-upstream", "emulator", "-health-listen", "127.0.0.1:0",
+			"-tls-cert", p.serverCert, "-tls-key", p.serverKey, "-client-ca", p.caFile}, nil)
 		withCert := credentials.NewTLS(&tls.Config{RootCAs: p.roots, Certificates: []tls.Certificate{p.client}})
 		if err := healthCheck(t, d.addr, withCert); err != nil {
 			t.Fatalf("client with a CA-signed certificate: %v", err)
@@ -543,6 +576,18 @@ func TestRunTLS(t *testing.T) {
 		if err := healthCheck(t, d.addr, nil); status.Code(err) != codes.Unavailable {
 			t.Fatalf("plaintext client: %v, want UNAVAILABLE", err)
 		}
+		// The health-only port answers a plaintext probe, and only health.
+		healthAddr := logValue(d.logs.String(), "health_listen")
+		if healthAddr == "" {
+			t.Fatalf("the serving line does not give the health port:\n%s", d.logs)
+		}
+		if err := healthCheck(t, healthAddr, nil); err != nil {
+			t.Fatalf("plaintext probe on the health port: %v", err)
+		}
+		if _, err := contactsv1.NewContactsServiceClient(dialDaemon(t, healthAddr, nil)).ListContacts(callCtx(t),
+			&contactsv1.ListContactsRequest{PropertyId: strconv.Itoa(emulator.DemoPropertyFull)}); status.Code(err) != codes.Unimplemented {
+			t.Fatalf("ListContacts on the health port: %v, want UNIMPLEMENTED", err)
+		}
 		if err := d.stop(t); err != nil {
 			t.Fatalf("run: %v", err)
 		}
@@ -556,10 +601,13 @@ func TestRunTLS(t *testing.T) {
 			{[]string{"-tls-cert", p.serverCert, "-tls-key", p.caFile}, "-tls-cert/-tls-key"},
 			{[]string{"-tls-cert", filepath.Join(t.TempDir(), "missing.pem"), "-tls-key", p.serverKey}, "-tls-cert/-tls-key"},
 			{[]string{"-tls-cert", p.serverCert, "-tls-key", p.serverKey, "-client-ca", p.serverKey}, "-client-ca"},
+			// Files read whole are capped: /dev/zero is refused, not read.
+			{[]string{"-tls-cert", "/dev/zero", "-tls-key", p.serverKey}, "larger than 1048576 bytes"},
+			{[]string{"-tls-cert", p.serverCert, "-tls-key", p.serverKey, "-client-ca", "/dev/zero"}, "-client-ca: /dev/zero is larger than"},
 		} {
-			err := run(t.Context(), append([]string{"-listen", "127.0.0.1:0"}, tc.args...), envMap(nil), &logBuffer{}, nil)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("run %v: %v, want a refusal naming %s", tc.args, err, tc.want)
+			err := run(t.Context(), append([]string{"-listen", "127.0.0.1:0", "-upstream", "emulator"}, tc.args...), envMap(nil), &logBuffer{}, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || exitCode(err) != 2 {
+				t.Errorf("run %v: %v, want a refusal naming %s, exit status 2", tc.args, err, tc.want)
 			}
 		}
 	})

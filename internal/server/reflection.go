@@ -20,7 +20,7 @@ import (
 // descriptors that keep the comments of proto/ (protoc-gen-go strips them),
 // so that `grpcurl describe` shows the API documentation. Every other type
 // (health, error details) resolves from the linked-in registry.
-func registerReflection(g *grpc.Server) error {
+func registerReflection(reg grpc.ServiceRegistrar, g *grpc.Server) error {
 	files, err := commentedFiles()
 	if err != nil {
 		return err
@@ -30,8 +30,8 @@ func registerReflection(g *grpc.Server) error {
 		DescriptorResolver: resolver{first: files, then: protoregistry.GlobalFiles},
 		ExtensionResolver:  protoregistry.GlobalTypes,
 	}
-	reflectionv1.RegisterServerReflectionServer(g, reflection.NewServerV1(opts))
-	reflectionv1alpha.RegisterServerReflectionServer(g, reflection.NewServer(opts))
+	reflectionv1.RegisterServerReflectionServer(reg, reflection.NewServerV1(opts))
+	reflectionv1alpha.RegisterServerReflectionServer(reg, reflection.NewServer(opts))
 	return nil
 }
 

@@ -1,72 +1,125 @@
 // Package server assembles the gRPC server of contactsd: the contacts.v1
-// service, grpc.health.v1.Health, server reflection (v1 and v1alpha, so
-// grpcurl needs no proto files), panic recovery, call logging and the
-// server-side limits.
+// service, grpc.health.v1.Health (also on a plaintext health-only port
+// when asked), server reflection (v1 and v1alpha, so grpcurl needs no
+// proto files), panic recovery and call logging for unary calls and
+// streams, request decoding that answers the caller's mistakes with an
+// ErrorInfo, the server-side limits, and a shutdown that drains.
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"log/slog"
 	"net"
-	"runtime/debug"
-	"sync"
 	"time"
 
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/status"
 
 	// The server answers with google.rpc error details; linking their
 	// types lets reflection describe them to grpcurl.
 	_ "google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
-	"github.com/contacts-facade/contacts-facade/internal/errmap"
 )
 
 // Limits are the server-side limits. Zero fields take the defaults.
 type Limits struct {
 	// MaxRecvMsgBytes caps one request message (default 1 MiB: a property
-	// with 100 contacts is far below).
+	// with 100 contacts is far below): a larger one answers
+	// RESOURCE_EXHAUSTED REQUEST_TOO_LARGE. One over twice the limit is not
+	// even read: grpc answers a bare RESOURCE_EXHAUSTED.
 	MaxRecvMsgBytes int
+	// MaxHeaderListBytes caps the request metadata of one call, the HTTP/2
+	// header list (default 16 KiB). A call over it is reset by the
+	// server before any handler runs; grpc-go clients learn the limit
+	// from the connection's settings and fail the call themselves.
+	MaxHeaderListBytes uint32
 	// MaxConcurrentStreams caps the calls in flight on one connection
 	// (default 1000).
 	MaxConcurrentStreams uint32
+	// MaxConnectionAge, when positive, ends each connection after about
+	// this long (grpc adds ±10% jitter) with a GOAWAY, so that clients
+	// reconnect and spread over the replicas (default: never). Calls in
+	// flight then get MaxConnectionAgeGrace to finish (default 30s).
+	MaxConnectionAge      time.Duration
+	MaxConnectionAgeGrace time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
-	if l.MaxRecvMsgBytes == 0 {
-		l.MaxRecvMsgBytes = 1 << 20
-	}
-	if l.MaxConcurrentStreams == 0 {
-		l.MaxConcurrentStreams = 1000
-	}
+	l.MaxRecvMsgBytes = cmp.Or(l.MaxRecvMsgBytes, 1<<20)
+	l.MaxHeaderListBytes = cmp.Or(l.MaxHeaderListBytes, 16<<10)
+	l.MaxConcurrentStreams = cmp.Or(l.MaxConcurrentStreams, 1000)
+	l.MaxConnectionAgeGrace = cmp.Or(l.MaxConnectionAgeGrace, 30*time.Second)
 	return l
 }
 
 // Config is what New needs.
 type Config struct {
 	Service contactsv1.ContactsServiceServer
-	Logger  *slog.Logger
-	Limits  Limits
+	// Logger gets the server's log lines. The call log (one debug line
+	// per call) is installed only if it has debug enabled when New runs.
+	Logger *slog.Logger
+	Limits Limits
 	// TLS, when set, serves TLS (and mTLS when it requires client certs).
+	// Failed handshakes are logged at info, once a minute per kind.
 	TLS *tls.Config
 	// DefaultTimeout is the deadline of calls that arrive without one, so
 	// that no upstream call waits forever (default 30s).
 	DefaultTimeout time.Duration
+	// DrainDelay is how long Shutdown keeps serving after health turns
+	// NOT_SERVING, before it closes the listener, so that load balancers
+	// see the change and stop sending first (default 0).
+	DrainDelay time.Duration
+	// Emulator says that the service runs on the embedded emulator:
+	// health then reports HealthServiceEmulator as SERVING, and every
+	// response carries the header EmulatorHeader.
+	Emulator bool
+
+	// UnaryInterceptors and StreamInterceptors run outermost, before the
+	// call log and panic recovery, so that metrics see every final code
+	// (streams' messages are decoded before them).
+	UnaryInterceptors  []grpc.UnaryServerInterceptor
+	StreamInterceptors []grpc.StreamServerInterceptor
+	// Options are added to the main server's options, after the server's
+	// own (e.g. grpc.StatsHandler for OpenTelemetry).
+	Options []grpc.ServerOption
+
+	// Now and After are the clock (defaults time.Now and time.After).
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
 }
+
+// HealthServiceEmulator is the health service name that is SERVING when
+// the server runs on the embedded emulator, and unknown (NOT_FOUND)
+// otherwise.
+const HealthServiceEmulator = "contactsd.EMULATOR"
+
+// stopGrace is how long the calls cut by the shutdown deadline get to
+// send their status before the connections close.
+const stopGrace = time.Second
 
 // Server is the gRPC server with its health service.
 type Server struct {
-	grpc   *grpc.Server
-	health *healthService
-	log    *slog.Logger
+	grpc       *grpc.Server
+	healthOnly *grpc.Server
+	health     *healthService
+	log        *slog.Logger
+	decoder    decoder
+	drainDelay time.Duration
+	after      func(time.Duration) <-chan time.Time
+
+	callLog     logging.Logger
+	callLogOpts []logging.Option
+
+	// hardStop is cancelled when the shutdown deadline passes.
+	hardStop       context.Context
+	cancelHardStop context.CancelFunc
 }
 
 // New builds the server. It does not listen yet.
@@ -76,41 +129,98 @@ func New(cfg Config) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	lim := cfg.Limits.withDefaults()
-	opts := []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(lim.MaxRecvMsgBytes),
-		grpc.MaxConcurrentStreams(lim.MaxConcurrentStreams),
+	hardStop, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		health:         newHealthService(),
+		log:            log,
+		decoder:        decoder{log: log, maxRecvBytes: lim.MaxRecvMsgBytes},
+		drainDelay:     cfg.DrainDelay,
+		after:          cfg.After,
+		hardStop:       hardStop,
+		cancelHardStop: cancel,
+	}
+	if cfg.After == nil {
+		s.after = time.After
+	}
+	s.callLog, s.callLogOpts = newCallLog(log)
+
+	common := []grpc.ServerOption{
+		grpc.ForceServerCodecV2(newCodec()),
+		grpc.MaxHeaderListSize(lim.MaxHeaderListBytes),
 		// Refuse clients that ping more often than every 10s without
 		// calls in flight: a cheap guard against ping floods.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		// Close idle connections after 15 minutes and probe dead peers.
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
-		grpc.ChainUnaryInterceptor(recoverUnary(log), logUnary(log), defaultDeadline(cfg.DefaultTimeout)),
+		grpc.ChainUnaryInterceptor(s.unaryChain(cfg)...),
+		grpc.ChainStreamInterceptor(s.streamChain(cfg)...),
+		grpc.UnknownServiceHandler(unknownMethodHandler),
 	}
+	opts := append(common,
+		grpc.MaxRecvMsgSize(2*lim.MaxRecvMsgBytes),
+		grpc.MaxConcurrentStreams(lim.MaxConcurrentStreams),
+		// Close idle connections after 15 minutes, probe dead peers, and
+		// end old connections so that clients rebalance.
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle:     15 * time.Minute,
+			MaxConnectionAge:      lim.MaxConnectionAge,
+			MaxConnectionAgeGrace: lim.MaxConnectionAgeGrace,
+			Time:                  2 * time.Minute,
+			Timeout:               20 * time.Second,
+		}),
+	)
 	if cfg.TLS != nil {
-		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+		opts = append(opts, grpc.Creds(newLoggingCreds(credentials.NewTLS(cfg.TLS), log, cfg.Now)))
 	}
-	g := grpc.NewServer(opts...)
-	contactsv1.RegisterContactsServiceServer(g, cfg.Service)
-	h := newHealthService()
-	healthpb.RegisterHealthServer(g, h)
-	h.SetServingStatus(contactsv1.ContactsService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	if err := registerReflection(g); err != nil {
+	opts = append(opts, cfg.Options...)
+	s.grpc = grpc.NewServer(opts...)
+	reg := decodingRegistrar{g: s.grpc, d: s.decoder}
+	contactsv1.RegisterContactsServiceServer(reg, cfg.Service)
+	healthpb.RegisterHealthServer(reg, s.health)
+	s.health.SetServingStatus(contactsv1.ContactsService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	if cfg.Emulator {
+		s.health.SetServingStatus(HealthServiceEmulator, healthpb.HealthCheckResponse_SERVING)
+	}
+	if err := registerReflection(reg, s.grpc); err != nil {
 		// Only a descriptor that does not match gen/ gets here; the build
 		// is broken, so fall back to the comment-less descriptors.
 		log.Error("server reflection without comments", "error", err)
-		reflection.Register(g)
+		reflection.Register(s.grpc)
 	}
-	return &Server{grpc: g, health: h, log: log}
+
+	// The health-only server answers grpc.health.v1 in plaintext, from
+	// the same statuses, for probes that cannot present a client
+	// certificate. Its requests are small.
+	s.healthOnly = grpc.NewServer(append(common,
+		grpc.MaxRecvMsgSize(2*lim.MaxRecvMsgBytes),
+		grpc.MaxConcurrentStreams(100),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute}))...)
+	healthpb.RegisterHealthServer(decodingRegistrar{g: s.healthOnly, d: s.decoder}, s.health)
+	return s
 }
 
 // Serve serves on lis until Shutdown or Stop.
 func (s *Server) Serve(lis net.Listener) error { return s.grpc.Serve(lis) }
 
-// Shutdown flips health to NOT_SERVING, so that load balancers stop
-// sending calls, then waits for the calls in flight to finish. When ctx
-// ends first, the remaining calls are cancelled.
+// ServeHealth serves grpc.health.v1.Health only, in plaintext, on lis,
+// until Shutdown. It reports what the main server's health reports.
+func (s *Server) ServeHealth(lis net.Listener) error { return s.healthOnly.Serve(lis) }
+
+// Shutdown flips health to NOT_SERVING, keeps serving for the drain
+// delay so that load balancers stop sending calls, then closes the
+// listeners and waits for the calls in flight to finish. When ctx ends
+// first, the calls still running are cancelled and answer UNAVAILABLE
+// SERVER_SHUTTING_DOWN; after a moment for those answers to leave, the
+// connections close.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.health.shutdown()
+	// The health-only port answers NOT_SERVING until the end.
+	defer stop(ctx, s.healthOnly)
+	if s.drainDelay > 0 {
+		s.log.Info("draining: health is NOT_SERVING, still serving", "drain_delay", s.drainDelay)
+		select {
+		case <-s.after(s.drainDelay):
+		case <-ctx.Done():
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
@@ -118,130 +228,32 @@ func (s *Server) Shutdown(ctx context.Context) {
 	}()
 	select {
 	case <-done:
+		return
 	case <-ctx.Done():
-		s.log.Warn("shutdown deadline passed; cancelling the calls still in flight")
-		s.grpc.Stop()
+	}
+	s.log.Warn("shutdown deadline passed; the calls still in flight answer UNAVAILABLE " + ReasonServerShuttingDown)
+	s.cancelHardStop()
+	select {
+	case <-done:
+		return
+	case <-s.after(stopGrace):
+	}
+	s.log.Error("calls still running after the shutdown deadline and their cancellation; closing their connections")
+	s.grpc.Stop()
+	<-done
+}
+
+// stop stops g gracefully, or at once when ctx ends first.
+func stop(ctx context.Context, g *grpc.Server) {
+	done := make(chan struct{})
+	go func() {
+		g.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		g.Stop()
 		<-done
-	}
-}
-
-// recoverUnary turns a panic of a handler into INTERNAL, and logs it with
-// its stack, so that bad input never crashes the server.
-func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				log.Error("panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
-				resp, err = nil, errmap.Internal(errmap.Call{}).Err()
-			}
-		}()
-		return handler(ctx, req)
-	}
-}
-
-// logUnary logs every call at debug level: method, code and duration, never
-// the request or response (they hold e-mails and phone numbers).
-func logUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if !log.Enabled(ctx, slog.LevelDebug) {
-			return handler(ctx, req)
-		}
-		start := time.Now()
-		resp, err := handler(ctx, req)
-		log.LogAttrs(ctx, slog.LevelDebug, "call", slog.String("method", info.FullMethod),
-			slog.String("code", status.Code(err).String()), slog.Duration("duration", time.Since(start)))
-		return resp, err
-	}
-}
-
-// defaultDeadline gives a call without a deadline the default one.
-func defaultDeadline(d time.Duration) grpc.UnaryServerInterceptor {
-	if d <= 0 {
-		d = 30 * time.Second
-	}
-	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if _, ok := ctx.Deadline(); ok {
-			return handler(ctx, req)
-		}
-		ctx, cancel := context.WithTimeout(ctx, d)
-		defer cancel()
-		return handler(ctx, req)
-	}
-}
-
-// healthService is grpc's health service, except that during Shutdown a
-// Watch stream ends (UNAVAILABLE) once it has told its client NOT_SERVING.
-// GracefulStop waits for every stream, and grpc clients with health
-// checking keep a Watch open on each connection: without this, one such
-// client would hold the shutdown for its whole timeout, after which the
-// calls still in flight are cancelled.
-type healthService struct {
-	*health.Server
-	// draining is cancelled when the shutdown starts.
-	draining context.Context
-	drain    context.CancelFunc
-}
-
-func newHealthService() *healthService {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &healthService{Server: health.NewServer(), draining: ctx, drain: cancel}
-}
-
-// shutdown marks every service NOT_SERVING for good and ends the watches
-// once they have sent it.
-func (h *healthService) shutdown() {
-	h.drain()
-	h.Server.Shutdown()
-}
-
-// Watch implements grpc.health.v1.Health.Watch.
-func (h *healthService) Watch(req *healthpb.HealthCheckRequest, stream healthpb.Health_WatchServer) error {
-	ctx, cancel := context.WithCancel(stream.Context())
-	defer cancel()
-	w := &drainingWatch{Health_WatchServer: stream, ctx: ctx, cancel: cancel}
-	defer context.AfterFunc(h.draining, w.startDraining)()
-	err := h.Server.Watch(req, w)
-	if h.draining.Err() != nil && stream.Context().Err() == nil {
-		return status.Error(codes.Unavailable, "the server is shutting down")
-	}
-	return err
-}
-
-// drainingWatch is a Watch stream that ends (cancels its context) once the
-// server drains and the last status sent is not SERVING. After
-// health.Server.Shutdown no status changes any more, so the status sent
-// last is the final one.
-type drainingWatch struct {
-	healthpb.Health_WatchServer
-	ctx    context.Context
-	cancel context.CancelFunc
-
-	mu       sync.Mutex
-	draining bool
-	sent     bool
-	last     healthpb.HealthCheckResponse_ServingStatus
-}
-
-func (w *drainingWatch) Context() context.Context { return w.ctx }
-
-func (w *drainingWatch) Send(resp *healthpb.HealthCheckResponse) error {
-	err := w.Health_WatchServer.Send(resp)
-	w.mu.Lock()
-	w.sent, w.last = true, resp.GetStatus()
-	w.endIfDoneLocked()
-	w.mu.Unlock()
-	return err
-}
-
-func (w *drainingWatch) startDraining() {
-	w.mu.Lock()
-	w.draining = true
-	w.endIfDoneLocked()
-	w.mu.Unlock()
-}
-
-func (w *drainingWatch) endIfDoneLocked() {
-	if w.draining && w.sent && w.last != healthpb.HealthCheckResponse_SERVING {
-		w.cancel()
 	}
 }

@@ -599,13 +599,14 @@ func TestCallLog(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, r := range h.logs.records(t) {
-		if r["msg"] == "call" && r["level"] == "DEBUG" {
-			got[r["method"].(string)], _ = r["code"].(string)
+		if r["msg"] == "finished call" && r["level"] == "DEBUG" {
+			m, _ := r["grpc.method"].(string)
+			got[m], _ = r["grpc.code"].(string)
 		}
 	}
 	want := map[string]string{
-		"/contacts.v1.ContactsService/ReplaceContacts": "OK",
-		"/contacts.v1.ContactsService/ListContacts":    "NotFound",
+		"ReplaceContacts": "OK",
+		"ListContacts":    "NotFound",
 	}
 	for m, c := range want {
 		if got[m] != c {
