@@ -28,10 +28,12 @@ const (
 )
 
 // DefaultServiceConfig is the gRPC service config Dial installs unless the
-// name resolver provides one. Only ListContacts is idempotent, so only it is
-// retried, and only on UNAVAILABLE, the one code that means "this very call
-// may work if sent again" (AIP-194): at most 3 attempts, with exponential
-// backoff from 0.2s. A retry never outlives the call's deadline.
+// name resolver provides one. Only the reads (ListContacts,
+// GetProfileContacts) are retried: a write is safe to resend only with a
+// request_id (NewRequestID), which the caller must choose, so callers retry
+// writes themselves. Reads are retried only on UNAVAILABLE, the one code
+// that means "this very call may work if sent again" (AIP-194): at most 3
+// attempts, with exponential backoff from 0.2s. A retry never outlives the call's deadline.
 // waitForReady false makes a call fail at once with UNAVAILABLE while the
 // server cannot be reached, instead of waiting for it until the deadline.
 const DefaultServiceConfig = `{
@@ -41,7 +43,10 @@ const DefaultServiceConfig = `{
       "waitForReady": false
     },
     {
-      "name": [{"service": "contacts.v1.ContactsService", "method": "ListContacts"}],
+      "name": [
+        {"service": "contacts.v1.ContactsService", "method": "ListContacts"},
+        {"service": "contacts.v1.ContactsService", "method": "GetProfileContacts"}
+      ],
       "waitForReady": false,
       "retryPolicy": {
         "maxAttempts": 3,

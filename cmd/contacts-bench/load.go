@@ -20,6 +20,7 @@ type sample struct {
 	lats    []time.Duration
 	elapsed time.Duration
 	mallocs uint64
+	gets    int64 // contacts GETs the emulator served meanwhile
 }
 
 // result sums the samples of one path.
@@ -28,6 +29,7 @@ type result struct {
 	elapsed  time.Duration
 	p50, p99 time.Duration
 	mallocs  uint64
+	gets     int64
 }
 
 func summarize(samples []sample) result {
@@ -39,6 +41,7 @@ func summarize(samples []sample) result {
 		lats = append(lats, s.lats...)
 		r.elapsed += s.elapsed
 		r.mallocs += s.mallocs
+		r.gets += s.gets
 	}
 	slices.Sort(lats)
 	r.calls = len(lats)
@@ -52,6 +55,14 @@ func (r result) throughput() float64 {
 		return 0
 	}
 	return float64(r.calls) / r.elapsed.Seconds()
+}
+
+// getsPerCall is the upstream GETs per caller call.
+func (r result) getsPerCall() float64 {
+	if r.calls == 0 {
+		return 0
+	}
+	return float64(r.gets) / float64(r.calls)
 }
 
 func (r result) allocsPerCall() float64 {

@@ -6,26 +6,30 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestRunPrintsEveryRow runs the whole tool briefly. It checks the shape of
-// the table, never a figure: timings depend on the machine.
-func TestRunPrintsEveryRow(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var out, progress bytes.Buffer
-	err := run(ctx, []string{"-duration", "50ms", "-warmup", "10ms", "-concurrency", "1,2"}, &out, &progress)
-	if err != nil {
-		t.Fatalf("run: %v\nstderr:\n%s", err, progress.String())
-	}
-	var header []string
-	rows := map[string]int{}
-	for line := range strings.Lines(out.String()) {
+// table is one Markdown table of the report.
+type table struct {
+	header []string
+	rows   [][]string
+}
+
+// parseTables reads the report's tables, checking that every row has a
+// cell under every column.
+func parseTables(t *testing.T, out string) []table {
+	t.Helper()
+	var (
+		tables []table
+		cur    *table
+	)
+	for line := range strings.Lines(out) {
 		line = strings.TrimSpace(line)
 		if !strings.HasPrefix(line, "|") {
+			cur = nil
 			continue
 		}
 		cells := strings.Split(strings.Trim(line, "|"), "|")
@@ -33,24 +37,47 @@ func TestRunPrintsEveryRow(t *testing.T) {
 			cells[i] = strings.TrimSpace(cells[i])
 		}
 		switch {
-		case header == nil:
-			header = cells
+		case cur == nil:
+			tables = append(tables, table{header: cells})
+			cur = &tables[len(tables)-1]
 			continue
 		case strings.HasPrefix(cells[0], "---"):
 			continue
 		}
-		if len(cells) != len(header) {
-			t.Fatalf("row %q has %d cells, the header %d", line, len(cells), len(header))
+		if len(cells) != len(cur.header) {
+			t.Fatalf("row %q has %d cells, the header %d", line, len(cells), len(cur.header))
 		}
 		for i, c := range cells {
 			if c == "" {
-				t.Errorf("row %q: empty %q", line, header[i])
+				t.Errorf("row %q: empty %q", line, cur.header[i])
 			}
 		}
-		rows[cells[0]+" @"+cells[1]]++
+		cur.rows = append(cur.rows, cells)
 	}
-	if len(header) != 14 {
-		t.Fatalf("header %q, want 14 columns\n%s", header, out.String())
+	return tables
+}
+
+// TestRunPrintsEveryRow runs the floor table briefly. It checks the shape
+// of the table, never a figure: timings depend on the machine.
+func TestRunPrintsEveryRow(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out, progress bytes.Buffer
+	err := run(ctx, []string{"-tables", "floor", "-duration", "50ms", "-warmup", "10ms", "-concurrency", "1,2"}, &out, &progress)
+	if err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, progress.String())
+	}
+	tables := parseTables(t, out.String())
+	if len(tables) != 1 {
+		t.Fatalf("%d tables, want the floor table\n%s", len(tables), out.String())
+	}
+	tb := tables[0]
+	if len(tb.header) != 16 || tb.header[3] != "floor calls/s" {
+		t.Fatalf("header %q, want 16 columns with the floor\n%s", tb.header, out.String())
+	}
+	rows := map[string]int{}
+	for _, r := range tb.rows {
+		rows[r[0]+" @"+r[1]]++
 	}
 	for _, c := range allCases() {
 		for _, n := range []string{"1", "2"} {
@@ -67,12 +94,56 @@ func TestRunPrintsEveryRow(t *testing.T) {
 	}
 }
 
+// TestRealisticAndMemory runs the realistic table and the memory line on
+// a small scale. Upstream GETs are counted at the emulator: a direct call
+// is exactly one GET, which proves the count.
+func TestRealisticAndMemory(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out, progress bytes.Buffer
+	err := run(ctx, []string{"-tables", "realistic,memory", "-latency", "2ms", "-latency-jitter", "1ms",
+		"-realistic-callers", "8", "-uniform-properties", "50", "-realistic-duration", "100ms", "-realistic-warmup", "0s", "-rounds", "2",
+		"-inflight", "20", "-slow-latency", "20ms", "-memory-duration", "100ms", "-cache-ttl", "1h"}, &out, &progress)
+	if err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, progress.String())
+	}
+	tables := parseTables(t, out.String())
+	if len(tables) != 1 || len(tables[0].rows) != 6 {
+		t.Fatalf("want one table of 6 rows:\n%s", out.String())
+	}
+	tb := tables[0]
+	col := slices.Index(tb.header, "upstream GETs per call")
+	if col < 0 {
+		t.Fatalf("no GETs column in %q", tb.header)
+	}
+	seen := map[string]bool{}
+	for _, r := range tb.rows {
+		seen[r[0]+" / "+r[2]] = true
+		if r[2] == "direct" && r[col] != "1.000" {
+			t.Errorf("%s: direct made %s GETs per call, want 1.000", r[0], r[col])
+		}
+		if strings.Contains(r[2], "1h0m0s cache") && r[0] == "hot: 4 properties" && r[col] == "1.000" {
+			t.Errorf("hot workload with a 1h cache: a GET per call")
+		}
+	}
+	for _, w := range []string{"hot: 4 properties", "uniform: 50 properties"} {
+		for _, p := range []string{"direct", "facade, coalescing, no cache", "facade, coalescing, 1h0m0s cache"} {
+			if !seen[w+" / "+p] {
+				t.Errorf("no row %s / %s:\n%s", w, p, out.String())
+			}
+		}
+	}
+	if !strings.Contains(out.String(), "Memory: 20 callers") || !strings.Contains(out.String(), "peak RSS") {
+		t.Errorf("no memory line:\n%s", out.String())
+	}
+}
+
 func TestCountBoundsARun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out bytes.Buffer
 	// A duration far beyond the test timeout: only -count can end the runs.
-	err := run(ctx, []string{"-duration", "1h", "-warmup", "0s", "-count", "20", "-concurrency", "3", "-cases", "list"}, &out, io.Discard)
+	err := run(ctx, []string{"-tables", "floor", "-duration", "1h", "-warmup", "0s", "-count", "20", "-concurrency", "3", "-cases", "list"}, &out, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +163,16 @@ func TestBadFlags(t *testing.T) {
 		{"-rounds", "0"},
 		{"-log-level", "loud"},
 		{"extra"},
+		{"-tables", "floor,nope"},
+		{"-latency", "-1ms"},
+		{"-latency-jitter", "-1ms"},
+		{"-cache-ttl", "0s"},
+		{"-realistic-callers", "0"},
+		{"-realistic-duration", "0s"},
+		{"-inflight", "2000"},
+		{"-hot-properties", "0"},
+		{"-uniform-properties", "1000000"},
+		{"-memory-duration", "0s"},
 	} {
 		err := run(context.Background(), args, io.Discard, io.Discard)
 		if err == nil || errors.Is(err, flag.ErrHelp) {

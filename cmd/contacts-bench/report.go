@@ -10,11 +10,18 @@ import (
 	"time"
 )
 
-// row is one call at one number of callers, both ways.
+// row is one call at one number of callers, every path.
 type row struct {
-	call           string
-	callers        int
-	direct, facade result
+	call                  string
+	callers               int
+	direct, floor, facade result
+}
+
+// report is every table measured.
+type report struct {
+	floor     []row
+	realistic []realRow
+	mem       *memResult
 }
 
 // machineInfo describes where the figures come from.
@@ -76,32 +83,75 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.2f", a/b)
 }
 
-// writeReport writes the Markdown table with its legend.
-func writeReport(w io.Writer, cfg config, m machineInfo, rows []row) error {
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// writeReport writes the Markdown tables with their legends.
+func writeReport(w io.Writer, cfg config, m machineInfo, rep report) error {
 	bw := bufio.NewWriter(w)
-	limit := ""
-	if cfg.count > 0 {
-		limit = fmt.Sprintf(" or %d calls", cfg.count)
-	}
 	load := ""
 	if m.loadAvg != "" {
 		load = ", load average " + m.loadAvg + " at start"
 	}
-	fmt.Fprintf(bw, "Machine: %d CPUs (GOMAXPROCS %d), %s; %s %s%s. Each row: %s warm-up, then %s%s per path in %d alternating direct/facade rounds; the emulator, the facade and both clients share one process.\n\n",
-		m.cpus, m.maxProcs, m.cpuModel, m.goVersion, m.osArch, load, cfg.warmup, cfg.duration, limit, cfg.rounds)
-	fmt.Fprintln(bw, "| call | callers | direct calls/s | facade calls/s | throughput facade/direct | direct p50 µs | facade p50 µs | p50 facade/direct | added p50 µs | direct p99 µs | facade p99 µs | allocs/call direct | allocs/call facade | allocs/call added |")
-	fmt.Fprintln(bw, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintf(bw, "Machine: %d CPUs (GOMAXPROCS %d), %s; %s %s%s. The emulator, the facade, the floor and every client share one process, on loopback.\n\n",
+		m.cpus, m.maxProcs, m.cpuModel, m.goVersion, m.osArch, load)
+	if rep.floor != nil {
+		writeFloor(bw, cfg, rep.floor)
+	}
+	if rep.realistic != nil {
+		writeRealistic(bw, cfg, rep.realistic)
+	}
+	if rep.mem != nil {
+		r := rep.mem
+		fmt.Fprintf(bw, "Memory: %d callers kept calls in flight through the facade (coalescing on, no cache, at random over %d properties) for %s against an emulator answering after %s: peak RSS of the whole process %.1f MiB (%.1f MiB before the load), peak heap in use %.1f MiB, stacks %.1f MiB, %d goroutines; %d calls completed.\n",
+			r.callers, r.callers, cfg.memDuration, r.latency, mib(r.rssPeak), mib(r.rssBefore), mib(int64(r.heapInusePeak)), mib(int64(r.stackMax)), r.goroutinesPeak, r.calls)
+	}
+	return bw.Flush()
+}
+
+func writeFloor(bw *bufio.Writer, cfg config, rows []row) {
+	limit := ""
+	if cfg.count > 0 {
+		limit = fmt.Sprintf(" or %d calls", cfg.count)
+	}
+	coalesce := "without"
+	if cfg.coalesce {
+		coalesce = "with"
+	}
+	fmt.Fprintf(bw, "Floor table. Each row: %s warm-up, then %s%s per path in %d alternating direct/floor/facade rounds; the facade %s request coalescing.\n\n",
+		cfg.warmup, cfg.duration, limit, cfg.rounds, coalesce)
+	fmt.Fprintln(bw, "| call | callers | direct calls/s | floor calls/s | facade calls/s | throughput facade/direct | throughput facade/floor | direct p50 µs | floor p50 µs | facade p50 µs | p50 facade/floor | floor p99 µs | facade p99 µs | allocs/call direct | allocs/call floor | allocs/call facade |")
+	fmt.Fprintln(bw, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range rows {
-		d, f := r.direct, r.facade
-		fmt.Fprintf(bw, "| %s | %d | %.0f | %.0f | %s | %.0f | %.0f | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |\n",
+		d, fl, f := r.direct, r.floor, r.facade
+		fmt.Fprintf(bw, "| %s | %d | %.0f | %.0f | %.0f | %s | %s | %.0f | %.0f | %.0f | %s | %.0f | %.0f | %.0f | %.0f | %.0f |\n",
 			r.call, r.callers,
-			d.throughput(), f.throughput(), ratio(f.throughput(), d.throughput()),
-			micros(d.p50), micros(f.p50), ratio(micros(f.p50), micros(d.p50)), micros(f.p50-d.p50),
-			micros(d.p99), micros(f.p99),
-			d.allocsPerCall(), f.allocsPerCall(), f.allocsPerCall()-d.allocsPerCall())
+			d.throughput(), fl.throughput(), f.throughput(),
+			ratio(f.throughput(), d.throughput()), ratio(f.throughput(), fl.throughput()),
+			micros(d.p50), micros(fl.p50), micros(f.p50), ratio(micros(f.p50), micros(fl.p50)),
+			micros(fl.p99), micros(f.p99),
+			d.allocsPerCall(), fl.allocsPerCall(), f.allocsPerCall())
 	}
 	fmt.Fprintln(bw)
-	fmt.Fprintln(bw, "- direct: net/http with a keep-alive pool and a bearer token, JSON encoded and decoded by the caller; facade: one shared gRPC connection to the facade, which calls the same emulator.")
-	fmt.Fprintln(bw, "- allocs/call: heap objects allocated by the whole process per call (runtime.MemStats.Mallocs). Direct counts the emulator and the REST caller; facade counts the emulator, the facade (gRPC server, service, REST client) and the gRPC caller; added = facade − direct, what the facade adds per call, its gRPC caller included.")
-	return bw.Flush()
+	fmt.Fprintln(bw, "- direct: net/http with a keep-alive pool and a bearer token, JSON encoded and decoded by the caller; floor: a bare gRPC unary handler (no interceptors) that makes the one HTTP call, decodes the answer into a map and replies with an empty message or a bare status; facade: the facade as contactsd wires it. Floor and facade each serve one shared gRPC connection.")
+	fmt.Fprintln(bw, "- allocs/call: heap objects allocated by the whole process per call (runtime.MemStats.Mallocs): the emulator, the caller and, for floor and facade, the gRPC server and client.")
+	fmt.Fprintln(bw)
+}
+
+func writeRealistic(bw *bufio.Writer, cfg config, rows []realRow) {
+	fmt.Fprintf(bw, "Realistic table. The emulator answers after %s ± %s. Each row: %s warm-up, then %s per path in %d alternating rounds; every call reads a property drawn at random from the workload's.\n\n",
+		cfg.latency, cfg.jitter, cfg.realWarmup, cfg.realDuration, cfg.rounds)
+	fmt.Fprintln(bw, "| workload | callers | path | calls/s | throughput ×direct | p50 ms | p99 ms | upstream GETs per call | GETs: direct/path |")
+	fmt.Fprintln(bw, "|---|--:|---|--:|--:|--:|--:|--:|--:|")
+	var direct result
+	for _, r := range rows {
+		if r.path == "direct" {
+			direct = r.res
+		}
+		fmt.Fprintf(bw, "| %s | %d | %s | %.0f | %s | %.1f | %.1f | %.3f | %s |\n",
+			r.workload, r.callers, r.path, r.res.throughput(), ratio(r.res.throughput(), direct.throughput()),
+			millis(r.res.p50), millis(r.res.p99), r.res.getsPerCall(), ratio(direct.getsPerCall(), r.res.getsPerCall()))
+	}
+	fmt.Fprintln(bw)
+	fmt.Fprintln(bw, "- upstream GETs per call: contacts GETs the emulator served during the measurement, per call the callers made.")
+	fmt.Fprintln(bw)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -18,41 +19,78 @@ import (
 
 // config is what the flags say.
 type config struct {
+	tables      []string
 	duration    time.Duration
 	warmup      time.Duration
 	count       int64
 	rounds      int
 	concurrency []int
 	cases       []benchCase
+	coalesce    bool
 	logLevel    slog.Level
 	cpuProfile  string
 	memProfile  string
+
+	// The realistic table.
+	latency, jitter          time.Duration
+	realCallers              int
+	hotProps, uniformProps   int
+	realDuration, realWarmup time.Duration
+	cacheTTL                 time.Duration
+
+	// The memory line.
+	inflight    int
+	slowLatency time.Duration
+	memDuration time.Duration
 }
 
 // maxCallers bounds -concurrency: every caller is a goroutine with its own
 // upstream connection, all on loopback.
 const maxCallers = 1024
 
+// The tables -tables may name.
+const (
+	tableFloor     = "floor"
+	tableRealistic = "realistic"
+	tableMemory    = "memory"
+)
+
+var allTables = []string{tableFloor, tableRealistic, tableMemory}
+
 func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("contacts-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
 		cfg         config
+		tables      string
 		concurrency string
 		cases       string
 		logLevel    string
 	)
-	fs.DurationVar(&cfg.duration, "duration", 2*time.Second, "measured `time` of each path (direct, facade) of each row (one call, one number of callers)")
-	fs.DurationVar(&cfg.warmup, "warmup", 500*time.Millisecond, "unmeasured `time` of each path of each row, before measuring")
-	fs.Int64Var(&cfg.count, "count", 0, "stop measuring a path after this many calls even before -duration (0: no limit)")
-	fs.IntVar(&cfg.rounds, "rounds", 4, "measure each row in this many alternating direct/facade slices of -duration/rounds, so that a change of machine load hits both paths alike")
-	fs.StringVar(&concurrency, "concurrency", "1,16,64", "comma-separated numbers of concurrent callers")
-	fs.StringVar(&cases, "cases", strings.Join(caseKeys(), ","), "comma-separated calls to measure: "+strings.Join(caseKeys(), ", "))
+	fs.StringVar(&tables, "tables", strings.Join(allTables, ","), "comma-separated tables to measure: floor (direct, floor and facade per call), realistic (a distant upstream, hot and uniform workloads), memory (many calls in flight)")
+	fs.DurationVar(&cfg.duration, "duration", time.Second, "floor table: measured `time` of each path (direct, floor, facade) of each row (one call, one number of callers)")
+	fs.DurationVar(&cfg.warmup, "warmup", 200*time.Millisecond, "floor table: unmeasured `time` of each path of each row, before measuring")
+	fs.Int64Var(&cfg.count, "count", 0, "floor table: stop measuring a path after this many calls even before -duration (0: no limit)")
+	fs.IntVar(&cfg.rounds, "rounds", 4, "measure each row in this many alternating slices of each path, so that a change of machine load hits every path alike")
+	fs.StringVar(&concurrency, "concurrency", "1,16,64", "floor table: comma-separated numbers of concurrent callers")
+	fs.StringVar(&cases, "cases", strings.Join(caseKeys(), ","), "floor table: comma-separated calls to measure: "+strings.Join(caseKeys(), ", "))
+	fs.BoolVar(&cfg.coalesce, "floor-coalesce", false, "floor table: read through the read path decorator (coalescing on). Off by default: the table measures what one call costs, and identical concurrent reads would share")
 	fs.StringVar(&logLevel, "log-level", "info", "level of the facade's logger, which writes nowhere (info is contactsd's default)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the whole run to `file`")
+	fs.DurationVar(&cfg.latency, "latency", 50*time.Millisecond, "realistic table: the emulator's injected latency")
+	fs.DurationVar(&cfg.jitter, "latency-jitter", 10*time.Millisecond, "realistic table: the latency's jitter (±)")
+	fs.IntVar(&cfg.realCallers, "realistic-callers", 64, "realistic table: concurrent callers")
+	fs.IntVar(&cfg.hotProps, "hot-properties", 4, "realistic table: properties of the hot workload")
+	fs.IntVar(&cfg.uniformProps, "uniform-properties", 10_000, "realistic table: properties of the uniform workload")
+	fs.DurationVar(&cfg.realDuration, "realistic-duration", 2*time.Second, "realistic table: measured `time` of each path of each workload")
+	fs.DurationVar(&cfg.realWarmup, "realistic-warmup", 300*time.Millisecond, "realistic table: unmeasured `time` of each path of each workload, before measuring")
+	fs.DurationVar(&cfg.cacheTTL, "cache-ttl", time.Second, "realistic table: the read cache's TTL on the cached path")
+	fs.IntVar(&cfg.inflight, "inflight", 1000, "memory line: calls held in flight through the facade")
+	fs.DurationVar(&cfg.slowLatency, "slow-latency", time.Second, "memory line: the slow upstream's latency")
+	fs.DurationVar(&cfg.memDuration, "memory-duration", 3*time.Second, "memory line: how long the calls are kept in flight")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: contacts-bench [flags]\n\nCompares direct REST calls to the emulator with the same calls through the facade.")
+		fmt.Fprintln(fs.Output(), "usage: contacts-bench [flags]\n\nCompares direct REST calls to the emulator with the same calls through a bare pass-through (the floor) and through the facade.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -61,8 +99,27 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	for t := range strings.SplitSeq(tables, ",") {
+		t = strings.TrimSpace(t)
+		if !slices.Contains(allTables, t) {
+			return cfg, fmt.Errorf("-tables: unknown table %q (want %s)", t, strings.Join(allTables, ", "))
+		}
+		if !slices.Contains(cfg.tables, t) {
+			cfg.tables = append(cfg.tables, t)
+		}
+	}
 	if cfg.duration <= 0 || cfg.warmup < 0 || cfg.count < 0 || cfg.rounds < 1 || cfg.rounds > 100 {
 		return cfg, errors.New("-duration must be positive, -warmup and -count not negative, -rounds from 1 to 100")
+	}
+	if cfg.latency < 0 || cfg.jitter < 0 || cfg.realDuration <= 0 || cfg.realWarmup < 0 || cfg.cacheTTL <= 0 ||
+		cfg.slowLatency < 0 || cfg.memDuration <= 0 {
+		return cfg, errors.New("-latency, -latency-jitter, -realistic-warmup and -slow-latency must not be negative; -realistic-duration, -memory-duration and -cache-ttl must be positive")
+	}
+	if cfg.realCallers < 1 || cfg.realCallers > maxCallers || cfg.inflight < 1 || cfg.inflight > maxCallers {
+		return cfg, fmt.Errorf("-realistic-callers and -inflight must be from 1 to %d", maxCallers)
+	}
+	if cfg.hotProps < 1 || cfg.uniformProps < 1 || cfg.hotProps > 100_000 || cfg.uniformProps > 100_000 {
+		return cfg, errors.New("-hot-properties and -uniform-properties must be from 1 to 100000")
 	}
 	for f := range strings.SplitSeq(concurrency, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -86,8 +143,10 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	return cfg, nil
 }
 
-// run measures every case at every concurrency, direct then through the
-// facade, and writes the table to stdout; progress goes to stderr.
+func (c config) has(table string) bool { return slices.Contains(c.tables, table) }
+
+// run measures the tables asked for and writes them to stdout; progress
+// goes to stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, stderr)
 	if err != nil {
@@ -105,28 +164,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	progress := bufio.NewWriter(stderr)
+	defer progress.Flush()
 
-	st, err := startStack(ctx, cfg.logLevel, slices.Max(cfg.concurrency))
-	if err != nil {
-		return err
-	}
-	defer st.close()
-
-	var rows []row
-	for _, c := range cfg.cases {
-		if err := c.check(ctx, st); err != nil {
-			return fmt.Errorf("%s: %w", c.key, err)
+	var rep report
+	// The memory line first, on a heap no other table has grown.
+	if cfg.has(tableMemory) {
+		mem, err := runMemory(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("memory: %w", err)
 		}
-		for _, n := range cfg.concurrency {
-			direct, facade, err := measure(ctx, cfg, n,
-				func(ctx context.Context) error { return c.direct(ctx, st.rest) },
-				func(ctx context.Context) error { return c.facade(ctx, st.grpc) })
-			if err != nil {
-				return fmt.Errorf("%s, %d callers: %w", c.key, n, err)
-			}
-			fmt.Fprintf(stderr, "%-8s %4d callers: direct %8.0f calls/s p50 %6.0fµs | facade %8.0f calls/s p50 %6.0fµs\n",
-				c.key, n, direct.throughput(), micros(direct.p50), facade.throughput(), micros(facade.p50))
-			rows = append(rows, row{call: c.label, callers: n, direct: direct, facade: facade})
+		rep.mem = &mem
+	}
+	if cfg.has(tableFloor) {
+		if rep.floor, err = runFloor(ctx, cfg, progress); err != nil {
+			return err
+		}
+	}
+	if cfg.has(tableRealistic) {
+		if rep.realistic, err = runRealistic(ctx, cfg, progress); err != nil {
+			return fmt.Errorf("realistic: %w", err)
 		}
 	}
 
@@ -140,35 +197,86 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	return writeReport(stdout, cfg, m, rows)
+	return writeReport(stdout, cfg, m, rep)
 }
 
-// measure warms both paths up, then measures them in alternating rounds,
-// each starting on a collected heap.
-func measure(ctx context.Context, cfg config, callers int, direct, facade func(context.Context) error) (d, f result, err error) {
-	paths := []func(context.Context) error{direct, facade}
-	if cfg.warmup > 0 {
+// runFloor measures every case at every concurrency: direct, the floor,
+// the facade.
+func runFloor(ctx context.Context, cfg config, progress *bufio.Writer) ([]row, error) {
+	st, err := startStack(ctx, cfg.logLevel, slices.Max(cfg.concurrency), cfg.coalesce)
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	var rows []row
+	for _, c := range cfg.cases {
+		if err := c.check(ctx, st); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.key, err)
+		}
+		for _, n := range cfg.concurrency {
+			res, err := measure(ctx, cfg.warmup, cfg.duration, cfg.count, cfg.rounds, n, nil, []func(context.Context) error{
+				func(ctx context.Context) error { return c.direct(ctx, st.rest) },
+				func(ctx context.Context) error { return c.floor(ctx, st.floor) },
+				func(ctx context.Context) error { return c.facade(ctx, st.grpc) },
+			})
+			if err != nil {
+				return nil, fmt.Errorf("%s, %d callers: %w", c.key, n, err)
+			}
+			r := row{call: c.label, callers: n, direct: res[0], floor: res[1], facade: res[2]}
+			fmt.Fprintf(progress, "%-8s %4d callers: direct %8.0f calls/s | floor %8.0f calls/s p50 %6.0fµs | facade %8.0f calls/s p50 %6.0fµs\n",
+				c.key, n, r.direct.throughput(), r.floor.throughput(), micros(r.floor.p50), r.facade.throughput(), micros(r.facade.p50))
+			progress.Flush()
+			rows = append(rows, r)
+		}
+	}
+	return rows, nil
+}
+
+// pathNames name the paths of measure's errors.
+func pathName(i, n int) string {
+	if n == 3 {
+		return [...]string{"direct", "floor", "facade"}[i]
+	}
+	return "path " + strconv.Itoa(i+1)
+}
+
+// measure warms every path up, then measures them in alternating rounds,
+// each starting on a collected heap. gets, when set, counts the
+// emulator's GETs, and each sample gets the GETs served during it.
+func measure(ctx context.Context, warmup, duration time.Duration, count int64, rounds, callers int, gets func() int64, paths []func(context.Context) error) ([]result, error) {
+	if warmup > 0 {
 		for _, call := range paths {
-			if _, err := runLoad(ctx, callers, cfg.warmup, cfg.count, call); err != nil {
-				return d, f, err
+			if _, err := runLoad(ctx, callers, warmup, count, call); err != nil {
+				return nil, err
 			}
 		}
 	}
-	slice := cfg.duration / time.Duration(cfg.rounds)
+	slice := duration / time.Duration(rounds)
 	var maxCalls int64
-	if cfg.count > 0 {
-		maxCalls = (cfg.count + int64(cfg.rounds) - 1) / int64(cfg.rounds)
+	if count > 0 {
+		maxCalls = (count + int64(rounds) - 1) / int64(rounds)
 	}
 	samples := make([][]sample, len(paths))
-	for range cfg.rounds {
+	for range rounds {
 		for i, call := range paths {
 			runtime.GC()
+			var before int64
+			if gets != nil {
+				before = gets()
+			}
 			s, err := runLoad(ctx, callers, slice, maxCalls, call)
 			if err != nil {
-				return d, f, fmt.Errorf("%s: %w", [...]string{"direct", "facade"}[i], err)
+				return nil, fmt.Errorf("%s: %w", pathName(i, len(paths)), err)
+			}
+			if gets != nil {
+				s.gets = gets() - before
 			}
 			samples[i] = append(samples[i], s)
 		}
 	}
-	return summarize(samples[0]), summarize(samples[1]), nil
+	results := make([]result, len(paths))
+	for i := range paths {
+		results[i] = summarize(samples[i])
+	}
+	return results, nil
 }

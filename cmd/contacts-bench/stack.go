@@ -10,73 +10,128 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
-
-	"github.com/contacts-facade/contacts-facade/internal/httpx"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/httpx"
+	"github.com/contacts-facade/contacts-facade/internal/readpath"
 	"github.com/contacts-facade/contacts-facade/internal/server"
 	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 )
 
-// stack is everything of one benchmark in this process: the emulator on a
-// loopback port, the facade wired as contactsd wires it on another, and a
-// client for each path.
-type stack struct {
-	rest  *restClient
-	grpc  contactsv1.ContactsServiceClient
-	close func()
+// closers runs cleanups in reverse order.
+type closers []func()
+
+func (c *closers) add(f func()) { *c = append(*c, f) }
+
+func (c closers) close() {
+	for i := len(c) - 1; i >= 0; i-- {
+		c[i]()
+	}
 }
 
-// startStack starts the emulator and the facade. The facade's logger has
-// the given level and writes nowhere, so that building records is counted
-// but terminal output is not. callers sizes the direct client's pool.
-func startStack(ctx context.Context, level slog.Level, callers int) (*stack, error) {
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			closeAll()
-		}
-	}()
+// upstreamSide is the emulator on a loopback port, with a count of the
+// contacts GETs it served, and a direct REST client of it.
+type upstreamSide struct {
+	base        string
+	exchangeURL string
+	gets        *atomic.Int64
+	rest        *restClient
+	token       string
+}
 
-	emu := emulator.New(emulator.Options{})
-	base, stopEmu, err := emulator.Start(ctx, "127.0.0.1:0", emu)
+// startUpstream starts an emulator with opts behind a handler that counts
+// its contacts GETs. callers sizes the direct client's pool.
+func startUpstream(ctx context.Context, cl *closers, opts emulator.Options, callers int) (*upstreamSide, error) {
+	emu := emulator.New(opts)
+	gets := new(atomic.Int64)
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/properties/") {
+			gets.Add(1)
+		}
+		emu.ServeHTTP(w, r)
+	})
+	var lc net.ListenConfig
+	lis, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("start the emulator: %w", err)
 	}
-	closers = append(closers, func() { _ = stopEmu(context.Background()) })
+	hs := &http.Server{Handler: counted, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(lis) }()
+	cl.add(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if hs.Shutdown(sctx) != nil {
+			_ = hs.Close()
+		}
+	})
+	base := "http://" + lis.Addr().String()
 	exchangeURL := base + "/token-based-authentication/exchange"
 
-	// The facade, as cmd/contactsd assembles it.
+	// The direct path: a keep-alive pool large enough for every caller,
+	// and a token of the same demo account.
+	hc := &http.Client{Transport: httpx.NewTransport(max(100, callers))}
+	cl.add(hc.CloseIdleConnections)
+	token, err := exchange(ctx, hc, exchangeURL)
+	if err != nil {
+		return nil, err
+	}
+	return &upstreamSide{
+		base: base, exchangeURL: exchangeURL, gets: gets, token: token,
+		rest: &restClient{http: hc, base: base, authorization: "Bearer " + token},
+	}, nil
+}
+
+// startFacade starts the facade as cmd/contactsd assembles it, calling
+// up, and returns a client of it on one shared gRPC connection, as a client
+// service would hold it. With rp set, the upstream client is wrapped in the
+// read path decorator with those options (contactsd does not wire it yet).
+// The facade's logger has the given level and writes nowhere, so that
+// building records is counted but terminal output is not.
+func startFacade(ctx context.Context, cl *closers, up *upstreamSide, level slog.Level, rp *readpath.Options) (contactsv1.ContactsServiceClient, *readpath.Reader, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: level}))
 	ts, err := upstreamauth.NewTokenSource(upstreamauth.TokenConfig{
-		ExchangeURL:  exchangeURL,
+		ExchangeURL:  up.exchangeURL,
 		ClientID:     emulator.DemoClientID,
 		ClientSecret: emulator.DemoClientSecret,
 		Logger:       log,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	closers = append(closers, func() { _ = ts.Close() })
-	up, err := upstream.New(upstream.Config{BaseURL: base, Authorizer: ts, UserAgent: "contacts-facade/bench"})
+	cl.add(func() { _ = ts.Close() })
+	client, err := upstream.New(upstream.Config{BaseURL: up.base, Authorizer: ts, UserAgent: "contacts-facade/bench"})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	closers = append(closers, up.CloseIdleConnections)
-	srv := server.New(server.Config{Service: service.New(up, log), Logger: log})
+	cl.add(client.CloseIdleConnections)
+	var (
+		svcUp  service.Upstream = client
+		reader *readpath.Reader
+	)
+	if rp != nil {
+		reader = readpath.New(client, *rp)
+		cl.add(reader.Close)
+		svcUp = reader
+	}
+	srv := server.New(server.Config{Service: service.New(svcUp, log), Logger: log})
+	conn, err := serve(ctx, cl, srv.Serve, srv.Shutdown)
+	if err != nil {
+		return nil, nil, err
+	}
+	return contactsv1.NewContactsServiceClient(conn), reader, nil
+}
+
+// serve listens on a loopback port, serves there until the closers run,
+// and returns a client connection to it.
+func serve(ctx context.Context, cl *closers, serveOn func(net.Listener) error, shutdown func(context.Context)) (*grpc.ClientConn, error) {
 	var lc net.ListenConfig
 	lis, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
@@ -85,37 +140,59 @@ func startStack(ctx context.Context, level slog.Level, callers int) (*stack, err
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		_ = srv.Serve(lis)
+		_ = serveOn(lis)
 	}()
-	closers = append(closers, func() {
+	cl.add(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(sctx)
+		shutdown(sctx)
 		<-served
 	})
-
-	// The gRPC path: one connection shared by every caller, as a client
-	// service would hold it.
 	conn, err := grpc.NewClient("passthrough:///"+lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, func() { _ = conn.Close() })
+	cl.add(func() { _ = conn.Close() })
+	return conn, nil
+}
 
-	// The direct path: a keep-alive pool large enough for every caller,
-	// and a token of the same demo account.
-	hc := &http.Client{Transport: httpx.NewTransport(max(100, callers))}
-	closers = append(closers, hc.CloseIdleConnections)
-	token, err := exchange(ctx, hc, exchangeURL)
+// stack is everything of the floor table in this process: the emulator,
+// the facade, the floor, and a client of each.
+type stack struct {
+	rest  *restClient
+	floor contactsv1.ContactsServiceClient
+	grpc  contactsv1.ContactsServiceClient
+	close func()
+}
+
+// startStack starts the emulator, the facade and the floor. With coalesce
+// the facade reads through the read path decorator (coalescing, no cache).
+func startStack(ctx context.Context, level slog.Level, callers int, coalesce bool) (*stack, error) {
+	var cl closers
+	ok := false
+	defer func() {
+		if !ok {
+			cl.close()
+		}
+	}()
+	up, err := startUpstream(ctx, &cl, emulator.Options{}, callers)
+	if err != nil {
+		return nil, err
+	}
+	var rp *readpath.Options
+	if coalesce {
+		rp = &readpath.Options{}
+	}
+	facade, _, err := startFacade(ctx, &cl, up, level, rp)
+	if err != nil {
+		return nil, err
+	}
+	floor, err := startFloor(ctx, &cl, up, callers)
 	if err != nil {
 		return nil, err
 	}
 	ok = true
-	return &stack{
-		rest:  &restClient{http: hc, base: base, authorization: "Bearer " + token},
-		grpc:  contactsv1.NewContactsServiceClient(conn),
-		close: closeAll,
-	}, nil
+	return &stack{rest: up.rest, floor: floor, grpc: facade, close: cl.close}, nil
 }
 
 // exchange obtains a JWT for the demo account from the emulator.

@@ -29,6 +29,9 @@ func run(args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "localhost:8089", "address to listen on")
 	lifetime := fs.Duration("token-lifetime", emulator.DefaultTokenLifetime, "lifetime of issued JWTs")
+	latency := fs.Duration("latency", 0, "delay every request by this much, to emulate a distant upstream (0: none)")
+	jitter := fs.Duration("latency-jitter", 0, "spread the delay uniformly over -latency ± this")
+	extra := fs.Int("extra-properties", 0, fmt.Sprintf("seed this many copies of %d, ids from %d on", emulator.DemoPropertyFull, emulator.FirstExtraProperty))
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn or error (debug logs every request)")
 	fs.Usage = func() { usage(fs) }
@@ -39,8 +42,12 @@ func run(args []string, stderr io.Writer) error {
 		return err
 	}
 
+	if *latency < 0 || *jitter < 0 || *extra < 0 || *extra > 1_000_000 {
+		return fmt.Errorf("-latency and -latency-jitter must not be negative, -extra-properties from 0 to 1000000")
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	e := emulator.New(emulator.Options{TokenLifetime: *lifetime, Logger: logger})
+	e := emulator.New(emulator.Options{TokenLifetime: *lifetime, Logger: logger,
+		Latency: *latency, LatencyJitter: *jitter, ExtraProperties: *extra})
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()

@@ -19,7 +19,7 @@ func TestHelpListsDemoData(t *testing.T) {
 		emulator.DemoClientID, emulator.DemoClientSecret,
 		emulator.DemoUsername, emulator.DemoPassword, emulator.DemoStaticToken,
 		"1000001", "1000002", "1000003", "1000004",
-		"-listen", "-token-lifetime", "-log-level",
+		"-listen", "-token-lifetime", "-log-level", "-latency", "-latency-jitter", "-extra-properties",
 	} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("-h output lacks %q:\n%s", s, out.String())
@@ -28,7 +28,8 @@ func TestHelpListsDemoData(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-log-level", "loud"}, {"-token-lifetime", "soon"}, {"-nope"}} {
+	for _, args := range [][]string{{"-log-level", "loud"}, {"-token-lifetime", "soon"}, {"-nope"},
+		{"-latency", "-1ms"}, {"-latency-jitter", "-1ms"}, {"-latency", "slow"}, {"-extra-properties", "-1"}, {"-extra-properties", "1000001"}} {
 		if err := run(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("run %v: no error", args)
 		}

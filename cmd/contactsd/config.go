@@ -79,6 +79,7 @@ type config struct {
 	tlsCert           string
 	tlsKey            string
 	clientCA          string
+	obs               obsConfig
 }
 
 // parseConfig reads the flags in args and the environment through
@@ -166,6 +167,7 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate file: serve TLS (with -tls-key)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key file of -tls-cert")
 	fs.StringVar(&c.clientCA, "client-ca", "", "PEM CA bundle: require client certificates signed by it (mTLS)")
+	addObservabilityFlags(fs, &c.obs)
 	fs.Usage = func() { usage(fs, out) }
 	return fs
 }

@@ -241,7 +241,7 @@ func TestHelp(t *testing.T) {
 	newFlagSet(&config{}, io.Discard).VisitAll(func(f *flag.Flag) { defined = append(defined, f.Name) })
 	documented := []string{"listen", "health-listen", "upstream", "auth-url", "auth", "allow-insecure-upstream", "default-timeout",
 		"shutdown-timeout", "drain-delay", "max-connection-age", "token-renew-before", "max-upstream-body", "tls-cert", "tls-key",
-		"client-ca", "log-level", "log-format"}
+		"client-ca", "log-level", "log-format", "admin-listen", "admin-pprof"}
 	slices.Sort(defined)
 	slices.Sort(documented)
 	if !slices.Equal(defined, documented) {

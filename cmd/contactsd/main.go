@@ -69,6 +69,12 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		v, _ := lookupEnv(k)
 		return v
 	}
+	obs, err := newObservability(ctx, cfg.obs, getenv, log)
+	defer obs.shutdown()
+	if err != nil {
+		return err
+	}
+	log = slog.New(obs.logHandler(log.Handler()))
 
 	upstreamURL, authURL := cfg.upstreamURL, cfg.authURL
 	embedded := cfg.emulator
@@ -115,6 +121,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		Authorizer:   auth,
 		MaxBodyBytes: cfg.maxBodyBytes,
 		UserAgent:    "contacts-facade/" + version,
+		HTTPClient:   obs.upstreamHTTPClient(),
 	})
 	if err != nil {
 		return err
@@ -153,6 +160,13 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			return fmt.Errorf("-health-listen: %w", err)
 		}
 	}
+	if err := obs.startAdmin(ctx); err != nil {
+		_ = lis.Close()
+		if healthLis != nil {
+			_ = healthLis.Close()
+		}
+		return err
+	}
 	attrs := []any{"listen", lis.Addr().String(), "tls", tlsCfg != nil, "mtls", cfg.clientCA != ""}
 	if healthLis != nil {
 		attrs = append(attrs, "health_listen", healthLis.Addr().String())
@@ -165,6 +179,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		servers++
 		go func() { served <- srv.ServeHealth(healthLis) }()
 	}
+	obs.setReady(true)
 	if ready != nil {
 		ready <- lis.Addr()
 	}
@@ -175,6 +190,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		servers--
 	case <-ctx.Done():
 	}
+	obs.setReady(false)
 	log.Info("shutting down: health is NOT_SERVING", "drain_delay", cfg.drainDelay, "timeout", cfg.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.drainDelay+cfg.shutdownTimeout)
 	defer cancel()

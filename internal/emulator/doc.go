@@ -49,6 +49,16 @@
 // exchange answers 429 with Retry-After. address.state_prov_code is
 // accepted but never returned.
 //
+// For tests of the facade's safe edits, OutsideWrite changes a property's
+// contacts as a writer outside the facade would (same validation and
+// overlay as PUT, no HTTP), and Puts counts the PUT requests that reached
+// a property.
+// Options.Latency and Options.LatencyJitter delay every request, to
+// emulate an upstream tens of milliseconds away; a caller that leaves
+// during the delay gets no answer and changes nothing.
+// Options.ExtraProperties seeds copies of 1000001 from FirstExtraProperty
+// on, for benchmarks over many properties.
+//
 // The emulator is for tests and local development only: it holds
 // everything in memory and logs only method, path, status and duration.
 package emulator

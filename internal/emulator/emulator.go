@@ -7,8 +7,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,7 +87,29 @@ type Options struct {
 	// Logger receives one debug record per request (method, path, status,
 	// duration; never bodies or credentials). Default: discard.
 	Logger *slog.Logger
+	// Latency delays every request by this much before it is handled, to
+	// emulate an upstream that is far away. The wait ends early when the
+	// request's context does, and the request is then not answered.
+	// Default 0: no delay.
+	Latency time.Duration
+	// LatencyJitter spreads the delay uniformly over Latency ± Jitter
+	// (never below 0). Default 0.
+	LatencyJitter time.Duration
+	// Sleep waits d or until ctx ends, returning ctx's error then; tests
+	// inject one that records d. Default: a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// ExtraProperties seeds this many more properties, with ids
+	// FirstExtraProperty, FirstExtraProperty+1, ..., each holding a copy of
+	// DemoPropertyFull's contacts: for benchmarks over many properties.
+	ExtraProperties int
 }
+
+// FirstExtraProperty is the id of the first of Options.ExtraProperties.
+const FirstExtraProperty = 2000001
+
+// maxExtraProperties bounds Options.ExtraProperties, so that ids stay
+// within int32 and memory within reason.
+const maxExtraProperties = 1_000_000
 
 // Emulator is an in-memory Contacts REST API and token exchange. It is an
 // http.Handler serving the paths from "/". Safe for concurrent use.
@@ -92,10 +117,15 @@ type Emulator struct {
 	now    func() time.Time
 	log    *slog.Logger
 	rules  *rules
+	delay  func() time.Duration // nil: no injected latency
+	sleep  func(ctx context.Context, d time.Duration) error
 	tokens *tokens
 
 	mu         sync.RWMutex
 	properties map[int32]*property
+	// puts counts the PUT requests that reached each property, for tests
+	// (Puts).
+	puts map[int32]int
 }
 
 // New returns an Emulator seeded with the demo properties.
@@ -112,12 +142,50 @@ func New(opts Options) *Emulator {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepContext
+	}
+	props := seed()
+	full := props[DemoPropertyFull].contacts
+	for i := range min(opts.ExtraProperties, maxExtraProperties) {
+		props[int32(FirstExtraProperty+i)] = &property{contacts: cloneContacts(full)}
+	}
 	return &Emulator{
 		now:        opts.Now,
 		log:        opts.Logger,
 		rules:      newRules(),
 		tokens:     newTokens(opts.TokenLifetime, opts.ExchangesPerHour),
-		properties: seed(),
+		delay:      latency(opts.Latency, opts.LatencyJitter),
+		sleep:      opts.Sleep,
+		properties: props,
+		puts:       map[int32]int{},
+	}
+}
+
+// latency returns the delay of one request, or nil when there is none.
+func latency(base, jitter time.Duration) func() time.Duration {
+	base, jitter = max(base, 0), max(jitter, 0)
+	if base == 0 && jitter == 0 {
+		return nil
+	}
+	return func() time.Duration {
+		d := base
+		if jitter > 0 {
+			d += time.Duration(rand.Int64N(int64(2*jitter)+1)) - jitter
+		}
+		return max(d, 0)
+	}
+}
+
+// sleepContext waits d or until ctx ends.
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -146,6 +214,18 @@ func (s *statusRecorder) WriteHeader(code int) {
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The request log uses the wall clock: an injected clock may stand still.
 	start := time.Now()
+	if e.delay != nil {
+		if err := e.sleep(r.Context(), e.delay()); err != nil {
+			// The caller left during the injected latency: nothing to
+			// answer, nothing to change.
+			e.log.LogAttrs(r.Context(), slog.LevelDebug, "contacts emulator request abandoned",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Duration("duration", time.Since(start)),
+			)
+			return
+		}
+	}
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	e.route(rec, r)
 	// Only method, path and outcome are logged: bodies, query strings and
@@ -220,10 +300,8 @@ func contactsPathID(path string) (string, bool) {
 // parsePropertyID accepts a positive int32 written in decimal digits only
 // (no sign, no spaces).
 func parsePropertyID(s string) (int32, bool) {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
+	if strings.ContainsFunc(s, func(c rune) bool { return c < '0' || c > '9' }) {
+		return 0, false
 	}
 	n, err := strconv.ParseInt(s, 10, 32)
 	if err != nil || n <= 0 {
@@ -251,7 +329,7 @@ func (e *Emulator) exists(id int32) bool {
 func checkQuery(r *http.Request) []problem {
 	var problems []problem
 	q := r.URL.Query()
-	for _, k := range sortedKeys(q) {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		if k == "no_language_fallback" && r.Method == http.MethodGet {
 			if v := q.Get(k); v != "0" && v != "1" {
 				problems = append(problems, problem{code: codeInvalidValue, field: k, allowed: noLanguageFallbackAllowed()})
@@ -289,6 +367,11 @@ func (e *Emulator) serveGet(w http.ResponseWriter, r *http.Request, id int32) {
 // the property. The body is validated first, exactly as for PUT, and only
 // then does a property that already has a general contact answer 150.
 func (e *Emulator) serveWrite(w http.ResponseWriter, r *http.Request, id int32, create bool) {
+	if !create {
+		e.mu.Lock()
+		e.puts[id]++
+		e.mu.Unlock()
+	}
 	if problems := checkQuery(r); len(problems) > 0 {
 		writeProblems(w, http.StatusBadRequest, problems...)
 		return

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"regexp"
-	"slices"
 	"strings"
 )
 
@@ -162,15 +161,4 @@ func (r *rules) validPostalCode(country, code string) bool {
 		return p.MatchString(code)
 	}
 	return r.postalOther.MatchString(code)
-}
-
-// sortedKeys returns the keys of m in lexical order; JSON objects decoded
-// into maps lose their member order, and error lists must be stable.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

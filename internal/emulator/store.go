@@ -81,12 +81,7 @@ func cloneContacts(cs []contact) []contact {
 
 // hasProfile reports whether c carries the profile type t.
 func (c contact) hasProfile(t string) bool {
-	for _, p := range c.ContactProfiles {
-		if p.Type == t {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(c.ContactProfiles, func(p profile) bool { return p.Type == t })
 }
 
 func ptr(s string) *string { return &s }

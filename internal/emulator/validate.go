@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/mail"
 	"slices"
 	"strconv"
@@ -79,7 +80,9 @@ func lookup(obj map[string]any, key string) (any, bool) {
 
 // unknownMembers reports every member of obj that is not in known (394).
 func (v *validator) unknownMembers(obj map[string]any, path string, known ...string) {
-	for _, k := range sortedKeys(obj) {
+	// Sorted: decoded into a map, the members lost their order, and error
+	// lists must be stable.
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		if !slices.Contains(known, k) {
 			v.add(codeInvalidItem, member(path, k), nil)
 		}
@@ -269,7 +272,11 @@ func (v *validator) person(obj map[string]any, path string) person {
 		return p
 	}
 	if name, ok := v.requiredString(pobj, "name", field, nil); ok {
-		p.Name = name
+		if hasInvisible(name) {
+			v.invalid(member(field, "name"))
+		} else {
+			p.Name = name
+		}
 	}
 	if g, present, ok := v.optionalString(pobj, "gender", field, genders()); present && ok {
 		if v.r.genders[g] {
@@ -299,12 +306,27 @@ func (v *validator) person(obj map[string]any, path string) person {
 // hasHan reports whether s holds a CJK ideograph, which the API refuses in
 // address_line and city_name (digest).
 func hasHan(s string) bool {
-	for _, r := range s {
-		if unicode.Is(unicode.Han, r) {
+	return strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) })
+}
+
+// hasInvisible reports whether s holds an invisible formatting character:
+// a bidirectional embedding, override or isolate (U+202A to U+202E, U+2066
+// to U+2069), a zero-width space, non-joiner or joiner (U+200B to U+200D),
+// the word joiner (U+2060) or a byte order mark (U+FEFF).
+//
+// ASSUMPTION (invisible characters): the digest does not say whether the
+// API accepts these; the emulator refuses them with 320 on the field in
+// name, address_line, city_name, postal_code, state_prov_code and email,
+// as the facade does before calling.
+func hasInvisible(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool {
+		switch {
+		case r >= '\u200B' && r <= '\u200D', r == '\u2060', r == '\uFEFF',
+			r >= '\u202A' && r <= '\u202E', r >= '\u2066' && r <= '\u2069':
 			return true
 		}
-	}
-	return false
+		return false
+	})
 }
 
 func (v *validator) address(obj map[string]any, path string) *address {
@@ -326,14 +348,14 @@ func (v *validator) address(obj map[string]any, path string) *address {
 	countryOK := v.r.countries[country]
 
 	if line, present, ok := v.optionalString(aobj, "address_line", field, nil); present && ok {
-		if line == "" || utf8.RuneCountInString(line) > 255 || hasHan(line) {
+		if line == "" || utf8.RuneCountInString(line) > 255 || hasHan(line) || hasInvisible(line) {
 			v.invalid(member(field, "address_line"))
 		} else {
 			a.AddressLine = line
 		}
 	}
 	if city, ok := v.requiredString(aobj, "city_name", field, nil); ok {
-		if hasHan(city) {
+		if hasHan(city) || hasInvisible(city) {
 			v.invalid(member(field, "city_name"))
 		} else {
 			a.CityName = city
@@ -342,7 +364,7 @@ func (v *validator) address(obj map[string]any, path string) *address {
 	if pc, present, ok := v.optionalString(aobj, "postal_code", field, nil); present && ok {
 		// Without a valid country the postal code cannot be judged; the
 		// country's own problem is reported instead.
-		if countryOK && !v.r.validPostalCode(country, pc) {
+		if hasInvisible(pc) || countryOK && !v.r.validPostalCode(country, pc) {
 			v.invalid(member(field, "postal_code"))
 		} else {
 			a.PostalCode = pc
@@ -364,7 +386,9 @@ func (v *validator) address(obj map[string]any, path string) *address {
 	}
 	// state_prov_code is accepted (type-checked) but not kept: GET never
 	// returns it.
-	v.optionalString(aobj, "state_prov_code", field, nil)
+	if st, present, ok := v.optionalString(aobj, "state_prov_code", field, nil); present && ok && hasInvisible(st) {
+		v.invalid(member(field, "state_prov_code"))
+	}
 	v.unknownMembers(aobj, field, "address_line", "city_name", "postal_code", "country_code", "language_code", "state_prov_code")
 	return &a
 }
@@ -452,11 +476,11 @@ func (v *validator) phones(obj map[string]any, path string) []phone {
 	return out
 }
 
-// validEmail accepts a bare address (no display name, no angle brackets)
-// whose domain has a dot.
+// validEmail accepts a bare address (no display name, no angle brackets,
+// nothing invisible) whose domain has a dot.
 func validEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s {
+	if err != nil || a.Name != "" || a.Address != s || hasInvisible(s) {
 		return false
 	}
 	at := strings.LastIndexByte(s, '@')

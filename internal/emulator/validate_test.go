@@ -128,6 +128,12 @@ func TestBodyValidation(t *testing.T) {
 		{name: "person language null", muts: []mutation{set(p1+".language_code", nil)}, want: []want{missing(p1 + ".language_code")}},
 		{name: "person language unknown", muts: []mutation{set(p1+".language_code", "xx")}, want: []want{invalid(p1 + ".language_code")}},
 		{name: "person language upper case", muts: []mutation{set(p1+".language_code", "EN-GB")}, want: []want{invalid(p1 + ".language_code")}},
+		{name: "name with a right-to-left override", muts: []mutation{set(p1+".name", "Pieter \u202Enesnaj")}, want: []want{invalid(p1 + ".name")}},
+		{name: "name with a zero-width space", muts: []mutation{set(p1+".name", "Pieter\u200BJansen")}, want: []want{invalid(p1 + ".name")}},
+		{name: "name with a byte order mark", muts: []mutation{set(p1+".name", "\uFEFFPieter")}, want: []want{invalid(p1 + ".name")}},
+		{name: "name with a word joiner", muts: []mutation{set(p1+".name", "Pieter\u2060")}, want: []want{invalid(p1 + ".name")}},
+		{name: "name with a pop directional isolate", muts: []mutation{set(p1+".name", "Pieter\u2069")}, want: []want{invalid(p1 + ".name")}},
+		{name: "name with marks and spaces next to the refused characters", muts: []mutation{set(p1+".name", "Pieter\u200A\u200Ede\u202FVries\u2061\u206A")}},
 		{name: "person unknown member", muts: []mutation{set(p1+".age", 40)}, want: []want{unknown(p1 + ".age")}},
 
 		// email
@@ -138,6 +144,7 @@ func TestBodyValidation(t *testing.T) {
 		{name: "email domain without dot", muts: []mutation{set(c1+".email", "res@localhost")}, want: []want{invalid(c1 + ".email")}},
 		{name: "email with display name", muts: []mutation{set(c1+".email", "Pieter <res@example.net>")}, want: []want{invalid(c1 + ".email")}},
 		{name: "email in angle brackets", muts: []mutation{set(c1+".email", "<res@example.net>")}, want: []want{invalid(c1 + ".email")}},
+		{name: "email with a zero-width joiner", muts: []mutation{set(c1+".email", "res\u200D@example.net")}, want: []want{invalid(c1 + ".email")}},
 		{name: "email with a space", muts: []mutation{set(c1+".email", "res ervations@example.net")}, want: []want{invalid(c1 + ".email")}},
 
 		// phones
@@ -184,9 +191,11 @@ func TestBodyValidation(t *testing.T) {
 		{name: "address line too long", muts: []mutation{set(addr+".address_line", strings.Repeat("a", 256))}, want: []want{invalid(addr + ".address_line")}},
 		{name: "address line with CJK", muts: []mutation{set(addr+".address_line", "Keizersgracht 123 号")}, want: []want{invalid(addr + ".address_line")}},
 		{name: "address line too long and CJK: one entry", muts: []mutation{set(addr+".address_line", strings.Repeat("東", 300))}, want: []want{invalid(addr + ".address_line")}},
+		{name: "address line with a left-to-right isolate", muts: []mutation{set(addr+".address_line", "Keizersgracht \u2066123")}, want: []want{invalid(addr + ".address_line")}},
 		{name: "address line not a string", muts: []mutation{set(addr+".address_line", 123)}, want: []want{invalid(addr + ".address_line")}},
 		{name: "city missing", muts: []mutation{del(addr + ".city_name")}, want: []want{missing(addr + ".city_name")}},
 		{name: "city empty", muts: []mutation{set(addr+".city_name", "")}, want: []want{missing(addr + ".city_name")}},
+		{name: "city with a zero-width non-joiner", muts: []mutation{set(addr+".city_name", "Amster\u200Cdam")}, want: []want{invalid(addr + ".city_name")}},
 		{name: "city with CJK", muts: []mutation{set(addr+".city_name", "東京")}, want: []want{invalid(addr + ".city_name")}},
 		{name: "country missing", muts: []mutation{del(addr + ".country_code")}, want: []want{missing(addr + ".country_code")}},
 		{name: "country lower case", muts: []mutation{set(addr+".country_code", "nl")}, want: []want{invalid(addr + ".country_code")}},
@@ -201,8 +210,11 @@ func TestBodyValidation(t *testing.T) {
 		{name: "GB postcode digits only", muts: []mutation{set(addr+".country_code", "GB"), set(addr+".postal_code", "12345")}, want: []want{invalid(addr + ".postal_code")}},
 		{name: "other postal code too long", muts: []mutation{set(addr+".country_code", "DE"), set(addr+".postal_code", "12345678901")}, want: []want{invalid(addr + ".postal_code")}},
 		{name: "other postal code with symbols", muts: []mutation{set(addr+".country_code", "DE"), set(addr+".postal_code", "10#15")}, want: []want{invalid(addr + ".postal_code")}},
+		{name: "postal code with a right-to-left embedding", muts: []mutation{set(addr+".postal_code", "\u202B1015 CJ")}, want: []want{invalid(addr + ".postal_code")}},
+		{name: "postal code with a byte order mark and no valid country", muts: []mutation{set(addr+".country_code", "ZZ"), set(addr+".postal_code", "1015\uFEFF")}, want: []want{invalid(addr + ".postal_code"), invalid(addr + ".country_code")}},
 		{name: "postal code empty", muts: []mutation{set(addr+".postal_code", "")}, want: []want{invalid(addr + ".postal_code")}},
 		{name: "postal code not judged without a valid country", muts: []mutation{set(addr+".country_code", "ZZ"), set(addr+".postal_code", "#")}, want: []want{invalid(addr + ".country_code")}},
+		{name: "state code with a left-to-right embedding", muts: []mutation{set(addr+".state_prov_code", "\u202ANH")}, want: []want{invalid(addr + ".state_prov_code")}},
 		{name: "state code not a string", muts: []mutation{set(addr+".state_prov_code", 7)}, want: []want{invalid(addr + ".state_prov_code")}},
 		{name: "address unknown member", muts: []mutation{set(addr+".street", "Keizersgracht")}, want: []want{unknown(addr + ".street")}},
 

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,6 +15,10 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 )
+
+// maxDescription bounds a violation's description: the longest, which
+// lists the profile types, is 249 bytes.
+const maxDescription = 300
 
 // fuzzSeeds are requests near the edges of the rules: valid, and one rule
 // broken at a time.
@@ -45,21 +50,36 @@ func fuzzSeeds() []*contactsv1.ReplaceContactsRequest {
 	bad.ContactPerson.Gender = 7
 	bad.ContactPerson.JobTitle = 99
 	bad.ContactPerson.Name = "a\x00b"
+	hidden := full()
+	hidden.ContactPerson.Name = "Anna \u202Esdog"
+	hidden.Address.AddressLine = "\uFEFFHerengracht\u200B597"
+	hiddenEmail := full()
+	hiddenEmail.Email = "anna\u2060@example.com"
 	return []*contactsv1.ReplaceContactsRequest{
 		{PropertyId: "1000001", Contacts: []*contactsv1.Contact{full()}},
 		{PropertyId: "1000001", Contacts: []*contactsv1.Contact{full(), second}},
 		{PropertyId: "12a", Contacts: []*contactsv1.Contact{bad}},
 		{PropertyId: "2147483648"},
 		{PropertyId: "0", Contacts: []*contactsv1.Contact{{}}},
+		{PropertyId: "1000001", Contacts: []*contactsv1.Contact{hidden}},
+		{PropertyId: "1000001", Contacts: []*contactsv1.Contact{hiddenEmail}},
+		{PropertyId: "00001000001", Contacts: []*contactsv1.Contact{full()}},
+		{PropertyId: "01000001", Contacts: []*contactsv1.Contact{full()}},
 		{},
 	}
 }
 
+// invisibles are the characters refused in text fields, spelled out again
+// here rather than taken from validate.go.
+const invisibles = "\u200B\u200C\u200D\u2060\uFEFF\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069"
+
 // FuzzValidate feeds arbitrary bytes, decoded as a ReplaceContactsRequest,
 // to the local validation: it never panics, every violation names a field
-// of the request (property_id or contacts...) with an OTA code and a
-// description, the INVALID_ARGUMENT status it makes can be sent, and a
-// request it accepts converts to the REST body and back without loss.
+// of the request (property_id or contacts...) with an OTA code and a short
+// printable-ASCII description (so it cannot carry the caller's text), the
+// INVALID_ARGUMENT status it makes can be sent, and a request it accepts has
+// a canonical property id, no invisible formatting characters, and converts
+// to the REST body and back without loss.
 //
 // Longer runs: go test -run '^$' -fuzz '^FuzzValidate$' -fuzztime 10m ./internal/service
 func FuzzValidate(f *testing.F) {
@@ -83,8 +103,11 @@ func FuzzValidate(f *testing.F) {
 			if v.OTACode != otaInvalid && v.OTACode != otaMissing && v.OTACode != otaContract {
 				t.Fatalf("violation %q has OTA code %q", v.Field, v.OTACode)
 			}
-			if v.Description == "" {
-				t.Fatalf("violation %q has no description", v.Field)
+			if v.Description == "" || len(v.Description) > maxDescription {
+				t.Fatalf("violation %q has a description of %d bytes", v.Field, len(v.Description))
+			}
+			if strings.ContainsFunc(v.Description, func(r rune) bool { return r < ' ' || r > '~' }) {
+				t.Fatalf("violation %q: description %q is not printable ASCII", v.Field, v.Description)
 			}
 		}
 		for _, v := range validateList(&contactsv1.ListContactsRequest{PropertyId: req.GetPropertyId()}) {
@@ -116,7 +139,19 @@ func FuzzValidate(f *testing.F) {
 			return
 		}
 
-		// Accepted: what goes upstream must come back as it was sent.
+		// Accepted: the id is written the one way, text holds nothing
+		// invisible, and what goes upstream comes back as it was sent.
+		if n, err := strconv.ParseInt(req.GetPropertyId(), 10, 32); err != nil || strconv.FormatInt(n, 10) != req.GetPropertyId() {
+			t.Fatalf("accepted property id %q is not a canonical int32", req.GetPropertyId())
+		}
+		for i, c := range req.GetContacts() {
+			a := c.GetAddress()
+			for _, s := range []string{c.GetContactPerson().GetName(), c.GetEmail(), a.GetAddressLine(), a.GetCityName(), a.GetPostalCode(), a.GetStateProvCode()} {
+				if strings.ContainsAny(s, invisibles) {
+					t.Fatalf("contacts[%d]: accepted text with an invisible formatting character", i)
+				}
+			}
+		}
 		back, warnings := upstream.ContactsFromWire(upstream.ContactsToWire(req.GetContacts()))
 		if len(warnings) > 0 {
 			t.Fatalf("a valid request converts with warnings: %v", warnings)

@@ -11,7 +11,9 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
+	"github.com/contacts-facade/contacts-facade/internal/idempotency"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
+	"github.com/contacts-facade/contacts-facade/internal/writelock"
 )
 
 // Upstream is what the service needs of the Contacts REST API;
@@ -27,6 +29,9 @@ type Service struct {
 	contactsv1.UnimplementedContactsServiceServer
 	up  Upstream
 	log *slog.Logger
+	// locks and requests are the shared state of safe edits (safe.go).
+	locks    writelock.Locker
+	requests idempotency.Store
 }
 
 // New returns the service calling up. A nil logger discards.
@@ -34,31 +39,27 @@ func New(up Upstream, logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{up: up, log: logger}
+	return &Service{up: up, log: logger, locks: writelock.NewLocal(), requests: idempotency.NewMemory(idempotency.MemoryConfig{})}
 }
 
 // ListContacts implements contacts.v1.ContactsService.ListContacts.
 func (s *Service) ListContacts(ctx context.Context, req *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {
 	return serve(ctx, s, upstream.MethodGet, req.GetPropertyId(), validateList(req),
 		func() (*contactsv1.ListContactsResponse, error) {
-			return s.up.List(ctx, req.GetPropertyId(), req.GetNoLanguageFallback())
+			return withEtag(s.up.List(ctx, req.GetPropertyId(), req.GetNoLanguageFallback()))
 		})
 }
 
-// ReplaceContacts implements contacts.v1.ContactsService.ReplaceContacts.
+// ReplaceContacts implements contacts.v1.ContactsService.ReplaceContacts
+// (safe.go: under the write lock, with etag and request_id).
 func (s *Service) ReplaceContacts(ctx context.Context, req *contactsv1.ReplaceContactsRequest) (*contactsv1.ReplaceContactsResponse, error) {
-	return serve(ctx, s, upstream.MethodPut, req.GetPropertyId(), validateWrite(req.GetPropertyId(), req.GetContacts()),
-		func() (*contactsv1.ReplaceContactsResponse, error) {
-			return s.up.Replace(ctx, req.GetPropertyId(), req.GetContacts())
-		})
+	return s.replace(ctx, req)
 }
 
-// CreateContacts implements contacts.v1.ContactsService.CreateContacts.
+// CreateContacts implements contacts.v1.ContactsService.CreateContacts
+// (safe.go).
 func (s *Service) CreateContacts(ctx context.Context, req *contactsv1.CreateContactsRequest) (*contactsv1.CreateContactsResponse, error) {
-	return serve(ctx, s, upstream.MethodPost, req.GetPropertyId(), validateWrite(req.GetPropertyId(), req.GetContacts()),
-		func() (*contactsv1.CreateContactsResponse, error) {
-			return s.up.Create(ctx, req.GetPropertyId(), req.GetContacts())
-		})
+	return s.create(ctx, req)
 }
 
 // serve is the one path of every call: refuse a request with violations

@@ -32,7 +32,10 @@ const (
 	maxEmail            = 254 // RFC 5321 path limit
 	maxPhoneDigits      = 15  // E.164
 	maxExtension        = 10  // facade guard
-	maxLanguageCode     = 10  // facade guard: "en-gb", "zh-tw"
+	// maxPropertyID bounds property_id before it is scanned: the largest
+	// int32 has 10 digits, so anything longer is refused at once, however
+	// long (facade guard).
+	maxPropertyID = 10
 )
 
 // violations collects the problems of one request, in field order.
@@ -43,13 +46,23 @@ func (vs *violations) add(field, ota, desc string) {
 }
 
 // validatePropertyID checks property_id: a positive int32 in decimal digits,
-// as the OpenAPI file types it.
+// as the OpenAPI file types it, written the one way the upstream returns it.
+//
+// ASSUMPTION (leading zeros): "0001000001" is refused, not canonicalised to
+// "1000001". The id is sent upstream as written (in the URL path), and a
+// facade that rewrote it would answer for an id the caller did not send and
+// give one property two spellings in logs, etags and cache keys. The docs
+// say only that the id is an integer.
 func validatePropertyID(vs *violations, id string) {
 	switch {
 	case id == "":
 		vs.add("property_id", otaMissing, "property_id is required: the Booking.com property ID, e.g. \"1000001\"")
+	case len(id) > maxPropertyID:
+		vs.add("property_id", otaInvalid, "property_id is too long: at most 10 digits, without leading zeros, e.g. \"1000001\"")
 	case !isDigits(id):
 		vs.add("property_id", otaInvalid, "property_id must be decimal digits only, e.g. \"1000001\"")
+	case len(id) > 1 && id[0] == '0':
+		vs.add("property_id", otaInvalid, "property_id must not have leading zeros, e.g. \"1000001\" rather than \"0001000001\"")
 	default:
 		if n, err := strconv.ParseInt(id, 10, 32); err != nil || n <= 0 {
 			vs.add("property_id", otaInvalid, "property_id must be a positive number below 2147483648")
@@ -114,10 +127,10 @@ func validateProfiles(vs *violations, contact string, profiles []contactsv1.Prof
 		case pt == contactsv1.ProfileType_PROFILE_TYPE_CONTRACT:
 			vs.add(f, otaContract, "PROFILE_TYPE_CONTRACT cannot be written through the Contacts API")
 		case contactsv1.ProfileType_name[int32(pt)] == "":
-			vs.add(f, otaInvalid, "unknown profile type "+strconv.Itoa(int(pt))+". Allowed values: "+allowedProfiles)
+			vs.add(f, otaInvalid, "unknown profile type. Allowed values: "+allowedProfiles)
 		case seen[pt]:
-			vs.add(f, otaInvalid, pt.String()+" appears twice in this contact")
-		case pt == contactsv1.ProfileType_PROFILE_TYPE_GENERAL && generalsBefore+generals > 0:
+			vs.add(f, otaInvalid, "this profile type appears earlier in this contact")
+		case pt == contactsv1.ProfileType_PROFILE_TYPE_GENERAL && generalsBefore > 0:
 			vs.add(f, otaInvalid, "only one contact may have PROFILE_TYPE_GENERAL")
 			generals++
 		case pt == contactsv1.ProfileType_PROFILE_TYPE_GENERAL:
@@ -153,7 +166,7 @@ func validatePerson(vs *violations, field string, p *contactsv1.ContactPerson) {
 		vs.add(field+".gender", otaInvalid, "unknown gender. Allowed values: GENDER_MALE, GENDER_FEMALE")
 	}
 	if _, ok := contactsv1.JobTitle_name[int32(p.GetJobTitle())]; !ok {
-		vs.add(field+".job_title", otaInvalid, "unknown job title "+strconv.Itoa(int(p.GetJobTitle())))
+		vs.add(field+".job_title", otaInvalid, "unknown job_title: use a JOB_TITLE_ value of contacts.v1.JobTitle")
 	}
 	checkLanguage(vs, field+".language_code", p.GetLanguageCode())
 }
@@ -204,7 +217,7 @@ func validatePhones(vs *violations, field string, phones []*contactsv1.Phone) {
 		switch n := ph.GetPhoneNumber(); {
 		case n == "":
 			vs.add(f+".phone_number", otaMissing, "phone_number is required, e.g. \"+31201234567\"")
-		case len(n) < 2 || n[0] != '+' || !isDigits(n[1:]) || len(n)-1 > maxPhoneDigits:
+		case n[0] != '+' || !isDigits(n[1:]) || len(n)-1 > maxPhoneDigits:
 			vs.add(f+".phone_number", otaInvalid, "phone_number must be \"+\" and up to 15 digits, e.g. \"+31201234567\"")
 		}
 		switch t := ph.GetPhoneTechType(); t {
@@ -223,7 +236,7 @@ func validatePhones(vs *violations, field string, phones []*contactsv1.Phone) {
 				vs.add(f+".phone_tech_type", otaInvalid, "at most 1 PHONE_TECH_TYPE_MOBILE phone per contact")
 			}
 		default:
-			vs.add(f+".phone_tech_type", otaInvalid, "unknown phone_tech_type "+strconv.Itoa(int(t))+". Allowed values: PHONE_TECH_TYPE_LANDLINE, PHONE_TECH_TYPE_FAX, PHONE_TECH_TYPE_MOBILE")
+			vs.add(f+".phone_tech_type", otaInvalid, "unknown phone_tech_type. Allowed values: PHONE_TECH_TYPE_LANDLINE, PHONE_TECH_TYPE_FAX, PHONE_TECH_TYPE_MOBILE")
 		}
 		if ext := ph.GetExtension(); ext != "" {
 			switch {
@@ -246,10 +259,12 @@ func validateEmail(vs *violations, field, email string) {
 }
 
 // plausibleEmail is a cheap shape check (one @, a dot in the domain, no
-// spaces); the upstream makes the authoritative one.
+// spaces, control or invisible characters); the upstream makes the
+// authoritative one.
 func plausibleEmail(s string) bool {
 	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || strings.ContainsAny(s, " \t\r\n<>,;") || strings.Contains(domain, "@") {
+	if !ok || local == "" || strings.ContainsAny(s, " <>,;") || strings.Contains(domain, "@") ||
+		strings.ContainsFunc(s, unicode.IsControl) || strings.ContainsFunc(s, isInvisible) {
 		return false
 	}
 	dot := strings.LastIndexByte(domain, '.')
@@ -260,27 +275,32 @@ func checkLanguage(vs *violations, field, code string) {
 	switch {
 	case code == "":
 		vs.add(field, otaMissing, "language_code is required: a Booking.com language code such as \"en-gb\"")
-	case len(code) > maxLanguageCode || !isLanguageShape(code):
+	case !isLanguageShape(code):
 		vs.add(field, otaInvalid, "language_code must be a Booking.com language code such as \"en-gb\" or \"nl\"")
 	}
 }
 
 // checkText checks a free-text field: present when required, valid UTF-8,
-// no control characters, at most max characters.
+// no control or invisible formatting characters, at most max characters.
 func checkText(vs *violations, field, s string, required bool, max int) {
 	switch {
 	case s == "" && required:
 		vs.add(field, otaMissing, field[strings.LastIndexByte(field, '.')+1:]+" is required")
 	case s == "":
-	case !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0:
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl):
 		vs.add(field, otaInvalid, "must be valid UTF-8 text without control characters")
+	case strings.ContainsFunc(s, isInvisible):
+		vs.add(field, otaInvalid, "must not contain invisible formatting characters: "+
+			"bidirectional controls (U+202A to U+202E, U+2066 to U+2069), "+
+			"zero-width characters (U+200B to U+200D, U+2060) or a byte order mark (U+FEFF)")
 	case utf8.RuneCountInString(s) > max:
 		vs.add(field, otaInvalid, "at most "+strconv.Itoa(max)+" characters")
 	}
 }
 
 // isLanguageShape accepts "nl", "en-gb", "zh-tw", "es-ar": lower-case
-// letters with an optional region. The upstream checks the list.
+// letters with an optional region, so at most 8 bytes. The upstream checks
+// the list.
 func isLanguageShape(s string) bool {
 	lang, region, hasRegion := strings.Cut(s, "-")
 	if len(lang) < 2 || len(lang) > 3 || !isLowerASCII(lang) {
@@ -289,33 +309,36 @@ func isLanguageShape(s string) bool {
 	return !hasRegion || (len(region) >= 2 && len(region) <= 4 && isLowerASCII(region))
 }
 
+// isInvisible reports whether r is an invisible formatting character that
+// can make a text display as something other than what it holds: the
+// bidirectional embeddings, overrides and isolates, the zero-width space,
+// non-joiner and joiner, the word joiner and the byte order mark.
+//
+// ASSUMPTION (invisible characters): the Contacts docs do not say whether the
+// upstream accepts these in names, addresses or e-mail addresses; the facade
+// and the emulator refuse them with 320 on the field. This also refuses the
+// zero-width (non-)joiner that some Persian, Indic and emoji text uses.
+func isInvisible(r rune) bool {
+	switch {
+	case r >= '\u200B' && r <= '\u200D', r == '\u2060', r == '\uFEFF',
+		r >= '\u202A' && r <= '\u202E', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
+}
+
 func hasHan(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0
+	return strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) })
 }
 
 func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r < '0' || r > '9' })
 }
 
 func isUpperASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(r rune) bool { return r < 'A' || r > 'Z' })
 }
 
 func isLowerASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 'a' || s[i] > 'z' {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(r rune) bool { return r < 'a' || r > 'z' })
 }

@@ -19,6 +19,7 @@ package contactsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -403,11 +404,23 @@ type ListContactsResponse struct {
 	Contacts []*Contact `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
 	// Non-fatal remarks of the upstream about this call, if any.
 	Warnings []*Warning `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	// The upstream request id (REST meta.ruid). Quote it to Booking.com
+	// Deprecated: the same value as upstream_request_id, which names it
+	// better. This is NOT the AIP-155 request_id that write requests take: it
+	// is the upstream's id of this call (REST meta.ruid). Kept for v1 callers.
+	//
+	// Deprecated: Marked as deprecated in contacts/v1/contacts.proto.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The weak etag (AIP-154) of the property's contacts, e.g. W/"q1w2...".
+	// Pass it as `etag` of a write to make that write only if nobody changed
+	// the contacts since this read. It does not depend on the order of the
+	// contacts or of their profiles, nor on no_language_fallback: a missing
+	// contact-person language counts as the fallback "en-gb".
+	Etag string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The upstream's id of this call (REST meta.ruid). Quote it to Booking.com
 	// connectivity support when asking about this call.
-	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpstreamRequestId string `protobuf:"bytes,5,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ListContactsResponse) Reset() {
@@ -454,9 +467,24 @@ func (x *ListContactsResponse) GetWarnings() []*Warning {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in contacts/v1/contacts.proto.
 func (x *ListContactsResponse) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ListContactsResponse) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ListContactsResponse) GetUpstreamRequestId() string {
+	if x != nil {
+		return x.UpstreamRequestId
 	}
 	return ""
 }
@@ -469,7 +497,21 @@ type ReplaceContactsRequest struct {
 	// Required, not empty. The complete list of contacts the property must have
 	// after the call. CONTACTS NOT LISTED HERE ARE DELETED. Exactly one contact
 	// must carry the GENERAL profile.
-	Contacts      []*Contact `protobuf:"bytes,2,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	Contacts []*Contact `protobuf:"bytes,2,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// Optional. The etag of a previous read or write. When set, the write is
+	// made only if the property's contacts still have this etag; otherwise
+	// the call fails with ABORTED, reason ETAG_MISMATCH (metadata
+	// "currentEtag"), and nothing is written.
+	Etag string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Optional. A UUID (e.g. "8f14e45f-ceea-467f-a0e6-4f0c3b1d9a21") that the
+	// caller chooses for this write, to retry it safely (AIP-155): a retry with
+	// the same request_id and the same request returns the first outcome and
+	// does not write again. The same request_id with a different request
+	// fails with INVALID_ARGUMENT, reason REQUEST_ID_REUSED. Remembered for
+	// 24 hours once the upstream write was sent; a call that failed before it
+	// (invalid request, etag mismatch, failed read) wrote nothing and is run
+	// again. Not related to the upstream_request_id of responses.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -518,15 +560,41 @@ func (x *ReplaceContactsRequest) GetContacts() []*Contact {
 	return nil
 }
 
+func (x *ReplaceContactsRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ReplaceContactsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // ReplaceContactsResponse confirms a replacement.
 type ReplaceContactsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Non-fatal remarks of the upstream about this call, if any.
 	Warnings []*Warning `protobuf:"bytes,1,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	// The upstream request id (REST meta.ruid).
-	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Deprecated: the same value as upstream_request_id. NOT the AIP-155
+	// request_id of the request: the upstream's id of the write (meta.ruid).
+	//
+	// Deprecated: Marked as deprecated in contacts/v1/contacts.proto.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The etag of the contacts after the write: pass it to the next write.
+	Etag string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Every contact of the property as it was right before this write (read
+	// by the facade under its write lock). ReplaceContacts with these
+	// contacts and `etag` undoes the write.
+	PreviousContacts []*Contact `protobuf:"bytes,4,rep,name=previous_contacts,json=previousContacts,proto3" json:"previous_contacts,omitempty"`
+	// The upstream's id of the write (REST meta.ruid), for Booking.com
+	// connectivity support.
+	UpstreamRequestId string `protobuf:"bytes,5,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ReplaceContactsResponse) Reset() {
@@ -566,9 +634,31 @@ func (x *ReplaceContactsResponse) GetWarnings() []*Warning {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in contacts/v1/contacts.proto.
 func (x *ReplaceContactsResponse) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ReplaceContactsResponse) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ReplaceContactsResponse) GetPreviousContacts() []*Contact {
+	if x != nil {
+		return x.PreviousContacts
+	}
+	return nil
+}
+
+func (x *ReplaceContactsResponse) GetUpstreamRequestId() string {
+	if x != nil {
+		return x.UpstreamRequestId
 	}
 	return ""
 }
@@ -580,7 +670,16 @@ type CreateContactsRequest struct {
 	PropertyId string `protobuf:"bytes,1,opt,name=property_id,json=propertyId,proto3" json:"property_id,omitempty"`
 	// Required, not empty. The contacts to create. Exactly one contact must
 	// carry the GENERAL profile.
-	Contacts      []*Contact `protobuf:"bytes,2,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	Contacts []*Contact `protobuf:"bytes,2,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// Optional. A UUID (e.g. "8f14e45f-ceea-467f-a0e6-4f0c3b1d9a21") that the
+	// caller chooses for this write, to retry it safely (AIP-155): a retry with
+	// the same request_id and the same request returns the first outcome and
+	// does not write again. The same request_id with a different request
+	// fails with INVALID_ARGUMENT, reason REQUEST_ID_REUSED. Remembered for
+	// 24 hours once the upstream write was sent; a call that failed before it
+	// (invalid request, etag mismatch, failed read) wrote nothing and is run
+	// again. Not related to the upstream_request_id of responses.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -629,15 +728,35 @@ func (x *CreateContactsRequest) GetContacts() []*Contact {
 	return nil
 }
 
+func (x *CreateContactsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // CreateContactsResponse confirms a creation.
 type CreateContactsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Non-fatal remarks of the upstream about this call, if any.
 	Warnings []*Warning `protobuf:"bytes,1,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	// The upstream request id (REST meta.ruid).
-	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Deprecated: the same value as upstream_request_id. NOT the AIP-155
+	// request_id of the request: the upstream's id of the write (meta.ruid).
+	//
+	// Deprecated: Marked as deprecated in contacts/v1/contacts.proto.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The etag of the contacts after the creation (the contacts the property
+	// had before, which the upstream keeps, and the created ones).
+	Etag string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Every contact of the property as it was right before this write (read
+	// by the facade under its write lock). ReplaceContacts with these
+	// contacts and `etag` undoes the write.
+	PreviousContacts []*Contact `protobuf:"bytes,4,rep,name=previous_contacts,json=previousContacts,proto3" json:"previous_contacts,omitempty"`
+	// The upstream's id of the write (REST meta.ruid), for Booking.com
+	// connectivity support.
+	UpstreamRequestId string `protobuf:"bytes,5,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *CreateContactsResponse) Reset() {
@@ -677,9 +796,720 @@ func (x *CreateContactsResponse) GetWarnings() []*Warning {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in contacts/v1/contacts.proto.
 func (x *CreateContactsResponse) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateContactsResponse) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *CreateContactsResponse) GetPreviousContacts() []*Contact {
+	if x != nil {
+		return x.PreviousContacts
+	}
+	return nil
+}
+
+func (x *CreateContactsResponse) GetUpstreamRequestId() string {
+	if x != nil {
+		return x.UpstreamRequestId
+	}
+	return ""
+}
+
+// GetProfileContactsRequest names a property and one of its profiles.
+type GetProfileContactsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The Booking.com property ID: decimal digits only, e.g. "1000001".
+	PropertyId string `protobuf:"bytes,1,opt,name=property_id,json=propertyId,proto3" json:"property_id,omitempty"`
+	// Required. The profile whose contacts to return; PROFILE_TYPE_CONTRACT
+	// may be read.
+	Profile       ProfileType `protobuf:"varint,2,opt,name=profile,proto3,enum=contacts.v1.ProfileType" json:"profile,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProfileContactsRequest) Reset() {
+	*x = GetProfileContactsRequest{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProfileContactsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProfileContactsRequest) ProtoMessage() {}
+
+func (x *GetProfileContactsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProfileContactsRequest.ProtoReflect.Descriptor instead.
+func (*GetProfileContactsRequest) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetProfileContactsRequest) GetPropertyId() string {
+	if x != nil {
+		return x.PropertyId
+	}
+	return ""
+}
+
+func (x *GetProfileContactsRequest) GetProfile() ProfileType {
+	if x != nil {
+		return x.Profile
+	}
+	return ProfileType_PROFILE_TYPE_UNSPECIFIED
+}
+
+// GetProfileContactsResponse holds the contacts that serve one profile.
+//
+// ASSUMPTION: the Contacts API documentation does not say that the GENERAL
+// contact stands in for a profile no contact carries, so the facade does not
+// say so either: an empty `contacts` means that no contact serves the
+// profile.
+type GetProfileContactsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The contacts that carry the profile, each with all its profiles, in the
+	// order the upstream returned them. Empty when none does. Exactly one for
+	// PROFILE_TYPE_GENERAL.
+	Contacts []*Contact `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// The etag of all contacts of the property (not only these): pass it to a
+	// write.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Non-fatal remarks of the upstream about this call, if any.
+	Warnings []*Warning `protobuf:"bytes,3,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// The upstream's id of the read (REST meta.ruid), for Booking.com
+	// connectivity support.
+	UpstreamRequestId string `protobuf:"bytes,4,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *GetProfileContactsResponse) Reset() {
+	*x = GetProfileContactsResponse{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProfileContactsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProfileContactsResponse) ProtoMessage() {}
+
+func (x *GetProfileContactsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProfileContactsResponse.ProtoReflect.Descriptor instead.
+func (*GetProfileContactsResponse) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetProfileContactsResponse) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *GetProfileContactsResponse) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *GetProfileContactsResponse) GetWarnings() []*Warning {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+func (x *GetProfileContactsResponse) GetUpstreamRequestId() string {
+	if x != nil {
+		return x.UpstreamRequestId
+	}
+	return ""
+}
+
+// SetProfileContactsRequest names the contacts one profile must have.
+type SetProfileContactsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The Booking.com property ID: decimal digits only, e.g. "1000001".
+	PropertyId string `protobuf:"bytes,1,opt,name=property_id,json=propertyId,proto3" json:"property_id,omitempty"`
+	// Required. The profile. PROFILE_TYPE_CONTRACT is refused: it cannot be
+	// written through the Contacts API.
+	Profile ProfileType `protobuf:"varint,2,opt,name=profile,proto3,enum=contacts.v1.ProfileType" json:"profile,omitempty"`
+	// Required, at least one; exactly one for PROFILE_TYPE_GENERAL. The
+	// contacts that must serve the profile after the call. Leave their
+	// `profiles` empty (or set it to just `profile`): the facade keeps the
+	// profiles of existing contacts equal in content. To have no contact
+	// serve the profile, call ClearProfileContacts.
+	Contacts []*Contact `protobuf:"bytes,3,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// Optional. The etag of a previous read or write. When set, the write is
+	// made only if the property's contacts still have this etag; otherwise
+	// the call fails with ABORTED, reason ETAG_MISMATCH (metadata
+	// "currentEtag"), and nothing is written.
+	Etag string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Optional. A UUID (e.g. "8f14e45f-ceea-467f-a0e6-4f0c3b1d9a21") that the
+	// caller chooses for this write, to retry it safely (AIP-155): a retry with
+	// the same request_id and the same request returns the first outcome and
+	// does not write again. The same request_id with a different request
+	// fails with INVALID_ARGUMENT, reason REQUEST_ID_REUSED. Remembered for
+	// 24 hours once the upstream write was sent; a call that failed before it
+	// (invalid request, etag mismatch, failed read) wrote nothing and is run
+	// again. Not related to the upstream_request_id of responses.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetProfileContactsRequest) Reset() {
+	*x = SetProfileContactsRequest{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetProfileContactsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetProfileContactsRequest) ProtoMessage() {}
+
+func (x *SetProfileContactsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetProfileContactsRequest.ProtoReflect.Descriptor instead.
+func (*SetProfileContactsRequest) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SetProfileContactsRequest) GetPropertyId() string {
+	if x != nil {
+		return x.PropertyId
+	}
+	return ""
+}
+
+func (x *SetProfileContactsRequest) GetProfile() ProfileType {
+	if x != nil {
+		return x.Profile
+	}
+	return ProfileType_PROFILE_TYPE_UNSPECIFIED
+}
+
+func (x *SetProfileContactsRequest) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *SetProfileContactsRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *SetProfileContactsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// SetProfileContactsResponse confirms SetProfileContacts.
+type SetProfileContactsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every contact of the property after the write, as the facade sent it.
+	Contacts []*Contact `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// The etag of the contacts after the write: pass it to the next write.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Every contact of the property as it was right before this write (read
+	// by the facade under its write lock). ReplaceContacts with these
+	// contacts and `etag` undoes the write.
+	PreviousContacts []*Contact `protobuf:"bytes,3,rep,name=previous_contacts,json=previousContacts,proto3" json:"previous_contacts,omitempty"`
+	// Non-fatal remarks of the upstream about this call, if any.
+	Warnings []*Warning `protobuf:"bytes,4,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// The upstream's id of the write (REST meta.ruid), for Booking.com
+	// connectivity support; the id of the read when no write was needed.
+	UpstreamRequestId string `protobuf:"bytes,5,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SetProfileContactsResponse) Reset() {
+	*x = SetProfileContactsResponse{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetProfileContactsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetProfileContactsResponse) ProtoMessage() {}
+
+func (x *SetProfileContactsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetProfileContactsResponse.ProtoReflect.Descriptor instead.
+func (*SetProfileContactsResponse) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SetProfileContactsResponse) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *SetProfileContactsResponse) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *SetProfileContactsResponse) GetPreviousContacts() []*Contact {
+	if x != nil {
+		return x.PreviousContacts
+	}
+	return nil
+}
+
+func (x *SetProfileContactsResponse) GetWarnings() []*Warning {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+func (x *SetProfileContactsResponse) GetUpstreamRequestId() string {
+	if x != nil {
+		return x.UpstreamRequestId
+	}
+	return ""
+}
+
+// UpdateProfileContactRequest changes some fields of the one contact of a
+// profile.
+type UpdateProfileContactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The Booking.com property ID: decimal digits only, e.g. "1000001".
+	PropertyId string `protobuf:"bytes,1,opt,name=property_id,json=propertyId,proto3" json:"property_id,omitempty"`
+	// Required. The profile. PROFILE_TYPE_CONTRACT is refused: it cannot be
+	// written through the Contacts API.
+	Profile ProfileType `protobuf:"varint,2,opt,name=profile,proto3,enum=contacts.v1.ProfileType" json:"profile,omitempty"`
+	// Required. The new values of the fields named in update_mask; other
+	// fields are ignored, and so is `profiles`.
+	Contact *Contact `protobuf:"bytes,3,opt,name=contact,proto3" json:"contact,omitempty"`
+	// The fields to change (AIP-134), in Contact's field names:
+	// "contact_person" (all of it), "contact_person.name",
+	// "contact_person.gender", "contact_person.job_title",
+	// "contact_person.language_code", "address" (all of it, or none when
+	// contact.address is not set), "address.address_line",
+	// "address.city_name", "address.postal_code", "address.country_code",
+	// "address.language_code", "address.state_prov_code", "phones" (the whole
+	// list: masks do not index into lists, AIP-161) and "email"; "*" alone
+	// changes all of them. Other paths, "profiles" among them, are refused.
+	// When empty, every field set (non-empty) in `contact` is changed.
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// Optional. The etag of a previous read or write. When set, the write is
+	// made only if the property's contacts still have this etag; otherwise
+	// the call fails with ABORTED, reason ETAG_MISMATCH (metadata
+	// "currentEtag"), and nothing is written.
+	Etag string `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Optional. A UUID (e.g. "8f14e45f-ceea-467f-a0e6-4f0c3b1d9a21") that the
+	// caller chooses for this write, to retry it safely (AIP-155): a retry with
+	// the same request_id and the same request returns the first outcome and
+	// does not write again. The same request_id with a different request
+	// fails with INVALID_ARGUMENT, reason REQUEST_ID_REUSED. Remembered for
+	// 24 hours once the upstream write was sent; a call that failed before it
+	// (invalid request, etag mismatch, failed read) wrote nothing and is run
+	// again. Not related to the upstream_request_id of responses.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProfileContactRequest) Reset() {
+	*x = UpdateProfileContactRequest{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProfileContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProfileContactRequest) ProtoMessage() {}
+
+func (x *UpdateProfileContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProfileContactRequest.ProtoReflect.Descriptor instead.
+func (*UpdateProfileContactRequest) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *UpdateProfileContactRequest) GetPropertyId() string {
+	if x != nil {
+		return x.PropertyId
+	}
+	return ""
+}
+
+func (x *UpdateProfileContactRequest) GetProfile() ProfileType {
+	if x != nil {
+		return x.Profile
+	}
+	return ProfileType_PROFILE_TYPE_UNSPECIFIED
+}
+
+func (x *UpdateProfileContactRequest) GetContact() *Contact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *UpdateProfileContactRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateProfileContactRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *UpdateProfileContactRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// UpdateProfileContactResponse confirms UpdateProfileContact.
+type UpdateProfileContactResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every contact of the property after the write, as the facade sent it.
+	Contacts []*Contact `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// The etag of the contacts after the write: pass it to the next write.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Every contact of the property as it was right before this write (read
+	// by the facade under its write lock). ReplaceContacts with these
+	// contacts and `etag` undoes the write.
+	PreviousContacts []*Contact `protobuf:"bytes,3,rep,name=previous_contacts,json=previousContacts,proto3" json:"previous_contacts,omitempty"`
+	// Non-fatal remarks of the upstream about this call, if any.
+	Warnings []*Warning `protobuf:"bytes,4,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// The upstream's id of the write (REST meta.ruid), for Booking.com
+	// connectivity support; the id of the read when no write was needed.
+	UpstreamRequestId string `protobuf:"bytes,5,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *UpdateProfileContactResponse) Reset() {
+	*x = UpdateProfileContactResponse{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProfileContactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProfileContactResponse) ProtoMessage() {}
+
+func (x *UpdateProfileContactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProfileContactResponse.ProtoReflect.Descriptor instead.
+func (*UpdateProfileContactResponse) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *UpdateProfileContactResponse) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *UpdateProfileContactResponse) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *UpdateProfileContactResponse) GetPreviousContacts() []*Contact {
+	if x != nil {
+		return x.PreviousContacts
+	}
+	return nil
+}
+
+func (x *UpdateProfileContactResponse) GetWarnings() []*Warning {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+func (x *UpdateProfileContactResponse) GetUpstreamRequestId() string {
+	if x != nil {
+		return x.UpstreamRequestId
+	}
+	return ""
+}
+
+// ClearProfileContactsRequest names the profile no contact may serve any
+// more.
+type ClearProfileContactsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The Booking.com property ID: decimal digits only, e.g. "1000001".
+	PropertyId string `protobuf:"bytes,1,opt,name=property_id,json=propertyId,proto3" json:"property_id,omitempty"`
+	// Required. The profile to clear. PROFILE_TYPE_GENERAL cannot be cleared
+	// (FAILED_PRECONDITION, reason GENERAL_REQUIRED); PROFILE_TYPE_CONTRACT is
+	// refused (INVALID_ARGUMENT).
+	Profile ProfileType `protobuf:"varint,2,opt,name=profile,proto3,enum=contacts.v1.ProfileType" json:"profile,omitempty"`
+	// Optional. The etag of a previous read or write. When set, the write is
+	// made only if the property's contacts still have this etag; otherwise
+	// the call fails with ABORTED, reason ETAG_MISMATCH (metadata
+	// "currentEtag"), and nothing is written.
+	Etag string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Optional. A UUID (e.g. "8f14e45f-ceea-467f-a0e6-4f0c3b1d9a21") that the
+	// caller chooses for this write, to retry it safely (AIP-155): a retry with
+	// the same request_id and the same request returns the first outcome and
+	// does not write again. The same request_id with a different request
+	// fails with INVALID_ARGUMENT, reason REQUEST_ID_REUSED. Remembered for
+	// 24 hours once the upstream write was sent; a call that failed before it
+	// (invalid request, etag mismatch, failed read) wrote nothing and is run
+	// again. Not related to the upstream_request_id of responses.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearProfileContactsRequest) Reset() {
+	*x = ClearProfileContactsRequest{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearProfileContactsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearProfileContactsRequest) ProtoMessage() {}
+
+func (x *ClearProfileContactsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearProfileContactsRequest.ProtoReflect.Descriptor instead.
+func (*ClearProfileContactsRequest) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ClearProfileContactsRequest) GetPropertyId() string {
+	if x != nil {
+		return x.PropertyId
+	}
+	return ""
+}
+
+func (x *ClearProfileContactsRequest) GetProfile() ProfileType {
+	if x != nil {
+		return x.Profile
+	}
+	return ProfileType_PROFILE_TYPE_UNSPECIFIED
+}
+
+func (x *ClearProfileContactsRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ClearProfileContactsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// ClearProfileContactsResponse confirms ClearProfileContacts.
+type ClearProfileContactsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every contact of the property after the write, as the facade sent it.
+	Contacts []*Contact `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// The etag of the contacts after the write: pass it to the next write.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Every contact of the property as it was right before this write (read
+	// by the facade under its write lock). ReplaceContacts with these
+	// contacts and `etag` undoes the write.
+	PreviousContacts []*Contact `protobuf:"bytes,3,rep,name=previous_contacts,json=previousContacts,proto3" json:"previous_contacts,omitempty"`
+	// Non-fatal remarks of the upstream about this call, if any.
+	Warnings []*Warning `protobuf:"bytes,4,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// The upstream's id of the write (REST meta.ruid), for Booking.com
+	// connectivity support; the id of the read when no write was needed.
+	UpstreamRequestId string `protobuf:"bytes,5,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ClearProfileContactsResponse) Reset() {
+	*x = ClearProfileContactsResponse{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearProfileContactsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearProfileContactsResponse) ProtoMessage() {}
+
+func (x *ClearProfileContactsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearProfileContactsResponse.ProtoReflect.Descriptor instead.
+func (*ClearProfileContactsResponse) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ClearProfileContactsResponse) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *ClearProfileContactsResponse) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ClearProfileContactsResponse) GetPreviousContacts() []*Contact {
+	if x != nil {
+		return x.PreviousContacts
+	}
+	return nil
+}
+
+func (x *ClearProfileContactsResponse) GetWarnings() []*Warning {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+func (x *ClearProfileContactsResponse) GetUpstreamRequestId() string {
+	if x != nil {
+		return x.UpstreamRequestId
 	}
 	return ""
 }
@@ -706,7 +1536,7 @@ type Contact struct {
 
 func (x *Contact) Reset() {
 	*x = Contact{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[6]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -718,7 +1548,7 @@ func (x *Contact) String() string {
 func (*Contact) ProtoMessage() {}
 
 func (x *Contact) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[6]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -731,7 +1561,7 @@ func (x *Contact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Contact.ProtoReflect.Descriptor instead.
 func (*Contact) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{6}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Contact) GetProfiles() []ProfileType {
@@ -788,7 +1618,7 @@ type ContactPerson struct {
 
 func (x *ContactPerson) Reset() {
 	*x = ContactPerson{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[7]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +1630,7 @@ func (x *ContactPerson) String() string {
 func (*ContactPerson) ProtoMessage() {}
 
 func (x *ContactPerson) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[7]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +1643,7 @@ func (x *ContactPerson) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContactPerson.ProtoReflect.Descriptor instead.
 func (*ContactPerson) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{7}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ContactPerson) GetName() string {
@@ -868,7 +1698,7 @@ type Address struct {
 
 func (x *Address) Reset() {
 	*x = Address{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[8]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +1710,7 @@ func (x *Address) String() string {
 func (*Address) ProtoMessage() {}
 
 func (x *Address) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[8]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +1723,7 @@ func (x *Address) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Address.ProtoReflect.Descriptor instead.
 func (*Address) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{8}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Address) GetAddressLine() string {
@@ -954,7 +1784,7 @@ type Phone struct {
 
 func (x *Phone) Reset() {
 	*x = Phone{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[9]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1796,7 @@ func (x *Phone) String() string {
 func (*Phone) ProtoMessage() {}
 
 func (x *Phone) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[9]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1809,7 @@ func (x *Phone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Phone.ProtoReflect.Descriptor instead.
 func (*Phone) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{9}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Phone) GetPhoneNumber() string {
@@ -1016,7 +1846,7 @@ type Warning struct {
 
 func (x *Warning) Reset() {
 	*x = Warning{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[10]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1028,7 +1858,7 @@ func (x *Warning) String() string {
 func (*Warning) ProtoMessage() {}
 
 func (x *Warning) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[10]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1041,7 +1871,7 @@ func (x *Warning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Warning.ProtoReflect.Descriptor instead.
 func (*Warning) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{10}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Warning) GetCode() string {
@@ -1062,32 +1892,97 @@ var File_contacts_v1_contacts_proto protoreflect.FileDescriptor
 
 const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\n" +
-	"\x1acontacts/v1/contacts.proto\x12\vcontacts.v1\"h\n" +
+	"\x1acontacts/v1/contacts.proto\x12\vcontacts.v1\x1a google/protobuf/field_mask.proto\"h\n" +
 	"\x13ListContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x120\n" +
-	"\x14no_language_fallback\x18\x02 \x01(\bR\x12noLanguageFallback\"\x99\x01\n" +
+	"\x14no_language_fallback\x18\x02 \x01(\bR\x12noLanguageFallback\"\xe1\x01\n" +
 	"\x14ListContactsResponse\x120\n" +
 	"\bcontacts\x18\x01 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x120\n" +
-	"\bwarnings\x18\x02 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12\x1d\n" +
+	"\bwarnings\x18\x02 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12!\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"k\n" +
+	"request_id\x18\x03 \x01(\tB\x02\x18\x01R\trequestId\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\x12.\n" +
+	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\x9e\x01\n" +
 	"\x16ReplaceContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x120\n" +
-	"\bcontacts\x18\x02 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\"j\n" +
-	"\x17ReplaceContactsResponse\x120\n" +
-	"\bwarnings\x18\x01 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12\x1d\n" +
+	"\bcontacts\x18\x02 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"j\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\xf5\x01\n" +
+	"\x17ReplaceContactsResponse\x120\n" +
+	"\bwarnings\x18\x01 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12!\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x02\x18\x01R\trequestId\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x12A\n" +
+	"\x11previous_contacts\x18\x04 \x03(\v2\x14.contacts.v1.ContactR\x10previousContacts\x12.\n" +
+	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\x89\x01\n" +
 	"\x15CreateContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x120\n" +
-	"\bcontacts\x18\x02 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\"i\n" +
-	"\x16CreateContactsResponse\x120\n" +
-	"\bwarnings\x18\x01 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12\x1d\n" +
+	"\bcontacts\x18\x02 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"\xf4\x01\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\xf4\x01\n" +
+	"\x16CreateContactsResponse\x120\n" +
+	"\bwarnings\x18\x01 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12!\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x02\x18\x01R\trequestId\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x12A\n" +
+	"\x11previous_contacts\x18\x04 \x03(\v2\x14.contacts.v1.ContactR\x10previousContacts\x12.\n" +
+	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"p\n" +
+	"\x19GetProfileContactsRequest\x12\x1f\n" +
+	"\vproperty_id\x18\x01 \x01(\tR\n" +
+	"propertyId\x122\n" +
+	"\aprofile\x18\x02 \x01(\x0e2\x18.contacts.v1.ProfileTypeR\aprofile\"\xc4\x01\n" +
+	"\x1aGetProfileContactsResponse\x120\n" +
+	"\bcontacts\x18\x01 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x120\n" +
+	"\bwarnings\x18\x03 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12.\n" +
+	"\x13upstream_request_id\x18\x04 \x01(\tR\x11upstreamRequestId\"\xd5\x01\n" +
+	"\x19SetProfileContactsRequest\x12\x1f\n" +
+	"\vproperty_id\x18\x01 \x01(\tR\n" +
+	"propertyId\x122\n" +
+	"\aprofile\x18\x02 \x01(\x0e2\x18.contacts.v1.ProfileTypeR\aprofile\x120\n" +
+	"\bcontacts\x18\x03 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"\x87\x02\n" +
+	"\x1aSetProfileContactsResponse\x120\n" +
+	"\bcontacts\x18\x01 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12A\n" +
+	"\x11previous_contacts\x18\x03 \x03(\v2\x14.contacts.v1.ContactR\x10previousContacts\x120\n" +
+	"\bwarnings\x18\x04 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12.\n" +
+	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\x92\x02\n" +
+	"\x1bUpdateProfileContactRequest\x12\x1f\n" +
+	"\vproperty_id\x18\x01 \x01(\tR\n" +
+	"propertyId\x122\n" +
+	"\aprofile\x18\x02 \x01(\x0e2\x18.contacts.v1.ProfileTypeR\aprofile\x12.\n" +
+	"\acontact\x18\x03 \x01(\v2\x14.contacts.v1.ContactR\acontact\x12;\n" +
+	"\vupdate_mask\x18\x04 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\x12\x12\n" +
+	"\x04etag\x18\x05 \x01(\tR\x04etag\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\"\x89\x02\n" +
+	"\x1cUpdateProfileContactResponse\x120\n" +
+	"\bcontacts\x18\x01 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12A\n" +
+	"\x11previous_contacts\x18\x03 \x03(\v2\x14.contacts.v1.ContactR\x10previousContacts\x120\n" +
+	"\bwarnings\x18\x04 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12.\n" +
+	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\xa5\x01\n" +
+	"\x1bClearProfileContactsRequest\x12\x1f\n" +
+	"\vproperty_id\x18\x01 \x01(\tR\n" +
+	"propertyId\x122\n" +
+	"\aprofile\x18\x02 \x01(\x0e2\x18.contacts.v1.ProfileTypeR\aprofile\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x89\x02\n" +
+	"\x1cClearProfileContactsResponse\x120\n" +
+	"\bcontacts\x18\x01 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12A\n" +
+	"\x11previous_contacts\x18\x03 \x03(\v2\x14.contacts.v1.ContactR\x10previousContacts\x120\n" +
+	"\bwarnings\x18\x04 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12.\n" +
+	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\xf4\x01\n" +
 	"\aContact\x124\n" +
 	"\bprofiles\x18\x01 \x03(\x0e2\x18.contacts.v1.ProfileTypeR\bprofiles\x12A\n" +
 	"\x0econtact_person\x18\x02 \x01(\v2\x1a.contacts.v1.ContactPersonR\rcontactPerson\x12.\n" +
@@ -1153,11 +2048,15 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\x1bPHONE_TECH_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18PHONE_TECH_TYPE_LANDLINE\x10\x01\x12\x17\n" +
 	"\x13PHONE_TECH_TYPE_FAX\x10\x03\x12\x1a\n" +
-	"\x16PHONE_TECH_TYPE_MOBILE\x10\x052\x9f\x02\n" +
+	"\x16PHONE_TECH_TYPE_MOBILE\x10\x052\xc7\x05\n" +
 	"\x0fContactsService\x12S\n" +
 	"\fListContacts\x12 .contacts.v1.ListContactsRequest\x1a!.contacts.v1.ListContactsResponse\x12\\\n" +
 	"\x0fReplaceContacts\x12#.contacts.v1.ReplaceContactsRequest\x1a$.contacts.v1.ReplaceContactsResponse\x12Y\n" +
-	"\x0eCreateContacts\x12\".contacts.v1.CreateContactsRequest\x1a#.contacts.v1.CreateContactsResponseB\xd7\x01\n" +
+	"\x0eCreateContacts\x12\".contacts.v1.CreateContactsRequest\x1a#.contacts.v1.CreateContactsResponse\x12e\n" +
+	"\x12GetProfileContacts\x12&.contacts.v1.GetProfileContactsRequest\x1a'.contacts.v1.GetProfileContactsResponse\x12e\n" +
+	"\x12SetProfileContacts\x12&.contacts.v1.SetProfileContactsRequest\x1a'.contacts.v1.SetProfileContactsResponse\x12k\n" +
+	"\x14UpdateProfileContact\x12(.contacts.v1.UpdateProfileContactRequest\x1a).contacts.v1.UpdateProfileContactResponse\x12k\n" +
+	"\x14ClearProfileContacts\x12(.contacts.v1.ClearProfileContactsRequest\x1a).contacts.v1.ClearProfileContactsResponseB\xd7\x01\n" +
 	"\x1ecom.contactsfacade.contacts.v1B\rContactsProtoP\x01ZEgithub.com/contacts-facade/contacts-facade/gen/contacts/v1;contactsv1\xa2\x02\x03CXX\xaa\x02\x1aContactsFacade.Contacts.V1\xca\x02\x1aContactsFacade\\Contacts\\V1\xea\x02\x1cContactsFacade::Contacts::V1b\x06proto3"
 
 var (
@@ -1173,49 +2072,86 @@ func file_contacts_v1_contacts_proto_rawDescGZIP() []byte {
 }
 
 var file_contacts_v1_contacts_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_contacts_v1_contacts_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_contacts_v1_contacts_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_contacts_v1_contacts_proto_goTypes = []any{
-	(ProfileType)(0),                // 0: contacts.v1.ProfileType
-	(Gender)(0),                     // 1: contacts.v1.Gender
-	(JobTitle)(0),                   // 2: contacts.v1.JobTitle
-	(PhoneTechType)(0),              // 3: contacts.v1.PhoneTechType
-	(*ListContactsRequest)(nil),     // 4: contacts.v1.ListContactsRequest
-	(*ListContactsResponse)(nil),    // 5: contacts.v1.ListContactsResponse
-	(*ReplaceContactsRequest)(nil),  // 6: contacts.v1.ReplaceContactsRequest
-	(*ReplaceContactsResponse)(nil), // 7: contacts.v1.ReplaceContactsResponse
-	(*CreateContactsRequest)(nil),   // 8: contacts.v1.CreateContactsRequest
-	(*CreateContactsResponse)(nil),  // 9: contacts.v1.CreateContactsResponse
-	(*Contact)(nil),                 // 10: contacts.v1.Contact
-	(*ContactPerson)(nil),           // 11: contacts.v1.ContactPerson
-	(*Address)(nil),                 // 12: contacts.v1.Address
-	(*Phone)(nil),                   // 13: contacts.v1.Phone
-	(*Warning)(nil),                 // 14: contacts.v1.Warning
+	(ProfileType)(0),                     // 0: contacts.v1.ProfileType
+	(Gender)(0),                          // 1: contacts.v1.Gender
+	(JobTitle)(0),                        // 2: contacts.v1.JobTitle
+	(PhoneTechType)(0),                   // 3: contacts.v1.PhoneTechType
+	(*ListContactsRequest)(nil),          // 4: contacts.v1.ListContactsRequest
+	(*ListContactsResponse)(nil),         // 5: contacts.v1.ListContactsResponse
+	(*ReplaceContactsRequest)(nil),       // 6: contacts.v1.ReplaceContactsRequest
+	(*ReplaceContactsResponse)(nil),      // 7: contacts.v1.ReplaceContactsResponse
+	(*CreateContactsRequest)(nil),        // 8: contacts.v1.CreateContactsRequest
+	(*CreateContactsResponse)(nil),       // 9: contacts.v1.CreateContactsResponse
+	(*GetProfileContactsRequest)(nil),    // 10: contacts.v1.GetProfileContactsRequest
+	(*GetProfileContactsResponse)(nil),   // 11: contacts.v1.GetProfileContactsResponse
+	(*SetProfileContactsRequest)(nil),    // 12: contacts.v1.SetProfileContactsRequest
+	(*SetProfileContactsResponse)(nil),   // 13: contacts.v1.SetProfileContactsResponse
+	(*UpdateProfileContactRequest)(nil),  // 14: contacts.v1.UpdateProfileContactRequest
+	(*UpdateProfileContactResponse)(nil), // 15: contacts.v1.UpdateProfileContactResponse
+	(*ClearProfileContactsRequest)(nil),  // 16: contacts.v1.ClearProfileContactsRequest
+	(*ClearProfileContactsResponse)(nil), // 17: contacts.v1.ClearProfileContactsResponse
+	(*Contact)(nil),                      // 18: contacts.v1.Contact
+	(*ContactPerson)(nil),                // 19: contacts.v1.ContactPerson
+	(*Address)(nil),                      // 20: contacts.v1.Address
+	(*Phone)(nil),                        // 21: contacts.v1.Phone
+	(*Warning)(nil),                      // 22: contacts.v1.Warning
+	(*fieldmaskpb.FieldMask)(nil),        // 23: google.protobuf.FieldMask
 }
 var file_contacts_v1_contacts_proto_depIdxs = []int32{
-	10, // 0: contacts.v1.ListContactsResponse.contacts:type_name -> contacts.v1.Contact
-	14, // 1: contacts.v1.ListContactsResponse.warnings:type_name -> contacts.v1.Warning
-	10, // 2: contacts.v1.ReplaceContactsRequest.contacts:type_name -> contacts.v1.Contact
-	14, // 3: contacts.v1.ReplaceContactsResponse.warnings:type_name -> contacts.v1.Warning
-	10, // 4: contacts.v1.CreateContactsRequest.contacts:type_name -> contacts.v1.Contact
-	14, // 5: contacts.v1.CreateContactsResponse.warnings:type_name -> contacts.v1.Warning
-	0,  // 6: contacts.v1.Contact.profiles:type_name -> contacts.v1.ProfileType
-	11, // 7: contacts.v1.Contact.contact_person:type_name -> contacts.v1.ContactPerson
-	12, // 8: contacts.v1.Contact.address:type_name -> contacts.v1.Address
-	13, // 9: contacts.v1.Contact.phones:type_name -> contacts.v1.Phone
-	1,  // 10: contacts.v1.ContactPerson.gender:type_name -> contacts.v1.Gender
-	2,  // 11: contacts.v1.ContactPerson.job_title:type_name -> contacts.v1.JobTitle
-	3,  // 12: contacts.v1.Phone.phone_tech_type:type_name -> contacts.v1.PhoneTechType
-	4,  // 13: contacts.v1.ContactsService.ListContacts:input_type -> contacts.v1.ListContactsRequest
-	6,  // 14: contacts.v1.ContactsService.ReplaceContacts:input_type -> contacts.v1.ReplaceContactsRequest
-	8,  // 15: contacts.v1.ContactsService.CreateContacts:input_type -> contacts.v1.CreateContactsRequest
-	5,  // 16: contacts.v1.ContactsService.ListContacts:output_type -> contacts.v1.ListContactsResponse
-	7,  // 17: contacts.v1.ContactsService.ReplaceContacts:output_type -> contacts.v1.ReplaceContactsResponse
-	9,  // 18: contacts.v1.ContactsService.CreateContacts:output_type -> contacts.v1.CreateContactsResponse
-	16, // [16:19] is the sub-list for method output_type
-	13, // [13:16] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	18, // 0: contacts.v1.ListContactsResponse.contacts:type_name -> contacts.v1.Contact
+	22, // 1: contacts.v1.ListContactsResponse.warnings:type_name -> contacts.v1.Warning
+	18, // 2: contacts.v1.ReplaceContactsRequest.contacts:type_name -> contacts.v1.Contact
+	22, // 3: contacts.v1.ReplaceContactsResponse.warnings:type_name -> contacts.v1.Warning
+	18, // 4: contacts.v1.ReplaceContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	18, // 5: contacts.v1.CreateContactsRequest.contacts:type_name -> contacts.v1.Contact
+	22, // 6: contacts.v1.CreateContactsResponse.warnings:type_name -> contacts.v1.Warning
+	18, // 7: contacts.v1.CreateContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	0,  // 8: contacts.v1.GetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
+	18, // 9: contacts.v1.GetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	22, // 10: contacts.v1.GetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	0,  // 11: contacts.v1.SetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
+	18, // 12: contacts.v1.SetProfileContactsRequest.contacts:type_name -> contacts.v1.Contact
+	18, // 13: contacts.v1.SetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	18, // 14: contacts.v1.SetProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	22, // 15: contacts.v1.SetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	0,  // 16: contacts.v1.UpdateProfileContactRequest.profile:type_name -> contacts.v1.ProfileType
+	18, // 17: contacts.v1.UpdateProfileContactRequest.contact:type_name -> contacts.v1.Contact
+	23, // 18: contacts.v1.UpdateProfileContactRequest.update_mask:type_name -> google.protobuf.FieldMask
+	18, // 19: contacts.v1.UpdateProfileContactResponse.contacts:type_name -> contacts.v1.Contact
+	18, // 20: contacts.v1.UpdateProfileContactResponse.previous_contacts:type_name -> contacts.v1.Contact
+	22, // 21: contacts.v1.UpdateProfileContactResponse.warnings:type_name -> contacts.v1.Warning
+	0,  // 22: contacts.v1.ClearProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
+	18, // 23: contacts.v1.ClearProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	18, // 24: contacts.v1.ClearProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	22, // 25: contacts.v1.ClearProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	0,  // 26: contacts.v1.Contact.profiles:type_name -> contacts.v1.ProfileType
+	19, // 27: contacts.v1.Contact.contact_person:type_name -> contacts.v1.ContactPerson
+	20, // 28: contacts.v1.Contact.address:type_name -> contacts.v1.Address
+	21, // 29: contacts.v1.Contact.phones:type_name -> contacts.v1.Phone
+	1,  // 30: contacts.v1.ContactPerson.gender:type_name -> contacts.v1.Gender
+	2,  // 31: contacts.v1.ContactPerson.job_title:type_name -> contacts.v1.JobTitle
+	3,  // 32: contacts.v1.Phone.phone_tech_type:type_name -> contacts.v1.PhoneTechType
+	4,  // 33: contacts.v1.ContactsService.ListContacts:input_type -> contacts.v1.ListContactsRequest
+	6,  // 34: contacts.v1.ContactsService.ReplaceContacts:input_type -> contacts.v1.ReplaceContactsRequest
+	8,  // 35: contacts.v1.ContactsService.CreateContacts:input_type -> contacts.v1.CreateContactsRequest
+	10, // 36: contacts.v1.ContactsService.GetProfileContacts:input_type -> contacts.v1.GetProfileContactsRequest
+	12, // 37: contacts.v1.ContactsService.SetProfileContacts:input_type -> contacts.v1.SetProfileContactsRequest
+	14, // 38: contacts.v1.ContactsService.UpdateProfileContact:input_type -> contacts.v1.UpdateProfileContactRequest
+	16, // 39: contacts.v1.ContactsService.ClearProfileContacts:input_type -> contacts.v1.ClearProfileContactsRequest
+	5,  // 40: contacts.v1.ContactsService.ListContacts:output_type -> contacts.v1.ListContactsResponse
+	7,  // 41: contacts.v1.ContactsService.ReplaceContacts:output_type -> contacts.v1.ReplaceContactsResponse
+	9,  // 42: contacts.v1.ContactsService.CreateContacts:output_type -> contacts.v1.CreateContactsResponse
+	11, // 43: contacts.v1.ContactsService.GetProfileContacts:output_type -> contacts.v1.GetProfileContactsResponse
+	13, // 44: contacts.v1.ContactsService.SetProfileContacts:output_type -> contacts.v1.SetProfileContactsResponse
+	15, // 45: contacts.v1.ContactsService.UpdateProfileContact:output_type -> contacts.v1.UpdateProfileContactResponse
+	17, // 46: contacts.v1.ContactsService.ClearProfileContacts:output_type -> contacts.v1.ClearProfileContactsResponse
+	40, // [40:47] is the sub-list for method output_type
+	33, // [33:40] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_contacts_v1_contacts_proto_init() }
@@ -1229,7 +2165,7 @@ func file_contacts_v1_contacts_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_contacts_v1_contacts_proto_rawDesc), len(file_contacts_v1_contacts_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   11,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,9 +29,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ContactsService_ListContacts_FullMethodName    = "/contacts.v1.ContactsService/ListContacts"
-	ContactsService_ReplaceContacts_FullMethodName = "/contacts.v1.ContactsService/ReplaceContacts"
-	ContactsService_CreateContacts_FullMethodName  = "/contacts.v1.ContactsService/CreateContacts"
+	ContactsService_ListContacts_FullMethodName         = "/contacts.v1.ContactsService/ListContacts"
+	ContactsService_ReplaceContacts_FullMethodName      = "/contacts.v1.ContactsService/ReplaceContacts"
+	ContactsService_CreateContacts_FullMethodName       = "/contacts.v1.ContactsService/CreateContacts"
+	ContactsService_GetProfileContacts_FullMethodName   = "/contacts.v1.ContactsService/GetProfileContacts"
+	ContactsService_SetProfileContacts_FullMethodName   = "/contacts.v1.ContactsService/SetProfileContacts"
+	ContactsService_UpdateProfileContact_FullMethodName = "/contacts.v1.ContactsService/UpdateProfileContact"
+	ContactsService_ClearProfileContacts_FullMethodName = "/contacts.v1.ContactsService/ClearProfileContacts"
 )
 
 // ContactsServiceClient is the client API for ContactsService service.
@@ -42,6 +46,27 @@ const (
 //
 // All methods take the property as property_id, a string of decimal digits
 // (the Booking.com property ID, e.g. "1000001").
+//
+// Safe edits. The upstream has a single write, an overlay that deletes every
+// contact not sent. The facade makes edits safe:
+//   - Etags (AIP-154): every read and write returns `etag`, a weak etag of
+//     the property's contacts (W/"..."). A write that carries an etag is made
+//     only if the contacts still have it; otherwise it fails with ABORTED,
+//     ErrorInfo reason ETAG_MISMATCH and the current etag in metadata
+//     "currentEtag", and nothing is written. Read again and retry.
+//   - Writes of one property are serialised by the facade, and each one reads
+//     the current contacts right before it writes them (one upstream round
+//     trip apart). A writer outside the facade (the extranet, another tool)
+//     can still change the contacts in that moment: the upstream has no
+//     conditional write.
+//   - Idempotent retries (AIP-155): every write takes an optional request_id,
+//     a UUID chosen by the caller. A retry with the same request_id and the
+//     same request returns the first outcome without writing again; the same
+//     request_id with a different request fails with INVALID_ARGUMENT,
+//     reason REQUEST_ID_REUSED. Outcomes are remembered for 24 hours.
+//   - Undo: every write returns previous_contacts, all contacts as they were
+//     before it. ReplaceContacts(previous_contacts, etag) undoes the write as
+//     long as nobody changed the contacts since.
 type ContactsServiceClient interface {
 	// ListContacts returns every contact of the property.
 	//
@@ -64,6 +89,42 @@ type ContactsServiceClient interface {
 	// REST: POST /properties/{property_id}/contacts (documented only in the
 	// Contacts API troubleshooting table).
 	CreateContacts(ctx context.Context, in *CreateContactsRequest, opts ...grpc.CallOption) (*CreateContactsResponse, error)
+	// GetProfileContacts returns the contacts that serve one profile: those
+	// that carry it, each with all its profiles.
+	//
+	// REST: GET /properties/{property_id}/contacts, filtered by the facade.
+	GetProfileContacts(ctx context.Context, in *GetProfileContactsRequest, opts ...grpc.CallOption) (*GetProfileContactsResponse, error)
+	// SetProfileContacts makes exactly the given contacts serve one profile,
+	// and leaves every other profile served by exactly the contacts it had.
+	//
+	// The profile is taken off the contacts that carried it (each keeps its
+	// other profiles, or is deleted when it had no other); then each given
+	// contact that is equal in content (everything but profiles) to an
+	// existing contact gets the profile added, and every other one is added
+	// as a new contact with just this profile. GENERAL takes exactly one
+	// contact. A read-modify-write done by the facade under its write lock.
+	//
+	// REST: GET then PUT /properties/{property_id}/contacts.
+	SetProfileContacts(ctx context.Context, in *SetProfileContactsRequest, opts ...grpc.CallOption) (*SetProfileContactsResponse, error)
+	// UpdateProfileContact changes the fields named in update_mask of the one
+	// contact that serves a profile (AIP-134).
+	//
+	// FAILED_PRECONDITION (reason PROFILE_HAS_NO_CONTACT or
+	// PROFILE_HAS_SEVERAL_CONTACTS) when not exactly one contact serves the
+	// profile. When that contact also serves other profiles, they are not
+	// changed: the profile is split off onto an updated copy of the contact.
+	// An updated contact equal in content to another existing one is merged
+	// into it.
+	//
+	// REST: GET then PUT /properties/{property_id}/contacts.
+	UpdateProfileContact(ctx context.Context, in *UpdateProfileContactRequest, opts ...grpc.CallOption) (*UpdateProfileContactResponse, error)
+	// ClearProfileContacts makes no contact serve a profile any more: the
+	// profile is taken off every contact, and a contact left with no profile
+	// is deleted. GENERAL cannot be cleared: FAILED_PRECONDITION, reason
+	// GENERAL_REQUIRED.
+	//
+	// REST: GET then PUT /properties/{property_id}/contacts.
+	ClearProfileContacts(ctx context.Context, in *ClearProfileContactsRequest, opts ...grpc.CallOption) (*ClearProfileContactsResponse, error)
 }
 
 type contactsServiceClient struct {
@@ -104,6 +165,46 @@ func (c *contactsServiceClient) CreateContacts(ctx context.Context, in *CreateCo
 	return out, nil
 }
 
+func (c *contactsServiceClient) GetProfileContacts(ctx context.Context, in *GetProfileContactsRequest, opts ...grpc.CallOption) (*GetProfileContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetProfileContactsResponse)
+	err := c.cc.Invoke(ctx, ContactsService_GetProfileContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *contactsServiceClient) SetProfileContacts(ctx context.Context, in *SetProfileContactsRequest, opts ...grpc.CallOption) (*SetProfileContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetProfileContactsResponse)
+	err := c.cc.Invoke(ctx, ContactsService_SetProfileContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *contactsServiceClient) UpdateProfileContact(ctx context.Context, in *UpdateProfileContactRequest, opts ...grpc.CallOption) (*UpdateProfileContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateProfileContactResponse)
+	err := c.cc.Invoke(ctx, ContactsService_UpdateProfileContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *contactsServiceClient) ClearProfileContacts(ctx context.Context, in *ClearProfileContactsRequest, opts ...grpc.CallOption) (*ClearProfileContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClearProfileContactsResponse)
+	err := c.cc.Invoke(ctx, ContactsService_ClearProfileContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ContactsServiceServer is the server API for ContactsService service.
 // All implementations must embed UnimplementedContactsServiceServer
 // for forward compatibility.
@@ -112,6 +213,27 @@ func (c *contactsServiceClient) CreateContacts(ctx context.Context, in *CreateCo
 //
 // All methods take the property as property_id, a string of decimal digits
 // (the Booking.com property ID, e.g. "1000001").
+//
+// Safe edits. The upstream has a single write, an overlay that deletes every
+// contact not sent. The facade makes edits safe:
+//   - Etags (AIP-154): every read and write returns `etag`, a weak etag of
+//     the property's contacts (W/"..."). A write that carries an etag is made
+//     only if the contacts still have it; otherwise it fails with ABORTED,
+//     ErrorInfo reason ETAG_MISMATCH and the current etag in metadata
+//     "currentEtag", and nothing is written. Read again and retry.
+//   - Writes of one property are serialised by the facade, and each one reads
+//     the current contacts right before it writes them (one upstream round
+//     trip apart). A writer outside the facade (the extranet, another tool)
+//     can still change the contacts in that moment: the upstream has no
+//     conditional write.
+//   - Idempotent retries (AIP-155): every write takes an optional request_id,
+//     a UUID chosen by the caller. A retry with the same request_id and the
+//     same request returns the first outcome without writing again; the same
+//     request_id with a different request fails with INVALID_ARGUMENT,
+//     reason REQUEST_ID_REUSED. Outcomes are remembered for 24 hours.
+//   - Undo: every write returns previous_contacts, all contacts as they were
+//     before it. ReplaceContacts(previous_contacts, etag) undoes the write as
+//     long as nobody changed the contacts since.
 type ContactsServiceServer interface {
 	// ListContacts returns every contact of the property.
 	//
@@ -134,6 +256,42 @@ type ContactsServiceServer interface {
 	// REST: POST /properties/{property_id}/contacts (documented only in the
 	// Contacts API troubleshooting table).
 	CreateContacts(context.Context, *CreateContactsRequest) (*CreateContactsResponse, error)
+	// GetProfileContacts returns the contacts that serve one profile: those
+	// that carry it, each with all its profiles.
+	//
+	// REST: GET /properties/{property_id}/contacts, filtered by the facade.
+	GetProfileContacts(context.Context, *GetProfileContactsRequest) (*GetProfileContactsResponse, error)
+	// SetProfileContacts makes exactly the given contacts serve one profile,
+	// and leaves every other profile served by exactly the contacts it had.
+	//
+	// The profile is taken off the contacts that carried it (each keeps its
+	// other profiles, or is deleted when it had no other); then each given
+	// contact that is equal in content (everything but profiles) to an
+	// existing contact gets the profile added, and every other one is added
+	// as a new contact with just this profile. GENERAL takes exactly one
+	// contact. A read-modify-write done by the facade under its write lock.
+	//
+	// REST: GET then PUT /properties/{property_id}/contacts.
+	SetProfileContacts(context.Context, *SetProfileContactsRequest) (*SetProfileContactsResponse, error)
+	// UpdateProfileContact changes the fields named in update_mask of the one
+	// contact that serves a profile (AIP-134).
+	//
+	// FAILED_PRECONDITION (reason PROFILE_HAS_NO_CONTACT or
+	// PROFILE_HAS_SEVERAL_CONTACTS) when not exactly one contact serves the
+	// profile. When that contact also serves other profiles, they are not
+	// changed: the profile is split off onto an updated copy of the contact.
+	// An updated contact equal in content to another existing one is merged
+	// into it.
+	//
+	// REST: GET then PUT /properties/{property_id}/contacts.
+	UpdateProfileContact(context.Context, *UpdateProfileContactRequest) (*UpdateProfileContactResponse, error)
+	// ClearProfileContacts makes no contact serve a profile any more: the
+	// profile is taken off every contact, and a contact left with no profile
+	// is deleted. GENERAL cannot be cleared: FAILED_PRECONDITION, reason
+	// GENERAL_REQUIRED.
+	//
+	// REST: GET then PUT /properties/{property_id}/contacts.
+	ClearProfileContacts(context.Context, *ClearProfileContactsRequest) (*ClearProfileContactsResponse, error)
 	mustEmbedUnimplementedContactsServiceServer()
 }
 
@@ -152,6 +310,18 @@ func (UnimplementedContactsServiceServer) ReplaceContacts(context.Context, *Repl
 }
 func (UnimplementedContactsServiceServer) CreateContacts(context.Context, *CreateContactsRequest) (*CreateContactsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateContacts not implemented")
+}
+func (UnimplementedContactsServiceServer) GetProfileContacts(context.Context, *GetProfileContactsRequest) (*GetProfileContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetProfileContacts not implemented")
+}
+func (UnimplementedContactsServiceServer) SetProfileContacts(context.Context, *SetProfileContactsRequest) (*SetProfileContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetProfileContacts not implemented")
+}
+func (UnimplementedContactsServiceServer) UpdateProfileContact(context.Context, *UpdateProfileContactRequest) (*UpdateProfileContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateProfileContact not implemented")
+}
+func (UnimplementedContactsServiceServer) ClearProfileContacts(context.Context, *ClearProfileContactsRequest) (*ClearProfileContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ClearProfileContacts not implemented")
 }
 func (UnimplementedContactsServiceServer) mustEmbedUnimplementedContactsServiceServer() {}
 func (UnimplementedContactsServiceServer) testEmbeddedByValue()                         {}
@@ -228,6 +398,78 @@ func _ContactsService_CreateContacts_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ContactsService_GetProfileContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetProfileContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ContactsServiceServer).GetProfileContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ContactsService_GetProfileContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ContactsServiceServer).GetProfileContacts(ctx, req.(*GetProfileContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ContactsService_SetProfileContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetProfileContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ContactsServiceServer).SetProfileContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ContactsService_SetProfileContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ContactsServiceServer).SetProfileContacts(ctx, req.(*SetProfileContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ContactsService_UpdateProfileContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateProfileContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ContactsServiceServer).UpdateProfileContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ContactsService_UpdateProfileContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ContactsServiceServer).UpdateProfileContact(ctx, req.(*UpdateProfileContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ContactsService_ClearProfileContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ClearProfileContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ContactsServiceServer).ClearProfileContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ContactsService_ClearProfileContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ContactsServiceServer).ClearProfileContacts(ctx, req.(*ClearProfileContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ContactsService_ServiceDesc is the grpc.ServiceDesc for ContactsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -246,6 +488,22 @@ var ContactsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateContacts",
 			Handler:    _ContactsService_CreateContacts_Handler,
+		},
+		{
+			MethodName: "GetProfileContacts",
+			Handler:    _ContactsService_GetProfileContacts_Handler,
+		},
+		{
+			MethodName: "SetProfileContacts",
+			Handler:    _ContactsService_SetProfileContacts_Handler,
+		},
+		{
+			MethodName: "UpdateProfileContact",
+			Handler:    _ContactsService_UpdateProfileContact_Handler,
+		},
+		{
+			MethodName: "ClearProfileContacts",
+			Handler:    _ContactsService_ClearProfileContacts_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/httpx"
+	"github.com/contacts-facade/contacts-facade/internal/upstream"
+)
+
+// floorServer is the bare pass-through the facade is measured against: a
+// gRPC unary handler that makes one HTTP request to the same emulator with
+// a fixed bearer token, decodes the JSON answer into a map, and replies
+// with an empty message or a bare status. It validates, converts and
+// translates nothing, and has no interceptors, no logging, no retries. A
+// write sends a body encoded once at start (the floor encodes nothing
+// per call), chosen by the one field the bench's two write cases differ in.
+type floorServer struct {
+	contactsv1.UnimplementedContactsServiceServer
+	http          *http.Client
+	base          string
+	authorization string
+	validBody     []byte
+	invalidBody   []byte
+}
+
+// startFloor serves the floor on a loopback port and returns a client of
+// it on one shared connection.
+func startFloor(ctx context.Context, cl *closers, up *upstreamSide, callers int) (contactsv1.ContactsServiceClient, error) {
+	valid := twoContacts()
+	validBody, err := json.Marshal(upstream.ContactsBody{Contacts: upstream.ContactsToWire(valid)})
+	if err != nil {
+		return nil, err
+	}
+	invalidBody, err := json.Marshal(upstream.ContactsBody{Contacts: upstream.ContactsToWire(invalidContacts())})
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Transport: httpx.NewTransport(max(100, callers))}
+	cl.add(hc.CloseIdleConnections)
+	f := &floorServer{http: hc, base: up.base, authorization: "Bearer " + up.token, validBody: validBody, invalidBody: invalidBody}
+	gs := grpc.NewServer()
+	contactsv1.RegisterContactsServiceServer(gs, f)
+	conn, err := serve(ctx, cl, gs.Serve, func(context.Context) { gs.Stop() })
+	if err != nil {
+		return nil, err
+	}
+	return contactsv1.NewContactsServiceClient(conn), nil
+}
+
+func (f *floorServer) ListContacts(ctx context.Context, req *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {
+	u := f.base + "/properties/" + req.GetPropertyId() + "/contacts"
+	if req.GetNoLanguageFallback() {
+		u += "?no_language_fallback=1"
+	}
+	if err := f.do(ctx, http.MethodGet, u, nil); err != nil {
+		return nil, err
+	}
+	return &contactsv1.ListContactsResponse{}, nil
+}
+
+func (f *floorServer) ReplaceContacts(ctx context.Context, req *contactsv1.ReplaceContactsRequest) (*contactsv1.ReplaceContactsResponse, error) {
+	body := f.validBody
+	if cs := req.GetContacts(); len(cs) > 0 && cs[0].GetAddress().GetCountryCode() == invalidCountry {
+		body = f.invalidBody
+	}
+	if err := f.do(ctx, http.MethodPut, f.base+"/properties/"+req.GetPropertyId()+"/contacts", body); err != nil {
+		return nil, err
+	}
+	return &contactsv1.ReplaceContactsResponse{}, nil
+}
+
+// do makes the request and decodes the answer into a map; a status other
+// than 200 becomes a bare INVALID_ARGUMENT (4xx) or UNAVAILABLE.
+func (f *floorServer) do(ctx context.Context, method, url string, body []byte) error {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return status.Error(codes.Internal, "request")
+	}
+	req.Header.Set("Authorization", f.authorization)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := f.http.Do(req)
+	if err != nil {
+		return status.Error(codes.Unavailable, "upstream")
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return status.Error(codes.Unavailable, "upstream")
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return status.Error(codes.Unavailable, "undecodable")
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return nil
+	case resp.StatusCode < 500:
+		return status.Error(codes.InvalidArgument, "refused")
+	default:
+		return status.Error(codes.Unavailable, "upstream")
+	}
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/contacts-facade/contacts-facade/internal/admin"
+	"github.com/contacts-facade/contacts-facade/internal/httpx"
+	"github.com/contacts-facade/contacts-facade/internal/metrics"
+	"github.com/contacts-facade/contacts-facade/internal/telemetry"
+	"github.com/contacts-facade/contacts-facade/internal/upstream"
+)
+
+// obsConfig is what contactsd is told about metrics, profiles and the
+// admin listener. Tracing is configured by the OTEL_* environment only.
+type obsConfig struct {
+	adminListen string
+	adminPprof  bool
+}
+
+// addObservabilityFlags defines the flags of obsConfig.
+func addObservabilityFlags(fs *flag.FlagSet, c *obsConfig) {
+	fs.StringVar(&c.adminListen, "admin-listen", "",
+		"admin HTTP address (host:port) for /metrics, /healthz, /readyz; empty: no admin listener.\nIt serves no contact data, but bind it to loopback or a port only the platform reaches")
+	fs.BoolVar(&c.adminPprof, "admin-pprof", false, "also serve /debug/pprof/ on -admin-listen")
+}
+
+// attemptObserver is upstream.Config.Observer.
+type attemptObserver interface {
+	ObserveAttempt(method upstream.Method, httpStatus int, otaCode, outcome string, d time.Duration)
+}
+
+// observability is the metrics, tracing and admin listener of one run.
+// Metrics are collected only when there is an admin listener to serve
+// them; traces only when the OTEL_* environment asks for them.
+type observability struct {
+	cfg     obsConfig
+	log     *slog.Logger
+	metrics *metrics.Metrics // nil without -admin-listen
+	tracing *telemetry.Tracing
+	ready   atomic.Bool
+	admin   *admin.Server
+	served  chan error
+}
+
+// newObservability builds the metrics and the tracing. Call shutdown when
+// done, even when it fails.
+func newObservability(ctx context.Context, cfg obsConfig, getenv func(string) string, log *slog.Logger) (*observability, error) {
+	o := &observability{cfg: cfg, log: log, tracing: telemetry.Off()}
+	if cfg.adminListen != "" {
+		o.metrics = metrics.New()
+	}
+	tr, err := telemetry.FromEnv(ctx, getenv, "contactsd", version)
+	if err != nil {
+		return o, err
+	}
+	o.tracing = tr
+	if tr.On() {
+		log.Info("tracing on (OTEL_* environment)")
+	}
+	return o, nil
+}
+
+// logHandler adds the trace and span ids of the call to each log line.
+func (o *observability) logHandler(h slog.Handler) slog.Handler { return telemetry.LogHandler(h) }
+
+// serverHooks are what the gRPC server needs, to run outside its own
+// interceptors: server.Config.UnaryInterceptors, StreamInterceptors and
+// Options (the otelgrpc stats handler).
+func (o *observability) serverHooks() (unary []grpc.UnaryServerInterceptor, stream []grpc.StreamServerInterceptor, opts []grpc.ServerOption) {
+	if h := o.tracing.ServerHandler(); h != nil {
+		opts = append(opts, grpc.StatsHandler(h))
+	}
+	if o.metrics != nil {
+		unary = append(unary, o.metrics.UnaryServerInterceptor())
+		stream = append(stream, o.metrics.StreamServerInterceptor())
+	}
+	return unary, stream, opts
+}
+
+// upstreamHTTPClient is upstream.Config.HTTPClient: nil (the upstream
+// package's own client) without tracing; with tracing, the same pool and
+// redirect policy, traced.
+func (o *observability) upstreamHTTPClient() *http.Client {
+	if !o.tracing.On() {
+		return nil
+	}
+	return &http.Client{
+		Transport: o.tracing.Transport(httpx.NewTransport(1000)),
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// upstreamObserver is upstream.Config.Observer; nil without metrics.
+func (o *observability) upstreamObserver() attemptObserver {
+	if o.metrics == nil {
+		return nil
+	}
+	return o.metrics
+}
+
+// onTokenExchange is upstreamauth.TokenConfig.OnExchange; nil without
+// metrics.
+func (o *observability) onTokenExchange() func(outcome string) {
+	if o.metrics == nil {
+		return nil
+	}
+	return o.metrics.TokenExchanged
+}
+
+// watchToken serves the token gauges from snapshot (the token source's
+// Snapshot, converted: metrics.TokenState(ts.Snapshot())).
+func (o *observability) watchToken(snapshot func() metrics.TokenState) {
+	if o.metrics == nil {
+		return
+	}
+	if err := o.metrics.WatchToken(snapshot, nil); err != nil {
+		o.log.Error("token metrics", "error", err)
+	}
+}
+
+// setReady is what /readyz reports: true once the gRPC server serves,
+// false from the start of the shutdown, like its health status.
+func (o *observability) setReady(ready bool) { o.ready.Store(ready) }
+
+// startAdmin starts the admin listener when -admin-listen is set.
+func (o *observability) startAdmin(ctx context.Context) error {
+	if o.cfg.adminListen == "" {
+		return nil
+	}
+	h := admin.Handler(admin.Config{Gatherer: o.metrics.Registry(), Ready: o.ready.Load, Pprof: o.cfg.adminPprof})
+	s, err := admin.Listen(ctx, o.cfg.adminListen, h)
+	if err != nil {
+		return err
+	}
+	o.admin, o.served = s, make(chan error, 1)
+	go func() { o.served <- s.Serve() }()
+	o.log.Info("serving admin HTTP", "listen", s.Addr().String(), "pprof", o.cfg.adminPprof)
+	return nil
+}
+
+// shutdown stops the admin listener and flushes the spans, each within a
+// few seconds: it runs after the gRPC server has stopped.
+func (o *observability) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if o.admin != nil {
+		if err := o.admin.Shutdown(ctx); err != nil {
+			o.log.Warn("admin listener shutdown", "error", err)
+		}
+		if err := <-o.served; err != nil {
+			o.log.Error("admin listener", "error", err)
+		}
+	}
+	if err := o.tracing.Shutdown(ctx); err != nil {
+		o.log.Warn("flushing traces", "error", err)
+	}
+}

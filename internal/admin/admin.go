@@ -1,0 +1,120 @@
+// Package admin is contactsd's admin HTTP listener: Prometheus metrics,
+// liveness and readiness for platforms that probe over HTTP, and, only when
+// asked for, the pprof profiles. It serves no contact data; bind it to
+// loopback or a port that only the platform reaches.
+package admin
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config is what Handler needs.
+type Config struct {
+	// Gatherer is served at /metrics; nil serves no /metrics.
+	Gatherer prometheus.Gatherer
+	// Ready reports whether the gRPC server is SERVING (its health
+	// status); /readyz answers 200 when it is and 503 otherwise. Nil means
+	// always ready.
+	Ready func() bool
+	// Pprof serves /debug/pprof/. Profiles show code paths and may hold
+	// values in flight, so it is off unless asked for.
+	Pprof bool
+}
+
+// Handler routes the admin endpoints:
+//
+//	/metrics        Prometheus text or OpenMetrics (with exemplars)
+//	/healthz        200 while the process serves HTTP at all
+//	/readyz         200 when Ready, else 503
+//	/debug/pprof/   only with Pprof
+func Handler(cfg Config) http.Handler {
+	mux := http.NewServeMux()
+	if cfg.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
+			EnableOpenMetrics: true,
+			// A failing collector leaves out its metrics, not the others.
+			ErrorHandling: promhttp.ContinueOnError,
+		}))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { text(w, http.StatusOK, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if cfg.Ready != nil && !cfg.Ready() {
+			text(w, http.StatusServiceUnavailable, "not serving")
+			return
+		}
+		text(w, http.StatusOK, "serving")
+	})
+	if cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	return mux
+}
+
+func text(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+// Server is the admin listener.
+type Server struct {
+	http *http.Server
+	lis  net.Listener
+}
+
+// Listen binds addr and returns a Server that serves h once Serve is
+// called.
+func Listen(ctx context.Context, addr string, h http.Handler) (*Server, error) {
+	var lc net.ListenConfig
+	lis, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		lis: lis,
+		http: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second,
+			// /debug/pprof/profile and /trace write for ?seconds (30 by
+			// default); leave them room.
+			WriteTimeout:   2 * time.Minute,
+			IdleTimeout:    time.Minute,
+			MaxHeaderBytes: 16 << 10,
+		},
+	}, nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() net.Addr { return s.lis.Addr() }
+
+// Serve serves until Shutdown; it returns nil after Shutdown.
+func (s *Server) Serve() error {
+	if err := s.http.Serve(s.lis); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting and waits for requests in flight until ctx
+// ends, then closes them.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		_ = s.http.Close()
+	}
+	return err
+}

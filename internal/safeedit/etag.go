@@ -1,0 +1,150 @@
+package safeedit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"slices"
+	"strings"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+)
+
+// FallbackLanguage is what the upstream answers for a contact person whose
+// language is missing, unless asked for no_language_fallback.
+const FallbackLanguage = "en-gb"
+
+// etagVersion starts the hashed bytes: a change of the canonical form
+// changes every etag instead of making two forms collide.
+const etagVersion = "contacts-etag-v1"
+
+// Etag is the weak etag (AIP-154, RFC 7232 syntax: W/"...") of a property's
+// contacts. It is a hash of their canonical form (see canonical), so it
+// does not depend on the order of the contacts or of their profiles, nor on
+// whether the contacts were read with no_language_fallback, and it gives
+// the same value for what the facade sends and what the upstream returns
+// for it afterwards.
+func Etag(contacts []*contactsv1.Contact) string {
+	forms := make([][]byte, len(contacts))
+	for i, c := range contacts {
+		forms[i] = canonical(c, true)
+	}
+	slices.SortFunc(forms, bytes.Compare)
+	h := sha256.New()
+	h.Write([]byte(etagVersion))
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(forms)))
+	h.Write(n[:])
+	for _, f := range forms {
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		h.Write(n[:])
+		h.Write(f)
+	}
+	sum := h.Sum(nil)
+	return `W/"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
+}
+
+// WellFormedEtag reports whether s has the shape of an etag: W/"..." or
+// "..." (RFC 7232 entity-tag), with no quote or control character inside.
+// Only values returned by Etag ever match a current state.
+func WellFormedEtag(s string) bool {
+	s = strings.TrimPrefix(s, "W/")
+	if len(s) < 2 || len(s) > 200 || s[0] != '"' || s[len(s)-1] != '"' {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if c := s[i]; c == '"' || c < 0x21 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// SameContent reports whether a and b are the same contact but for their
+// profiles: what the etag sees of them, profiles aside.
+func SameContent(a, b *contactsv1.Contact) bool {
+	return bytes.Equal(canonical(a, false), canonical(b, false))
+}
+
+// SameState reports whether two lists of contacts have the same etag.
+func SameState(a, b []*contactsv1.Contact) bool {
+	return len(a) == len(b) && Etag(a) == Etag(b)
+}
+
+// canonical is the byte form of a contact that the etag hashes. It
+// normalises what the upstream normalises, so that a state the facade
+// writes and the state the upstream returns for it give the same bytes:
+//
+//   - profiles are sorted and counted once each (withProfiles false leaves
+//     them out, for SameContent);
+//   - an empty contact_person.language_code is the fallback "en-gb": a read
+//     with no_language_fallback shows a missing language as empty, a read
+//     without it as "en-gb", and a write must send one (ASSUMPTION: the
+//     fallback touches only that field and is always "en-gb", as the
+//     documentation says);
+//   - JOB_TITLE_UNSPECIFIED is JOB_TITLE_UNKNOWN: the upstream stores
+//     "Unknown" when a write sends none;
+//   - address.state_prov_code is left out: the upstream never returns it;
+//     an address with no other field set is no address.
+//
+// Phones keep their order: the upstream returns them in the order sent.
+// Every string is length-prefixed, so no two contacts share a form.
+func canonical(c *contactsv1.Contact, withProfiles bool) []byte {
+	b := make([]byte, 0, 256)
+	if withProfiles {
+		ps := slices.Clone(c.GetProfiles())
+		slices.Sort(ps)
+		ps = slices.Compact(ps)
+		b = binary.AppendUvarint(b, uint64(len(ps)))
+		for _, p := range ps {
+			b = binary.AppendUvarint(b, uint64(p))
+		}
+	}
+	p := c.GetContactPerson()
+	b = binary.AppendUvarint(b, boolUint(p != nil))
+	if p != nil {
+		b = appendString(b, p.GetName())
+		b = binary.AppendUvarint(b, uint64(p.GetGender()))
+		job := p.GetJobTitle()
+		if job == contactsv1.JobTitle_JOB_TITLE_UNSPECIFIED {
+			job = contactsv1.JobTitle_JOB_TITLE_UNKNOWN
+		}
+		b = binary.AppendUvarint(b, uint64(job))
+		lang := p.GetLanguageCode()
+		if lang == "" {
+			lang = FallbackLanguage
+		}
+		b = appendString(b, lang)
+	}
+	a := c.GetAddress()
+	hasAddress := a != nil && (a.GetAddressLine() != "" || a.GetCityName() != "" || a.GetPostalCode() != "" ||
+		a.GetCountryCode() != "" || a.GetLanguageCode() != "")
+	b = binary.AppendUvarint(b, boolUint(hasAddress))
+	if hasAddress {
+		b = appendString(b, a.GetAddressLine())
+		b = appendString(b, a.GetCityName())
+		b = appendString(b, a.GetPostalCode())
+		b = appendString(b, a.GetCountryCode())
+		b = appendString(b, a.GetLanguageCode())
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.GetPhones())))
+	for _, ph := range c.GetPhones() {
+		b = appendString(b, ph.GetPhoneNumber())
+		b = binary.AppendUvarint(b, uint64(ph.GetPhoneTechType()))
+		b = appendString(b, ph.GetExtension())
+	}
+	return appendString(b, c.GetEmail())
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func boolUint(v bool) uint64 {
+	if v {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,244 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/errmap"
+	"github.com/contacts-facade/contacts-facade/internal/idempotency"
+	"github.com/contacts-facade/contacts-facade/internal/safeedit"
+	"github.com/contacts-facade/contacts-facade/internal/upstream"
+	"github.com/contacts-facade/contacts-facade/internal/writelock"
+)
+
+// Options are the shared state of safe edits. Zero fields get in-process
+// defaults, right for one replica: replicas that serve the same
+// properties must share both (Redis, in the scale-out issue).
+type Options struct {
+	// Locks serialises the writes of one property. Default
+	// writelock.NewLocal().
+	Locks writelock.Locker
+	// Requests remembers the outcomes of writes by AIP-155 request_id.
+	// Default idempotency.NewMemory with its defaults (24 h, bounded).
+	Requests idempotency.Store
+}
+
+// NewWithOptions is New with the shared state of safe edits.
+func NewWithOptions(up Upstream, logger *slog.Logger, opts Options) *Service {
+	s := New(up, logger)
+	if opts.Locks != nil {
+		s.locks = opts.Locks
+	}
+	if opts.Requests != nil {
+		s.requests = opts.Requests
+	}
+	return s
+}
+
+// readForWrite is the read of every read-modify-write: always the
+// upstream itself (a read cache, when there is one, must stay out of this
+// path), always with the language fallback, the form the facade writes
+// back and the etag is defined on. Called with the property's write lock
+// held, right before the write: the only moment a writer outside the
+// facade can slip in is between this read and that write.
+func (s *Service) readForWrite(ctx context.Context, propertyID string) (*contactsv1.ListContactsResponse, error) {
+	return s.up.List(ctx, propertyID, false)
+}
+
+// written is the outcome of a read-modify-write.
+type written struct {
+	previous []*contactsv1.Contact
+	// next is what the property holds now, as far as the facade knows:
+	// what it sent (PUT), or the previous contacts and the sent ones
+	// (POST).
+	next     []*contactsv1.Contact
+	etag     string
+	warnings []*contactsv1.Warning
+	// upstreamID is the ruid of the write, or of the read when no write
+	// was needed.
+	upstreamID string
+}
+
+// rmw describes one read-modify-write.
+type rmw struct {
+	call errmap.Call
+	etag string
+	// merge computes the contacts to write from the current state; its
+	// error is a status.
+	merge func(current *contactsv1.ListContactsResponse) ([]*contactsv1.Contact, error)
+	// always writes even when merge changes nothing (ReplaceContacts and
+	// CreateContacts are the upstream's own calls).
+	always bool
+	// stored is what the property holds after writing next; nil: next.
+	stored func(previous, next []*contactsv1.Contact) []*contactsv1.Contact
+}
+
+// readModifyWrite runs op under the property's write lock: read the
+// current contacts, check the etag, merge, write. sent reports whether the
+// upstream write was sent (from then on an outcome must be remembered: the
+// write may have happened).
+func (s *Service) readModifyWrite(ctx context.Context, op rmw) (w written, sent bool, err error) {
+	lease, err := s.locks.Lock(ctx, op.call.PropertyID)
+	if err != nil {
+		return w, false, waitFailed(op.call, err)
+	}
+	defer lease.Unlock()
+	// Upstream calls end when the lease is lost.
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := context.AfterFunc(lease.Context(), func() {
+		if errors.Is(context.Cause(lease.Context()), writelock.ErrLockLost) {
+			cancel(writelock.ErrLockLost)
+		}
+	})
+	defer stop()
+
+	readCall := errmap.Call{Method: upstream.MethodGet, PropertyID: op.call.PropertyID}
+	cur, err := s.readForWrite(wctx, op.call.PropertyID)
+	if err != nil {
+		return w, false, s.fail(ctx, readCall, err)
+	}
+	curEtag := safeedit.Etag(cur.GetContacts())
+	if op.etag != "" && op.etag != curEtag {
+		return w, false, safeStatus(rowEtagMismatch, op.call, cur.GetRequestId(), map[string]string{MetaCurrentEtag: curEtag})
+	}
+	next, err := op.merge(cur)
+	if err != nil {
+		return w, false, err
+	}
+	w = written{previous: cur.GetContacts(), next: next, etag: curEtag, upstreamID: cur.GetRequestId()}
+	if !op.always && safeedit.SameState(cur.GetContacts(), next) {
+		return w, false, nil // nothing to write
+	}
+	if context.Cause(wctx) != nil && errors.Is(context.Cause(wctx), writelock.ErrLockLost) {
+		return w, false, safeStatus(rowWriteLockLost, op.call, cur.GetRequestId(), nil)
+	}
+	var resp interface {
+		GetWarnings() []*contactsv1.Warning
+		GetRequestId() string
+	}
+	if op.call.Method == upstream.MethodPost {
+		resp, err = s.up.Create(wctx, op.call.PropertyID, next)
+	} else {
+		resp, err = s.up.Replace(wctx, op.call.PropertyID, next)
+	}
+	if err != nil {
+		return w, true, s.fail(ctx, op.call, err)
+	}
+	stored := next
+	if op.stored != nil {
+		stored = op.stored(cur.GetContacts(), next)
+	}
+	w.etag, w.warnings, w.upstreamID = safeedit.Etag(stored), resp.GetWarnings(), resp.GetRequestId()
+	return w, true, nil
+}
+
+// idempotent runs a mutating call once per AIP-155 request_id: a retry
+// with the same id and the same request gets the remembered outcome; the
+// same id with another request is refused. run reports whether it sent the
+// upstream write; an outcome is remembered only then (before, nothing was
+// written, and running the request again is safe).
+func idempotent[Resp proto.Message](ctx context.Context, s *Service, call errmap.Call, requestID string, req proto.Message,
+	newResp func() Resp, run func() (Resp, bool, error)) (Resp, error) {
+	var zero Resp
+	if requestID == "" {
+		resp, _, err := run()
+		return resp, err
+	}
+	fp, err := fingerprint(req)
+	if err != nil {
+		return zero, errmap.Internal(call).Err()
+	}
+	begun, err := s.requests.Begin(ctx, strings.ToLower(requestID), fp)
+	switch {
+	case errors.Is(err, idempotency.ErrMismatch):
+		return zero, safeStatus(rowRequestIDReused, call, "", nil, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
+			Field: "request_id", Reason: ReasonRequestIDReused, Description: "this request_id was used for a different request"}}})
+	case err != nil:
+		return zero, waitFailed(call, err)
+	case begun.Done:
+		return replay(call, begun.Outcome, newResp)
+	}
+	resp, sent, err := run()
+	var o idempotency.Outcome
+	if err != nil {
+		o.Status, _ = proto.Marshal(status.Convert(err).Proto())
+	} else if o.Response, err = proto.Marshal(resp); err != nil {
+		begun.Finish(o, false)
+		return zero, errmap.Internal(call).Err()
+	}
+	begun.Finish(o, sent)
+	if o.Status != nil {
+		return zero, status.Convert(err).Err()
+	}
+	return resp, nil
+}
+
+// replay answers a remembered outcome.
+func replay[Resp proto.Message](call errmap.Call, o idempotency.Outcome, newResp func() Resp) (Resp, error) {
+	var zero Resp
+	if o.Status != nil {
+		var st spb.Status
+		if err := proto.Unmarshal(o.Status, &st); err != nil {
+			return zero, errmap.Internal(call).Err()
+		}
+		return zero, status.FromProto(&st).Err()
+	}
+	resp := newResp()
+	if err := proto.Unmarshal(o.Response, resp); err != nil {
+		return zero, errmap.Internal(call).Err()
+	}
+	return resp, nil
+}
+
+// fingerprint identifies a request: its type and its deterministic bytes.
+func fingerprint(req proto.Message) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write([]byte(req.ProtoReflect().Descriptor().FullName()))
+	h.Write([]byte{0})
+	h.Write(b)
+	return h.Sum(nil), nil
+}
+
+// unknownValueWarning ends the warnings upstream.ContactsFromWire adds for
+// a value the facade has no enum for.
+const unknownValueWarning = "value unknown to the facade, returned as unspecified"
+
+// checkWritable refuses to write back a state the facade cannot represent
+// (a value it has no enum for would be lost) or that the Contacts API
+// would refuse (a CONTRACT profile, a contact the upstream holds but a
+// PUT may not send): writing it back would lose or delete data the
+// request did not name.
+func checkWritable(call errmap.Call, cur *contactsv1.ListContactsResponse, next []*contactsv1.Contact) error {
+	var pf errdetails.PreconditionFailure
+	for _, w := range cur.GetWarnings() {
+		if w.GetCode() == "" && strings.HasSuffix(w.GetMessage(), unknownValueWarning) {
+			subject, _, _ := strings.Cut(w.GetMessage(), ":")
+			pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{Type: "UNKNOWN_VALUE", Subject: subject,
+				Description: "the upstream holds a value the facade does not know, which a write would lose"})
+		}
+	}
+	if len(pf.Violations) == 0 {
+		for _, v := range validateWrite(call.PropertyID, next) {
+			pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{Type: "NOT_WRITABLE", Subject: v.Field,
+				Description: "in the contacts the facade would write: " + v.Description})
+		}
+	}
+	if len(pf.Violations) == 0 {
+		return nil
+	}
+	return safeStatus(rowContactsNotWritable, call, cur.GetRequestId(), nil, &pf)
+}
