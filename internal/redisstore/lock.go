@@ -10,11 +10,15 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/contacts-facade/contacts-facade/internal/writelock"
 )
 
 // ErrLockLost is the cause of a Lease's context when the lease could not
-// be renewed before it expired: another holder may have the lock now.
-var ErrLockLost = errors.New("redisstore: lock lost before it was released")
+// be renewed before it expired: another holder may have the lock now. It
+// is writelock's, so that the service tells a lost lease the same way
+// whatever the Locker.
+var ErrLockLost = writelock.ErrLockLost
 
 // ErrLockBusy is returned (joined with the context's error) when a lock
 // could not be had before the caller's context ended.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contacts-facade/contacts-facade/internal/idempotency"
 	"github.com/contacts-facade/contacts-facade/internal/redisstore"
 	"github.com/contacts-facade/contacts-facade/internal/redisstore/redistest"
 )
@@ -93,8 +94,13 @@ func TestRealRedis(t *testing.T) {
 		if tok, ok, err := s.LoadToken(ctx); err != nil || !ok || tok.JWT != "j" {
 			t.Fatalf("LoadToken: %+v %v %v", tok, ok, err)
 		}
-		if c, _, err := s.Claim(ctx, "k", time.Minute); err != nil || !c {
-			t.Fatalf("Claim: %v %v", c, err)
+		r, err := s.Requests(0, 0).Begin(ctx, "k", []byte{1})
+		if err != nil || r.Done || r.Finish == nil {
+			t.Fatalf("Begin: %+v %v", r, err)
+		}
+		r.Finish(idempotency.Outcome{Response: []byte("x")}, true)
+		if r, err := s.Requests(0, 0).Begin(ctx, "k", []byte{1}); err != nil || !r.Done || string(r.Outcome.Response) != "x" {
+			t.Fatalf("second Begin: %+v %v", r, err)
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package redisstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -296,53 +295,6 @@ func TestExpiredHolderCannotReleaseOrRenewSuccessorsLock(t *testing.T) {
 		t.Fatal("current holder could not renew")
 	}
 	_ = b.Unlock(ctx)
-}
-
-func TestRecordsClaimOnceAndSealed(t *testing.T) {
-	s, mr := newMini(t)
-	ctx := context.Background()
-	claimed, v, err := s.Claim(ctx, "k1", time.Minute)
-	if err != nil || !claimed || v != nil {
-		t.Fatalf("first claim: %v %q %v", claimed, v, err)
-	}
-	claimed, v, err = s.Claim(ctx, "k1", time.Minute)
-	if err != nil || claimed || v != nil {
-		t.Fatalf("claim while pending: %v %q %v", claimed, v, err)
-	}
-	secret := []byte(`{"email":"jane@example.com"}`)
-	if err := s.Complete(ctx, "k1", secret, 24*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range mr.Keys() {
-		raw, _ := mr.Get(k)
-		if bytes.Contains([]byte(raw), []byte("jane")) {
-			t.Fatal("record stored in clear")
-		}
-		if ttl := mr.TTL(k); ttl != 24*time.Hour {
-			t.Errorf("record ttl %v", ttl)
-		}
-	}
-	claimed, v, err = s.Claim(ctx, "k1", time.Minute)
-	if err != nil || claimed || !bytes.Equal(v, secret) {
-		t.Fatalf("claim after complete: %v %q %v", claimed, v, err)
-	}
-	// An abandoned pending claim can be claimed again; a completed record
-	// is not abandoned.
-	_, _, _ = s.Claim(ctx, "k2", time.Minute)
-	_ = s.Abandon(ctx, "k2")
-	if claimed, _, _ := s.Claim(ctx, "k2", time.Minute); !claimed {
-		t.Fatal("abandoned claim not claimable")
-	}
-	_ = s.Abandon(ctx, "k1")
-	if v, _ := s.Record(ctx, "k1"); !bytes.Equal(v, secret) {
-		t.Fatal("Abandon removed a completed record")
-	}
-	// A pending claim whose holder died frees up after its TTL.
-	_, _, _ = s.Claim(ctx, "k3", time.Minute)
-	mr.FastForward(2 * time.Minute)
-	if claimed, _, _ := s.Claim(ctx, "k3", time.Minute); !claimed {
-		t.Fatal("stale claim not claimable after its TTL")
-	}
 }
 
 func TestInvalidationsReachSubscribers(t *testing.T) {
