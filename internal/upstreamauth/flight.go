@@ -69,14 +69,9 @@ func (s *TokenSource) run(f *flight) {
 // obtain gets a token for f: from Shared, else by an exchange if the
 // Shared lock and the budget allow one.
 func (s *TokenSource) obtain(ctx context.Context, f *flight) (*token, *Error, ending) {
-	if tok := s.loadShared(ctx); tok != nil {
+	unlock, tok, ok := s.lockOrLoad(ctx)
+	if tok != nil {
 		return tok, nil, endLoaded
-	}
-	unlock, ok, err := s.shared.TryLock(ctx, s.timeout)
-	if err != nil {
-		s.logLimited(slog.LevelWarn, "shared_lock", "upstream token: shared lock unavailable; exchanging anyway",
-			slog.String("error", err.Error()))
-		unlock, ok = nil, true
 	}
 	if !ok {
 		return nil, &Error{Kind: KindUnavailable, Err: ErrPeerExchanging}, endPeer
@@ -107,6 +102,41 @@ func (s *TokenSource) obtain(ctx context.Context, f *flight) (*token, *Error, en
 			slog.String("error", err.Error()))
 	}
 	return tok, nil, endExchanged
+}
+
+// lockOrLoad returns a token another replica stored, or the Shared lock
+// that lets this replica exchange. While another replica holds the lock
+// it waits for that replica's token (asking Load every peerPoll) rather
+// than exchanging itself, until the lock is free or ctx (the flight's own
+// deadline) ends; then ok is false. After taking the lock it asks Load
+// once more, since the previous holder may have stored a token just
+// before releasing it.
+func (s *TokenSource) lockOrLoad(ctx context.Context) (unlock func(), tok *token, ok bool) {
+	for {
+		if tok := s.loadShared(ctx); tok != nil {
+			return nil, tok, false
+		}
+		unlock, ok, err := s.shared.TryLock(ctx, s.timeout)
+		if err != nil {
+			s.logLimited(slog.LevelWarn, "shared_lock", "upstream token: shared lock unavailable; exchanging anyway",
+				slog.String("error", err.Error()))
+			return nil, nil, true
+		}
+		if ok {
+			if tok := s.loadShared(ctx); tok != nil {
+				unlock()
+				return nil, tok, false
+			}
+			return unlock, nil, true
+		}
+		t := time.NewTimer(s.peerPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil, false
+		case <-t.C:
+		}
+	}
 }
 
 // loadShared returns a token another replica stored, nil when there is

@@ -18,9 +18,13 @@ import (
 //  1. Load: a token another replica stored is used without an exchange,
 //     unless it is the very token being replaced or is due for renewal.
 //  2. TryLock: only the replica that holds the lock exchanges. A replica
-//     that does not get it sends nothing; its callers keep the current
-//     token or fail with KindUnavailable (cause ErrPeerExchanging), and
-//     it asks again (Load first) a second later.
+//     that does not get it sends nothing: it asks Load again every
+//     peerPoll for the token the holder will store, within the flight's
+//     deadline (ExchangeTimeout), and takes the lock itself if it comes
+//     free. Only if neither happens in time do its callers fail with
+//     KindUnavailable (cause ErrPeerExchanging); it asks again a second
+//     later. Having taken the lock it asks Load once more before it
+//     exchanges.
 //  3. Budget.Take, the exchange, then Store of the new token, then unlock.
 //
 // An error from Load or TryLock is logged and treated as "nothing stored"
@@ -70,9 +74,13 @@ func (t SharedToken) LogValue() slog.Value {
 // cached.
 var ErrPeerExchanging = errors.New("another replica is exchanging for a token")
 
-// peerWait is how long a replica that did not get the Shared lock waits
-// before it asks again.
+// peerWait is how long a replica whose wait for a peer's token ran out
+// holds off before it asks again.
 const peerWait = time.Second
+
+// defaultPeerPoll is how often a replica waiting for a peer's token asks
+// Load.
+const defaultPeerPoll = 50 * time.Millisecond
 
 // localOnly is the default Shared: nothing is shared, the lock is always
 // free.

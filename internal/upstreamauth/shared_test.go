@@ -89,35 +89,107 @@ func TestSharedReplicas(t *testing.T) {
 	}
 }
 
+// lockedShared is a Shared whose lock another replica holds: each TryLock
+// is refused and reported on tried, so a test can store the peer's token
+// while the source waits.
+type lockedShared struct {
+	memShared
+	tried chan int
+}
+
+func (l *lockedShared) TryLock(ctx context.Context, ttl time.Duration) (func(), bool, error) {
+	unlock, ok, err := l.memShared.TryLock(ctx, ttl)
+	l.mu.Lock()
+	n := l.tryLocks
+	l.mu.Unlock()
+	select {
+	case l.tried <- n:
+	default:
+	}
+	return unlock, ok, err
+}
+
 // TestSharedLockHeld: while another replica holds the lock, nothing is
-// sent and no budget spent; the caller without a token fails with
-// ErrPeerExchanging, and a second later picks up what the peer stored.
+// sent and no budget spent: the caller waits for the token the holder
+// stores and gets it.
 func TestSharedLockHeld(t *testing.T) {
 	clock := newFakeClock()
 	f := newFake(t, clock, nil)
-	store := &memShared{locked: true}
+	store := &lockedShared{memShared: memShared{locked: true}, tried: make(chan int, 1)}
 	var outcomes []string
 	ts, _ := newSource(t, f, func(c *TokenConfig) {
 		c.Shared = store
 		c.OnExchange = func(o string) { outcomes = append(outcomes, o) }
 	})
-	_, _, err := authorize(t.Context(), t, ts)
-	if e := asError(t, err); e.Kind != KindUnavailable || !errors.Is(err, ErrPeerExchanging) {
-		t.Fatalf("got %v, want unavailable with ErrPeerExchanging", err)
-	}
-	clock.Advance(peerWait - time.Millisecond)
-	if _, _, err := authorize(t.Context(), t, ts); !errors.Is(err, ErrPeerExchanging) || store.tryLocks != 1 {
-		t.Fatalf("within the wait: %v, TryLock calls %d (want ErrPeerExchanging, 1)", err, store.tryLocks)
+	ts.peerPoll = time.Millisecond
+	got := make(chan string, 1)
+	go func() {
+		tok, _, err := authorize(t.Context(), t, ts)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- tok
+	}()
+	// The source asks for the lock more than once while it waits.
+	for n := range store.tried {
+		if n >= 2 {
+			break
+		}
 	}
 	peerTok := makeJWT(map[string]any{"exp": clock.Now().Add(time.Hour).Unix()})
 	_ = store.Store(t.Context(), SharedToken{JWT: peerTok, RUID: "peer", Obtained: clock.Now()})
-	clock.Advance(time.Millisecond)
-	if tok, _ := mustAuthorize(t, ts); tok != peerTok {
+	if tok := <-got; tok != peerTok {
 		t.Fatal("did not use the peer's token")
 	}
 	if f.count() != 0 || len(outcomes) != 0 || ts.Snapshot().BudgetLeft != DefaultMaxExchangesPerHour {
 		t.Fatalf("exchanges %d, outcomes %v, budget left %d: want nothing spent", f.count(), outcomes, ts.Snapshot().BudgetLeft)
 	}
+}
+
+// TestSharedLockHeldTooLong: a peer that holds the lock past the flight's
+// deadline without storing a token fails the callers with
+// ErrPeerExchanging; nothing is sent.
+func TestSharedLockHeldTooLong(t *testing.T) {
+	clock := newFakeClock()
+	f := newFake(t, clock, nil)
+	store := &memShared{locked: true}
+	ts, _ := newSource(t, f, func(c *TokenConfig) {
+		c.Shared = store
+		c.ExchangeTimeout = 20 * time.Millisecond
+	})
+	ts.peerPoll = time.Millisecond
+	_, _, err := authorize(t.Context(), t, ts)
+	if e := asError(t, err); e.Kind != KindUnavailable || !errors.Is(err, ErrPeerExchanging) {
+		t.Fatalf("got %v, want unavailable with ErrPeerExchanging", err)
+	}
+	if f.count() != 0 {
+		t.Fatalf("%d exchanges while a peer held the lock", f.count())
+	}
+}
+
+// TestSharedLoadAfterLock: the replica that takes the lock after another
+// released it uses the token that one stored instead of exchanging again.
+func TestSharedLoadAfterLock(t *testing.T) {
+	clock := newFakeClock()
+	f := newFake(t, clock, nil)
+	peerTok := makeJWT(map[string]any{"exp": clock.Now().Add(time.Hour).Unix()})
+	store := &storeOnLock{tok: SharedToken{JWT: peerTok, Obtained: clock.Now()}}
+	ts, _ := newSource(t, f, func(c *TokenConfig) { c.Shared = store })
+	if tok, _ := mustAuthorize(t, ts); tok != peerTok || f.count() != 0 {
+		t.Fatalf("token from the store %v, exchanges %d (want true, 0)", tok == peerTok, f.count())
+	}
+}
+
+// storeOnLock has no token until TryLock, as when the previous holder
+// stored one between this replica's Load and its TryLock.
+type storeOnLock struct {
+	memShared
+	tok SharedToken
+}
+
+func (s *storeOnLock) TryLock(ctx context.Context, ttl time.Duration) (func(), bool, error) {
+	_ = s.Store(ctx, s.tok)
+	return s.memShared.TryLock(ctx, ttl)
 }
 
 // TestSharedTokenRedaction: a SharedToken prints without its JWT.

@@ -200,10 +200,13 @@ type TokenSource struct {
 	budget      Budget
 	reserve     int // of budget, kept from whyRejected exchanges
 	shared      Shared
-	onExchange  func(string)
-	now         func() time.Time
-	log         *slog.Logger
-	logRate     *lograte.Limiter
+	// peerPoll is how often a replica waiting for a peer's token asks
+	// Shared.Load.
+	peerPoll   time.Duration
+	onExchange func(string)
+	now        func() time.Time
+	log        *slog.Logger
+	logRate    *lograte.Limiter
 
 	// base is the parent of every exchange's context; Close cancels it.
 	base   context.Context
@@ -306,6 +309,7 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 		budget:      cfg.Budget,
 		reserve:     renewalReserve(cfg.Budget.Limit()),
 		shared:      cfg.Shared,
+		peerPoll:    defaultPeerPoll,
 		onExchange:  cfg.OnExchange,
 		now:         cfg.Now,
 		log:         cfg.Logger,

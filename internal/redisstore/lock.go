@@ -1,0 +1,188 @@
+package redisstore
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/contacts-facade/contacts-facade/internal/writelock"
+)
+
+// ErrLockLost is the cause of a Lease's context when the lease could not
+// be renewed before it expired: another holder may have the lock now. It
+// is writelock's, so that the service tells a lost lease the same way
+// whatever the Locker.
+var ErrLockLost = writelock.ErrLockLost
+
+// ErrLockBusy is returned (joined with the context's error) when a lock
+// could not be had before the caller's context ended.
+var ErrLockBusy = errors.New("redisstore: lock held by another replica")
+
+// acquireScript takes the lock when free and hands out the next fencing
+// value; else it returns the holder's remaining lease in milliseconds as a
+// negative number (or -1 when Redis reports none).
+var acquireScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCR', KEYS[2])
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 1 then ttl = 1 end
+return -ttl
+`)
+
+// renewScript extends the lease only while this holder still has it.
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`)
+
+// releaseScript deletes the lock only while this holder still has it
+// (compare-and-delete), so a holder whose lease expired cannot release
+// its successor's lock.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// Lease is one holding of a lock. It is renewed in the background until
+// Unlock; if renewal fails for a whole lease time its Context ends with
+// ErrLockLost.
+type Lease struct {
+	s     *Store
+	key   string
+	token string
+	fence int64
+	ttl   time.Duration
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+}
+
+// Lock takes the lock name for ttl, waiting (with jittered polling) until
+// it is free or ctx ends. While held it is renewed every ttl/3.
+func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (*Lease, error) {
+	wait := 5 * time.Millisecond
+	for {
+		l, remaining, err := s.tryLock(ctx, name, ttl)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, errors.Join(ErrLockBusy, ctx.Err())
+			}
+			return nil, err
+		}
+		if l != nil {
+			return l, nil
+		}
+		// Poll again after a jittered pause, never longer than the
+		// holder's remaining lease.
+		pause := min(wait, remaining)
+		pause = pause/2 + rand.N(pause/2+1)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, errors.Join(ErrLockBusy, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// TryLock takes the lock name for ttl if it is free; ok is false when
+// another holder has it.
+func (s *Store) TryLock(ctx context.Context, name string, ttl time.Duration) (l *Lease, ok bool, err error) {
+	l, _, err = s.tryLock(ctx, name, ttl)
+	return l, l != nil, err
+}
+
+// tryLock makes one attempt; when the lock is held it returns the
+// holder's remaining lease.
+func (s *Store) tryLock(ctx context.Context, name string, ttl time.Duration) (*Lease, time.Duration, error) {
+	key := s.key("lock", name)
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	n, err := acquireScript.Run(ctx, s.rdb, []string{key, key + ":fence"}, token, ttl.Milliseconds()).Int64()
+	if err != nil {
+		return nil, 0, err
+	}
+	if n > 0 {
+		return s.newLease(key, token, n, ttl), 0, nil
+	}
+	return nil, time.Duration(-n) * time.Millisecond, nil
+}
+
+func (s *Store) newLease(key, token string, fence int64, ttl time.Duration) *Lease {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	l := &Lease{s: s, key: key, token: token, fence: fence, ttl: ttl,
+		ctx: ctx, cancel: cancel, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.keepAlive()
+	return l
+}
+
+// Fence is the lock's fencing value: it grows with every holding, so a
+// write stamped with it can be told from one of an earlier holder.
+func (l *Lease) Fence() int64 { return l.fence }
+
+// Context ends when the lease is lost (cause ErrLockLost) or released.
+func (l *Lease) Context() context.Context { return l.ctx }
+
+// keepAlive renews the lease every ttl/3 until Unlock. A renewal that
+// finds another holder, or renewals failing for a whole ttl, end the
+// lease's context.
+func (l *Lease) keepAlive() {
+	defer close(l.done)
+	tick := time.NewTicker(l.ttl / 3)
+	defer tick.Stop()
+	lastOK := time.Now()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-tick.C:
+		}
+		held, err := l.renew(l.ctx)
+		switch {
+		case err == nil && held:
+			lastOK = time.Now()
+		case err == nil && !held:
+			l.cancel(ErrLockLost)
+			return
+		case time.Since(lastOK) >= l.ttl:
+			l.cancel(ErrLockLost)
+			return
+		}
+	}
+}
+
+// renew extends the lease once; held is false when another holder has it.
+func (l *Lease) renew(ctx context.Context) (held bool, err error) {
+	n, err := renewScript.Run(ctx, l.s.rdb, []string{l.key}, l.token, l.ttl.Milliseconds()).Int64()
+	return n == 1, err
+}
+
+// Unlock stops the renewals and releases the lock if this lease still
+// holds it. It is safe to call more than once.
+func (l *Lease) Unlock(ctx context.Context) error {
+	var err error
+	l.once.Do(func() {
+		close(l.stop)
+		<-l.done
+		err = releaseScript.Run(ctx, l.s.rdb, []string{l.key}, l.token).Err()
+		l.cancel(context.Canceled)
+	})
+	return err
+}
