@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
@@ -84,6 +85,8 @@ func TestShareCopiesEveryField(t *testing.T) {
 		RequestId:         "r",
 		Etag:              `W/"e"`,
 		UpstreamRequestId: "r",
+		CacheAge:          durationpb.New(time.Second),
+		CacheStale:        true,
 	}
 	fields := full.ProtoReflect().Descriptor().Fields()
 	set := 0

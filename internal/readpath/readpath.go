@@ -606,5 +606,7 @@ func share(resp *contactsv1.ListContactsResponse) *contactsv1.ListContactsRespon
 		RequestId:         resp.RequestId,
 		Etag:              resp.Etag,
 		UpstreamRequestId: resp.UpstreamRequestId,
+		CacheAge:          resp.CacheAge,
+		CacheStale:        resp.CacheStale,
 	}
 }

@@ -43,6 +43,19 @@ func newStack(t testing.TB, auth func(base string) upstream.Authorizer) *stack {
 // source) logging to log; nil discards.
 func newLoggedStack(t testing.TB, auth func(base string) upstream.Authorizer, log *slog.Logger) *stack {
 	t.Helper()
+	return newConfiguredStack(t, auth, server.Config{Logger: log})
+}
+
+// newGatedStack is newStack with a server configured by cfg (e.g. with
+// the access gate as an interceptor).
+func newGatedStack(t testing.TB, cfg server.Config) *stack {
+	t.Helper()
+	return newConfiguredStack(t, nil, cfg)
+}
+
+func newConfiguredStack(t testing.TB, auth func(base string) upstream.Authorizer, cfg server.Config) *stack {
+	t.Helper()
+	log := cfg.Logger
 	emu := emulator.New(emulator.Options{})
 	base, stopEmu, err := emulator.Start(context.Background(), "127.0.0.1:0", emu)
 	if err != nil {
@@ -68,7 +81,7 @@ func newLoggedStack(t testing.TB, auth func(base string) upstream.Authorizer, lo
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := serveFacade(t, up, server.Config{Logger: log})
+	conn := serveFacade(t, up, cfg)
 	return &stack{client: contactsv1.NewContactsServiceClient(conn), health: healthpb.NewHealthClient(conn), emu: emu}
 }
 
@@ -79,7 +92,14 @@ func newLoggedStack(t testing.TB, auth func(base string) upstream.Authorizer, lo
 func serveFacade(t testing.TB, up *upstream.Client, cfg server.Config) *grpc.ClientConn {
 	t.Helper()
 	t.Cleanup(up.CloseIdleConnections)
-	cfg.Service = service.New(up, cfg.Logger)
+	return serveService(t, service.New(up, cfg.Logger), cfg)
+}
+
+// serveService serves svc with the real gRPC server on an in-memory
+// listener and returns a client connection to it.
+func serveService(t testing.TB, svc *service.Service, cfg server.Config) *grpc.ClientConn {
+	t.Helper()
+	cfg.Service = svc
 	srv := server.New(cfg)
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()

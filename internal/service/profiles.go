@@ -71,7 +71,7 @@ func (s *Service) create(ctx context.Context, req *contactsv1.CreateContactsRequ
 func (s *Service) GetProfileContacts(ctx context.Context, req *contactsv1.GetProfileContactsRequest) (*contactsv1.GetProfileContactsResponse, error) {
 	return serve(ctx, s, upstream.MethodGet, req.GetPropertyId(), validateGetProfile(req),
 		func() (*contactsv1.GetProfileContactsResponse, error) {
-			all, err := withEtag(s.up.List(ctx, req.GetPropertyId(), false))
+			all, err := s.read(ctx, req.GetPropertyId(), false)
 			if err != nil {
 				return nil, err
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -30,7 +31,15 @@ type Options struct {
 	// Requests remembers the outcomes of writes by AIP-155 request_id.
 	// Default idempotency.NewMemory with its defaults (24 h, bounded).
 	Requests idempotency.Store
+	// LockWait bounds the wait for a property's write lock (default
+	// DefaultLockWait): past it the call gets UNAVAILABLE with RetryInfo
+	// rather than spending its whole deadline in the queue.
+	LockWait time.Duration
 }
+
+// DefaultLockWait is Options.LockWait's default: several writes' worth of
+// upstream round trips.
+const DefaultLockWait = 10 * time.Second
 
 // NewWithOptions is New with the shared state of safe edits.
 func NewWithOptions(up Upstream, logger *slog.Logger, opts Options) *Service {
@@ -41,17 +50,19 @@ func NewWithOptions(up Upstream, logger *slog.Logger, opts Options) *Service {
 	if opts.Requests != nil {
 		s.requests = opts.Requests
 	}
+	if opts.LockWait > 0 {
+		s.lockWait = opts.LockWait
+	}
 	return s
 }
 
-// readForWrite is the read of every read-modify-write: always the
-// upstream itself (a read cache, when there is one, must stay out of this
-// path), always with the language fallback, the form the facade writes
+// readForWrite is the read of every read-modify-write: never from the
+// read cache (readFresh), always with the language fallback, the form the facade writes
 // back and the etag is defined on. Called with the property's write lock
 // held, right before the write: the only moment a writer outside the
 // facade can slip in is between this read and that write.
 func (s *Service) readForWrite(ctx context.Context, propertyID string) (*contactsv1.ListContactsResponse, error) {
-	return s.up.List(ctx, propertyID, false)
+	return s.readFresh(ctx, propertyID)
 }
 
 // written is the outcome of a read-modify-write.
@@ -87,8 +98,13 @@ type rmw struct {
 // upstream write was sent (from then on an outcome must be remembered: the
 // write may have happened).
 func (s *Service) readModifyWrite(ctx context.Context, op rmw) (w written, sent bool, err error) {
-	lease, err := s.locks.Lock(ctx, op.call.PropertyID)
+	lctx, lcancel := context.WithTimeout(ctx, s.lockWait)
+	lease, err := s.locks.Lock(lctx, op.call.PropertyID)
+	lcancel()
 	if err != nil {
+		if ctx.Err() == nil && lctx.Err() != nil {
+			return w, false, lockBusy(op.call)
+		}
 		return w, false, waitFailed(op.call, err)
 	}
 	defer lease.Unlock()
@@ -115,6 +131,9 @@ func (s *Service) readModifyWrite(ctx context.Context, op rmw) (w written, sent 
 	if err != nil {
 		return w, false, err
 	}
+	if err := checkChanges(ctx, cur.GetContacts(), next); err != nil {
+		return w, false, err
+	}
 	w = written{previous: cur.GetContacts(), next: next, etag: curEtag, upstreamID: cur.GetRequestId()}
 	if !op.always && safeedit.SameState(cur.GetContacts(), next) {
 		return w, false, nil // nothing to write
@@ -139,6 +158,7 @@ func (s *Service) readModifyWrite(ctx context.Context, op rmw) (w written, sent 
 		stored = op.stored(cur.GetContacts(), next)
 	}
 	w.etag, w.warnings, w.upstreamID = safeedit.Etag(stored), resp.GetWarnings(), resp.GetRequestId()
+	noteEtags(ctx, curEtag, w.etag)
 	return w, true, nil
 }
 

@@ -1,13 +1,13 @@
 package service
 
 import (
-	"context"
-	"errors"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
 )
@@ -56,8 +56,8 @@ var (
 		"several contacts serve the profile, so which to update is ambiguous: use SetProfileContacts"}
 	rowContactsNotWritable = safeRow{codes.FailedPrecondition, ReasonContactsNotWritable,
 		"the property's current contacts cannot be written back through the Contacts API, so the facade cannot edit them safely"}
-	rowWriteLockTimeout = safeRow{codes.DeadlineExceeded, ReasonWriteLockTimeout,
-		"another write of this property was still running when the deadline passed; retry later"}
+	rowWriteLockTimeout = safeRow{codes.Unavailable, ReasonWriteLockTimeout,
+		"other writes of this property held its write lock for too long; retry after the delay in RetryInfo"}
 	rowWriteLockLost = safeRow{codes.Aborted, ReasonWriteLockLost,
 		"the facade lost the write lock of the property before writing; nothing was written, retry"}
 )
@@ -88,8 +88,15 @@ func safeStatus(row safeRow, call errmap.Call, upstreamRequestID string, extra m
 // waitFailed is the status of a wait (for the write lock, or for a
 // duplicate request) that ended with the caller's context.
 func waitFailed(call errmap.Call, err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return safeStatus(rowWriteLockTimeout, call, "", nil)
-	}
 	return errmap.Translate(err, call).Err()
+}
+
+// lockBusyRetry is the RetryInfo of WRITE_LOCK_TIMEOUT: about one write's
+// round trip.
+const lockBusyRetry = time.Second
+
+// lockBusy is the status of a write that could not have the property's
+// write lock within Options.LockWait.
+func lockBusy(call errmap.Call) error {
+	return safeStatus(rowWriteLockTimeout, call, "", nil, &errdetails.RetryInfo{RetryDelay: durationpb.New(lockBusyRetry)})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"time"
 	"unicode"
 
 	"google.golang.org/grpc/codes"
@@ -32,6 +33,7 @@ type Service struct {
 	// locks and requests are the shared state of safe edits (safe.go).
 	locks    writelock.Locker
 	requests idempotency.Store
+	lockWait time.Duration
 }
 
 // New returns the service calling up. A nil logger discards.
@@ -39,14 +41,14 @@ func New(up Upstream, logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{up: up, log: logger, locks: writelock.NewLocal(), requests: idempotency.NewMemory(idempotency.MemoryConfig{})}
+	return &Service{up: up, log: logger, locks: writelock.NewLocal(), requests: idempotency.NewMemory(idempotency.MemoryConfig{}), lockWait: DefaultLockWait}
 }
 
 // ListContacts implements contacts.v1.ContactsService.ListContacts.
 func (s *Service) ListContacts(ctx context.Context, req *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {
 	return serve(ctx, s, upstream.MethodGet, req.GetPropertyId(), validateList(req),
 		func() (*contactsv1.ListContactsResponse, error) {
-			return withEtag(s.up.List(ctx, req.GetPropertyId(), req.GetNoLanguageFallback()))
+			return s.read(ctx, req.GetPropertyId(), req.GetNoLanguageFallback())
 		})
 }
 

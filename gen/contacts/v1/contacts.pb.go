@@ -19,6 +19,7 @@ package contactsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	reflect "reflect"
 	sync "sync"
@@ -419,8 +420,19 @@ type ListContactsResponse struct {
 	// The upstream's id of this call (REST meta.ruid). Quote it to Booking.com
 	// connectivity support when asking about this call.
 	UpstreamRequestId string `protobuf:"bytes,5,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Set only when the facade's read cache answered (it is off unless
+	// contactsd runs with -read-cache-ttl): how long ago the facade read
+	// these contacts from the upstream. Unset means a fresh upstream read
+	// (possibly shared with concurrent identical calls). A write through
+	// the facade always drops the cached answer, so a caller reads its own
+	// writes.
+	CacheAge *durationpb.Duration `protobuf:"bytes,6,opt,name=cache_age,json=cacheAge,proto3" json:"cache_age,omitempty"`
+	// True when the cached answer is older than the cache's TTL: served
+	// while one refresh runs in the background (-read-cache-stale), or
+	// because the upstream failed (-read-cache-stale-if-error).
+	CacheStale    bool `protobuf:"varint,7,opt,name=cache_stale,json=cacheStale,proto3" json:"cache_stale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListContactsResponse) Reset() {
@@ -487,6 +499,20 @@ func (x *ListContactsResponse) GetUpstreamRequestId() string {
 		return x.UpstreamRequestId
 	}
 	return ""
+}
+
+func (x *ListContactsResponse) GetCacheAge() *durationpb.Duration {
+	if x != nil {
+		return x.CacheAge
+	}
+	return nil
+}
+
+func (x *ListContactsResponse) GetCacheStale() bool {
+	if x != nil {
+		return x.CacheStale
+	}
+	return false
 }
 
 // ReplaceContactsRequest carries the complete new list of contacts.
@@ -1892,18 +1918,21 @@ var File_contacts_v1_contacts_proto protoreflect.FileDescriptor
 
 const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\n" +
-	"\x1acontacts/v1/contacts.proto\x12\vcontacts.v1\x1a google/protobuf/field_mask.proto\"h\n" +
+	"\x1acontacts/v1/contacts.proto\x12\vcontacts.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\"h\n" +
 	"\x13ListContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x120\n" +
-	"\x14no_language_fallback\x18\x02 \x01(\bR\x12noLanguageFallback\"\xe1\x01\n" +
+	"\x14no_language_fallback\x18\x02 \x01(\bR\x12noLanguageFallback\"\xba\x02\n" +
 	"\x14ListContactsResponse\x120\n" +
 	"\bcontacts\x18\x01 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x120\n" +
 	"\bwarnings\x18\x02 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12!\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tB\x02\x18\x01R\trequestId\x12\x12\n" +
 	"\x04etag\x18\x04 \x01(\tR\x04etag\x12.\n" +
-	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\x9e\x01\n" +
+	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\x126\n" +
+	"\tcache_age\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\bcacheAge\x12\x1f\n" +
+	"\vcache_stale\x18\a \x01(\bR\n" +
+	"cacheStale\"\x9e\x01\n" +
 	"\x16ReplaceContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x120\n" +
@@ -2097,61 +2126,63 @@ var file_contacts_v1_contacts_proto_goTypes = []any{
 	(*Address)(nil),                      // 20: contacts.v1.Address
 	(*Phone)(nil),                        // 21: contacts.v1.Phone
 	(*Warning)(nil),                      // 22: contacts.v1.Warning
-	(*fieldmaskpb.FieldMask)(nil),        // 23: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),          // 23: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),        // 24: google.protobuf.FieldMask
 }
 var file_contacts_v1_contacts_proto_depIdxs = []int32{
 	18, // 0: contacts.v1.ListContactsResponse.contacts:type_name -> contacts.v1.Contact
 	22, // 1: contacts.v1.ListContactsResponse.warnings:type_name -> contacts.v1.Warning
-	18, // 2: contacts.v1.ReplaceContactsRequest.contacts:type_name -> contacts.v1.Contact
-	22, // 3: contacts.v1.ReplaceContactsResponse.warnings:type_name -> contacts.v1.Warning
-	18, // 4: contacts.v1.ReplaceContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	18, // 5: contacts.v1.CreateContactsRequest.contacts:type_name -> contacts.v1.Contact
-	22, // 6: contacts.v1.CreateContactsResponse.warnings:type_name -> contacts.v1.Warning
-	18, // 7: contacts.v1.CreateContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	0,  // 8: contacts.v1.GetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
-	18, // 9: contacts.v1.GetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
-	22, // 10: contacts.v1.GetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
-	0,  // 11: contacts.v1.SetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
-	18, // 12: contacts.v1.SetProfileContactsRequest.contacts:type_name -> contacts.v1.Contact
-	18, // 13: contacts.v1.SetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
-	18, // 14: contacts.v1.SetProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	22, // 15: contacts.v1.SetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
-	0,  // 16: contacts.v1.UpdateProfileContactRequest.profile:type_name -> contacts.v1.ProfileType
-	18, // 17: contacts.v1.UpdateProfileContactRequest.contact:type_name -> contacts.v1.Contact
-	23, // 18: contacts.v1.UpdateProfileContactRequest.update_mask:type_name -> google.protobuf.FieldMask
-	18, // 19: contacts.v1.UpdateProfileContactResponse.contacts:type_name -> contacts.v1.Contact
-	18, // 20: contacts.v1.UpdateProfileContactResponse.previous_contacts:type_name -> contacts.v1.Contact
-	22, // 21: contacts.v1.UpdateProfileContactResponse.warnings:type_name -> contacts.v1.Warning
-	0,  // 22: contacts.v1.ClearProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
-	18, // 23: contacts.v1.ClearProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
-	18, // 24: contacts.v1.ClearProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	22, // 25: contacts.v1.ClearProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
-	0,  // 26: contacts.v1.Contact.profiles:type_name -> contacts.v1.ProfileType
-	19, // 27: contacts.v1.Contact.contact_person:type_name -> contacts.v1.ContactPerson
-	20, // 28: contacts.v1.Contact.address:type_name -> contacts.v1.Address
-	21, // 29: contacts.v1.Contact.phones:type_name -> contacts.v1.Phone
-	1,  // 30: contacts.v1.ContactPerson.gender:type_name -> contacts.v1.Gender
-	2,  // 31: contacts.v1.ContactPerson.job_title:type_name -> contacts.v1.JobTitle
-	3,  // 32: contacts.v1.Phone.phone_tech_type:type_name -> contacts.v1.PhoneTechType
-	4,  // 33: contacts.v1.ContactsService.ListContacts:input_type -> contacts.v1.ListContactsRequest
-	6,  // 34: contacts.v1.ContactsService.ReplaceContacts:input_type -> contacts.v1.ReplaceContactsRequest
-	8,  // 35: contacts.v1.ContactsService.CreateContacts:input_type -> contacts.v1.CreateContactsRequest
-	10, // 36: contacts.v1.ContactsService.GetProfileContacts:input_type -> contacts.v1.GetProfileContactsRequest
-	12, // 37: contacts.v1.ContactsService.SetProfileContacts:input_type -> contacts.v1.SetProfileContactsRequest
-	14, // 38: contacts.v1.ContactsService.UpdateProfileContact:input_type -> contacts.v1.UpdateProfileContactRequest
-	16, // 39: contacts.v1.ContactsService.ClearProfileContacts:input_type -> contacts.v1.ClearProfileContactsRequest
-	5,  // 40: contacts.v1.ContactsService.ListContacts:output_type -> contacts.v1.ListContactsResponse
-	7,  // 41: contacts.v1.ContactsService.ReplaceContacts:output_type -> contacts.v1.ReplaceContactsResponse
-	9,  // 42: contacts.v1.ContactsService.CreateContacts:output_type -> contacts.v1.CreateContactsResponse
-	11, // 43: contacts.v1.ContactsService.GetProfileContacts:output_type -> contacts.v1.GetProfileContactsResponse
-	13, // 44: contacts.v1.ContactsService.SetProfileContacts:output_type -> contacts.v1.SetProfileContactsResponse
-	15, // 45: contacts.v1.ContactsService.UpdateProfileContact:output_type -> contacts.v1.UpdateProfileContactResponse
-	17, // 46: contacts.v1.ContactsService.ClearProfileContacts:output_type -> contacts.v1.ClearProfileContactsResponse
-	40, // [40:47] is the sub-list for method output_type
-	33, // [33:40] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	23, // 2: contacts.v1.ListContactsResponse.cache_age:type_name -> google.protobuf.Duration
+	18, // 3: contacts.v1.ReplaceContactsRequest.contacts:type_name -> contacts.v1.Contact
+	22, // 4: contacts.v1.ReplaceContactsResponse.warnings:type_name -> contacts.v1.Warning
+	18, // 5: contacts.v1.ReplaceContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	18, // 6: contacts.v1.CreateContactsRequest.contacts:type_name -> contacts.v1.Contact
+	22, // 7: contacts.v1.CreateContactsResponse.warnings:type_name -> contacts.v1.Warning
+	18, // 8: contacts.v1.CreateContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	0,  // 9: contacts.v1.GetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
+	18, // 10: contacts.v1.GetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	22, // 11: contacts.v1.GetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	0,  // 12: contacts.v1.SetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
+	18, // 13: contacts.v1.SetProfileContactsRequest.contacts:type_name -> contacts.v1.Contact
+	18, // 14: contacts.v1.SetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	18, // 15: contacts.v1.SetProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	22, // 16: contacts.v1.SetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	0,  // 17: contacts.v1.UpdateProfileContactRequest.profile:type_name -> contacts.v1.ProfileType
+	18, // 18: contacts.v1.UpdateProfileContactRequest.contact:type_name -> contacts.v1.Contact
+	24, // 19: contacts.v1.UpdateProfileContactRequest.update_mask:type_name -> google.protobuf.FieldMask
+	18, // 20: contacts.v1.UpdateProfileContactResponse.contacts:type_name -> contacts.v1.Contact
+	18, // 21: contacts.v1.UpdateProfileContactResponse.previous_contacts:type_name -> contacts.v1.Contact
+	22, // 22: contacts.v1.UpdateProfileContactResponse.warnings:type_name -> contacts.v1.Warning
+	0,  // 23: contacts.v1.ClearProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
+	18, // 24: contacts.v1.ClearProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	18, // 25: contacts.v1.ClearProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	22, // 26: contacts.v1.ClearProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	0,  // 27: contacts.v1.Contact.profiles:type_name -> contacts.v1.ProfileType
+	19, // 28: contacts.v1.Contact.contact_person:type_name -> contacts.v1.ContactPerson
+	20, // 29: contacts.v1.Contact.address:type_name -> contacts.v1.Address
+	21, // 30: contacts.v1.Contact.phones:type_name -> contacts.v1.Phone
+	1,  // 31: contacts.v1.ContactPerson.gender:type_name -> contacts.v1.Gender
+	2,  // 32: contacts.v1.ContactPerson.job_title:type_name -> contacts.v1.JobTitle
+	3,  // 33: contacts.v1.Phone.phone_tech_type:type_name -> contacts.v1.PhoneTechType
+	4,  // 34: contacts.v1.ContactsService.ListContacts:input_type -> contacts.v1.ListContactsRequest
+	6,  // 35: contacts.v1.ContactsService.ReplaceContacts:input_type -> contacts.v1.ReplaceContactsRequest
+	8,  // 36: contacts.v1.ContactsService.CreateContacts:input_type -> contacts.v1.CreateContactsRequest
+	10, // 37: contacts.v1.ContactsService.GetProfileContacts:input_type -> contacts.v1.GetProfileContactsRequest
+	12, // 38: contacts.v1.ContactsService.SetProfileContacts:input_type -> contacts.v1.SetProfileContactsRequest
+	14, // 39: contacts.v1.ContactsService.UpdateProfileContact:input_type -> contacts.v1.UpdateProfileContactRequest
+	16, // 40: contacts.v1.ContactsService.ClearProfileContacts:input_type -> contacts.v1.ClearProfileContactsRequest
+	5,  // 41: contacts.v1.ContactsService.ListContacts:output_type -> contacts.v1.ListContactsResponse
+	7,  // 42: contacts.v1.ContactsService.ReplaceContacts:output_type -> contacts.v1.ReplaceContactsResponse
+	9,  // 43: contacts.v1.ContactsService.CreateContacts:output_type -> contacts.v1.CreateContactsResponse
+	11, // 44: contacts.v1.ContactsService.GetProfileContacts:output_type -> contacts.v1.GetProfileContactsResponse
+	13, // 45: contacts.v1.ContactsService.SetProfileContacts:output_type -> contacts.v1.SetProfileContactsResponse
+	15, // 46: contacts.v1.ContactsService.UpdateProfileContact:output_type -> contacts.v1.UpdateProfileContactResponse
+	17, // 47: contacts.v1.ContactsService.ClearProfileContacts:output_type -> contacts.v1.ClearProfileContactsResponse
+	41, // [41:48] is the sub-list for method output_type
+	34, // [34:41] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_contacts_v1_contacts_proto_init() }

@@ -1,3 +1,4 @@
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -163,18 +164,22 @@ class ListContactsRequest(_message.Message):
     def __init__(self, property_id: _Optional[str] = ..., no_language_fallback: bool = ...) -> None: ...
 
 class ListContactsResponse(_message.Message):
-    __slots__ = ["contacts", "etag", "request_id", "upstream_request_id", "warnings"]
+    __slots__ = ["cache_age", "cache_stale", "contacts", "etag", "request_id", "upstream_request_id", "warnings"]
+    CACHE_AGE_FIELD_NUMBER: _ClassVar[int]
+    CACHE_STALE_FIELD_NUMBER: _ClassVar[int]
     CONTACTS_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     UPSTREAM_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    cache_age: _duration_pb2.Duration
+    cache_stale: bool
     contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     etag: str
     request_id: str
     upstream_request_id: str
     warnings: _containers.RepeatedCompositeFieldContainer[Warning]
-    def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., request_id: _Optional[str] = ..., etag: _Optional[str] = ..., upstream_request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., request_id: _Optional[str] = ..., etag: _Optional[str] = ..., upstream_request_id: _Optional[str] = ..., cache_age: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., cache_stale: bool = ...) -> None: ...
 
 class Phone(_message.Message):
     __slots__ = ["extension", "phone_number", "phone_tech_type"]

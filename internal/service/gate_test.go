@@ -1,0 +1,115 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/access"
+	"github.com/contacts-facade/contacts-facade/internal/audit"
+	"github.com/contacts-facade/contacts-facade/internal/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/policy"
+	"github.com/contacts-facade/contacts-facade/internal/server"
+	"github.com/contacts-facade/contacts-facade/internal/service"
+	"github.com/contacts-facade/contacts-facade/internal/writelock"
+)
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestGateSeesWhatAReplaceDeletes: a caller that may write GENERAL and
+// INVOICES sends a Replace that would delete the property's RESERVATIONS
+// contact: the service refuses it under the lock, before the PUT. A
+// per-profile write of INVOICES goes through and leaves an audit record
+// with both etags.
+func TestGateSeesWhatAReplaceDeletes(t *testing.T) {
+	p, err := policy.Parse([]byte("default:\n  rpcs: [\"*\"]\n  write_profiles: [GENERAL, INVOICES]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trail syncBuf
+	gate := access.New(access.Config{Policy: policy.NewHolder(p), Audit: audit.New(&trail)})
+	s := newGatedStack(t, server.Config{UnaryInterceptors: []grpc.UnaryServerInterceptor{gate.Unary()}})
+	ctx := ctxLong(t)
+	gen, inv := contactsv1.ProfileType_PROFILE_TYPE_GENERAL, contactsv1.ProfileType_PROFILE_TYPE_INVOICES
+	puts := s.emu.Puts(emulator.DemoPropertyFull)
+
+	_, err = s.client.ReplaceContacts(ctx, &contactsv1.ReplaceContactsRequest{PropertyId: fullID,
+		Contacts: []*contactsv1.Contact{validContact(gen, inv)}})
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(status.Convert(err).Message(), "RESERVATIONS") {
+		t.Fatalf("Replace deleting RESERVATIONS: %v, want PermissionDenied naming it", err)
+	}
+	if s.emu.Puts(emulator.DemoPropertyFull) != puts {
+		t.Fatal("the refused Replace reached the upstream")
+	}
+	before := list(t, s, fullID).GetEtag()
+	w, err := s.client.SetProfileContacts(ctx, &contactsv1.SetProfileContactsRequest{PropertyId: fullID, Profile: inv,
+		Contacts: []*contactsv1.Contact{validContact(inv)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(trail.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d audit records, want 2:\n%s", len(lines), trail.String())
+	}
+	var refused, ok audit.Record
+	_ = json.Unmarshal([]byte(lines[0]), &refused)
+	_ = json.Unmarshal([]byte(lines[1]), &ok)
+	if refused.Code != "PermissionDenied" || refused.Reason != access.ReasonCallerNotAllowed {
+		t.Errorf("refused record %+v", refused)
+	}
+	if ok.Code != "OK" || ok.EtagBefore != before || ok.EtagAfter != w.GetEtag() || strings.Join(ok.Profiles, ",") != "INVOICES" {
+		t.Errorf("write record %+v, want etags %s → %s and profiles INVOICES", ok, before, w.GetEtag())
+	}
+	if strings.Contains(trail.String(), "@") {
+		t.Errorf("audit trail holds an e-mail:\n%s", trail.String())
+	}
+}
+
+// heldLocker is a writelock.Locker whose lock another writer holds for
+// ever.
+type heldLocker struct{}
+
+func (heldLocker) Lock(ctx context.Context, _ string) (writelock.Lease, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestLockWaitIsBounded: a write that cannot have the property's lock
+// within LockWait gets UNAVAILABLE with RetryInfo, long before its own
+// deadline, and nothing reaches the upstream.
+func TestLockWaitIsBounded(t *testing.T) {
+	svc := service.NewWithOptions(nil, nil, service.Options{Locks: heldLocker{}, LockWait: time.Millisecond})
+	client := contactsv1.NewContactsServiceClient(serveService(t, svc, server.Config{}))
+	_, err := client.SetProfileContacts(ctxLong(t), &contactsv1.SetProfileContactsRequest{PropertyId: fullID,
+		Profile: contactsv1.ProfileType_PROFILE_TYPE_INVOICES, Contacts: []*contactsv1.Contact{validContact(contactsv1.ProfileType_PROFILE_TYPE_INVOICES)}})
+	st := status.Convert(err)
+	var retry *errdetails.RetryInfo
+	var info *errdetails.ErrorInfo
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.RetryInfo:
+			retry = d
+		case *errdetails.ErrorInfo:
+			info = d
+		}
+	}
+	if st.Code() != codes.Unavailable || info.GetReason() != service.ReasonWriteLockTimeout || retry.GetRetryDelay().AsDuration() <= 0 {
+		t.Fatalf("got %v %v %v, want UNAVAILABLE WRITE_LOCK_TIMEOUT with RetryInfo", st.Code(), info, retry)
+	}
+}
