@@ -310,7 +310,7 @@ func (c *Client) exchange(req *http.Request, m Method, env *Envelope) (int, erro
 	// is what bounds the reading of an endless body.
 	resp.Body.Close()
 	if err != nil {
-		return resp.StatusCode, transportError(req.Context(), m, err)
+		return 0, transportError(req.Context(), m, err) // no complete answer
 	}
 	if int64(buf.Len()) > c.maxBody || resp.ContentLength > c.maxBody {
 		return resp.StatusCode, &DecodeError{
