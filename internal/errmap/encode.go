@@ -34,8 +34,8 @@ func build(code codes.Code, msg string, row answers.Row, md map[string]string, b
 	msg = bound(msg, maxMessage)
 	p, err := assemble(code, msg, row, md, br, details)
 	if err == nil && br != nil {
-		if size := proto.Size(p); size > MaxStatusBytes {
-			brSize := proto.Size(br)
+		if size := encodedSize(p); size > MaxStatusBytes {
+			brSize := len(p.Details[1].Value) // the BadRequest comes second
 			if cut := fitBadRequest(br, brSize-(size-MaxStatusBytes)); cut != nil {
 				p, err = assemble(code, msg, row, md, cut, details)
 			}
@@ -64,17 +64,25 @@ func assemble(code codes.Code, msg string, row answers.Row, md map[string]string
 	buf = appendErrorInfo(buf, row.Reason, md)
 	anys[0].TypeUrl, anys[0].Value = typeURLErrorInfo, buf[:len(buf):len(buf)]
 	i := 1
-	if br != nil {
-		details = append([]proto.Message{br}, details...)
-	}
-	for _, d := range details {
+	add := func(d proto.Message) error {
 		start := len(buf)
 		var err error
 		if buf, err = detailOptions.MarshalAppend(buf, d); err != nil {
-			return nil, err
+			return err
 		}
 		anys[i].TypeUrl, anys[i].Value = typeURL(d), buf[start:len(buf):len(buf)]
 		i++
+		return nil
+	}
+	if br != nil {
+		if err := add(br); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range details {
+		if err := add(d); err != nil {
+			return nil, err
+		}
 	}
 	if row.Help != "" {
 		anys[n-1].TypeUrl, anys[n-1].Value = typeURLHelp, helpValue(row)
@@ -83,6 +91,23 @@ func assemble(code codes.Code, msg string, row answers.Row, md map[string]string
 		p.Details[i] = &anys[i]
 	}
 	return p, nil
+}
+
+// encodedSize is proto.Size(p), from the sizes of the encoded details,
+// without walking them again.
+func encodedSize(p *spb.Status) int {
+	n := stringFieldSize(2, p.Message)
+	if p.Code != 0 {
+		n += protowire.SizeTag(1) + protowire.SizeVarint(uint64(p.Code))
+	}
+	for _, a := range p.Details {
+		inner := stringFieldSize(1, a.TypeUrl)
+		if len(a.Value) > 0 {
+			inner += protowire.SizeTag(2) + protowire.SizeBytes(len(a.Value))
+		}
+		n += protowire.SizeTag(3) + protowire.SizeBytes(inner)
+	}
+	return n
 }
 
 // fitBadRequest returns a copy of br whose encoding takes at most budget

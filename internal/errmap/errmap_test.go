@@ -143,6 +143,7 @@ func TestTranslateFacadeFailures(t *testing.T) {
 		{"transport-deadline", &upstream.TransportError{Method: upstream.MethodPut, Err: deadline.Err()}, errmap.Call{Method: upstream.MethodPut, PropertyID: "1000001"}},
 		{"transport-cancelled", &upstream.TransportError{Method: upstream.MethodGet, Err: cancelled.Err()}, errmap.Call{Method: upstream.MethodGet, PropertyID: "1000001"}},
 		{"body-too-large", &upstream.DecodeError{Method: upstream.MethodGet, HTTPStatus: 200, TooLarge: true, Kind: upstream.DecodeBodyTooLarge, BodyBytes: 1 << 21}, errmap.Call{Method: upstream.MethodGet, PropertyID: "1000001"}},
+		{"headers-too-large", &upstream.DecodeError{Method: upstream.MethodGet, Kind: upstream.DecodeHeadersTooLarge, TooLarge: true}, errmap.Call{Method: upstream.MethodGet, PropertyID: "1000001"}},
 		{"plain-error-is-internal", errors.New("secret=hunter2 must not leak"), errmap.Call{Method: upstream.MethodGet}},
 		{"local-violations", nil, errmap.Call{Method: upstream.MethodPut, PropertyID: "12x"}},
 	}

@@ -1,0 +1,4 @@
+package errmap
+
+// EncodedSize is encodedSize, for TestEncodedSizeIsProtoSize.
+var EncodedSize = encodedSize
