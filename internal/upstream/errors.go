@@ -75,16 +75,6 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// HasCode reports whether any entry of errors[] carries the OTA code.
-func (e *APIError) HasCode(code string) bool {
-	for _, m := range e.Errors {
-		if string(m.Code) == code {
-			return true
-		}
-	}
-	return false
-}
-
 // firstCode is the OTA code of the first entry of errors[], which decides
 // the answer's row in the answers table; "" when there is none.
 func (e *APIError) firstCode() string {
