@@ -3,6 +3,7 @@ package errmap
 import (
 	"errors"
 
+	"github.com/contacts-facade/contacts-facade/internal/answers"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 )
 
@@ -13,15 +14,15 @@ func fromAuthError(err error, call Call) (Translated, bool) {
 	if !errors.As(err, &e) {
 		return Translated{}, false
 	}
-	row := rowExchangeUnavailable
+	f := answers.ExchangeUnavailable
 	switch e.Kind {
 	case upstreamauth.KindCredentialsRejected:
-		row = rowExchangeFailed
+		f = answers.ExchangeRefused
 	case upstreamauth.KindRateLimited:
-		row = rowExchangeRateLimited
+		f = answers.ExchangeRateLimited
 	case upstreamauth.KindBudgetExhausted:
-		row = rowTokenBudget
+		f = answers.TokenBudget
 	}
 	md := metadata(call, SourceFacade, e.HTTPStatus, e.RequestID, nil)
-	return fromRow(row, call, md, e.RetryAfter), true
+	return fromRow(answers.Of(f), call, md, e.RetryAfter), true
 }

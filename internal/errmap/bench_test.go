@@ -100,7 +100,7 @@ func TestTranslateWithInfoMatchesStatus(t *testing.T) {
 		"404":    &upstream.APIError{Method: upstream.MethodGet, HTTPStatus: 404, Errors: []upstream.Message{{Code: "635"}}, RequestID: "r1"},
 		"429":    &upstream.APIError{Method: upstream.MethodGet, HTTPStatus: 429, RetryAfter: 3 * time.Second},
 		"150":    &upstream.APIError{Method: upstream.MethodPost, HTTPStatus: 400, Errors: []upstream.Message{{Code: "150"}}},
-		"decode": &upstream.DecodeError{Method: upstream.MethodGet, HTTPStatus: 502, Err: errors.New("html")},
+		"decode": &upstream.DecodeError{Method: upstream.MethodGet, HTTPStatus: 502, Kind: upstream.DecodeNotObject},
 		"token":  &upstreamauth.Error{Kind: upstreamauth.KindRateLimited, HTTPStatus: 429, RequestID: "r2", RetryAfter: time.Minute},
 		"local":  local,
 		"plain":  errors.New("boom"),

@@ -1,11 +1,12 @@
 // Package errmap turns everything that can go wrong behind a contacts.v1 call
 // into one precise, machine-readable gRPC status.
 //
-// The mapping is data: table.go holds one row per (HTTP status, OTA code)
-// pair of the Contacts REST API and one row per failure the facade itself
-// detects (transport, undecodable answers, token exchange, local
-// validation). Translate builds the status from the matching row; no other
-// code chooses a gRPC code.
+// The mapping is data, in internal/answers: one row per (HTTP status, OTA
+// code) pair of the Contacts REST API and one row per failure the facade
+// itself detects (transport, undecodable answers, token exchange, local
+// validation). The upstream client picks its retries and token renewals
+// from the same rows (upstream.Meaning); Translate builds the status from
+// the row; no other code chooses a gRPC code.
 //
 // Every status carries, following AIP-193:
 //   - exactly one google.rpc.ErrorInfo: Reason (UPPER_SNAKE_CASE), Domain,
@@ -20,5 +21,8 @@
 //     link to the documentation of the error.
 //
 // Each detail type appears at most once, and the details are small: an
-// upstream body is never echoed.
+// upstream body is never echoed, every echoed value is cut to a bound
+// (limits.go), and a status never encodes to more than MaxStatusBytes
+// (5 KiB): past it the BadRequest keeps its first violations and a last
+// one, reason VIOLATIONS_OMITTED, says how many were left out.
 package errmap

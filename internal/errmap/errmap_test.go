@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/answers"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
 	"github.com/contacts-facade/contacts-facade/internal/errmap/errmaptest"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
@@ -100,7 +101,7 @@ func TestEveryRowIsCovered(t *testing.T) {
 			covered[fmt.Sprintf("%d/%s", a.Status, m.Code)] = true
 		}
 	}
-	for _, k := range errmap.TableKeys() {
+	for _, k := range answers.APIKeys() {
 		if !covered[k] {
 			t.Errorf("row %s has no recorded answer in testdata/answers", k)
 		}
@@ -141,7 +142,8 @@ func TestTranslateFacadeFailures(t *testing.T) {
 		{"transport-refused", &upstream.TransportError{Method: upstream.MethodGet, NotSent: true, Err: errors.New("dial tcp 127.0.0.1:1: connect: connection refused")}, errmap.Call{Method: upstream.MethodGet, PropertyID: "1000001"}},
 		{"transport-deadline", &upstream.TransportError{Method: upstream.MethodPut, Err: deadline.Err()}, errmap.Call{Method: upstream.MethodPut, PropertyID: "1000001"}},
 		{"transport-cancelled", &upstream.TransportError{Method: upstream.MethodGet, Err: cancelled.Err()}, errmap.Call{Method: upstream.MethodGet, PropertyID: "1000001"}},
-		{"body-too-large", &upstream.DecodeError{Method: upstream.MethodGet, HTTPStatus: 200, TooLarge: true, Err: errors.New("body over 1048576 bytes")}, errmap.Call{Method: upstream.MethodGet, PropertyID: "1000001"}},
+		{"body-too-large", &upstream.DecodeError{Method: upstream.MethodGet, HTTPStatus: 200, TooLarge: true, Kind: upstream.DecodeBodyTooLarge, BodyBytes: 1 << 21}, errmap.Call{Method: upstream.MethodGet, PropertyID: "1000001"}},
+		{"headers-too-large", &upstream.DecodeError{Method: upstream.MethodGet, Kind: upstream.DecodeHeadersTooLarge, TooLarge: true}, errmap.Call{Method: upstream.MethodGet, PropertyID: "1000001"}},
 		{"plain-error-is-internal", errors.New("secret=hunter2 must not leak"), errmap.Call{Method: upstream.MethodGet}},
 		{"local-violations", nil, errmap.Call{Method: upstream.MethodPut, PropertyID: "12x"}},
 	}

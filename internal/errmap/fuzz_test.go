@@ -3,7 +3,6 @@ package errmap_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -87,7 +86,7 @@ func FuzzTranslate(f *testing.F) {
 		apiErr := &upstream.APIError{Method: m, HTTPStatus: status, Errors: env.Errors, Warnings: env.Warnings,
 			RequestID: ruid, RetryAfter: retryAfter}
 		decErr := &upstream.DecodeError{Method: m, HTTPStatus: status, TooLarge: tooLarge, RetryAfter: retryAfter,
-			Snippet: string(body[:min(len(body), 256)]), Err: errors.New("undecodable")}
+			Kind: upstream.DecodeSyntax, BodyBytes: int64(len(body))}
 		call := errmap.Call{Method: m, PropertyID: "1000001"}
 		for _, err := range []error{apiErr, decErr, fmt.Errorf("wrapped: %w", apiErr)} {
 			s := errmap.Translate(err, call)
@@ -95,8 +94,12 @@ func FuzzTranslate(f *testing.F) {
 				t.Fatalf("HTTP %d %s %T: status %v", status, m, err, s)
 			}
 			checkInvariants(t, s)
-			if _, err := proto.Marshal(s.Proto()); err != nil {
+			b, err := proto.Marshal(s.Proto())
+			if err != nil {
 				t.Fatalf("the status cannot be marshalled: %v", err)
+			}
+			if len(b) > errmap.MaxStatusBytes {
+				t.Fatalf("the status has %d bytes, over %d", len(b), errmap.MaxStatusBytes)
 			}
 		}
 	})

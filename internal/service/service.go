@@ -13,6 +13,7 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
 	"github.com/contacts-facade/contacts-facade/internal/idempotency"
+	"github.com/contacts-facade/contacts-facade/internal/lograte"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/writelock"
 )
@@ -28,8 +29,9 @@ type Upstream interface {
 // Service implements contactsv1.ContactsServiceServer.
 type Service struct {
 	contactsv1.UnimplementedContactsServiceServer
-	up  Upstream
-	log *slog.Logger
+	up      Upstream
+	log     *slog.Logger
+	limiter *lograte.Limiter // of the WARN lines of fail
 	// locks and requests are the shared state of safe edits (safe.go).
 	locks    writelock.Locker
 	requests idempotency.Store
@@ -41,7 +43,8 @@ func New(up Upstream, logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{up: up, log: logger, locks: writelock.NewLocal(), requests: idempotency.NewMemory(idempotency.MemoryConfig{}), lockWait: DefaultLockWait}
+	return &Service{up: up, log: logger, limiter: lograte.New(failLogInterval, nil),
+		locks: writelock.NewLocal(), requests: idempotency.NewMemory(idempotency.MemoryConfig{}), lockWait: DefaultLockWait}
 }
 
 // ListContacts implements contacts.v1.ContactsService.ListContacts.
@@ -80,81 +83,110 @@ func serve[Resp any](ctx context.Context, s *Service, method upstream.Method, pr
 	return resp, nil
 }
 
+// failLogInterval is how often one kind of failure (gRPC code, reason,
+// REST method) is logged at WARN; the lines held back in between are
+// counted in the next one's "suppressed".
+const failLogInterval = 10 * time.Second
+
 // fail translates an upstream failure and logs it. The log holds the
-// error's kind and identifiers, never a body, e-mail, phone or credential.
-// It takes them from the translation, not from the status's details,
-// which it would have to decode again.
+// error's kind and the facade's own identifiers, never a value from the
+// request or the upstream body (see appendCause and safeID). It takes them
+// from the translation, not from the status's details, which it would have
+// to decode again.
 func (s *Service) fail(ctx context.Context, call errmap.Call, err error) error {
 	t := errmap.TranslateWithInfo(err, call)
 	st := t.Status
 	// A caller's mistake (a bad field, an unknown property) is the
 	// caller's to see, in its status: debug only, so that a busy caller
-	// cannot flood the log. Failures the operators must see: warn.
+	// cannot flood the log. Failures the operators must see: warn, once
+	// per interval and kind, with the count of the ones held back.
 	level := slog.LevelDebug
 	switch st.Code() {
 	case codes.Internal, codes.Unavailable, codes.DeadlineExceeded, codes.Unauthenticated, codes.PermissionDenied, codes.ResourceExhausted:
 		level = slog.LevelWarn
 	}
-	if s.log.Enabled(ctx, level) {
-		attrs := make([]slog.Attr, 0, 7)
-		attrs = append(attrs,
-			slog.String("rest_method", string(call.Method)),
-			slog.String("property_id", call.PropertyID),
-			slog.String("code", st.Code().String()))
-		if t.Reason != "" {
-			attrs = append(attrs, slog.String("reason", t.Reason),
-				slog.String("ota_code", t.Metadata[errmap.MetaOTACode]),
-				slog.String("http_status", t.Metadata[errmap.MetaHTTPStatus]),
-				slog.String("request_id", t.Metadata[errmap.MetaRequestID]))
-		}
-		attrs = appendCause(attrs, err)
-		s.log.LogAttrs(ctx, level, "upstream call failed", attrs...)
+	if !s.log.Enabled(ctx, level) {
+		return st.Err()
 	}
+	suppressed := 0
+	if level == slog.LevelWarn {
+		ok, n := s.limiter.Allow(st.Code().String() + " " + t.Reason + " " + string(call.Method))
+		if !ok {
+			return st.Err()
+		}
+		suppressed = n
+	}
+	attrs := make([]slog.Attr, 0, 12)
+	attrs = append(attrs,
+		slog.String("rest_method", string(call.Method)),
+		slog.String("property_id", safeID(call.PropertyID, isDigit, 10)),
+		slog.String("code", st.Code().String()))
+	if t.Reason != "" {
+		attrs = append(attrs, slog.String("reason", t.Reason),
+			slog.String("ota_code", safeID(t.Metadata[errmap.MetaOTACode], isDigit, 5)),
+			slog.String("http_status", t.Metadata[errmap.MetaHTTPStatus]),
+			slog.String("request_id", safeRequestID(t.Metadata[errmap.MetaRequestID])))
+	}
+	attrs = appendCause(attrs, err)
+	if suppressed > 0 {
+		attrs = append(attrs, slog.Int("suppressed", suppressed))
+	}
+	s.log.LogAttrs(ctx, level, "upstream call failed", attrs...)
 	return st.Err()
 }
 
 // appendCause adds what operators need to diagnose a failure that is not
-// an upstream error answer: the transport error, or for an undecodable
-// answer its content type and, when it is not JSON (a proxy's HTML or
-// text page, which holds no contact data), its first bytes with digits and
-// e-mail-like words masked. A JSON body is never logged: it may hold the
-// names, e-mails and phone numbers of contacts.
+// an upstream error answer, as kinds and places, never values: for a
+// transport failure its kind ("connection refused"); for an undecodable
+// answer its content type, size and the kind and JSON path of the problem
+// ("data.contacts[3].phones[0].phone_tech_type: want integer, got
+// string"). No byte of a body is logged, masked or not: a JSON body holds
+// the names, e-mails and phone numbers of contacts, and a proxy's page may
+// echo tokens.
 func appendCause(attrs []slog.Attr, err error) []slog.Attr {
 	if te, ok := errors.AsType[*upstream.TransportError](err); ok {
-		return append(attrs, slog.String("cause", te.Err.Error()))
+		return append(attrs, slog.String("cause", te.Cause()))
 	}
 	de, ok := errors.AsType[*upstream.DecodeError](err)
 	if !ok {
 		return attrs
 	}
-	attrs = append(attrs, slog.String("content_type", de.ContentType), slog.Bool("too_large", de.TooLarge))
-	if de.Err != nil {
-		attrs = append(attrs, slog.String("cause", de.Err.Error()))
-	}
-	if ct := strings.ToLower(de.ContentType); strings.Contains(ct, "html") || strings.HasPrefix(ct, "text/plain") {
-		attrs = append(attrs, slog.String("body_start", maskForLog(de.Snippet)))
-	}
-	return attrs
+	return append(attrs,
+		slog.String("content_type", de.ContentType),
+		slog.Int64("body_bytes", de.BodyBytes),
+		slog.Bool("too_large", de.TooLarge),
+		slog.String("cause", de.Problem()))
 }
 
-// maskForLog replaces every digit with '#' and every word holding an '@'
-// with "<masked>", so that a page that echoes a phone number or an
-// e-mail address does not carry it into the logs.
-func maskForLog(s string) string {
-	words := strings.Fields(s)
-	for i, w := range words {
-		if strings.ContainsRune(w, '@') {
-			words[i] = "<masked>"
-			continue
-		}
-		words[i] = strings.Map(func(r rune) rune {
-			if unicode.IsDigit(r) {
-				return '#'
-			}
-			return r
-		}, w)
+// safeID returns s when it is a short identifier of the expected shape
+// (at most n bytes, every byte ok), "" when empty, and "invalid" otherwise,
+// so that no other value reaches a log line in its place.
+func safeID(s string, ok func(byte) bool, n int) string {
+	if len(s) > n {
+		return "invalid"
 	}
-	return strings.Join(words, " ")
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return "invalid"
+		}
+	}
+	return s
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// safeRequestID returns the upstream ruid when it looks like one: at most
+// 64 characters of base64 (standard or URL-safe) with at least one letter.
+// That keeps out what a hostile upstream could put there instead: a JWT
+// (dots), an e-mail address (@), a phone number (no letter), a text.
+func safeRequestID(s string) string {
+	id := safeID(s, func(b byte) bool {
+		return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || isDigit(b) || strings.IndexByte("+/=_-", b) >= 0
+	}, 64)
+	if id == "" || id == "invalid" || strings.IndexFunc(id, unicode.IsLetter) >= 0 {
+		return id
+	}
+	return "invalid"
 }
 
 // compile-time check.

@@ -8,15 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
-	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
 
@@ -35,8 +35,6 @@ const (
 )
 
 const (
-	// snippetBytes is how much of an undecodable body a DecodeError keeps.
-	snippetBytes = 256
 	// maxPooledBuffer keeps an occasional huge answer from pinning its
 	// buffer in the pool for good.
 	maxPooledBuffer = 1 << 20
@@ -54,9 +52,11 @@ type Config struct {
 	Authorizer Authorizer
 
 	// HTTPClient sends the requests. Nil gives a client with its own pooled
-	// transport, no overall timeout (the deadline comes from the context)
-	// and no redirect following. A caller-supplied client should not follow
-	// redirects either: Go turns a redirected PUT into a GET.
+	// transport (httpx.NewTransport: response headers capped at
+	// httpx.MaxResponseHeaderBytes), no overall timeout (the deadline comes
+	// from the context) and no redirect following. A caller-supplied client
+	// should not follow redirects either (Go turns a redirected PUT into a
+	// GET), and its header cap is the caller's business.
 	HTTPClient *http.Client
 
 	// MaxBodyBytes caps how much of an answer is read; a longer body is a
@@ -68,37 +68,9 @@ type Config struct {
 
 	// Retry is the retry policy; the zero value means the defaults.
 	Retry RetryPolicy
-}
 
-// RetryPolicy says when a failed call is sent again. See the package doc
-// for which failures are retried.
-type RetryPolicy struct {
-	// MaxAttempts is the number of sends including the first; 1 turns
-	// retries off. Zero means DefaultMaxAttempts.
-	MaxAttempts int
-	// BaseDelay is the backoff cap before the first retry; it doubles per
-	// retry up to MaxDelay, and the wait is drawn uniformly below the cap
-	// ("full jitter"). Zero means DefaultBaseDelay.
-	BaseDelay time.Duration
-	// MaxDelay caps every wait. A Retry-After longer than this ends the
-	// retries, leaving the decision to the caller. Zero means
-	// DefaultMaxDelay.
-	MaxDelay time.Duration
-	// Budget throttles retries when the upstream keeps failing.
-	Budget RetryBudget
-}
-
-// RetryBudget is a token bucket shared by all calls of a Client, after gRPC
-// retry throttling: it starts full at MaxTokens, every failed send takes one
-// token, every other answer gives back TokenRatio, and retries happen only
-// while more than half the tokens are left. A struggling upstream thus gets
-// its first sends, not a multiple of them.
-type RetryBudget struct {
-	// MaxTokens is the bucket size. Zero means DefaultMaxTokens.
-	MaxTokens float64
-	// TokenRatio is what a successful send gives back. Zero means
-	// DefaultTokenRatio.
-	TokenRatio float64
+	// Observer, when set, is told of every HTTP attempt.
+	Observer Observer
 }
 
 // Client calls the Contacts REST API. It is safe for concurrent use; create
@@ -112,6 +84,7 @@ type Client struct {
 	userAgent string
 	retry     RetryPolicy
 	budget    budget
+	observer  Observer
 	bufs      sync.Pool // of *bytes.Buffer, for reading answers
 
 	// sleep waits between attempts; tests replace it so they never sleep.
@@ -136,15 +109,10 @@ func New(cfg Config) (*Client, error) {
 	case cfg.MaxBodyBytes < 0:
 		return nil, errors.New("upstream: MaxBodyBytes must not be negative")
 	}
-	r := cfg.Retry
-	if r.MaxAttempts < 0 || r.BaseDelay < 0 || r.MaxDelay < 0 || r.Budget.MaxTokens < 0 || r.Budget.TokenRatio < 0 {
-		return nil, errors.New("upstream: RetryPolicy values must not be negative")
+	r, err := cfg.Retry.withDefaults()
+	if err != nil {
+		return nil, err
 	}
-	r.MaxAttempts = cmp.Or(r.MaxAttempts, DefaultMaxAttempts)
-	r.BaseDelay = cmp.Or(r.BaseDelay, DefaultBaseDelay)
-	r.MaxDelay = max(cmp.Or(r.MaxDelay, DefaultMaxDelay), r.BaseDelay)
-	r.Budget.MaxTokens = cmp.Or(r.Budget.MaxTokens, DefaultMaxTokens)
-	r.Budget.TokenRatio = cmp.Or(r.Budget.TokenRatio, DefaultTokenRatio)
 
 	c := &Client{
 		base:      u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"),
@@ -153,6 +121,7 @@ func New(cfg Config) (*Client, error) {
 		maxBody:   cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes),
 		userAgent: cmp.Or(cfg.UserAgent, DefaultUserAgent),
 		retry:     r,
+		observer:  cfg.Observer,
 		sleep:     sleepContext,
 	}
 	c.budget.init(r.Budget)
@@ -245,8 +214,9 @@ func (c *Client) contactsURL(propertyID string) string {
 }
 
 // do runs one call: it sends, resends once with fresh credentials when the
-// upstream rejects them and the Authorizer agrees, and retries per the
-// policy. On success env holds the decoded answer.
+// answer's row says the credentials were refused and the Authorizer agrees,
+// and retries when the row allows it, per the policy. On success env holds
+// the decoded answer.
 func (c *Client) do(ctx context.Context, m Method, u string, body []byte, env *Envelope) error {
 	reauthorized := false
 	for attempt := 1; ; {
@@ -261,11 +231,12 @@ func (c *Client) do(ctx context.Context, m Method, u string, body []byte, env *E
 		if err == nil {
 			return nil
 		}
-		if c.auth != nil && !reauthorized && credentialsRejected(err) && c.auth.Rejected(req) {
+		row, _ := Meaning(err) // every error of send has a row
+		if c.auth != nil && !reauthorized && row.RenewToken && c.auth.Rejected(req) {
 			reauthorized = true
 			continue
 		}
-		if attempt >= c.retry.MaxAttempts || ctx.Err() != nil || !retryable(m, err) || !c.budget.allow() {
+		if attempt >= c.retry.MaxAttempts || ctx.Err() != nil || !mayRetry(m, row) || !c.budget.allow() {
 			return err
 		}
 		wait, ok := c.backoff(ctx, attempt, retryAfter(err))
@@ -306,108 +277,95 @@ func (c *Client) newRequest(ctx context.Context, m Method, u string, body []byte
 	return req, nil
 }
 
-// send makes one HTTP exchange and decodes its answer into env.
+// send makes one HTTP exchange, decodes its answer into env and tells the
+// observer and the span in the request's context what came of it.
 func (c *Client) send(req *http.Request, m Method, env *Envelope) error {
+	start := time.Now()
+	status, err := c.exchange(req, m, env)
+	if c.observer != nil || trace.SpanFromContext(req.Context()).IsRecording() {
+		c.observe(req.Context(), m, status, env, err, time.Since(start))
+	}
+	return err
+}
+
+// exchange is send without the observing: it returns the answer's HTTP
+// status (0 when none came) and the typed error of a failure.
+func (c *Client) exchange(req *http.Request, m Method, env *Envelope) (int, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return transportError(req.Context(), m, err)
+		if headersTooLarge(err) {
+			return 0, &DecodeError{Method: m, Kind: DecodeHeadersTooLarge, TooLarge: true}
+		}
+		return 0, transportError(req.Context(), m, err)
 	}
 	buf := c.buffer()
 	defer c.recycle(buf)
 
 	limit := c.maxBody + 1
 	if resp.ContentLength > c.maxBody {
-		limit = snippetBytes // too large already: read only what the snippet needs
+		limit = 0 // too large already: read nothing
 	}
 	_, err = buf.ReadFrom(io.LimitReader(resp.Body, limit))
 	// Closing before EOF drops the connection instead of draining it, which
 	// is what bounds the reading of an endless body.
 	resp.Body.Close()
 	if err != nil {
-		return transportError(req.Context(), m, err)
+		return 0, transportError(req.Context(), m, err) // no complete answer
 	}
 	if int64(buf.Len()) > c.maxBody || resp.ContentLength > c.maxBody {
-		return &DecodeError{
+		return resp.StatusCode, &DecodeError{
 			Method:      m,
 			HTTPStatus:  resp.StatusCode,
-			ContentType: resp.Header.Get("Content-Type"),
-			Snippet:     snippet(buf.Bytes()),
+			ContentType: mediaType(resp.Header.Get("Content-Type")),
+			BodyBytes:   max(int64(buf.Len()), resp.ContentLength),
+			Kind:        DecodeBodyTooLarge,
 			TooLarge:    true,
 			RetryAfter:  httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-			Err:         fmt.Errorf("body larger than %d bytes", c.maxBody),
 		}
 	}
 	*env = Envelope{}
-	return decodeAnswer(m, resp.StatusCode, resp.Header, buf.Bytes(), env)
+	return resp.StatusCode, decodeAnswer(m, resp.StatusCode, resp.Header, buf.Bytes(), env)
 }
 
-// decodeAnswer turns a complete HTTP answer into env or a typed error,
-// without guessing:
-//
-//   - the body must be a JSON object, else *DecodeError (HTML from a proxy,
-//     empty, truncated, trailing garbage);
-//   - a non-2xx status gives *APIError, with whatever the object held;
-//   - a 2xx object must hold at least one envelope member (data, errors,
-//     warnings, meta), so that some unrelated JSON is never taken for a
-//     successful write; GET needs data.contacts as a list;
-//   - a 2xx envelope with errors[] is an *APIError, never half a success.
-func decodeAnswer(m Method, status int, h http.Header, body []byte, env *Envelope) error {
-	fail := func(err error) error {
-		return &DecodeError{
-			Method:      m,
-			HTTPStatus:  status,
-			ContentType: h.Get("Content-Type"),
-			Snippet:     snippet(body),
-			RetryAfter:  httpx.ParseRetryAfter(h.Get("Retry-After"), time.Now()),
-			Err:         err,
-		}
-	}
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 {
-		return fail(errors.New("empty body"))
-	}
-	if trimmed[0] != '{' {
-		return fail(errors.New("body is not a JSON object"))
-	}
-	if err := json.Unmarshal(body, env); err != nil {
-		return fail(err)
-	}
-	ok := status >= 200 && status <= 299
-	if ok && len(env.Errors) == 0 {
-		switch {
-		case env.Data == nil && env.Errors == nil && env.Warnings == nil && env.Meta == nil:
-			return fail(errors.New("no envelope member (data, errors, warnings, meta)"))
-		case m == MethodGet && (env.Data == nil || env.Data.Contacts == nil):
-			return fail(errors.New("data.contacts missing or not a list"))
-		}
-		return nil
-	}
-	return &APIError{
-		Method:     m,
-		HTTPStatus: status,
-		Errors:     env.Errors,
-		Warnings:   env.Warnings,
-		RequestID:  env.requestID(),
-		RetryAfter: httpx.ParseRetryAfter(h.Get("Retry-After"), time.Now()),
-	}
+// headersTooLarge reports whether err is net/http refusing an answer whose
+// headers passed the transport's MaxResponseHeaderBytes. net/http has no
+// sentinel for it, so this matches the texts of HTTP/1.1 and HTTP/2 (Go
+// 1.26); TestHeadersTooLarge fails if the HTTP/1.1 text changes.
+func headersTooLarge(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "server response headers exceeded") ||
+		strings.Contains(s, "response header list larger than advertised limit")
 }
 
-// snippet copies at most the first snippetBytes of body, cut back to a
-// whole UTF-8 character so that logs get valid text.
-func snippet(body []byte) string {
-	if len(body) <= snippetBytes {
-		return string(body)
+// Span attributes set on the caller's span after every attempt.
+const (
+	attrHTTPStatus = attribute.Key("http.response.status_code")
+	attrOTACode    = attribute.Key("contacts.upstream.ota_code")
+	attrRequestID  = attribute.Key("contacts.upstream.request_id")
+)
+
+// observe tells the Observer of one attempt and records the answer's HTTP
+// status, first OTA code and request id on the span in ctx.
+func (c *Client) observe(ctx context.Context, m Method, status int, env *Envelope, err error, d time.Duration) {
+	outcome, ota, ruid := OutcomeOK, "", ""
+	if err == nil {
+		ruid = env.requestID()
+	} else if ae, ok := errors.AsType[*APIError](err); ok {
+		outcome, ota, ruid = OutcomeErrorAnswer, ae.firstCode(), ae.RequestID
+	} else if de, ok := errors.AsType[*DecodeError](err); ok {
+		outcome = OutcomeDecodeError
+		if de.TooLarge {
+			outcome = OutcomeTooLarge
+		}
+	} else {
+		outcome = OutcomeTransportError
 	}
-	b := body[:snippetBytes]
-	// Find where the last character starts; drop it if it is cut short.
-	start := len(b) - 1
-	for start > len(b)-utf8.UTFMax && !utf8.RuneStart(b[start]) {
-		start--
+	if c.observer != nil {
+		c.observer.ObserveAttempt(m, status, ota, outcome, d)
 	}
-	if !utf8.FullRune(b[start:]) {
-		b = b[:start]
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetAttributes(attrHTTPStatus.Int(status), attrOTACode.String(cut(ota, maxCodeInError)), attrRequestID.String(cut(ruid, maxRUIDInError)))
 	}
-	return string(b)
 }
 
 // transportError wraps a failure to get a complete answer. When the
@@ -434,122 +392,6 @@ func dialFailed(err error) bool {
 	return errors.As(err, &dns)
 }
 
-// credentialsRejected reports whether the upstream refused the credentials:
-// HTTP 401 whatever the body, or 400 carrying OTA 497. A 403 is not a
-// rejection: it means "authenticated, but no access to this property", and
-// renewing the token for it would spend the hourly token budget on calls
-// that cannot succeed.
-func credentialsRejected(err error) bool {
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.HTTPStatus == http.StatusUnauthorized ||
-			(ae.HTTPStatus == http.StatusBadRequest && ae.HasCode("497"))
-	}
-	var de *DecodeError
-	return errors.As(err, &de) && de.HTTPStatus == http.StatusUnauthorized
-}
-
-// retryable reports whether the policy allows another send after err. GET
-// is safe to repeat; PUT and POST are repeated only when the request
-// provably never left, because a replayed overlay or create may undo or
-// duplicate work.
-func retryable(m Method, err error) bool {
-	var te *TransportError
-	if errors.As(err, &te) {
-		return m == MethodGet || te.NotSent
-	}
-	if m != MethodGet {
-		return false
-	}
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return retryableStatus(ae.HTTPStatus) ||
-			(ae.HTTPStatus == http.StatusInternalServerError && ae.HasCode("448")) ||
-			(ae.HTTPStatus == http.StatusBadRequest && ae.HasCode("447"))
-	}
-	var de *DecodeError
-	return errors.As(err, &de) && retryableStatus(de.HTTPStatus)
-}
-
-// retryableStatus is the gateway family: the answer came from a proxy that
-// could not get one from the upstream.
-func retryableStatus(status int) bool {
-	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
-}
-
-// failedSend reports whether an attempt's outcome counts against the retry
-// budget: a sign of an unhealthy upstream, not of a bad request.
-func failedSend(err error) bool {
-	if err == nil {
-		return false
-	}
-	var te *TransportError
-	if errors.As(err, &te) {
-		return true
-	}
-	status := 0
-	var ae *APIError
-	var de *DecodeError
-	switch {
-	case errors.As(err, &ae):
-		if ae.HasCode("447") || ae.HasCode("448") {
-			return true
-		}
-		status = ae.HTTPStatus
-	case errors.As(err, &de):
-		status = de.HTTPStatus
-	}
-	return status >= 500 || status == http.StatusTooManyRequests
-}
-
-// retryAfter is the Retry-After the upstream sent with err, if any.
-func retryAfter(err error) time.Duration {
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.RetryAfter
-	}
-	var de *DecodeError
-	if errors.As(err, &de) {
-		return de.RetryAfter
-	}
-	return 0
-}
-
-// backoff picks the wait before retry number attempt: uniform in
-// [0, min(MaxDelay, BaseDelay·2^(attempt-1))], but at least the upstream's
-// Retry-After. It reports false when the wait is not worth starting: the
-// Retry-After exceeds MaxDelay, or the wait would end past the deadline.
-func (c *Client) backoff(ctx context.Context, attempt int, after time.Duration) (time.Duration, bool) {
-	if after > c.retry.MaxDelay {
-		return 0, false
-	}
-	ceiling := c.retry.BaseDelay
-	for i := 1; i < attempt && ceiling < c.retry.MaxDelay; i++ {
-		ceiling *= 2
-	}
-	ceiling = min(ceiling, c.retry.MaxDelay)
-	wait := max(rand.N(ceiling+1), after)
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
-		return 0, false
-	}
-	return wait, true
-}
-
-// sleepContext waits d or until ctx is done.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // buffer takes a read buffer from the pool.
 func (c *Client) buffer() *bytes.Buffer {
 	if b, ok := c.bufs.Get().(*bytes.Buffer); ok {
@@ -565,35 +407,3 @@ func (c *Client) recycle(b *bytes.Buffer) {
 		c.bufs.Put(b)
 	}
 }
-
-// budget is the token bucket of RetryBudget, in thousandths of a token so
-// that it fits an atomic integer (as grpc-go does).
-type budget struct {
-	max, ratio, threshold int64
-	tokens                atomic.Int64
-}
-
-func (b *budget) init(cfg RetryBudget) {
-	b.max = int64(cfg.MaxTokens * 1000)
-	b.ratio = int64(cfg.TokenRatio * 1000)
-	b.threshold = b.max / 2
-	b.tokens.Store(b.max)
-}
-
-// record takes a token for a failed send and gives back ratio otherwise.
-func (b *budget) record(err error) {
-	delta := b.ratio
-	if failedSend(err) {
-		delta = -1000
-	}
-	for {
-		old := b.tokens.Load()
-		n := min(max(old+delta, 0), b.max)
-		if n == old || b.tokens.CompareAndSwap(old, n) {
-			return
-		}
-	}
-}
-
-// allow reports whether a retry may be sent now.
-func (b *budget) allow() bool { return b.tokens.Load() > b.threshold }

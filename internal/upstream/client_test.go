@@ -38,6 +38,8 @@ func TestRecordedAnswers(t *testing.T) {
 		retryAfter time.Duration
 		contacts   int
 		warnings   []string // codes of the warnings
+		kind       DecodeKind
+		path       string // DecodeError.Path
 	}
 	tests := []struct {
 		name   string
@@ -102,19 +104,19 @@ func TestRecordedAnswers(t *testing.T) {
 			want{err: "api", status: 200, codes: []string{"450"}, texts: []string{"Unable to process"}, requestID: "b2std2l0aC1lcnJvcnM"}},
 
 		// Undecodable answers.
-		{"500 HTML page", MethodGet, reply{status: 500, file: "error_500.html"}, want{err: "decode", status: 500}},
-		{"502 HTML page", MethodPut, reply{status: 502, file: "error_502.html"}, want{err: "decode", status: 502}},
+		{"500 HTML page", MethodGet, reply{status: 500, file: "error_500.html"}, want{err: "decode", status: 500, kind: DecodeNotObject}},
+		{"502 HTML page", MethodPut, reply{status: 502, file: "error_502.html"}, want{err: "decode", status: 502, kind: DecodeNotObject}},
 		{"503 HTML with Retry-After", MethodGet, reply{status: 503, file: "error_502.html", header: map[string]string{"Retry-After": "7"}},
-			want{err: "decode", status: 503, retryAfter: 7 * time.Second}},
-		{"200 HTML page", MethodGet, reply{status: 200, file: "ok_not_json.html"}, want{err: "decode", status: 200}},
-		{"200 empty body on GET", MethodGet, reply{status: 200, file: "empty.txt"}, want{err: "decode", status: 200}},
-		{"200 empty body on PUT", MethodPut, reply{status: 200}, want{err: "decode", status: 200}},
-		{"200 truncated JSON", MethodGet, reply{status: 200, file: "truncated.json"}, want{err: "decode", status: 200}},
-		{"200 without data on GET", MethodGet, reply{status: 200, file: "list_no_data.json"}, want{err: "decode", status: 200}},
-		{"200 contacts not a list", MethodGet, reply{status: 200, file: "list_contacts_not_list.json"}, want{err: "decode", status: 200}},
-		{"200 contacts null", MethodGet, reply{status: 200, file: "list_contacts_null.json"}, want{err: "decode", status: 200}},
-		{"200 unrelated JSON on PUT", MethodPut, reply{status: 200, file: "unrelated_json.json"}, want{err: "decode", status: 200}},
-		{"404 empty body", MethodGet, reply{status: 404}, want{err: "decode", status: 404}},
+			want{err: "decode", status: 503, retryAfter: 7 * time.Second, kind: DecodeNotObject}},
+		{"200 HTML page", MethodGet, reply{status: 200, file: "ok_not_json.html"}, want{err: "decode", status: 200, kind: DecodeNotObject}},
+		{"200 empty body on GET", MethodGet, reply{status: 200, file: "empty.txt"}, want{err: "decode", status: 200, kind: DecodeEmpty}},
+		{"200 empty body on PUT", MethodPut, reply{status: 200}, want{err: "decode", status: 200, kind: DecodeEmpty}},
+		{"200 truncated JSON", MethodGet, reply{status: 200, file: "truncated.json"}, want{err: "decode", status: 200, kind: DecodeSyntax, path: "data.contacts[0].contact_person.name"}},
+		{"200 without data on GET", MethodGet, reply{status: 200, file: "list_no_data.json"}, want{err: "decode", status: 200, kind: DecodeNoContacts}},
+		{"200 contacts not a list", MethodGet, reply{status: 200, file: "list_contacts_not_list.json"}, want{err: "decode", status: 200, kind: DecodeType, path: "data.contacts"}},
+		{"200 contacts null", MethodGet, reply{status: 200, file: "list_contacts_null.json"}, want{err: "decode", status: 200, kind: DecodeNoContacts}},
+		{"200 unrelated JSON on PUT", MethodPut, reply{status: 200, file: "unrelated_json.json"}, want{err: "decode", status: 200, kind: DecodeNoEnvelope}},
+		{"404 empty body", MethodGet, reply{status: 404}, want{err: "decode", status: 404, kind: DecodeEmpty}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,11 +167,8 @@ func TestRecordedAnswers(t *testing.T) {
 				if !errors.As(err, &de) {
 					t.Fatalf("err = %T %v, want *DecodeError", err, err)
 				}
-				if de.Method != tt.method || de.HTTPStatus != w.status || de.RetryAfter != w.retryAfter || de.TooLarge || de.Err == nil {
-					t.Errorf("got %+v, want %s %d retry %v", de, tt.method, w.status, w.retryAfter)
-				}
-				if len(de.Snippet) > snippetBytes {
-					t.Errorf("snippet has %d bytes", len(de.Snippet))
+				if de.Method != tt.method || de.HTTPStatus != w.status || de.RetryAfter != w.retryAfter || de.TooLarge || de.Kind != w.kind || de.Path != w.path {
+					t.Errorf("got %+v, want %s %d retry %v kind %q path %q", de, tt.method, w.status, w.retryAfter, w.kind, w.path)
 				}
 				if tt.reply.file != "" && !strings.HasPrefix(de.ContentType, contentTypeOf(tt.reply.file)) {
 					t.Errorf("content type = %q", de.ContentType)
@@ -436,11 +435,11 @@ func TestBodyOverTheCap(t *testing.T) {
 		maxRead  int64
 		maxBytes int64
 	}{
-		{"10 MiB with Content-Length", 200, true, 10 << 20, snippetBytes, limit},
+		{"10 MiB with Content-Length", 200, true, 10 << 20, 0, limit},
 		{"10 MiB chunked", 200, false, 10 << 20, limit + 1, limit},
 		{"endless chunked", 200, false, 0, limit + 1, limit},
 		{"endless error page", 502, false, 0, limit + 1, limit},
-		{"one byte over", 200, true, limit + 1, snippetBytes, limit},
+		{"one byte over", 200, true, limit + 1, 0, limit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -473,8 +472,8 @@ func TestBodyOverTheCap(t *testing.T) {
 			if !errors.As(err, &de) || !de.TooLarge || de.HTTPStatus != tt.status {
 				t.Fatalf("err = %#v, want a TooLarge DecodeError with status %d", err, tt.status)
 			}
-			if len(de.Snippet) == 0 || len(de.Snippet) > snippetBytes {
-				t.Errorf("snippet of %d bytes", len(de.Snippet))
+			if de.Kind != DecodeBodyTooLarge || de.BodyBytes <= tt.maxBytes {
+				t.Errorf("kind %q, %d body bytes; want %q over %d", de.Kind, de.BodyBytes, DecodeBodyTooLarge, tt.maxBytes)
 			}
 			if got := counter.read.Load(); got > tt.maxRead {
 				t.Errorf("read %d bytes, want at most %d", got, tt.maxRead)
@@ -887,21 +886,6 @@ func TestBudgetAccounting(t *testing.T) {
 	}
 }
 
-func TestSnippet(t *testing.T) {
-	if got := snippet([]byte("short")); got != "short" {
-		t.Errorf("snippet = %q", got)
-	}
-	// "é" is two bytes; put one across the 256-byte boundary.
-	body := []byte(strings.Repeat("a", snippetBytes-1) + "é" + "tail")
-	if got := snippet(body); got != strings.Repeat("a", snippetBytes-1) {
-		t.Errorf("snippet kept %q at the end", got[len(got)-3:])
-	}
-	body = []byte(strings.Repeat("a", snippetBytes-2) + "é" + "tail")
-	if got := snippet(body); len(got) != snippetBytes || !strings.HasSuffix(got, "é") {
-		t.Errorf("snippet dropped a whole character: %q", got[len(got)-3:])
-	}
-}
-
 func TestErrorStrings(t *testing.T) {
 	ae := &APIError{Method: MethodPut, HTTPStatus: 400, RequestID: "r1", Errors: []Message{
 		{Code: "320", Message: "anna@example.com is invalid"}, {Code: "321"}, {},
@@ -910,12 +894,24 @@ func TestErrorStrings(t *testing.T) {
 	if ae.Error() != want {
 		t.Errorf("Error() = %q, want %q", ae.Error(), want)
 	}
-	if !ae.HasCode("321") || ae.HasCode("497") {
-		t.Error("HasCode")
+	if ae.firstCode() != "320" || (&APIError{}).firstCode() != "" {
+		t.Error("firstCode")
 	}
-	de := &DecodeError{Method: MethodGet, HTTPStatus: 502, ContentType: "text/html", Snippet: "<html>secret", Err: errors.New("body is not a JSON object")}
-	if strings.Contains(de.Error(), "secret") {
-		t.Errorf("DecodeError.Error() quotes the body: %q", de.Error())
+	de := &DecodeError{Method: MethodGet, HTTPStatus: 200, ContentType: "application/json", BodyBytes: 120,
+		Kind: DecodeType, Path: "data.contacts[3].phones[0].phone_tech_type", Want: "integer", Got: "string"}
+	if want := "contacts api: GET: HTTP 200: undecodable answer (application/json, 120 bytes): data.contacts[3].phones[0].phone_tech_type: want integer, got string"; de.Error() != want {
+		t.Errorf("DecodeError.Error() = %q, want %q", de.Error(), want)
+	}
+	long := &APIError{Method: MethodGet, HTTPStatus: 400, RequestID: strings.Repeat("r", 1000)}
+	for range 20 {
+		long.Errors = append(long.Errors, Message{Code: FlexString(strings.Repeat("9", 100))})
+	}
+	if got := long.Error(); len(got) > 300 {
+		t.Errorf("APIError.Error() of a hostile answer has %d bytes: %q", len(got), got)
+	}
+	te := &TransportError{Method: MethodGet, Err: errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "anna@example.com"`)}
+	if strings.Contains(te.Error(), "anna") || te.Error() != "contacts api: GET: transport failure" {
+		t.Errorf("TransportError.Error() = %q", te.Error())
 	}
 }
 

@@ -89,18 +89,6 @@ func lookup[E ~int32](names []string, e E) (string, bool) {
 	return names[e], true
 }
 
-// values lists the REST values of a table in enum order, as a fresh slice
-// the caller may keep or change.
-func values(names []string) []string {
-	out := make([]string, 0, len(names))
-	for _, name := range names {
-		if name != "" {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
 // ProfileTypeString returns the REST contact_profiles[].type of p. It
 // reports false for PROFILE_TYPE_UNSPECIFIED and for values the REST API has
 // no name for, so callers can refuse them instead of sending "".
@@ -115,25 +103,6 @@ func ParseProfileType(s string) (contactsv1.ProfileType, bool) {
 	return p, ok
 }
 
-// ProfileTypeWritable reports whether the upstream accepts p on PUT/POST:
-// every known profile type except CONTRACT, which it refuses with OTA 450.
-// The service uses it to refuse such contacts before calling upstream.
-func ProfileTypeWritable(p contactsv1.ProfileType) bool {
-	_, ok := ProfileTypeString(p)
-	return ok && p != contactsv1.ProfileType_PROFILE_TYPE_CONTRACT
-}
-
-// ProfileTypeValues lists every REST profile type the facade knows, contract
-// included, for error messages and documentation.
-func ProfileTypeValues() []string { return values(profileTypeNames[:]) }
-
-// WritableProfileTypeValues lists the REST profile types a write may carry
-// (all but contract): the allowed values to quote when refusing a profile.
-func WritableProfileTypeValues() []string {
-	c, _ := ProfileTypeString(contactsv1.ProfileType_PROFILE_TYPE_CONTRACT)
-	return slices.DeleteFunc(ProfileTypeValues(), func(s string) bool { return s == c })
-}
-
 // GenderString returns the REST contact_person.gender of g; false for
 // GENDER_UNSPECIFIED (which is sent as no gender) and unknown values.
 func GenderString(g contactsv1.Gender) (string, bool) {
@@ -145,9 +114,6 @@ func ParseGender(s string) (contactsv1.Gender, bool) {
 	g, ok := genderByName[s]
 	return g, ok
 }
-
-// GenderValues lists the REST genders, for error messages.
-func GenderValues() []string { return values(genderNames[:]) }
 
 // JobTitleString returns the REST contact_person.job_title of j; false for
 // JOB_TITLE_UNSPECIFIED (which is sent as no job title) and unknown values.
@@ -162,9 +128,6 @@ func ParseJobTitle(s string) (contactsv1.JobTitle, bool) {
 	j, ok := jobTitleByName[s]
 	return j, ok
 }
-
-// JobTitleValues lists the 17 REST job titles, for error messages.
-func JobTitleValues() []string { return values(jobTitleNames[:]) }
 
 // PhoneTechTypeCode returns the REST phone_tech_type of t (1, 3 or 5);
 // false for PHONE_TECH_TYPE_UNSPECIFIED and unknown values.
@@ -183,16 +146,6 @@ func ParsePhoneTechType(code int) (contactsv1.PhoneTechType, bool) {
 		return t, true
 	}
 	return contactsv1.PhoneTechType_PHONE_TECH_TYPE_UNSPECIFIED, false
-}
-
-// PhoneTechTypeValues lists the REST phone tech type codes, for error
-// messages.
-func PhoneTechTypeValues() []int {
-	out := make([]int, len(phoneTechTypes))
-	for i, t := range phoneTechTypes {
-		out[i] = int(t)
-	}
-	return out
 }
 
 // ContactsToWire converts contacts to the JSON shape of a PUT/POST body.

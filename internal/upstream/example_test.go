@@ -23,14 +23,17 @@ func Example() {
 	defer c.CloseIdleConnections()
 
 	res, err := c.List(context.Background(), "1000001", false)
+	if row, ok := upstream.Meaning(err); ok {
+		fmt.Println("what it means:", row.Code, row.Reason, "retried on GET:", row.RetryGet)
+	}
 	var apiErr *upstream.APIError
 	var decodeErr *upstream.DecodeError
 	var transportErr *upstream.TransportError
 	switch {
 	case errors.As(err, &apiErr):
-		fmt.Println("upstream refused:", apiErr.HTTPStatus, apiErr.HasCode("635"), apiErr.RequestID)
+		fmt.Println("upstream refused:", apiErr.HTTPStatus, apiErr.RequestID)
 	case errors.As(err, &decodeErr):
-		fmt.Println("unreadable answer, status", decodeErr.HTTPStatus)
+		fmt.Println("unreadable answer, status", decodeErr.HTTPStatus, decodeErr.Problem())
 	case errors.As(err, &transportErr):
 		fmt.Println("no answer; request never sent:", transportErr.NotSent)
 	case err == nil:

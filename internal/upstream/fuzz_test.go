@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -130,11 +131,16 @@ func FuzzDecode(f *testing.F) {
 			if de.TooLarge != (len(body) > fuzzMaxBody) {
 				t.Fatalf("TooLarge %v for a %d-byte body (cap %d)", de.TooLarge, len(body), fuzzMaxBody)
 			}
-			if len(de.Snippet) > snippetBytes || !strings.HasPrefix(string(body), de.Snippet) {
-				t.Fatalf("snippet of %d bytes is not a prefix of the body", len(de.Snippet))
+			// The error says where and what kind, in the API's own names:
+			// nothing of the body but its shape.
+			if !decodeKinds[de.Kind] {
+				t.Fatalf("unknown kind %q", de.Kind)
 			}
-			if utf8.Valid(body) && !utf8.ValidString(de.Snippet) {
-				t.Fatalf("snippet %q of a valid UTF-8 body is not valid UTF-8", de.Snippet)
+			if de.Path != "" && (len(de.Path) > maxPathBytes || !safePath.MatchString(de.Path)) {
+				t.Fatalf("path %q is not made of the API's member names and indexes", de.Path)
+			}
+			if !utf8.ValidString(de.Error()) {
+				t.Fatalf("error %q is not valid UTF-8", de.Error())
 			}
 			if de.RetryAfter < 0 {
 				t.Fatalf("negative Retry-After %v", de.RetryAfter)
@@ -145,3 +151,12 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+var decodeKinds = map[DecodeKind]bool{
+	DecodeEmpty: true, DecodeNotObject: true, DecodeSyntax: true, DecodeType: true,
+	DecodeNoEnvelope: true, DecodeNoContacts: true, DecodeBodyTooLarge: true,
+}
+
+// safePath is a path of known member names (or "?") and indexes, possibly
+// cut with "…".
+var safePath = regexp.MustCompile(`^(\?|[a-z_]+|\[[0-9]+\])(\.(\?|[a-z_]+)|\[[0-9]+\])*(…)?$`)

@@ -26,7 +26,8 @@ func TestMain(m *testing.M) {
 // reply is one scripted answer of the fake upstream.
 type reply struct {
 	status int
-	file   string            // under testdata; "" sends no body
+	file   string            // under testdata; "" sends body
+	body   string            // sent when file is "", as application/json
 	header map[string]string // extra response headers
 	hijack bool              // promise 1000 bytes, send a few, close the connection
 }
@@ -93,7 +94,10 @@ func serveReply(t *testing.T, w http.ResponseWriter, r reply) {
 		conn.Close()
 		return
 	}
-	var body []byte
+	body := []byte(r.body)
+	if r.body != "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	if r.file != "" {
 		var err error
 		if body, err = os.ReadFile(filepath.Join("testdata", r.file)); err != nil {

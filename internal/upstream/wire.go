@@ -3,12 +3,16 @@ package upstream
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strconv"
 )
 
 // This file holds the JSON shapes of the Contacts REST API as the public
-// documentation and OpenAPI file describe them. They are the one place where
-// the wire format is spelled out; the emulator and the client both use them.
+// documentation and OpenAPI file describe them: the client's one statement
+// of the wire format, which cmd/contacts-bench reuses. The emulator keeps
+// its own structs on purpose (internal/emulator/store.go), so that a
+// misreading of the docs cannot hide in both; only its wire_compat_test.go
+// decodes its answers with these types.
 
 // ContactsBody is the request body of PUT and POST, and the "data" member of
 // a GET answer: {"contacts": [...]}.
@@ -112,18 +116,20 @@ type Details struct {
 	Extra         map[string]json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON keeps unknown members of details in Extra.
+// UnmarshalJSON keeps unknown members of details in Extra. Its errors name
+// the member and the JSON type found, never the value.
 func (d *Details) UnmarshalJSON(b []byte) error {
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(b, &all); err != nil {
-		return err
+		return typeError(b, reflect.TypeFor[Details]())
 	}
+	strings := reflect.TypeFor[[]string]()
 	if raw, ok := all["fields"]; ok {
 		if err := json.Unmarshal(raw, &d.Fields); err != nil {
 			// A single field given as a string.
 			var one string
 			if json.Unmarshal(raw, &one) != nil {
-				return err
+				return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(raw), Type: strings, Field: "fields"}
 			}
 			d.Fields = []string{one}
 		}
@@ -131,7 +137,7 @@ func (d *Details) UnmarshalJSON(b []byte) error {
 	}
 	if raw, ok := all["allowed_values"]; ok {
 		if err := json.Unmarshal(raw, &d.AllowedValues); err != nil {
-			return err
+			return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(raw), Type: strings, Field: "allowed_values"}
 		}
 		delete(all, "allowed_values")
 	}
@@ -160,7 +166,8 @@ func (d Details) MarshalJSON() ([]byte, error) {
 // It writes a JSON string.
 type FlexString string
 
-// UnmarshalJSON accepts a string, a number or null.
+// UnmarshalJSON accepts a string, a number or null. Anything else is a
+// *json.UnmarshalTypeError that does not quote the value.
 func (s *FlexString) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if bytes.Equal(b, []byte("null")) {
@@ -170,41 +177,49 @@ func (s *FlexString) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
-			return err
+			return typeError(b, reflect.TypeFor[FlexString]())
 		}
 		*s = FlexString(v)
 		return nil
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return err
+		return typeError(b, reflect.TypeFor[FlexString]())
 	}
 	*s = FlexString(n.String())
 	return nil
+}
+
+// typeError is the error of a Flex type refusing b: it names b's JSON type,
+// not b, so that no value of the body reaches an error string (a strconv
+// error would quote it whole). encoding/json adds the field path.
+func typeError(b []byte, t reflect.Type) error {
+	return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(b), Type: t}
 }
 
 // FlexInt reads a JSON number or a string of digits ("1" or 1). It writes a
 // JSON number.
 type FlexInt int
 
-// UnmarshalJSON accepts a number or a string holding an integer.
+// UnmarshalJSON accepts a number or a string holding an integer. Anything
+// else is a *json.UnmarshalTypeError that does not quote the value.
 func (n *FlexInt) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+			return typeError(b, reflect.TypeFor[FlexInt]())
 		}
 		v, err := strconv.Atoi(s)
 		if err != nil {
-			return err
+			return typeError(b, reflect.TypeFor[FlexInt]())
 		}
 		*n = FlexInt(v)
 		return nil
 	}
 	var v int
 	if err := json.Unmarshal(b, &v); err != nil {
-		return err
+		return typeError(b, reflect.TypeFor[FlexInt]())
 	}
 	*n = FlexInt(v)
 	return nil
