@@ -80,6 +80,8 @@ type config struct {
 	tlsKey            string
 	clientCA          string
 	obs               obsConfig
+	share             sharingConfig
+	callers           callersConfig
 }
 
 // parseConfig reads the flags in args and the environment through
@@ -106,6 +108,9 @@ func parseConfigFlags(args []string, lookupEnv func(string) (string, bool), out 
 	// that -h never prints a value of the environment.
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := c.share.finish(set, lookupEnv); err != nil {
+		return c, err
+	}
 	upstreamFrom := "-upstream"
 	if !set["upstream"] {
 		v, ok := lookupEnv(envUpstreamURL)
@@ -168,6 +173,8 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key file of -tls-cert")
 	fs.StringVar(&c.clientCA, "client-ca", "", "PEM CA bundle: require client certificates signed by it (mTLS)")
 	addObservabilityFlags(fs, &c.obs)
+	addSharingFlags(fs, &c.share)
+	addCallersFlags(fs, &c.callers)
 	fs.Usage = func() { usage(fs, out) }
 	return fs
 }

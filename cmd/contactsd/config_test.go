@@ -38,13 +38,33 @@ func TestParseConfig(t *testing.T) {
 		{name: "defaults", check: func(c config) error {
 			want := config{listen: "localhost:50051", authMode: authAuto, logLevel: slog.LevelInfo, logFormat: "text",
 				defaultTimeout: 30 * time.Second, shutdownTimeout: 30 * time.Second, renewBefore: 5 * time.Minute, maxBodyBytes: 1 << 20,
-				maxConnAge: 5 * time.Minute, emulator: true, emulatorByDefault: true}
+				maxConnAge: 5 * time.Minute, emulator: true, emulatorByDefault: true,
+				share: sharingConfig{localBudget: 3, exchangesPerHour: 30, cacheMaxEntries: 10_000, cacheMaxBytes: 16 << 20, lockWait: 10 * time.Second}}
 			if c != want {
 				return fmt.Errorf("got %+v, want %+v", c, want)
 			}
 			return nil
 		}},
 		{name: "plain http to another host", args: []string{"-upstream", "http://example.com"}, err: "plain http is allowed only on loopback"},
+		{name: "redis password in a flag", args: []string{"-redis-url", "redis://:hunter2@localhost:6379"}, err: "must not hold a password", notInErr: "hunter2"},
+		{name: "redis password in the environment", env: map[string]string{envRedisURL: "rediss://:hunter2@redis:6380/1"},
+			check: func(c config) error {
+				if c.share.redisURL != "rediss://:hunter2@redis:6380/1" || c.share.redisFromFlag {
+					return fmt.Errorf("redis URL %q from flag %v", c.share.redisURL, c.share.redisFromFlag)
+				}
+				return nil
+			}},
+		{name: "redis flag wins over the environment", args: []string{"-redis-url", "redis://a:6379"}, env: map[string]string{envRedisURL: "redis://b:6379"},
+			check: func(c config) error {
+				if c.share.redisURL != "redis://a:6379" {
+					return fmt.Errorf("redis URL %q", c.share.redisURL)
+				}
+				return nil
+			}},
+		{name: "redis bad scheme", args: []string{"-redis-url", "http://localhost:6379"}, err: "redis://host:port"},
+		{name: "stale without a cache", args: []string{"-read-cache-stale", "5s"}, err: "need -read-cache-ttl"},
+		{name: "negative cache TTL", args: []string{"-read-cache-ttl", "-1s"}, err: "must not be negative"},
+		{name: "no exchanges an hour", args: []string{"-token-exchanges-per-hour", "0"}, err: "must be positive"},
 		{name: "plain http to another host, allowed", args: []string{"-upstream", "http://example.com", "-allow-insecure-upstream"},
 			check: wantUpstream("http://example.com")},
 		{name: "plain http on 127.0.0.1", args: []string{"-upstream", "http://127.0.0.1:8089"}, check: wantUpstream("http://127.0.0.1:8089")},
@@ -241,7 +261,10 @@ func TestHelp(t *testing.T) {
 	newFlagSet(&config{}, io.Discard).VisitAll(func(f *flag.Flag) { defined = append(defined, f.Name) })
 	documented := []string{"listen", "health-listen", "upstream", "auth-url", "auth", "allow-insecure-upstream", "default-timeout",
 		"shutdown-timeout", "drain-delay", "max-connection-age", "token-renew-before", "max-upstream-body", "tls-cert", "tls-key",
-		"client-ca", "log-level", "log-format", "admin-listen", "admin-pprof"}
+		"client-ca", "log-level", "log-format", "admin-listen", "admin-pprof",
+		"redis-url", "redis-local-budget", "token-exchanges-per-hour", "no-read-coalescing", "read-cache-ttl", "read-cache-stale",
+		"read-cache-stale-if-error", "read-cache-max-entries", "read-cache-max-bytes", "write-lock-wait",
+		"policy", "audit-log", "trust-proxy-client-cert", "trusted-proxies"}
 	slices.Sort(defined)
 	slices.Sort(documented)
 	if !slices.Equal(defined, documented) {

@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
+	"github.com/contacts-facade/contacts-facade/internal/metrics"
 
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/server"
@@ -105,16 +106,42 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		log.Info("using the Contacts API", "upstream", upstreamURL)
 	}
 
+	creds, err := readCredentials(getenv, embedded)
+	if err != nil {
+		return err
+	}
+	mode, err := authMode(cfg, creds)
+	if err != nil {
+		return err
+	}
+	// What the replicas of the account share, in Redis when there is one.
+	var fleetID, fleetSecret string
+	if mode == authToken {
+		fleetID, fleetSecret = creds.clientID, creds.secret
+	}
+	fl, err := openFleet(ctx, cfg.share, fleetID, fleetSecret, log)
+	if err != nil {
+		return err
+	}
+	defer fl.close()
+
 	// The token exchange gets its own connection pool, closed on return
 	// like the upstream client's.
 	exchangeHTTP := newExchangeHTTPClient()
 	defer exchangeHTTP.CloseIdleConnections()
-	auth, err := newAuthorizer(cfg, getenv, embedded, authURL, exchangeHTTP, log)
+	auth, err := newAuthorizer(cfg, creds, mode, authURL, exchangeHTTP, func(tc *upstreamauth.TokenConfig) {
+		tc.MaxExchangesPerHour = cfg.share.exchangesPerHour
+		tc.OnExchange = obs.onTokenExchange()
+		fl.tokenConfig(tc)
+	}, log)
 	if err != nil {
 		return err
 	}
 	if c, ok := auth.(io.Closer); ok {
 		defer c.Close()
+	}
+	if ts, ok := auth.(*upstreamauth.TokenSource); ok {
+		obs.watchToken(func() metrics.TokenState { return tokenState(ts.Snapshot()) })
 	}
 	client, err := upstream.New(upstream.Config{
 		BaseURL:      upstreamURL,
@@ -122,11 +149,37 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		MaxBodyBytes: cfg.maxBodyBytes,
 		UserAgent:    "contacts-facade/" + version,
 		HTTPClient:   obs.upstreamHTTPClient(),
+		Observer:     obs.upstreamObserver(),
 	})
 	if err != nil {
 		return err
 	}
 	defer client.CloseIdleConnections()
+	reads := newReads(client, cfg.share, cfg.defaultTimeout)
+	defer reads.Close()
+	obs.watchReads(reads.Stats)
+	if fl.budget != nil {
+		obs.watchRedis(fl.budget.Degraded)
+	}
+	gate, err := newCallers(cfg.callers, cfg.listen, stderr, log)
+	if err != nil {
+		return err
+	}
+	defer gate.close()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				gate.reload(log)
+			}
+		}
+	}()
+	svc := service.NewWithOptions(shareInvalidations(ctx, reads, fl, cfg.share.cacheTTL > 0, log), log, fl.serviceOptions(cfg.share.lockWait))
 
 	var tlsCfg *tls.Config
 	if cfg.tlsCert != "" {
@@ -134,9 +187,13 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			return configError{err}
 		}
 	}
+	unary, stream, opts := obs.serverHooks()
 	srv := server.New(server.Config{
-		Service: service.New(client, log),
-		Logger:  log,
+		Service:            svc,
+		Logger:             log,
+		UnaryInterceptors:  append(unary, gate.interceptors()...),
+		StreamInterceptors: stream,
+		Options:            opts,
 		Limits: server.Limits{
 			MaxConnectionAge: cfg.maxConnAge,
 			// A call without a deadline of its own gets the default one:
@@ -215,66 +272,85 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// newAuthorizer picks the upstream credentials. Secrets come from the
+// accountCredentials are the machine account's, from the environment (or the
+// emulator's demo account).
+type accountCredentials struct {
+	clientID, secret string
+	token            string
+	user, pass       string
+}
+
+// readCredentials reads the credentials. Secrets come from the
 // environment only, and only their presence is logged.
-func newAuthorizer(cfg config, getenv func(string) string, embedded bool, authURL string, exchangeHTTP *http.Client, log *slog.Logger) (upstream.Authorizer, error) {
-	clientID, secret := getenv(envClientID), getenv(envClientSecret)
-	if f := getenv(envClientSecretFile); f != "" && secret == "" {
+func readCredentials(getenv func(string) string, embedded bool) (accountCredentials, error) {
+	c := accountCredentials{clientID: getenv(envClientID), secret: getenv(envClientSecret), token: getenv(envToken),
+		user: getenv(envUsername), pass: getenv(envPassword)}
+	if f := getenv(envClientSecretFile); f != "" && c.secret == "" {
 		b, err := readFileCapped(f, maxSecretFileBytes)
 		if err != nil {
-			return nil, configError{fmt.Errorf("%s: %w", envClientSecretFile, err)}
+			return c, configError{fmt.Errorf("%s: %w", envClientSecretFile, err)}
 		}
-		secret = trimSecret(string(b))
+		c.secret = trimSecret(string(b))
 	}
-	token := getenv(envToken)
-	user, pass := getenv(envUsername), getenv(envPassword)
 	if embedded {
 		// The emulator knows only its demo account.
-		clientID, secret = emulator.DemoClientID, emulator.DemoClientSecret
-		token = cmp.Or(token, emulator.DemoStaticToken)
-		user, pass = emulator.DemoUsername, emulator.DemoPassword
+		c.clientID, c.secret = emulator.DemoClientID, emulator.DemoClientSecret
+		c.token = cmp.Or(c.token, emulator.DemoStaticToken)
+		c.user, c.pass = emulator.DemoUsername, emulator.DemoPassword
 	}
-	mode := cfg.authMode
-	if mode == authAuto {
-		switch {
-		case clientID != "" && secret != "":
-			mode = authToken
-		case token != "":
-			mode = authStatic
-		default:
-			return nil, fmt.Errorf("no upstream credentials: set %s and %s (or %s, or -auth none)", envClientID, envClientSecret, envToken)
-		}
+	return c, nil
+}
+
+// authMode is the -auth mode in force: auto picks token exchange when
+// there are a client id and secret, else a fixed token.
+func authMode(cfg config, c accountCredentials) (string, error) {
+	if cfg.authMode != authAuto {
+		return cfg.authMode, nil
 	}
+	switch {
+	case c.clientID != "" && c.secret != "":
+		return authToken, nil
+	case c.token != "":
+		return authStatic, nil
+	}
+	return "", fmt.Errorf("no upstream credentials: set %s and %s (or %s, or -auth none)", envClientID, envClientSecret, envToken)
+}
+
+// newAuthorizer builds the upstream credentials of mode. tune completes
+// the token source's configuration (shared budget and token, metrics).
+func newAuthorizer(cfg config, c accountCredentials, mode, authURL string, exchangeHTTP *http.Client, tune func(*upstreamauth.TokenConfig), log *slog.Logger) (upstream.Authorizer, error) {
 	switch mode {
 	case authToken:
-		if clientID == "" || secret == "" {
+		if c.clientID == "" || c.secret == "" {
 			return nil, fmt.Errorf("-auth token needs %s and %s", envClientID, envClientSecret)
 		}
-		log.Info("upstream credentials: token exchange", "client_id", clientID, "exchange_url", cmp.Or(authURL, upstreamauth.DefaultExchangeURL))
-		ts, err := upstreamauth.NewTokenSource(upstreamauth.TokenConfig{
+		log.Info("upstream credentials: token exchange", "client_id", c.clientID, "exchange_url", cmp.Or(authURL, upstreamauth.DefaultExchangeURL))
+		tc := upstreamauth.TokenConfig{
 			ExchangeURL:  authURL,
 			HTTPClient:   exchangeHTTP,
-			ClientID:     clientID,
-			ClientSecret: secret,
+			ClientID:     c.clientID,
+			ClientSecret: c.secret,
 			RenewBefore:  cfg.renewBefore,
 			Logger:       log.With("component", "upstreamauth"),
-		})
+		}
+		tune(&tc)
+		ts, err := upstreamauth.NewTokenSource(tc)
 		if err != nil {
 			return nil, err
 		}
 		return ts, nil
 	case authStatic:
-		if token == "" {
+		if c.token == "" {
 			return nil, fmt.Errorf("-auth static needs %s", envToken)
 		}
 		log.Info("upstream credentials: fixed bearer token from " + envToken)
-		return upstreamauth.NewStaticToken(token), nil
+		return upstreamauth.NewStaticToken(c.token), nil
 	case authBasic:
-		if user == "" || pass == "" {
+		if c.user == "" || c.pass == "" {
 			return nil, fmt.Errorf("-auth basic needs %s and %s", envUsername, envPassword)
 		}
 		log.Warn("upstream credentials: legacy Basic auth; Booking.com sunset it on 2025-12-31, move to "+envClientID+"/"+envClientSecret, "username_set", true)
-		return upstreamauth.NewBasic(user, pass), nil
+		return upstreamauth.NewBasic(c.user, c.pass), nil
 	}
 	log.Warn("upstream credentials: none (-auth none)")
 	return nil, nil

@@ -13,8 +13,11 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/admin"
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
 	"github.com/contacts-facade/contacts-facade/internal/metrics"
+	"github.com/contacts-facade/contacts-facade/internal/readpath"
 	"github.com/contacts-facade/contacts-facade/internal/telemetry"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
+	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // obsConfig is what contactsd is told about metrics, profiles and the
@@ -162,5 +165,60 @@ func (o *observability) shutdown() {
 	}
 	if err := o.tracing.Shutdown(ctx); err != nil {
 		o.log.Warn("flushing traces", "error", err)
+	}
+}
+
+// tokenState is what the token gauges read of a token source.
+func tokenState(s upstreamauth.TokenSnapshot) metrics.TokenState {
+	return metrics.TokenState{BudgetLeft: s.BudgetLeft, HasToken: s.HasToken, ExpiresAt: s.ExpiresAt}
+}
+
+// watchReads serves the read path's counters (coalescing and cache) at
+// each scrape.
+func (o *observability) watchReads(stats func() readpath.Stats) {
+	if o.metrics == nil {
+		return
+	}
+	counter := func(name, help string, v func(readpath.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "reads", Name: name, Help: help},
+			func() float64 { return float64(v(stats())) })
+	}
+	gauge := func(name, help string, v func(readpath.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "reads", Name: name, Help: help},
+			func() float64 { return v(stats()) })
+	}
+	err := o.metrics.Register(
+		counter("upstream_gets_total", "GETs the read path sent to the upstream.", func(s readpath.Stats) uint64 { return s.UpstreamGets }),
+		counter("coalesced_total", "Reads that joined an identical GET already in flight.", func(s readpath.Stats) uint64 { return s.Joins }),
+		counter("cache_hits_total", "Reads answered from the cache within its TTL.", func(s readpath.Stats) uint64 { return s.Hits }),
+		counter("cache_misses_total", "Reads the cache could not answer.", func(s readpath.Stats) uint64 { return s.Misses }),
+		counter("cache_stale_total", "Reads answered stale while one refresh ran.", func(s readpath.Stats) uint64 { return s.StaleServes }),
+		counter("cache_stale_on_error_total", "Reads answered stale instead of an upstream failure.", func(s readpath.Stats) uint64 { return s.StaleOnError }),
+		counter("cache_evictions_total", "Cached answers dropped for the bounds or for age.", func(s readpath.Stats) uint64 { return s.Evictions }),
+		counter("invalidations_total", "Properties invalidated by writes (here or on other replicas).", func(s readpath.Stats) uint64 { return s.Invalidations }),
+		gauge("cache_entries", "Answers in the cache.", func(s readpath.Stats) float64 { return float64(s.Entries) }),
+		gauge("cache_bytes", "Estimated size of the cached answers.", func(s readpath.Stats) float64 { return float64(s.Bytes) }),
+	)
+	if err != nil {
+		o.log.Error("read path metrics", "error", err)
+	}
+}
+
+// watchRedis serves contacts_facade_redis_degraded: 1 while the shared
+// Redis does not answer and the token budget is this replica's own.
+func (o *observability) watchRedis(degraded func() bool) {
+	if o.metrics == nil {
+		return
+	}
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Name: "redis_degraded",
+		Help: "1 while the shared Redis does not answer (local token budget, writes refused), else 0."},
+		func() float64 {
+			if degraded() {
+				return 1
+			}
+			return 0
+		})
+	if err := o.metrics.Register(g); err != nil {
+		o.log.Error("redis metrics", "error", err)
 	}
 }

@@ -325,3 +325,22 @@ func TestScanKeepsTheBound(t *testing.T) {
 		})
 	}
 }
+
+// TestInvalidateAll: every cached property is read again afterwards.
+func TestInvalidateAll(t *testing.T) {
+	up := newFake(false)
+	r := New(up, Options{TTL: time.Hour, Now: newClock().Now})
+	defer r.Close()
+	for _, id := range []string{"1", "2", "3"} {
+		mustRead(t, r, id)
+	}
+	r.InvalidateAll()
+	for _, id := range []string{"1", "2", "3"} {
+		if res := mustRead(t, r, id); res.Cached {
+			t.Fatalf("property %s answered from the cache after InvalidateAll", id)
+		}
+	}
+	if up.getCount() != 6 || r.Stats().Entries != 3 {
+		t.Fatalf("%d GETs, %+v; want 6 GETs and 3 entries", up.getCount(), r.Stats())
+	}
+}

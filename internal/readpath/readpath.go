@@ -321,6 +321,25 @@ func (r *Reader) Invalidate(propertyID string) {
 	r.release(p)
 }
 
+// InvalidateAll invalidates every property, as Invalidate does one: for
+// when writes may have been missed (another replica's invalidations were
+// lost while the channel that carries them was down).
+func (r *Reader) InvalidateAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.props {
+		r.invalidations.Add(1)
+		p.gen = r.nextGen()
+		for i := range p.slots {
+			p.slots[i].flight = nil
+			if e := p.slots[i].entry; e != nil {
+				r.drop(e)
+			}
+		}
+		r.release(p)
+	}
+}
+
 // Stats returns the counters and the cache's size.
 func (r *Reader) Stats() Stats {
 	r.mu.Lock()

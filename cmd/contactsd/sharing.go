@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/readpath"
+	"github.com/contacts-facade/contacts-facade/internal/redisstore"
+	"github.com/contacts-facade/contacts-facade/internal/service"
+	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
+)
+
+// envRedisURL may hold the Redis URL with its password; the -redis-url
+// flag may not (flags show in ps and shell history).
+const envRedisURL = "CONTACTS_REDIS_URL"
+
+// sharingConfig is what replicas share and how reads are shared: the
+// Redis of the account, the token budget, coalescing and the read cache.
+type sharingConfig struct {
+	redisURL         string
+	redisFromFlag    bool
+	localBudget      int
+	exchangesPerHour int
+	noCoalescing     bool
+	cacheTTL         time.Duration
+	cacheStale       time.Duration
+	cacheStaleErr    time.Duration
+	cacheMaxEntries  int
+	cacheMaxBytes    int64
+	lockWait         time.Duration
+}
+
+func addSharingFlags(fs *flag.FlagSet, c *sharingConfig) {
+	fs.StringVar(&c.redisURL, "redis-url", "",
+		"redis:// or rediss:// URL of the Redis that the replicas of one machine account share\n(token, exchange budget, write locks, idempotency records, cache invalidation);\nenv "+envRedisURL+" (the only place for a URL with a password); empty: all in process")
+	fs.IntVar(&c.localBudget, "redis-local-budget", 3,
+		"token exchanges an hour this replica may make on its own while Redis is unreachable")
+	fs.IntVar(&c.exchangesPerHour, "token-exchanges-per-hour", upstreamauth.DefaultMaxExchangesPerHour,
+		"the machine account's token allowance: exchanges in any sliding hour, for the whole fleet")
+	fs.BoolFunc("no-read-coalescing", "send one upstream GET per read even when identical reads are in flight", func(string) error {
+		c.noCoalescing = true
+		return nil
+	})
+	fs.DurationVar(&c.cacheTTL, "read-cache-ttl", 0,
+		"serve ListContacts and GetProfileContacts from an in-memory cache for this long\n(0: off); writes through the facade drop the property's answers")
+	fs.DurationVar(&c.cacheStale, "read-cache-stale", 0,
+		"past -read-cache-ttl, serve the stale answer for this long while one background GET refreshes it")
+	fs.DurationVar(&c.cacheStaleErr, "read-cache-stale-if-error", 0,
+		"past -read-cache-ttl, serve the stale answer for this long when the upstream fails\n(5xx, timeouts, transport errors; never a 4xx)")
+	fs.IntVar(&c.cacheMaxEntries, "read-cache-max-entries", readpath.DefaultMaxEntries, "most answers the read cache holds")
+	fs.Int64Var(&c.cacheMaxBytes, "read-cache-max-bytes", readpath.DefaultMaxBytes, "most bytes (protobuf size) the read cache holds")
+	fs.DurationVar(&c.lockWait, "write-lock-wait", service.DefaultLockWait,
+		"how long a write waits for its property's write lock before UNAVAILABLE WRITE_LOCK_TIMEOUT")
+}
+
+// finish reads the environment's Redis URL and checks the values.
+func (c *sharingConfig) finish(set map[string]bool, lookupEnv func(string) (string, bool)) error {
+	c.redisFromFlag = set["redis-url"]
+	if !c.redisFromFlag {
+		c.redisURL, _ = lookupEnv(envRedisURL)
+	}
+	if c.redisURL != "" {
+		u, err := url.Parse(c.redisURL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return errors.New("the Redis URL must be redis://host:port[/db] or rediss://host:port[/db]")
+		}
+		if _, hasPassword := u.User.Password(); hasPassword && c.redisFromFlag {
+			return fmt.Errorf("-redis-url must not hold a password: put the URL in %s instead", envRedisURL)
+		}
+	}
+	if c.localBudget < 0 || c.exchangesPerHour <= 0 {
+		return errors.New("-redis-local-budget must not be negative and -token-exchanges-per-hour must be positive")
+	}
+	if c.cacheTTL < 0 || c.cacheStale < 0 || c.cacheStaleErr < 0 || c.cacheMaxEntries <= 0 || c.cacheMaxBytes <= 0 || c.lockWait <= 0 {
+		return errors.New("the -read-cache-* durations must not be negative, their bounds and -write-lock-wait must be positive")
+	}
+	if c.cacheTTL == 0 && (c.cacheStale > 0 || c.cacheStaleErr > 0) {
+		return errors.New("-read-cache-stale and -read-cache-stale-if-error need -read-cache-ttl")
+	}
+	return nil
+}
+
+// fleet is the state this replica shares with the others of its account,
+// or nothing of it (store nil) without Redis.
+type fleet struct {
+	store  *redisstore.Store
+	budget *redisstore.FallbackBudget
+}
+
+// openFleet connects to the account's Redis. It needs the machine
+// account's id and secret: the token and records are sealed with a key
+// derived from the secret. An unreachable Redis is no reason not to start:
+// the replica runs degraded until it answers.
+func openFleet(ctx context.Context, cfg sharingConfig, clientID, secret string, log *slog.Logger) (*fleet, error) {
+	if cfg.redisURL == "" {
+		return &fleet{}, nil
+	}
+	if clientID == "" || secret == "" {
+		return nil, configError{errors.New("a shared Redis needs token-based authentication (" + envClientID + " and a secret): its values are sealed with a key derived from the client secret")}
+	}
+	store, err := redisstore.Open(redisstore.Config{URL: cfg.redisURL, Account: clientID, Secret: secret})
+	if err != nil {
+		return nil, configError{err}
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := store.Ping(pctx); err != nil {
+		log.Warn("shared Redis unreachable at start: the token budget is this replica's own, writes are refused until it answers",
+			"local_budget_per_hour", cfg.localBudget)
+	} else {
+		log.Info("sharing token, budget, write locks and idempotency records through Redis")
+	}
+	local := upstreamauth.NewLocalBudget(max(cfg.localBudget, 1), nil)
+	return &fleet{
+		store:  store,
+		budget: redisstore.NewFallbackBudget(store.Budget(cfg.exchangesPerHour, time.Hour), local, log.With("component", "redis"), nil),
+	}, nil
+}
+
+// tokenConfig puts the fleet's budget and token share into cfg.
+func (f *fleet) tokenConfig(cfg *upstreamauth.TokenConfig) {
+	if f.store == nil {
+		return
+	}
+	cfg.Budget = f.budget
+	cfg.Shared = f.store.TokenShare(nil)
+}
+
+// serviceOptions are the shared state of safe edits: Redis's when there
+// is one, else the service's in-process defaults.
+func (f *fleet) serviceOptions(lockWait time.Duration) service.Options {
+	o := service.Options{LockWait: lockWait}
+	if f.store != nil {
+		o.Locks = f.store.WriteLocks(0)
+		o.Requests = f.store.Requests(0, 0)
+	}
+	return o
+}
+
+func (f *fleet) close() {
+	if f.store != nil {
+		_ = f.store.Close()
+	}
+}
+
+// newReads is the read path in front of the upstream client: coalescing
+// (on by default) and the opt-in cache.
+func newReads(up readpath.Upstream, cfg sharingConfig, flightTimeout time.Duration) *readpath.Reader {
+	return readpath.New(up, readpath.Options{
+		NoCoalescing:  cfg.noCoalescing,
+		FlightTimeout: flightTimeout,
+		TTL:           cfg.cacheTTL,
+		Stale:         cfg.cacheStale,
+		StaleIfError:  cfg.cacheStaleErr,
+		MaxEntries:    cfg.cacheMaxEntries,
+		MaxBytes:      cfg.cacheMaxBytes,
+	})
+}
+
+// fleetReads tells the other replicas about every write made through
+// this one, so that their caches drop the property too, and drops what
+// they tell this one about. Without a cache there is nothing to tell.
+type fleetReads struct {
+	*readpath.Reader
+	store *redisstore.Store
+	log   *slog.Logger
+}
+
+// shareInvalidations subscribes r to the fleet's invalidations when the
+// cache is on and there is a Redis, and returns what the service should
+// call.
+func shareInvalidations(ctx context.Context, r *readpath.Reader, f *fleet, cacheOn bool, log *slog.Logger) service.Upstream {
+	if f.store == nil || !cacheOn {
+		return r
+	}
+	_, err := f.store.Invalidations(ctx, func(id string) {
+		if id == "" {
+			// (Re)subscribed: what was published meanwhile is lost.
+			r.InvalidateAll()
+			return
+		}
+		r.Invalidate(id)
+	})
+	if err != nil {
+		log.Warn("shared Redis: cache invalidations from other replicas not received; this replica's cache is dropped on every Redis failure")
+	}
+	return &fleetReads{Reader: r, store: f.store, log: log}
+}
+
+func (f *fleetReads) publish(ctx context.Context, id string) {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := f.store.PublishInvalidation(pctx, id); err != nil {
+		f.log.Warn("shared Redis: could not tell the other replicas to drop a cached property; their caches expire it by TTL")
+	}
+}
+
+// Replace writes through this replica and tells the others.
+func (f *fleetReads) Replace(ctx context.Context, id string, cs []*contactsv1.Contact) (*contactsv1.ReplaceContactsResponse, error) {
+	resp, err := f.Reader.Replace(ctx, id, cs)
+	f.publish(ctx, id)
+	return resp, err
+}
+
+// Create writes through this replica and tells the others.
+func (f *fleetReads) Create(ctx context.Context, id string, cs []*contactsv1.Contact) (*contactsv1.CreateContactsResponse, error) {
+	resp, err := f.Reader.Create(ctx, id, cs)
+	f.publish(ctx, id)
+	return resp, err
+}
