@@ -21,6 +21,7 @@ type sample struct {
 	elapsed time.Duration
 	mallocs uint64
 	gets    int64 // contacts GETs the emulator served meanwhile
+	puts    int64 // PUTs the emulator counted meanwhile
 }
 
 // result sums the samples of one path.
@@ -30,6 +31,7 @@ type result struct {
 	p50, p99 time.Duration
 	mallocs  uint64
 	gets     int64
+	puts     int64
 }
 
 func summarize(samples []sample) result {
@@ -42,6 +44,7 @@ func summarize(samples []sample) result {
 		r.elapsed += s.elapsed
 		r.mallocs += s.mallocs
 		r.gets += s.gets
+		r.puts += s.puts
 	}
 	slices.Sort(lats)
 	r.calls = len(lats)
@@ -63,6 +66,14 @@ func (r result) getsPerCall() float64 {
 		return 0
 	}
 	return float64(r.gets) / float64(r.calls)
+}
+
+// putsPerCall is the upstream PUTs per caller call.
+func (r result) putsPerCall() float64 {
+	if r.calls == 0 {
+		return 0
+	}
+	return float64(r.puts) / float64(r.calls)
 }
 
 func (r result) allocsPerCall() float64 {

@@ -173,6 +173,16 @@ func TestBadFlags(t *testing.T) {
 		{"-hot-properties", "0"},
 		{"-uniform-properties", "1000000"},
 		{"-memory-duration", "0s"},
+		{"-tables", "profile,fair"},
+		{"-profile-concurrency", "0"},
+		{"-cost-duration", "0s"},
+		{"-cost-warmup", "-1ms"},
+		{"-fairness-duration", "0s"},
+		{"-fairness-latency", "-1ms"},
+		{"-quiet-interval", "0s"},
+		{"-flood-callers", "0"},
+		{"-caller-rate", "0"},
+		{"-redis-server", ""},
 	} {
 		err := run(context.Background(), args, io.Discard, io.Discard)
 		if err == nil || errors.Is(err, flag.ErrHelp) {

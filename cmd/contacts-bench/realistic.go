@@ -109,7 +109,7 @@ func runRealistic(ctx context.Context, cfg config, stderr *bufio.Writer) ([]real
 		for i, p := range paths {
 			calls[i] = func(ctx context.Context) error { return p.call(ctx, w) }
 		}
-		results, err := measure(ctx, cfg.realWarmup, cfg.realDuration, 0, cfg.rounds, cfg.realCallers, up.gets.Load, calls)
+		results, err := measure(ctx, cfg.realWarmup, cfg.realDuration, 0, cfg.rounds, cfg.realCallers, counters{gets: up.gets.Load}, calls)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", w.name, err)
 		}

@@ -22,6 +22,10 @@ type report struct {
 	floor     []row
 	realistic []realRow
 	mem       *memResult
+	profile   []profileRow
+	fairness  *fairness
+	redis     *redisCost
+	observe   []costRow
 }
 
 // machineInfo describes where the figures come from.
@@ -99,6 +103,18 @@ func writeReport(w io.Writer, cfg config, m machineInfo, rep report) error {
 	}
 	if rep.realistic != nil {
 		writeRealistic(bw, cfg, rep.realistic)
+	}
+	if rep.profile != nil {
+		writeProfile(bw, cfg, rep.profile)
+	}
+	if rep.fairness != nil {
+		writeFairness(bw, cfg, rep.fairness)
+	}
+	if rep.redis != nil {
+		writeRedis(bw, cfg, rep.redis)
+	}
+	if rep.observe != nil {
+		writeObservability(bw, cfg, rep.observe)
 	}
 	if rep.mem != nil {
 		r := rep.mem

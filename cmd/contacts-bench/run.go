@@ -42,6 +42,15 @@ type config struct {
 	inflight    int
 	slowLatency time.Duration
 	memDuration time.Duration
+
+	// The profile, fairness, Redis and observability tables.
+	costDuration, costWarmup  time.Duration
+	profileConcurrency        []int
+	fairDuration, fairLatency time.Duration
+	quietInterval             time.Duration
+	floodCallers              int
+	callerRate                int
+	redisServer               string
 }
 
 // maxCallers bounds -concurrency: every caller is a goroutine with its own
@@ -53,9 +62,13 @@ const (
 	tableFloor     = "floor"
 	tableRealistic = "realistic"
 	tableMemory    = "memory"
+	tableProfile   = "profile"
+	tableFairness  = "fairness"
+	tableRedis     = "redis"
+	tableObserve   = "observability"
 )
 
-var allTables = []string{tableFloor, tableRealistic, tableMemory}
+var allTables = []string{tableFloor, tableRealistic, tableMemory, tableProfile, tableFairness, tableRedis, tableObserve}
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("contacts-bench", flag.ContinueOnError)
@@ -66,8 +79,9 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		concurrency string
 		cases       string
 		logLevel    string
+		profileConc string
 	)
-	fs.StringVar(&tables, "tables", strings.Join(allTables, ","), "comma-separated tables to measure: floor (direct, floor and facade per call), realistic (a distant upstream, hot and uniform workloads), memory (many calls in flight)")
+	fs.StringVar(&tables, "tables", strings.Join(allTables, ","), "comma-separated tables to measure: floor (direct, floor and facade per call), realistic (a distant upstream, hot and uniform workloads), memory (many calls in flight), profile (SetProfileContacts beside ReplaceContacts, upstream GETs and PUTs per call), fairness (a quiet caller while another floods, behind the access gate; the gate's cost), redis (the in-process write lock and idempotency store against Redis), observability (metrics and tracing on and off)")
 	fs.DurationVar(&cfg.duration, "duration", time.Second, "floor table: measured `time` of each path (direct, floor, facade) of each row (one call, one number of callers)")
 	fs.DurationVar(&cfg.warmup, "warmup", 200*time.Millisecond, "floor table: unmeasured `time` of each path of each row, before measuring")
 	fs.Int64Var(&cfg.count, "count", 0, "floor table: stop measuring a path after this many calls even before -duration (0: no limit)")
@@ -89,11 +103,21 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.inflight, "inflight", 1000, "memory line: calls held in flight through the facade")
 	fs.DurationVar(&cfg.slowLatency, "slow-latency", time.Second, "memory line: the slow upstream's latency")
 	fs.DurationVar(&cfg.memDuration, "memory-duration", 3*time.Second, "memory line: how long the calls are kept in flight")
+	fs.DurationVar(&cfg.costDuration, "cost-duration", 500*time.Millisecond, "profile, redis and observability tables and the gate's cost: measured `time` of each variant of each row")
+	fs.DurationVar(&cfg.costWarmup, "cost-warmup", 100*time.Millisecond, "profile, redis and observability tables and the gate's cost: unmeasured `time` of each variant of each row, before measuring")
+	fs.StringVar(&profileConc, "profile-concurrency", "1,8,64", "profile table: comma-separated numbers of concurrent callers")
+	fs.DurationVar(&cfg.fairDuration, "fairness-duration", 2*time.Second, "fairness table: measured `time` of the quiet caller in each phase (alone, under flood)")
+	fs.DurationVar(&cfg.fairLatency, "fairness-latency", 50*time.Millisecond, "fairness table: also measure against an emulator this far away (jitter -latency-jitter); 0: loopback only")
+	fs.DurationVar(&cfg.quietInterval, "quiet-interval", 10*time.Millisecond, "fairness table: the quiet caller calls once per `interval`")
+	fs.IntVar(&cfg.floodCallers, "flood-callers", 64, "fairness table: concurrent callers of the flooding identity")
+	fs.IntVar(&cfg.callerRate, "caller-rate", 200, "fairness table: each caller's fair share in calls a second (and its bucket)")
+	fs.StringVar(&cfg.redisServer, "redis-server", "redis-server", "redis table: the redis-server `binary` to start on a free loopback port (looked up in PATH); none, or not found, skips the table")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: contacts-bench [flags]\n\nCompares direct REST calls to the emulator with the same calls through a bare pass-through (the floor) and through the facade.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
@@ -121,12 +145,23 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	if cfg.hotProps < 1 || cfg.uniformProps < 1 || cfg.hotProps > 100_000 || cfg.uniformProps > 100_000 {
 		return cfg, errors.New("-hot-properties and -uniform-properties must be from 1 to 100000")
 	}
-	for f := range strings.SplitSeq(concurrency, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > maxCallers {
-			return cfg, fmt.Errorf("-concurrency: %q is not a number of callers from 1 to %d", f, maxCallers)
-		}
-		cfg.concurrency = append(cfg.concurrency, n)
+	if cfg.concurrency, err = parseCallers("-concurrency", concurrency); err != nil {
+		return cfg, err
+	}
+	if cfg.profileConcurrency, err = parseCallers("-profile-concurrency", profileConc); err != nil {
+		return cfg, err
+	}
+	if cfg.costDuration <= 0 || cfg.costWarmup < 0 || cfg.fairDuration <= 0 || cfg.quietInterval <= 0 || cfg.fairLatency < 0 {
+		return cfg, errors.New("-cost-duration, -fairness-duration and -quiet-interval must be positive, -cost-warmup and -fairness-latency not negative")
+	}
+	if cfg.floodCallers < 1 || cfg.floodCallers > maxCallers {
+		return cfg, fmt.Errorf("-flood-callers must be from 1 to %d", maxCallers)
+	}
+	if cfg.callerRate < 1 || cfg.callerRate > 1_000_000 {
+		return cfg, errors.New("-caller-rate must be from 1 to 1000000")
+	}
+	if cfg.redisServer == "" {
+		return cfg, errors.New("-redis-server: name a binary, or none")
 	}
 	all := allCases()
 	for k := range strings.SplitSeq(cases, ",") {
@@ -141,6 +176,19 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("-log-level: %w", err)
 	}
 	return cfg, nil
+}
+
+// parseCallers reads a comma-separated list of numbers of callers.
+func parseCallers(flagName, list string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > maxCallers {
+			return nil, fmt.Errorf("%s: %q is not a number of callers from 1 to %d", flagName, f, maxCallers)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func (c config) has(table string) bool { return slices.Contains(c.tables, table) }
@@ -186,6 +234,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("realistic: %w", err)
 		}
 	}
+	if cfg.has(tableProfile) {
+		if rep.profile, err = runProfile(ctx, cfg, progress); err != nil {
+			return fmt.Errorf("profile: %w", err)
+		}
+	}
+	if cfg.has(tableFairness) {
+		if rep.fairness, err = runFairness(ctx, cfg, progress); err != nil {
+			return fmt.Errorf("fairness: %w", err)
+		}
+	}
+	if cfg.has(tableRedis) {
+		if rep.redis, err = runRedis(ctx, cfg, progress); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+	}
+	if cfg.has(tableObserve) {
+		if rep.observe, err = runObservability(ctx, cfg, progress); err != nil {
+			return fmt.Errorf("observability: %w", err)
+		}
+	}
 
 	if cfg.memProfile != "" {
 		f, err := os.Create(cfg.memProfile)
@@ -214,7 +282,7 @@ func runFloor(ctx context.Context, cfg config, progress *bufio.Writer) ([]row, e
 			return nil, fmt.Errorf("%s: %w", c.key, err)
 		}
 		for _, n := range cfg.concurrency {
-			res, err := measure(ctx, cfg.warmup, cfg.duration, cfg.count, cfg.rounds, n, nil, []func(context.Context) error{
+			res, err := measure(ctx, cfg.warmup, cfg.duration, cfg.count, cfg.rounds, n, counters{}, []func(context.Context) error{
 				func(ctx context.Context) error { return c.direct(ctx, st.rest) },
 				func(ctx context.Context) error { return c.floor(ctx, st.floor) },
 				func(ctx context.Context) error { return c.facade(ctx, st.grpc) },
@@ -240,10 +308,25 @@ func pathName(i, n int) string {
 	return "path " + strconv.Itoa(i+1)
 }
 
+// counters read the emulator's request counts; either may be nil.
+type counters struct {
+	gets, puts func() int64
+}
+
+func (c counters) read() (gets, puts int64) {
+	if c.gets != nil {
+		gets = c.gets()
+	}
+	if c.puts != nil {
+		puts = c.puts()
+	}
+	return gets, puts
+}
+
 // measure warms every path up, then measures them in alternating rounds,
-// each starting on a collected heap. gets, when set, counts the
-// emulator's GETs, and each sample gets the GETs served during it.
-func measure(ctx context.Context, warmup, duration time.Duration, count int64, rounds, callers int, gets func() int64, paths []func(context.Context) error) ([]result, error) {
+// each starting on a collected heap. Each sample gets the emulator's GETs
+// and PUTs that counts saw during it.
+func measure(ctx context.Context, warmup, duration time.Duration, count int64, rounds, callers int, counts counters, paths []func(context.Context) error) ([]result, error) {
 	if warmup > 0 {
 		for _, call := range paths {
 			if _, err := runLoad(ctx, callers, warmup, count, call); err != nil {
@@ -260,17 +343,13 @@ func measure(ctx context.Context, warmup, duration time.Duration, count int64, r
 	for range rounds {
 		for i, call := range paths {
 			runtime.GC()
-			var before int64
-			if gets != nil {
-				before = gets()
-			}
+			gets, puts := counts.read()
 			s, err := runLoad(ctx, callers, slice, maxCalls, call)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", pathName(i, len(paths)), err)
 			}
-			if gets != nil {
-				s.gets = gets() - before
-			}
+			g, p := counts.read()
+			s.gets, s.puts = g-gets, p-puts
 			samples[i] = append(samples[i], s)
 		}
 	}

@@ -40,6 +40,7 @@ func (c closers) close() {
 // upstreamSide is the emulator on a loopback port, with a count of the
 // contacts GETs it served, and a direct REST client of it.
 type upstreamSide struct {
+	emu         *emulator.Emulator
 	base        string
 	exchangeURL string
 	gets        *atomic.Int64
@@ -84,7 +85,7 @@ func startUpstream(ctx context.Context, cl *closers, opts emulator.Options, call
 		return nil, err
 	}
 	return &upstreamSide{
-		base: base, exchangeURL: exchangeURL, gets: gets, token: token,
+		emu: emu, base: base, exchangeURL: exchangeURL, gets: gets, token: token,
 		rest: &restClient{http: hc, base: base, authorization: "Bearer " + token},
 	}, nil
 }
@@ -96,6 +97,22 @@ func startUpstream(ctx context.Context, cl *closers, opts emulator.Options, call
 // The facade's logger has the given level and writes nowhere, so that
 // building records is counted but terminal output is not.
 func startFacade(ctx context.Context, cl *closers, up *upstreamSide, level slog.Level, rp *readpath.Options) (contactsv1.ContactsServiceClient, *readpath.Reader, error) {
+	return startFacadeWith(ctx, cl, up, level, facadeOptions{readPath: rp})
+}
+
+// facadeOptions are the parts of a facade that some tables add: the read
+// path, the shared state of safe edits (Redis), interceptors (the access
+// gate, metrics), server options (tracing) and the upstream HTTP client.
+type facadeOptions struct {
+	readPath   *readpath.Options
+	service    service.Options
+	unary      []grpc.UnaryServerInterceptor
+	serverOpts []grpc.ServerOption
+	httpClient *http.Client
+}
+
+// startFacadeWith is startFacade with the parts of o.
+func startFacadeWith(ctx context.Context, cl *closers, up *upstreamSide, level slog.Level, o facadeOptions) (contactsv1.ContactsServiceClient, *readpath.Reader, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: level}))
 	ts, err := upstreamauth.NewTokenSource(upstreamauth.TokenConfig{
 		ExchangeURL:  up.exchangeURL,
@@ -107,7 +124,7 @@ func startFacade(ctx context.Context, cl *closers, up *upstreamSide, level slog.
 		return nil, nil, err
 	}
 	cl.add(func() { _ = ts.Close() })
-	client, err := upstream.New(upstream.Config{BaseURL: up.base, Authorizer: ts, UserAgent: "contacts-facade/bench"})
+	client, err := upstream.New(upstream.Config{BaseURL: up.base, Authorizer: ts, UserAgent: "contacts-facade/bench", HTTPClient: o.httpClient})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -116,12 +133,13 @@ func startFacade(ctx context.Context, cl *closers, up *upstreamSide, level slog.
 		svcUp  service.Upstream = client
 		reader *readpath.Reader
 	)
-	if rp != nil {
-		reader = readpath.New(client, *rp)
+	if o.readPath != nil {
+		reader = readpath.New(client, *o.readPath)
 		cl.add(reader.Close)
 		svcUp = reader
 	}
-	srv := server.New(server.Config{Service: service.New(svcUp, log), Logger: log})
+	srv := server.New(server.Config{Service: service.NewWithOptions(svcUp, log, o.service), Logger: log,
+		UnaryInterceptors: o.unary, Options: o.serverOpts})
 	conn, err := serve(ctx, cl, srv.Serve, srv.Shutdown)
 	if err != nil {
 		return nil, nil, err
