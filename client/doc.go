@@ -2,9 +2,10 @@
 // facade over the Booking.com Connectivity Contacts API.
 //
 // Dial connects with sane defaults: TLS with the system roots (plaintext
-// only when asked with Insecure), automatic retries of ListContacts, and
-// only of it, when the answer is UNAVAILABLE, and calls that fail at once
-// rather than wait while the server is down. The returned Client embeds
+// only when asked with Insecure), automatic retries of the reads
+// (ListContacts, GetProfileContacts), and only of them, when the answer is
+// UNAVAILABLE, and calls that fail at once rather than wait while the
+// server is down. The returned Client embeds
 // the generated contactsv1.ContactsServiceClient, so every RPC is a method
 // of it:
 //
@@ -32,6 +33,11 @@
 //			log.Printf("retry in %s", d)
 //		}
 //	}
+//
+// Writes are made safe with an etag and a request_id (the README's "Safe
+// edits"): read the contacts and their etag, write with that etag and a
+// NewRequestID, and on ABORTED (EtagMismatch) read again and redo the edit;
+// the example of EtagMismatch is that loop.
 //
 // Calls should carry a deadline (context.WithTimeout); the server gives
 // calls without one its own default (30s unless configured).

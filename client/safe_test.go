@@ -8,14 +8,31 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/contacts-facade/contacts-facade/client"
+	"github.com/contacts-facade/contacts-facade/internal/access"
+	"github.com/contacts-facade/contacts-facade/internal/server"
 	"github.com/contacts-facade/contacts-facade/internal/service"
 )
 
-func TestSafeEditConstantsMatchServer(t *testing.T) {
+// TestReasonsMatchServer: the client repeats the reasons of the facade's
+// own refusals (it must not import the server); this keeps them equal.
+func TestReasonsMatchServer(t *testing.T) {
 	for _, c := range []struct{ client, server string }{
 		{client.ReasonEtagMismatch, service.ReasonEtagMismatch},
 		{client.ReasonRequestIDReused, service.ReasonRequestIDReused},
+		{client.ReasonGeneralRequired, service.ReasonGeneralRequired},
+		{client.ReasonProfileHasNoContact, service.ReasonProfileNoContact},
+		{client.ReasonProfileHasSeveralContacts, service.ReasonProfileSeveral},
+		{client.ReasonContactsNotWritable, service.ReasonContactsNotWritable},
+		{client.ReasonWriteLockTimeout, service.ReasonWriteLockTimeout},
+		{client.ReasonWriteLockLost, service.ReasonWriteLockLost},
 		{client.MetaCurrentEtag, service.MetaCurrentEtag},
+		{client.ReasonCallerNotAllowed, access.ReasonCallerNotAllowed},
+		{client.ReasonCallerRateLimited, access.ReasonCallerRateLimited},
+		{client.ReasonAuditUnavailable, access.ReasonAuditUnavailable},
+		{client.ReasonMalformedRequest, server.ReasonMalformedRequest},
+		{client.ReasonRequestTooLarge, server.ReasonRequestTooLarge},
+		{client.ReasonUnknownMethod, server.ReasonUnknownMethod},
+		{client.ReasonServerShuttingDown, server.ReasonServerShuttingDown},
 	} {
 		if c.client != c.server {
 			t.Errorf("client has %q, server %q", c.client, c.server)
