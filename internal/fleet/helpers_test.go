@@ -129,13 +129,13 @@ type fleetConfig struct {
 	emu      *emu
 	clk      *clock
 	log      *slog.Logger
+	// inProcess keeps the write locks and request records in the
+	// replica's memory (the service's defaults), as without Redis.
+	inProcess bool
 }
 
 func newFleet(t testing.TB, cfg fleetConfig) []*replica {
 	t.Helper()
-	if cfg.secret == "" {
-		cfg.secret = emulator.DemoClientSecret
-	}
 	fleet := make([]*replica, replicas)
 	for i := range fleet {
 		fleet[i] = newReplica(t, i, cfg)
@@ -145,6 +145,9 @@ func newFleet(t testing.TB, cfg fleetConfig) []*replica {
 
 func newReplica(t testing.TB, id int, cfg fleetConfig) *replica {
 	t.Helper()
+	if cfg.secret == "" {
+		cfg.secret = emulator.DemoClientSecret
+	}
 	store, err := redisstore.Open(redisstore.Config{URL: cfg.redisURL, Account: emulator.DemoClientID, Secret: cfg.secret})
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +186,11 @@ func newReplica(t testing.TB, id int, cfg fleetConfig) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := service.NewWithOptions(up, log, service.Options{Locks: store.WriteLocks(0), Requests: store.Requests(0, 0)})
+	opts := service.Options{Locks: store.WriteLocks(0), Requests: store.Requests(0, 0)}
+	if cfg.inProcess {
+		opts = service.Options{}
+	}
+	svc := service.NewWithOptions(up, log, opts)
 	r.client = serve(t, up, svc, log)
 	return r
 }
