@@ -96,6 +96,9 @@ func redisOutage(t *testing.T, srv *redistest.Server, fleet []*replica, e *emu, 
 		t.Error("no replica was refused by its local budget: the outage did not press the fallback")
 	}
 	outage := e.exchanges() - exBefore
+	if outage == 0 {
+		t.Error("no exchange while Redis was away: the replicas stopped renewing instead of using their local budgets")
+	}
 	if outage > replicas*localLimit {
 		t.Errorf("%d exchanges while Redis was away, at most %d × %d allowed", outage, replicas, localLimit)
 	}
@@ -124,6 +127,14 @@ func redisOutage(t *testing.T, srv *redistest.Server, fleet []*replica, e *emu, 
 		t.Errorf("%d exchanges after Redis returned, want 1 for the fleet", n)
 	}
 	t.Logf("Redis back: 200 calls, %d exchange(s)", e.exchanges()-exBefore)
+	// Only one replica made a budget call since Redis returned; the
+	// others, which loaded its token, must still see Redis back (for
+	// health and metrics).
+	for i, r := range fleet {
+		if r.budget.Degraded() {
+			t.Errorf("replica %d still reports its budget degraded after Redis returned", i)
+		}
+	}
 	peek, err := redisstore.Open(redisstore.Config{URL: srv.URL(), Account: emulator.DemoClientID, Secret: emulator.DemoClientSecret})
 	if err != nil {
 		t.Fatal(err)
