@@ -31,16 +31,32 @@ type FallbackBudget struct {
 	local  LocalBudget
 	log    *slog.Logger
 	warn   *lograte.Limiter
+	now    func() time.Time
 	down   atomic.Bool
+	// checked is when Redis was last found away or probed (UnixNano of
+	// now), so that Degraded probes at most once per degradedProbe.
+	checked atomic.Int64
 }
 
+// Probing of Degraded.
+const (
+	// degradedProbe is how often Degraded, while Redis was last found
+	// away, asks Redis again.
+	degradedProbe = time.Second
+	// probeTimeout bounds that question.
+	probeTimeout = 500 * time.Millisecond
+)
+
 // NewFallbackBudget combines the shared budget with a local one. A nil
-// logger discards.
+// logger discards; a nil now means time.Now.
 func NewFallbackBudget(shared *Budget, local LocalBudget, log *slog.Logger, now func() time.Time) *FallbackBudget {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &FallbackBudget{shared: shared, local: local, log: log, warn: lograte.New(time.Minute, now)}
+	if now == nil {
+		now = time.Now
+	}
+	return &FallbackBudget{shared: shared, local: local, log: log, warn: lograte.New(time.Minute, now), now: now}
 }
 
 // Take takes from the shared budget, or from the local one when Redis
@@ -70,11 +86,30 @@ func (f *FallbackBudget) Left(ctx context.Context) (int, error) {
 // Limit is the shared budget's limit.
 func (f *FallbackBudget) Limit() int { return f.shared.Limit() }
 
-// Degraded reports whether the last call found Redis away, for health and
-// metrics.
-func (f *FallbackBudget) Degraded() bool { return f.down.Load() }
+// Degraded reports whether Redis is away as far as this replica knows, for
+// health and metrics. A budget call that fails sets it and one that
+// succeeds clears it; since a replica holding a good token makes no budget
+// call for up to an hour, Degraded itself, while set, pings Redis (at most
+// once a second, within 500 ms) and clears it when Redis answers.
+func (f *FallbackBudget) Degraded() bool {
+	if !f.down.Load() {
+		return false
+	}
+	last, now := f.checked.Load(), f.now().UnixNano()
+	if now-last < int64(degradedProbe) || !f.checked.CompareAndSwap(last, now) {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	if err := f.shared.s.Ping(ctx); err != nil {
+		return true
+	}
+	f.recovered()
+	return false
+}
 
 func (f *FallbackBudget) failed(err error) {
+	f.checked.Store(f.now().UnixNano())
 	f.down.Store(true)
 	if ok, n := f.warn.Allow("redis budget"); ok {
 		// The error is go-redis's (an address and an errno), never a

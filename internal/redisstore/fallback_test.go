@@ -63,3 +63,38 @@ func TestFallbackBudget(t *testing.T) {
 		t.Error("no recovery line")
 	}
 }
+
+// TestFallbackDegradedProbes: a replica that holds a good token makes no
+// budget call for up to an hour, so Degraded itself notices Redis's
+// return, asking it at most once a second.
+func TestFallbackDegradedProbes(t *testing.T) {
+	s, mr := newMini(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var logs bytes.Buffer
+	f := NewFallbackBudget(s.Budget(30, time.Hour), &countingBudget{limit: 3}, slog.New(slog.NewTextHandler(&logs, nil)),
+		func() time.Time { return now })
+	mr.SetError("LOADING Redis is loading the dataset in memory")
+	f.Take(ctx, 0)
+	if !f.Degraded() {
+		t.Fatal("not degraded with Redis away")
+	}
+	now = now.Add(time.Second)
+	if !f.Degraded() {
+		t.Fatal("a probe of a Redis still away cleared Degraded")
+	}
+	mr.SetError("")
+	if !f.Degraded() {
+		t.Fatal("probed again within a second of the last probe")
+	}
+	now = now.Add(time.Second)
+	if f.Degraded() {
+		t.Fatal("still degraded a second after Redis returned")
+	}
+	if !strings.Contains(logs.String(), "available again") {
+		t.Error("no recovery line")
+	}
+	if left, _ := f.Left(ctx); left != 30 {
+		t.Errorf("a probe took from the budget: %d left", left)
+	}
+}
