@@ -36,9 +36,14 @@ const (
 	// CONTRACT contact, an unknown value); the PreconditionFailure detail
 	// says what. Retrying does not help.
 	ReasonContactsNotWritable = "CONTACTS_NOT_WRITABLE"
-	// ReasonWriteLockTimeout: DEADLINE_EXCEEDED, another write of the
-	// property held its lock until the deadline; nothing was written.
+	// ReasonWriteLockTimeout: UNAVAILABLE, other writes of the property
+	// held its lock longer than the server's lock wait; nothing was
+	// written, resend the same request after RetryDelay.
 	ReasonWriteLockTimeout = "WRITE_LOCK_TIMEOUT"
+	// ReasonWriteStateUnavailable: UNAVAILABLE, the facade could not
+	// reach the shared write locks or request records (its Redis);
+	// nothing was written, resend the same request after RetryDelay.
+	ReasonWriteStateUnavailable = "WRITE_STATE_UNAVAILABLE"
 	// ReasonWriteLockLost: ABORTED, the facade lost the property's write
 	// lock before writing; nothing was written, resend the same request.
 	ReasonWriteLockLost = "WRITE_LOCK_LOST"

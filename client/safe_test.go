@@ -25,6 +25,7 @@ func TestReasonsMatchServer(t *testing.T) {
 		{client.ReasonContactsNotWritable, service.ReasonContactsNotWritable},
 		{client.ReasonWriteLockTimeout, service.ReasonWriteLockTimeout},
 		{client.ReasonWriteLockLost, service.ReasonWriteLockLost},
+		{client.ReasonWriteStateUnavailable, service.ReasonWriteStateDown},
 		{client.MetaCurrentEtag, service.MetaCurrentEtag},
 		{client.ReasonCallerNotAllowed, access.ReasonCallerNotAllowed},
 		{client.ReasonCallerRateLimited, access.ReasonCallerRateLimited},

@@ -131,10 +131,10 @@ func (g *Gate) Unary() grpc.UnaryServerInterceptor {
 // admit checks the call against the grant and spends the caller's share.
 func (g *Gate) admit(ctx context.Context, id caller.Identity, grant *policy.Grant, method string, req any, write bool) error {
 	if !grant.AllowsRPC(method) {
-		return denied(id, method, "rpc:"+method)
+		return denied(id, method, "rpc:"+method, propertyOf(req))
 	}
 	if r, ok := req.(propertyRequest); ok && !grant.AllowsProperty(r.GetPropertyId()) {
-		return denied(id, method, "property")
+		return denied(id, method, "property", r.GetPropertyId())
 	}
 	if write {
 		if err := CheckProfiles(ctx, requestProfiles(req)...); err != nil {
@@ -142,15 +142,15 @@ func (g *Gate) admit(ctx context.Context, id caller.Identity, grant *policy.Gran
 		}
 		if g.cfg.Audit != nil {
 			if err := g.cfg.Audit.Healthy(); err != nil {
-				return auditUnavailable()
+				return auditUnavailable(propertyOf(req))
 			}
 		}
 	}
-	return g.spend(id, grant, method)
+	return g.spend(id, grant, method, propertyOf(req))
 }
 
 // spend takes one call from the caller's bucket.
-func (g *Gate) spend(id caller.Identity, grant *policy.Grant, method string) error {
+func (g *Gate) spend(id caller.Identity, grant *policy.Grant, method, propertyID string) error {
 	r := grant.Rate
 	if r.PerSecond <= 0 {
 		return nil
@@ -162,10 +162,11 @@ func (g *Gate) spend(id caller.Identity, grant *policy.Grant, method string) err
 		return nil
 	} else {
 		res.CancelAt(now)
+		md := errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID})
+		md[metaCaller], md[metaRPC] = id.Name, method
 		st := status.New(codes.ResourceExhausted, "caller "+id.Name+" is over its share of the upstream; retry later")
 		st, _ = st.WithDetails(
-			&errdetails.ErrorInfo{Reason: ReasonCallerRateLimited, Domain: errmap.Domain,
-				Metadata: map[string]string{metaCaller: id.Name, metaRPC: method}},
+			&errdetails.ErrorInfo{Reason: ReasonCallerRateLimited, Domain: errmap.Domain, Metadata: md},
 			&errdetails.RetryInfo{RetryDelay: durationpb.New(max(delay, time.Millisecond))})
 		return st.Err()
 	}
@@ -232,7 +233,7 @@ func CheckProfiles(ctx context.Context, profiles ...contactsv1.ProfileType) erro
 			continue
 		}
 		if !g.MayWrite(p) {
-			return denied(id, "", "profile:"+profileName(p))
+			return denied(id, "", "profile:"+profileName(p), "")
 		}
 		audit.FromContext(ctx).AddProfiles(profileName(p))
 	}
@@ -243,9 +244,10 @@ func profileName(p contactsv1.ProfileType) string {
 	return strings.TrimPrefix(p.String(), "PROFILE_TYPE_")
 }
 
-func denied(id caller.Identity, method, missing string) error {
+func denied(id caller.Identity, method, missing, propertyID string) error {
 	msg := "caller " + id.Name + " may not " + describe(method, missing)
-	md := map[string]string{metaCaller: id.Name, metaMissing: missing}
+	md := errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID})
+	md[metaCaller], md[metaMissing] = id.Name, missing
 	if method != "" {
 		md[metaRPC] = method
 	}
@@ -265,9 +267,9 @@ func describe(method, missing string) string {
 	}
 }
 
-func auditUnavailable() error {
+func auditUnavailable(propertyID string) error {
 	st, _ := status.New(codes.Unavailable, "the audit trail cannot be written; writes are refused until it can").WithDetails(
-		&errdetails.ErrorInfo{Reason: ReasonAuditUnavailable, Domain: errmap.Domain})
+		&errdetails.ErrorInfo{Reason: ReasonAuditUnavailable, Domain: errmap.Domain, Metadata: errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID})})
 	return st.Err()
 }
 
@@ -321,6 +323,14 @@ func (g *Gate) audit(rec *audit.Record, entry *audit.Entry, resp any, err error,
 		g.log.Error("audit record not written: writes are refused until the audit trail can be written",
 			slog.String("rpc", rec.RPC), slog.String("code", rec.Code), slog.String("error", werr.Error()))
 	}
+}
+
+// propertyOf is the property id of a request, "" when it has none.
+func propertyOf(req any) string {
+	if r, ok := req.(propertyRequest); ok {
+		return r.GetPropertyId()
+	}
+	return ""
 }
 
 // boundValue keeps an id from a request short in the audit record.

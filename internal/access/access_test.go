@@ -252,6 +252,15 @@ func TestPolicyThroughMTLS(t *testing.T) {
 		if info.GetReason() != access.ReasonCallerNotAllowed || info.GetMetadata()["missing"] != tt.missing || info.GetMetadata()["caller"] == "" {
 			t.Errorf("%s %s: ErrorInfo %v, want missing %q", tt.caller, tt.call, info, tt.missing)
 		}
+		// The six keys every ErrorInfo of the facade carries.
+		for _, k := range []string{"otaCode", "otaCodes", "httpStatus", "requestId", "propertyId", "source"} {
+			if _, ok := info.GetMetadata()[k]; !ok {
+				t.Errorf("%s %s: ErrorInfo lacks %s: %v", tt.caller, tt.call, k, info.GetMetadata())
+			}
+		}
+		if info.GetMetadata()["source"] != "facade" {
+			t.Errorf("%s %s: source %q", tt.caller, tt.call, info.GetMetadata()["source"])
+		}
 		// Refusals the request alone shows happen before the service;
 		// a deletion only the service can see is refused by it, before
 		// its upstream write.

@@ -243,6 +243,13 @@ func metadata(call Call, source string, httpStatus int, requestID string, otaCod
 	return md
 }
 
+// FacadeMetadata is the ErrorInfo metadata of an error the facade found
+// itself (no upstream answer): the six keys every ErrorInfo carries,
+// source "facade", the property id bounded. Callers add their own keys.
+func FacadeMetadata(call Call) map[string]string {
+	return metadata(call, SourceFacade, 0, "", nil)
+}
+
 // Internal is the status of a bug of the facade (a panic, an error no row
 // knows). Its message says nothing of the cause: that goes to the logs.
 func Internal(call Call) *status.Status {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -89,9 +90,7 @@ func shuttingDown(fullMethod string) *status.Status {
 
 // isWrite reports whether a method changes upstream state.
 func isWrite(fullMethod string) bool {
-	switch fullMethod {
-	case contactsv1.ContactsService_ReplaceContacts_FullMethodName, contactsv1.ContactsService_CreateContacts_FullMethodName:
-		return true
-	}
-	return false
+	method, ok := strings.CutPrefix(fullMethod, "/"+contactsv1.ContactsService_ServiceDesc.ServiceName+"/")
+	// Every method but the Get and List ones (AIP-131/132) changes state.
+	return ok && !strings.HasPrefix(method, "Get") && !strings.HasPrefix(method, "List")
 }

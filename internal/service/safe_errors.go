@@ -1,6 +1,8 @@
 package service
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -23,6 +25,7 @@ const (
 	ReasonContactsNotWritable = "CONTACTS_NOT_WRITABLE"
 	ReasonWriteLockTimeout    = "WRITE_LOCK_TIMEOUT"
 	ReasonWriteLockLost       = "WRITE_LOCK_LOST"
+	ReasonWriteStateDown      = "WRITE_STATE_UNAVAILABLE"
 )
 
 // MetaCurrentEtag is the ErrorInfo metadata key of the property's current
@@ -58,6 +61,8 @@ var (
 		"the property's current contacts cannot be written back through the Contacts API, so the facade cannot edit them safely"}
 	rowWriteLockTimeout = safeRow{codes.Unavailable, ReasonWriteLockTimeout,
 		"other writes of this property held its write lock for too long; retry after the delay in RetryInfo"}
+	rowWriteStateDown = safeRow{codes.Unavailable, ReasonWriteStateDown,
+		"the facade could not reach the shared write locks or request records (Redis); nothing was written, retry after the delay in RetryInfo"}
 	rowWriteLockLost = safeRow{codes.Aborted, ReasonWriteLockLost,
 		"the facade lost the write lock of the property before writing; nothing was written, retry"}
 )
@@ -66,11 +71,8 @@ var (
 // facade: one ErrorInfo with the six metadata keys (source "facade") plus
 // extra keys, then the details given, then a Help link.
 func safeStatus(row safeRow, call errmap.Call, upstreamRequestID string, extra map[string]string, details ...protoadapt.MessageV1) error {
-	md := map[string]string{
-		errmap.MetaSource: errmap.SourceFacade, errmap.MetaPropertyID: call.PropertyID,
-		errmap.MetaRequestID: upstreamRequestID, errmap.MetaHTTPStatus: "",
-		errmap.MetaOTACode: "", errmap.MetaOTACodes: "",
-	}
+	md := errmap.FacadeMetadata(call)
+	md[errmap.MetaRequestID] = upstreamRequestID
 	for k, v := range extra {
 		md[k] = v
 	}
@@ -87,8 +89,15 @@ func safeStatus(row safeRow, call errmap.Call, upstreamRequestID string, extra m
 
 // waitFailed is the status of a wait (for the write lock, or for a
 // duplicate request) that ended with the caller's context.
+// The wait ended with the call's context, or the Locker or Store failed:
+// a shared one (Redis) that does not answer. Writes are then refused
+// rather than made without the lock that keeps replicas from losing each
+// other's updates.
 func waitFailed(call errmap.Call, err error) error {
-	return errmap.Translate(err, call).Err()
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return errmap.Translate(err, call).Err()
+	}
+	return safeStatus(rowWriteStateDown, call, "", nil, &errdetails.RetryInfo{RetryDelay: durationpb.New(lockBusyRetry)})
 }
 
 // lockBusyRetry is the RetryInfo of WRITE_LOCK_TIMEOUT: about one write's
