@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +25,16 @@ func envMap(m map[string]string) func(string) (string, bool) {
 		v, ok := m[k]
 		return v, ok
 	}
+}
+
+// writeTemp writes content to a new file and returns its path.
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestParseConfig(t *testing.T) {
@@ -57,6 +69,13 @@ func TestParseConfig(t *testing.T) {
 		{name: "redis flag wins over the environment", args: []string{"-redis-url", "redis://a:6379"}, env: map[string]string{envRedisURL: "redis://b:6379"},
 			check: func(c config) error {
 				if c.share.redisURL != "redis://a:6379" {
+					return fmt.Errorf("redis URL %q", c.share.redisURL)
+				}
+				return nil
+			}},
+		{name: "redis URL from a file", env: map[string]string{envRedisURLFile: writeTemp(t, "rediss://:hunter2@redis:6380\n")},
+			check: func(c config) error {
+				if c.share.redisURL != "rediss://:hunter2@redis:6380" {
 					return fmt.Errorf("redis URL %q", c.share.redisURL)
 				}
 				return nil

@@ -16,9 +16,16 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 )
 
-// envRedisURL may hold the Redis URL with its password; the -redis-url
-// flag may not (flags show in ps and shell history).
-const envRedisURL = "CONTACTS_REDIS_URL"
+// envRedisURL may hold the Redis URL with its password, and so may the
+// file envRedisURLFile names; the -redis-url flag may not (flags show in
+// ps and shell history).
+const (
+	envRedisURL     = "CONTACTS_REDIS_URL"
+	envRedisURLFile = "CONTACTS_REDIS_URL_FILE"
+)
+
+// maxRedisURLFileBytes caps the file of envRedisURLFile.
+const maxRedisURLFileBytes = 4 << 10
 
 // sharingConfig is what replicas share and how reads are shared: the
 // Redis of the account, the token budget, coalescing and the read cache.
@@ -38,7 +45,7 @@ type sharingConfig struct {
 
 func addSharingFlags(fs *flag.FlagSet, c *sharingConfig) {
 	fs.StringVar(&c.redisURL, "redis-url", "",
-		"redis:// or rediss:// URL of the Redis that the replicas of one machine account share\n(token, exchange budget, write locks, idempotency records, cache invalidation);\nenv "+envRedisURL+" (the only place for a URL with a password); empty: all in process")
+		"redis:// or rediss:// URL of the Redis that the replicas of one machine account share\n(token, exchange budget, write locks, idempotency records, cache invalidation);\nenv "+envRedisURL+", or a file named by "+envRedisURLFile+" (the only places for a URL\nwith a password); empty: all in process")
 	fs.IntVar(&c.localBudget, "redis-local-budget", 3,
 		"token exchanges an hour this replica may make on its own while Redis is unreachable")
 	fs.IntVar(&c.exchangesPerHour, "token-exchanges-per-hour", upstreamauth.DefaultMaxExchangesPerHour,
@@ -64,6 +71,13 @@ func (c *sharingConfig) finish(set map[string]bool, lookupEnv func(string) (stri
 	c.redisFromFlag = set["redis-url"]
 	if !c.redisFromFlag {
 		c.redisURL, _ = lookupEnv(envRedisURL)
+	}
+	if f, ok := lookupEnv(envRedisURLFile); ok && f != "" && c.redisURL == "" {
+		b, err := readFileCapped(f, maxRedisURLFileBytes)
+		if err != nil {
+			return fmt.Errorf("%s: %w", envRedisURLFile, err)
+		}
+		c.redisURL = trimSecret(string(b))
 	}
 	if c.redisURL != "" {
 		u, err := url.Parse(c.redisURL)
