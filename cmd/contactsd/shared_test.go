@@ -3,7 +3,10 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,5 +138,51 @@ func TestCallersReload(t *testing.T) {
 	openLog := slog.New(slog.NewTextHandler(&open, nil))
 	if _, err := newCallers(callersConfig{}, "0.0.0.0:50051", &open, openLog); err != nil || !strings.Contains(open.String(), "no -policy") {
 		t.Fatalf("no warning for an open server without a policy: %v\n%s", err, open.String())
+	}
+}
+
+// TestAdminScrapeAfterCalls: after calls with personal data, the scrape
+// has the gRPC, upstream, token and read-path metrics, and none of the
+// values.
+func TestAdminScrapeAfterCalls(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := l.Addr().String()
+	_ = l.Close()
+	d := startDaemon(t, []string{"-listen", "127.0.0.1:0", "-upstream", "emulator", "-admin-listen", admin}, nil)
+	client := contactsv1.NewContactsServiceClient(dialDaemon(t, d.addr, insecure.NewCredentials()))
+	ctx := callCtx(t)
+	c := personalContact()
+	c.Profiles = []contactsv1.ProfileType{contactsv1.ProfileType_PROFILE_TYPE_INVOICES}
+	if _, err := client.SetProfileContacts(ctx, &contactsv1.SetProfileContactsRequest{PropertyId: "1000001",
+		Profile: contactsv1.ProfileType_PROFILE_TYPE_INVOICES, Contacts: []*contactsv1.Contact{c}}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = client.ListContacts(ctx, &contactsv1.ListContactsRequest{PropertyId: "1000004"}) // NOT_FOUND, OTA 635
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	scrape := string(body)
+	for _, want := range []string{
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="SetProfileContacts"`,
+		`grpc_server_handled_total{grpc_code="NotFound",grpc_method="ListContacts"`,
+		`contacts_facade_upstream_requests_total{http_status="404",method="GET",ota_code="635",outcome="error_answer"}`,
+		`contacts_facade_token_exchanges_total{outcome="ok"} 1`,
+		"contacts_facade_token_budget_left",
+		"contacts_facade_reads_upstream_gets_total",
+	} {
+		if !strings.Contains(scrape, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+	for _, pii := range []string{c.GetEmail(), c.GetContactPerson().GetName(), c.GetPhones()[0].GetPhoneNumber(), "1000001", "1000004"} {
+		if strings.Contains(scrape, pii) {
+			t.Errorf("scrape holds %q", pii)
+		}
 	}
 }
