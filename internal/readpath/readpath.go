@@ -306,19 +306,10 @@ func (r *Reader) Create(ctx context.Context, propertyID string, contacts []*cont
 func (r *Reader) Invalidate(propertyID string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p := r.props[propertyID]
-	if p == nil {
-		return // nothing cached, nothing in the air
+	if p := r.props[propertyID]; p != nil {
+		r.invalidateLocked(p)
 	}
-	r.invalidations.Add(1)
-	p.gen = r.nextGen()
-	for i := range p.slots {
-		p.slots[i].flight = nil
-		if e := p.slots[i].entry; e != nil {
-			r.drop(e)
-		}
-	}
-	r.release(p)
+	// Nothing cached and nothing in the air: nothing to do.
 }
 
 // InvalidateAll invalidates every property, as Invalidate does one: for
@@ -328,16 +319,21 @@ func (r *Reader) InvalidateAll() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range r.props {
-		r.invalidations.Add(1)
-		p.gen = r.nextGen()
-		for i := range p.slots {
-			p.slots[i].flight = nil
-			if e := p.slots[i].entry; e != nil {
-				r.drop(e)
-			}
-		}
-		r.release(p)
+		r.invalidateLocked(p)
 	}
+}
+
+// invalidateLocked starts a new generation of p. r.mu is held.
+func (r *Reader) invalidateLocked(p *prop) {
+	r.invalidations.Add(1)
+	p.gen = r.nextGen()
+	for i := range p.slots {
+		p.slots[i].flight = nil
+		if e := p.slots[i].entry; e != nil {
+			r.drop(e)
+		}
+	}
+	r.release(p)
 }
 
 // Stats returns the counters and the cache's size.
