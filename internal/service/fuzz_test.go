@@ -121,17 +121,32 @@ func FuzzValidate(f *testing.F) {
 			if st.Code() != codes.InvalidArgument {
 				t.Fatalf("code %v for %d violations", st.Code(), len(vs))
 			}
-			infos, violations := 0, 0
+			infos, violations, omitted := 0, 0, 0
 			for _, d := range st.Details() {
 				switch d := d.(type) {
 				case *errdetails.ErrorInfo:
 					infos++
 				case *errdetails.BadRequest:
-					violations += len(d.GetFieldViolations())
+					for _, v := range d.GetFieldViolations() {
+						if v.GetReason() == errmap.ReasonViolationsOmitted {
+							// The status is kept small: the last violation
+							// counts the ones left out.
+							n, err := strconv.Atoi(strings.Fields(v.GetDescription())[0])
+							if err != nil {
+								t.Fatalf("VIOLATIONS_OMITTED without a count: %q", v.GetDescription())
+							}
+							omitted += n
+							continue
+						}
+						violations++
+					}
 				}
 			}
-			if infos != 1 || violations != len(vs) {
-				t.Fatalf("%d ErrorInfo and %d field violations for %d violations", infos, violations, len(vs))
+			if infos != 1 || violations+omitted != len(vs) {
+				t.Fatalf("%d ErrorInfo and %d field violations (+%d left out) for %d violations", infos, violations, omitted, len(vs))
+			}
+			if size := proto.Size(st.Proto()); size > errmap.MaxStatusBytes {
+				t.Fatalf("a status of %d bytes, over %d", size, errmap.MaxStatusBytes)
 			}
 			if _, err := proto.Marshal(st.Proto()); err != nil {
 				t.Fatalf("the status cannot be sent: %v", err)
