@@ -113,3 +113,21 @@ func TestLockWaitIsBounded(t *testing.T) {
 		t.Fatalf("got %v %v %v, want UNAVAILABLE WRITE_LOCK_TIMEOUT with RetryInfo", st.Code(), info, retry)
 	}
 }
+
+// TestGateCreateKeepsWhatItDoesNotSend: a Create adds to the contacts a
+// property has (the upstream refuses it where there are any): a caller
+// that may write GENERAL only is not refused for the profiles it leaves
+// alone, and gets the upstream's answer.
+func TestGateCreateKeepsWhatItDoesNotSend(t *testing.T) {
+	p, err := policy.Parse([]byte("default:\n  rpcs: [\"*\"]\n  write_profiles: [GENERAL]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := access.New(access.Config{Policy: policy.NewHolder(p)})
+	s := newGatedStack(t, server.Config{UnaryInterceptors: []grpc.UnaryServerInterceptor{gate.Unary()}})
+	_, err = s.client.CreateContacts(ctxLong(t), &contactsv1.CreateContactsRequest{PropertyId: fullID,
+		Contacts: []*contactsv1.Contact{validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL)}})
+	if status.Code(err) != codes.AlreadyExists {
+		t.Fatalf("Create on a property with contacts: %v, want the upstream's ALREADY_EXISTS", err)
+	}
+}

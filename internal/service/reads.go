@@ -16,6 +16,7 @@ import (
 type sharedReads interface {
 	Read(ctx context.Context, propertyID string, noLanguageFallback bool) (readpath.Result, error)
 	ReadFresh(ctx context.Context, propertyID string, noLanguageFallback bool) (readpath.Result, error)
+	Invalidate(propertyID string)
 }
 
 var _ sharedReads = (*readpath.Reader)(nil)
@@ -43,13 +44,17 @@ func (s *Service) read(ctx context.Context, propertyID string, noLanguageFallbac
 }
 
 // readFresh is the read under the write lock of a read-modify-write:
-// never from the cache. It may share a GET that started after the last
-// write through the facade, which reads the same state.
+// never from the cache, and never a GET that started before the lock was
+// taken. Another replica may have written the property since such a GET
+// left (its invalidation reaches this one late, or not at all without a
+// cache), so the property starts a new generation first: the read makes
+// its own GET, which only reads that started after it may share.
 func (s *Service) readFresh(ctx context.Context, propertyID string) (*contactsv1.ListContactsResponse, error) {
 	sr, ok := s.up.(sharedReads)
 	if !ok {
 		return s.up.List(ctx, propertyID, false)
 	}
+	sr.Invalidate(propertyID)
 	res, err := sr.ReadFresh(ctx, propertyID, false)
 	if err != nil {
 		return nil, err

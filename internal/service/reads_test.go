@@ -2,7 +2,10 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -122,5 +125,99 @@ func TestReadCacheThroughTheService(t *testing.T) {
 	}
 	if after.GetCacheAge() != nil || after.GetEtag() != w.GetEtag() {
 		t.Fatalf("read after a write: cache age %v, etag %s (write gave %s)", after.GetCacheAge(), after.GetEtag(), w.GetEtag())
+	}
+}
+
+// slowFirstGet is an upstream whose first GET reads the state when it is
+// sent and answers only when released: a read in flight while another
+// replica writes.
+type slowFirstGet struct {
+	mu       sync.Mutex
+	state    []*contactsv1.Contact
+	gets     int
+	sent     chan struct{}
+	release  chan struct{}
+	lastPut  []*contactsv1.Contact
+	firstGet sync.Once
+}
+
+func (u *slowFirstGet) List(context.Context, string, bool) (*contactsv1.ListContactsResponse, error) {
+	u.mu.Lock()
+	u.gets++
+	snapshot := slices.Clone(u.state)
+	first := u.gets == 1
+	u.mu.Unlock()
+	if first {
+		close(u.sent)
+		<-u.release
+	}
+	return &contactsv1.ListContactsResponse{Contacts: snapshot}, nil
+}
+
+func (u *slowFirstGet) Replace(_ context.Context, _ string, cs []*contactsv1.Contact) (*contactsv1.ReplaceContactsResponse, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.state, u.lastPut = cs, cs
+	return &contactsv1.ReplaceContactsResponse{}, nil
+}
+
+func (u *slowFirstGet) Create(context.Context, string, []*contactsv1.Contact) (*contactsv1.CreateContactsResponse, error) {
+	return nil, errors.New("not used")
+}
+
+// TestWriteNeverJoinsAnOlderRead: a read is in flight when another
+// replica writes the property (the upstream changes behind this one); a
+// write through this replica must not merge on what that read returns.
+func TestWriteNeverJoinsAnOlderRead(t *testing.T) {
+	gen, inv, res := contactsv1.ProfileType_PROFILE_TYPE_GENERAL, contactsv1.ProfileType_PROFILE_TYPE_INVOICES, contactsv1.ProfileType_PROFILE_TYPE_RESERVATIONS
+	up := &slowFirstGet{state: []*contactsv1.Contact{validContact(gen)}, sent: make(chan struct{}), release: make(chan struct{})}
+	rp := readpath.New(up, readpath.Options{})
+	t.Cleanup(rp.Close)
+	client := contactsv1.NewContactsServiceClient(serveService(t, service.New(rp, nil), server.Config{}))
+	ctx := ctxLong(t)
+
+	read := make(chan error, 1)
+	go func() {
+		_, err := client.ListContacts(ctx, &contactsv1.ListContactsRequest{PropertyId: fullID})
+		read <- err
+	}()
+	<-up.sent
+	// Another replica adds a RESERVATIONS contact while that GET is out.
+	other := validContact(res)
+	other.Email = "reservations@example.com"
+	up.mu.Lock()
+	up.state = append(slices.Clone(up.state), other)
+	up.mu.Unlock()
+
+	write := make(chan error, 1)
+	go func() {
+		_, err := client.SetProfileContacts(ctx, &contactsv1.SetProfileContactsRequest{PropertyId: fullID, Profile: inv,
+			Contacts: []*contactsv1.Contact{validContact(inv)}})
+		write <- err
+	}()
+	// The write must not wait for the old GET: it makes its own. (The
+	// timer only turns a hang, which is what joining it would be, into a
+	// failure; a passing run never waits for it.)
+	select {
+	case err := <-write:
+		close(up.release)
+		if err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		close(up.release)
+		t.Fatal("the write waited for a read that started before its lock")
+	}
+	if err := <-read; err != nil {
+		t.Fatal(err)
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	kept := false
+	for _, c := range up.lastPut {
+		kept = kept || c.GetEmail() == "reservations@example.com"
+	}
+	if !kept {
+		t.Fatal("the write merged on a read older than the other replica's write, and deleted its contact")
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -131,7 +132,11 @@ func (s *Service) readModifyWrite(ctx context.Context, op rmw) (w written, sent 
 	if err != nil {
 		return w, false, err
 	}
-	if err := checkChanges(ctx, cur.GetContacts(), next); err != nil {
+	after := next
+	if op.stored != nil {
+		after = op.stored(cur.GetContacts(), next)
+	}
+	if err := checkChanges(ctx, cur.GetContacts(), after); err != nil {
 		return w, false, err
 	}
 	w = written{previous: cur.GetContacts(), next: next, etag: curEtag, upstreamID: cur.GetRequestId()}
@@ -153,11 +158,7 @@ func (s *Service) readModifyWrite(ctx context.Context, op rmw) (w written, sent 
 	if err != nil {
 		return w, true, s.fail(ctx, op.call, err)
 	}
-	stored := next
-	if op.stored != nil {
-		stored = op.stored(cur.GetContacts(), next)
-	}
-	w.etag, w.warnings, w.upstreamID = safeedit.Etag(stored), resp.GetWarnings(), resp.GetRequestId()
+	w.etag, w.warnings, w.upstreamID = safeedit.Etag(after), resp.GetWarnings(), resp.GetRequestId()
 	noteEtags(ctx, curEtag, w.etag)
 	return w, true, nil
 }
@@ -188,19 +189,45 @@ func idempotent[Resp proto.Message](ctx context.Context, s *Service, call errmap
 	case begun.Done:
 		return replay(call, begun.Outcome, newResp)
 	}
+	// A panic in run must not leave the id claimed: its duplicates would
+	// wait for an outcome that never comes.
+	finished := false
+	defer func() {
+		if !finished {
+			begun.Finish(idempotency.Outcome{}, false)
+		}
+	}()
 	resp, sent, err := run()
 	var o idempotency.Outcome
 	if err != nil {
 		o.Status, _ = proto.Marshal(status.Convert(err).Proto())
 	} else if o.Response, err = proto.Marshal(resp); err != nil {
+		finished = true
 		begun.Finish(o, false)
 		return zero, errmap.Internal(call).Err()
 	}
-	begun.Finish(o, sent)
+	finished = true
+	begun.Finish(o, sent && definite(err))
 	if o.Status != nil {
 		return zero, status.Convert(err).Err()
 	}
 	return resp, nil
+}
+
+// definite reports whether a write's outcome is known: it succeeded, or
+// an answer refused it for good. An outcome that is not (a timeout, a lost
+// connection, a 5xx, a shutdown: the write may or may not have been
+// applied; a 429 or a lock lost: refused for now) is not remembered, so that a retry with the same request_id
+// runs again instead of being told the same uncertainty for 24 hours.
+// Running again is safe: under the write lock the retry reads the state
+// afresh, and a per-profile write that finds it already done writes
+// nothing; an etag'd Replace finds the etag moved.
+func definite(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.Unknown, codes.Internal, codes.Aborted, codes.ResourceExhausted:
+		return false
+	}
+	return true
 }
 
 // replay answers a remembered outcome.
