@@ -344,3 +344,30 @@ func TestInvalidateAll(t *testing.T) {
 		t.Fatalf("%d GETs, %+v; want 6 GETs and 3 entries", up.getCount(), r.Stats())
 	}
 }
+
+// panicky panics on its first List.
+type panicky struct{ fakeUp }
+
+func (p *panicky) List(ctx context.Context, id string, nlf bool) (*contactsv1.ListContactsResponse, error) {
+	p.mu.Lock()
+	first := p.gets == 0
+	p.gets++
+	p.mu.Unlock()
+	if first {
+		panic("a decoding bug")
+	}
+	return answerFor(id, nlf, 0), nil
+}
+
+// TestPanicInASharedGet: a panic in the upstream client during a shared
+// GET (on the read path's own goroutine) fails that read with
+// ErrPanicked instead of ending the process, and the next read works.
+func TestPanicInASharedGet(t *testing.T) {
+	up := &panicky{fakeUp: *newFake(false)}
+	r := New(up, Options{})
+	defer r.Close()
+	if _, err := r.Read(context.Background(), "1", false); !errors.Is(err, ErrPanicked) {
+		t.Fatalf("read through a panic: %v, want ErrPanicked", err)
+	}
+	mustRead(t, r, "1")
+}

@@ -493,7 +493,7 @@ func (r *Reader) launch(ctx context.Context, p *prop, nlf bool, now time.Time, o
 func (r *Reader) fly(ctx context.Context, f *flight) {
 	defer r.inFlights.Done()
 	r.upstreamGets.Add(1)
-	resp, err := r.up.List(ctx, f.p.id, f.nlf)
+	resp, err := r.list(ctx, f)
 	f.cancel()
 	r.mu.Lock()
 	f.resp, f.err = resp, err
@@ -508,6 +508,23 @@ func (r *Reader) fly(ctx context.Context, f *flight) {
 	r.release(f.p)
 	r.mu.Unlock()
 	close(f.done)
+}
+
+// ErrPanicked is what the callers of a shared GET get when the upstream
+// client panicked in it. The GET runs on a goroutine of its own, out of
+// reach of the server's panic recovery: without this a bug decoding one
+// hostile answer would end the process.
+var ErrPanicked = errors.New("readpath: the upstream read panicked")
+
+// list is the upstream GET of a flight, with its panic turned into
+// ErrPanicked.
+func (r *Reader) list(ctx context.Context, f *flight) (resp *contactsv1.ListContactsResponse, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = nil, ErrPanicked
+		}
+	}()
+	return r.up.List(ctx, f.p.id, f.nlf)
 }
 
 // wait waits for the flight or for the caller's context. The last caller
