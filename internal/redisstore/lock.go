@@ -115,21 +115,22 @@ func (s *Store) tryLock(ctx context.Context, name string, ttl time.Duration) (*L
 	var b [16]byte
 	_, _ = crand.Read(b[:])
 	token := hex.EncodeToString(b[:])
+	sent := time.Now()
 	n, err := acquireScript.Run(ctx, s.rdb, []string{key, key + ":fence"}, token, ttl.Milliseconds()).Int64()
 	if err != nil {
 		return nil, 0, err
 	}
 	if n > 0 {
-		return s.newLease(key, token, n, ttl), 0, nil
+		return s.newLease(key, token, n, ttl, sent), 0, nil
 	}
 	return nil, time.Duration(-n) * time.Millisecond, nil
 }
 
-func (s *Store) newLease(key, token string, fence int64, ttl time.Duration) *Lease {
+func (s *Store) newLease(key, token string, fence int64, ttl time.Duration, sent time.Time) *Lease {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	l := &Lease{s: s, key: key, token: token, fence: fence, ttl: ttl,
 		ctx: ctx, cancel: cancel, stop: make(chan struct{}), done: make(chan struct{})}
-	go l.keepAlive()
+	go l.keepAlive(sent)
 	return l
 }
 
@@ -140,28 +141,36 @@ func (l *Lease) Fence() int64 { return l.fence }
 // Context ends when the lease is lost (cause ErrLockLost) or released.
 func (l *Lease) Context() context.Context { return l.ctx }
 
-// keepAlive renews the lease every ttl/3 until Unlock. A renewal that
-// finds another holder, or renewals failing for a whole ttl, end the
-// lease's context.
-func (l *Lease) keepAlive() {
+// keepAlive renews the lease every ttl/3 until Unlock. Redis ends the
+// lease ttl after the last renewal it applied; the holder counts from when
+// it sent that renewal (no later than Redis applied it), less a tenth for
+// clock drift, so that its context ends before another replica can have
+// the lock. A renewal that finds another holder, or no renewal getting
+// through by then, ends the lease's context with ErrLockLost. Each renewal
+// is bounded by that deadline, so a slow Redis cannot stretch it.
+func (l *Lease) keepAlive(sent time.Time) {
 	defer close(l.done)
-	tick := time.NewTicker(l.ttl / 3)
-	defer tick.Stop()
-	lastOK := time.Now()
 	for {
+		deadline := sent.Add(l.ttl - l.ttl/10)
+		t := time.NewTimer(min(l.ttl/3, time.Until(deadline)))
 		select {
 		case <-l.stop:
+			t.Stop()
 			return
-		case <-tick.C:
+		case <-t.C:
 		}
-		held, err := l.renew(l.ctx)
-		switch {
-		case err == nil && held:
-			lastOK = time.Now()
-		case err == nil && !held:
+		if !time.Now().Before(deadline) {
 			l.cancel(ErrLockLost)
 			return
-		case time.Since(lastOK) >= l.ttl:
+		}
+		attempt := time.Now()
+		rctx, cancel := context.WithDeadline(l.ctx, deadline)
+		held, err := l.renew(rctx)
+		cancel()
+		switch {
+		case err == nil && held:
+			sent = attempt
+		case err == nil && !held:
 			l.cancel(ErrLockLost)
 			return
 		}

@@ -131,3 +131,20 @@ func TestWriteLocksAreWritelockLockers(t *testing.T) {
 	}
 	l2.Unlock()
 }
+
+// TestLeaseEndsWhenRenewalsFail: a lease none of whose renewals gets
+// through ends its context with writelock.ErrLockLost, by its own
+// deadline, before Redis could give the lock to another replica.
+func TestLeaseEndsWhenRenewalsFail(t *testing.T) {
+	s, mr := newMini(t)
+	l, err := s.Lock(context.Background(), "p", 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock(context.Background())
+	mr.SetError("LOADING Redis is loading the dataset in memory")
+	<-l.Context().Done()
+	if !errors.Is(context.Cause(l.Context()), writelock.ErrLockLost) {
+		t.Fatalf("cause %v, want ErrLockLost", context.Cause(l.Context()))
+	}
+}
