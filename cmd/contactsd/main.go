@@ -66,6 +66,11 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	// SIGHUP reloads the caller policy; taken from the start, so that one
+	// sent while contactsd starts does not end it.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	getenv := func(k string) string {
 		v, _ := lookupEnv(k)
 		return v
@@ -166,9 +171,6 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return err
 	}
 	defer gate.close()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {
@@ -189,11 +191,12 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	unary, stream, opts := obs.serverHooks()
 	srv := server.New(server.Config{
-		Service:            svc,
-		Logger:             log,
-		UnaryInterceptors:  append(unary, gate.interceptors()...),
-		StreamInterceptors: stream,
-		Options:            opts,
+		Service:             svc,
+		Logger:              log,
+		UnaryInterceptors:   unary,
+		StreamInterceptors:  stream,
+		ServiceInterceptors: gate.interceptors(),
+		Options:             opts,
 		Limits: server.Limits{
 			MaxConnectionAge: cfg.maxConnAge,
 			// A call without a deadline of its own gets the default one:

@@ -88,8 +88,8 @@ func (c *sharingConfig) finish(set map[string]bool, lookupEnv func(string) (stri
 			return fmt.Errorf("-redis-url must not hold a password: put the URL in %s instead", envRedisURL)
 		}
 	}
-	if c.localBudget < 0 || c.exchangesPerHour <= 0 {
-		return errors.New("-redis-local-budget must not be negative and -token-exchanges-per-hour must be positive")
+	if c.localBudget <= 0 || c.exchangesPerHour <= 0 {
+		return errors.New("-redis-local-budget and -token-exchanges-per-hour must be positive")
 	}
 	if c.cacheTTL < 0 || c.cacheStale < 0 || c.cacheStaleErr < 0 || c.cacheMaxEntries <= 0 || c.cacheMaxBytes <= 0 || c.lockWait <= 0 {
 		return errors.New("the -read-cache-* durations must not be negative, their bounds and -write-lock-wait must be positive")
@@ -130,7 +130,7 @@ func openFleet(ctx context.Context, cfg sharingConfig, clientID, secret string, 
 	} else {
 		log.Info("sharing token, budget, write locks and idempotency records through Redis")
 	}
-	local := upstreamauth.NewLocalBudget(max(cfg.localBudget, 1), nil)
+	local := upstreamauth.NewLocalBudget(cfg.localBudget, nil)
 	return &fleet{
 		store:  store,
 		budget: redisstore.NewFallbackBudget(store.Budget(cfg.exchangesPerHour, time.Hour), local, log.With("component", "redis"), nil),

@@ -162,7 +162,7 @@ func (g *Gate) spend(id caller.Identity, grant *policy.Grant, method, propertyID
 		return nil
 	} else {
 		res.CancelAt(now)
-		md := errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID})
+		md := errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID}, "")
 		md[metaCaller], md[metaRPC] = id.Name, method
 		st := status.New(codes.ResourceExhausted, "caller "+id.Name+" is over its share of the upstream; retry later")
 		st, _ = st.WithDetails(
@@ -246,7 +246,7 @@ func profileName(p contactsv1.ProfileType) string {
 
 func denied(id caller.Identity, method, missing, propertyID string) error {
 	msg := "caller " + id.Name + " may not " + describe(method, missing)
-	md := errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID})
+	md := errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID}, "")
 	md[metaCaller], md[metaMissing] = id.Name, missing
 	if method != "" {
 		md[metaRPC] = method
@@ -269,7 +269,7 @@ func describe(method, missing string) string {
 
 func auditUnavailable(propertyID string) error {
 	st, _ := status.New(codes.Unavailable, "the audit trail cannot be written; writes are refused until it can").WithDetails(
-		&errdetails.ErrorInfo{Reason: ReasonAuditUnavailable, Domain: errmap.Domain, Metadata: errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID})})
+		&errdetails.ErrorInfo{Reason: ReasonAuditUnavailable, Domain: errmap.Domain, Metadata: errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID}, "")})
 	return st.Err()
 }
 
@@ -309,6 +309,14 @@ func (g *Gate) audit(rec *audit.Record, entry *audit.Entry, resp any, err error,
 	for _, d := range st.Details() {
 		if info, ok := d.(*errdetails.ErrorInfo); ok {
 			rec.Reason = info.GetReason()
+			md := info.GetMetadata()
+			rec.UpstreamRUID = boundValue(md[errmap.MetaRequestID])
+			// Refused by the facade itself before any write: by the
+			// policy (a profile only the fresh state shows) or by
+			// validation. An upstream refusal was a call allowed.
+			if rec.Reason == ReasonCallerNotAllowed || (st.Code() == codes.InvalidArgument && md[errmap.MetaSource] == errmap.SourceFacade) {
+				rec.Allowed = false
+			}
 			break
 		}
 	}

@@ -112,7 +112,6 @@ type Entry struct {
 	profiles   []string
 	etagBefore string
 	etagAfter  string
-	ruid       string
 }
 
 type entryKey struct{}
@@ -153,16 +152,6 @@ func (e *Entry) SetEtags(before, after string) {
 	e.etagBefore, e.etagAfter = before, after
 }
 
-// SetUpstreamRUID records the upstream's id of the write's answer.
-func (e *Entry) SetUpstreamRUID(ruid string) {
-	if e == nil {
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.ruid = ruid
-}
-
 // Fill copies what the entry holds into rec, keeping what rec already has
 // where the entry knows nothing.
 func (e *Entry) Fill(rec *Record) {
@@ -181,8 +170,5 @@ func (e *Entry) Fill(rec *Record) {
 	}
 	if e.etagAfter != "" {
 		rec.EtagAfter = e.etagAfter
-	}
-	if e.ruid != "" {
-		rec.UpstreamRUID = e.ruid
 	}
 }

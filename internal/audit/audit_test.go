@@ -77,10 +77,9 @@ func TestEntryFromContext(t *testing.T) {
 	ctx := NewContext(context.Background(), e)
 	FromContext(ctx).AddProfiles("INVOICES", "GENERAL", "INVOICES")
 	FromContext(ctx).SetEtags(`W/"a"`, `W/"b"`)
-	FromContext(ctx).SetUpstreamRUID("r1")
 	rec := Record{Profiles: []string{"GENERAL"}}
 	e.Fill(&rec)
-	if strings.Join(rec.Profiles, ",") != "GENERAL,INVOICES" || rec.EtagBefore != `W/"a"` || rec.EtagAfter != `W/"b"` || rec.UpstreamRUID != "r1" {
+	if strings.Join(rec.Profiles, ",") != "GENERAL,INVOICES" || rec.EtagBefore != `W/"a"` || rec.EtagAfter != `W/"b"` {
 		t.Errorf("filled %+v", rec)
 	}
 }

@@ -244,10 +244,11 @@ func metadata(call Call, source string, httpStatus int, requestID string, otaCod
 }
 
 // FacadeMetadata is the ErrorInfo metadata of an error the facade found
-// itself (no upstream answer): the six keys every ErrorInfo carries,
-// source "facade", the property id bounded. Callers add their own keys.
-func FacadeMetadata(call Call) map[string]string {
-	return metadata(call, SourceFacade, 0, "", nil)
+// itself: the six keys every ErrorInfo carries, source "facade", the
+// property id and the upstream request id (of the read the facade based
+// its answer on, or "") bounded. Callers add their own keys.
+func FacadeMetadata(call Call, upstreamRequestID string) map[string]string {
+	return metadata(call, SourceFacade, 0, upstreamRequestID, nil)
 }
 
 // Internal is the status of a bug of the facade (a panic, an error no row

@@ -25,6 +25,7 @@ import (
 //	shutdown: calls cut by the shutdown deadline answer SERVER_SHUTTING_DOWN;
 //	for unary calls, the same step gives the default deadline
 //	emulator header (when Config.Emulator)
+//	Config.ServiceInterceptors (unary: the access gate)
 //
 // Streams first pass decodeStream (see decode.go), which decodes their
 // messages for everything after it.
@@ -40,7 +41,7 @@ func (s *Server) unaryChain(cfg Config) []grpc.UnaryServerInterceptor {
 	if cfg.Emulator {
 		chain = append(chain, emulatorHeaderUnary)
 	}
-	return chain
+	return append(chain, cfg.ServiceInterceptors...)
 }
 
 func (s *Server) streamChain(cfg Config) []grpc.StreamServerInterceptor {

@@ -86,6 +86,10 @@ type Config struct {
 	// (streams' messages are decoded before them).
 	UnaryInterceptors  []grpc.UnaryServerInterceptor
 	StreamInterceptors []grpc.StreamServerInterceptor
+	// ServiceInterceptors run innermost, inside the call log and panic
+	// recovery, right before the service (the access gate: its refusals
+	// are logged, its panics recovered).
+	ServiceInterceptors []grpc.UnaryServerInterceptor
 	// Options are added to the main server's options, after the server's
 	// own (e.g. grpc.StatsHandler for OpenTelemetry).
 	Options []grpc.ServerOption

@@ -619,3 +619,24 @@ func TestCallLog(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceInterceptorsRunInsideRecovery: a panic in a service
+// interceptor (the access gate's place) is recovered like one in the
+// service, and the interceptor runs after the outer ones.
+func TestServiceInterceptorsRunInsideRecovery(t *testing.T) {
+	var order []string
+	h := start(t, server.Config{Service: &fakeService{},
+		UnaryInterceptors: []grpc.UnaryServerInterceptor{func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+			order = append(order, "outer")
+			return next(ctx, req)
+		}},
+		ServiceInterceptors: []grpc.UnaryServerInterceptor{func(context.Context, any, *grpc.UnaryServerInfo, grpc.UnaryHandler) (any, error) {
+			order = append(order, "service")
+			panic("a gate bug")
+		}}})
+	client := contactsv1.NewContactsServiceClient(h.dial(t))
+	_, err := client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: "1000001"})
+	if status.Code(err) != codes.Internal || strings.Join(order, ",") != "outer,service" {
+		t.Fatalf("got %v, order %v; want INTERNAL after outer,service", err, order)
+	}
+}

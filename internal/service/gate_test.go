@@ -70,7 +70,7 @@ func TestGateSeesWhatAReplaceDeletes(t *testing.T) {
 	var refused, ok audit.Record
 	_ = json.Unmarshal([]byte(lines[0]), &refused)
 	_ = json.Unmarshal([]byte(lines[1]), &ok)
-	if refused.Code != "PermissionDenied" || refused.Reason != access.ReasonCallerNotAllowed {
+	if refused.Code != "PermissionDenied" || refused.Reason != access.ReasonCallerNotAllowed || refused.Allowed {
 		t.Errorf("refused record %+v", refused)
 	}
 	if ok.Code != "OK" || ok.EtagBefore != before || ok.EtagAfter != w.GetEtag() || strings.Join(ok.Profiles, ",") != "INVOICES" {

@@ -71,8 +71,7 @@ var (
 // facade: one ErrorInfo with the six metadata keys (source "facade") plus
 // extra keys, then the details given, then a Help link.
 func safeStatus(row safeRow, call errmap.Call, upstreamRequestID string, extra map[string]string, details ...protoadapt.MessageV1) error {
-	md := errmap.FacadeMetadata(call)
-	md[errmap.MetaRequestID] = upstreamRequestID
+	md := errmap.FacadeMetadata(call, upstreamRequestID)
 	for k, v := range extra {
 		md[k] = v
 	}

@@ -147,3 +147,30 @@ func TestLargeErrorsReachSmallHeaderClients(t *testing.T) {
 		})
 	}
 }
+
+// TestFacadeStatusesBoundTheUpstreamID: the facade's own refusals (here
+// an etag mismatch) echo the ruid of the read they were based on, bounded
+// like every echoed value, whatever the upstream sent.
+func TestFacadeStatusesBoundTheUpstreamID(t *testing.T) {
+	body := `{"data":{"contacts":[]},"warnings":[],"errors":[],"meta":{"ruid":"` + strings.Repeat("r", 64<<10) + `"}}`
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(fake.Close)
+	up, err := upstream.New(upstream.Config{BaseURL: fake.URL, HTTPClient: fake.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := smallHeaderClient(t, up)
+	_, err = client.SetProfileContacts(ctxT(t), &contactsv1.SetProfileContactsRequest{PropertyId: "1000001",
+		Profile: contactsv1.ProfileType_PROFILE_TYPE_GENERAL, Etag: `W/"stale"`,
+		Contacts: []*contactsv1.Contact{validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL)}})
+	st := status.Convert(err)
+	if st.Code() != codes.Aborted {
+		t.Fatalf("got %v, want ABORTED", err)
+	}
+	if size := proto.Size(st.Proto()); size > errmap.MaxStatusBytes {
+		t.Fatalf("a status of %d bytes, over %d", size, errmap.MaxStatusBytes)
+	}
+}

@@ -423,9 +423,10 @@ type ListContactsResponse struct {
 	// Set only when the facade's read cache answered (it is off unless
 	// contactsd runs with -read-cache-ttl): how long ago the facade read
 	// these contacts from the upstream. Unset means a fresh upstream read
-	// (possibly shared with concurrent identical calls). A write through
-	// the facade always drops the cached answer, so a caller reads its own
-	// writes.
+	// (possibly shared with concurrent identical calls). A write through a
+	// replica drops the property's cached answers there at once, so a
+	// caller reads its own writes through the replica it wrote to; other
+	// replicas drop them when told through the shared Redis.
 	CacheAge *durationpb.Duration `protobuf:"bytes,6,opt,name=cache_age,json=cacheAge,proto3" json:"cache_age,omitempty"`
 	// True when the cached answer is older than the cache's TTL: served
 	// while one refresh runs in the background (-read-cache-stale), or

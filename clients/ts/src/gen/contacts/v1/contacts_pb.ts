@@ -109,9 +109,10 @@ export type ListContactsResponse = Message<"contacts.v1.ListContactsResponse"> &
    * Set only when the facade's read cache answered (it is off unless
    * contactsd runs with -read-cache-ttl): how long ago the facade read
    * these contacts from the upstream. Unset means a fresh upstream read
-   * (possibly shared with concurrent identical calls). A write through
-   * the facade always drops the cached answer, so a caller reads its own
-   * writes.
+   * (possibly shared with concurrent identical calls). A write through a
+   * replica drops the property's cached answers there at once, so a
+   * caller reads its own writes through the replica it wrote to; other
+   * replicas drop them when told through the shared Redis.
    *
    * @generated from field: google.protobuf.Duration cache_age = 6;
    */
