@@ -174,6 +174,10 @@ func (s *FlexString) UnmarshalJSON(b []byte) error {
 		*s = ""
 		return nil
 	}
+	if v, ok := plainString(b); ok {
+		*s = FlexString(v)
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
@@ -182,12 +186,66 @@ func (s *FlexString) UnmarshalJSON(b []byte) error {
 		*s = FlexString(v)
 		return nil
 	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return typeError(b, reflect.TypeFor[FlexString]())
+	if isNumber(b) {
+		*s = FlexString(b) // what json.Number holds: the literal
+		return nil
 	}
-	*s = FlexString(n.String())
-	return nil
+	return typeError(b, reflect.TypeFor[FlexString]())
+}
+
+// plainString is the value of a JSON string literal that needs no
+// decoding: quoted, printable ASCII, no escape. Any other literal (or
+// non-literal) is left to encoding/json (ok false).
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(in), true
+}
+
+// isNumber reports whether b is exactly one JSON number literal
+// (RFC 8259: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?).
+func isNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 // typeError is the error of a Flex type refusing b: it names b's JSON type,
@@ -206,9 +264,13 @@ type FlexInt int
 func (n *FlexInt) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return typeError(b, reflect.TypeFor[FlexInt]())
+		s, ok := plainString(b)
+		if !ok {
+			var v string
+			if err := json.Unmarshal(b, &v); err != nil {
+				return typeError(b, reflect.TypeFor[FlexInt]())
+			}
+			s = v
 		}
 		v, err := strconv.Atoi(s)
 		if err != nil {
@@ -217,8 +279,18 @@ func (n *FlexInt) UnmarshalJSON(b []byte) error {
 		*n = FlexInt(v)
 		return nil
 	}
-	var v int
-	if err := json.Unmarshal(b, &v); err != nil {
+	if bytes.Equal(b, []byte("null")) {
+		*n = 0 // as encoding/json leaves an int at null
+		return nil
+	}
+	// encoding/json reads a JSON integer into an int with
+	// strconv.ParseInt; a fraction, an exponent or another type is a type
+	// error there as here.
+	if !isNumber(b) {
+		return typeError(b, reflect.TypeFor[FlexInt]())
+	}
+	v, err := strconv.ParseInt(string(b), 10, strconv.IntSize)
+	if err != nil {
 		return typeError(b, reflect.TypeFor[FlexInt]())
 	}
 	*n = FlexInt(v)
