@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
 	"testing"
 )
@@ -88,6 +89,60 @@ func FuzzFlex(f *testing.F) {
 		wantN, werr := flexIntByJSON(b)
 		if (nerr != nil) != (werr != nil) || nerr == nil && int(n) != wantN {
 			t.Errorf("FlexInt %q: %d, %v; encoding/json: %d, %v", b, n, nerr, wantN, werr)
+		}
+	})
+}
+
+// detailsByJSON is Details.UnmarshalJSON as first written, wholly by
+// encoding/json.
+func detailsByJSON(b []byte) (Details, error) {
+	var d Details
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return d, err
+	}
+	if raw, ok := all["fields"]; ok {
+		if err := json.Unmarshal(raw, &d.Fields); err != nil {
+			var one string
+			if err := json.Unmarshal(raw, &one); err != nil {
+				return d, err
+			}
+			d.Fields = []string{one}
+		}
+		delete(all, "fields")
+	}
+	if raw, ok := all["allowed_values"]; ok {
+		if err := json.Unmarshal(raw, &d.AllowedValues); err != nil {
+			return d, err
+		}
+		delete(all, "allowed_values")
+	}
+	if len(all) > 0 {
+		d.Extra = all
+	}
+	return d, nil
+}
+
+// FuzzDetails: Details decodes as encoding/json alone would, on any JSON
+// value (encoding/json and goccy call UnmarshalJSON with valid JSON only).
+func FuzzDetails(f *testing.F) {
+	for _, s := range []string{
+		`{"fields":["contacts[0].email"],"allowed_values":["a","b"]}`, `{"fields":"contacts[0].email"}`,
+		`{"fields":null,"x":1}`, `{"fields":[1]}`, `{"fields":["a",null]}`, `{"allowed_values":"a"}`,
+		`{"fields":["\u00e9\n"],"Fields":["b"],"fields":["c"]}`, "{\"fields\":\"\xff\"}", `[]`, `null`, `"x"`,
+		`{"x":{"y":[1,2,{}]},"z":"w"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		var got Details
+		gerr := got.UnmarshalJSON(b)
+		want, werr := detailsByJSON(b)
+		if (gerr != nil) != (werr != nil) || gerr == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: %#v, %v; encoding/json: %#v, %v", b, got, gerr, want, werr)
 		}
 	})
 }

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"unicode/utf8"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // This file holds the JSON shapes of the Contacts REST API as the public
@@ -120,15 +123,15 @@ type Details struct {
 // the member and the JSON type found, never the value.
 func (d *Details) UnmarshalJSON(b []byte) error {
 	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
+	if err := unmarshalValue(b, &all); err != nil {
 		return typeError(b, reflect.TypeFor[Details]())
 	}
 	strings := reflect.TypeFor[[]string]()
 	if raw, ok := all["fields"]; ok {
-		if err := json.Unmarshal(raw, &d.Fields); err != nil {
+		if err := unmarshalValue(raw, &d.Fields); err != nil {
 			// A single field given as a string.
-			var one string
-			if json.Unmarshal(raw, &one) != nil {
+			one, ok := plainString(raw)
+			if !ok && unmarshalValue(raw, &one) != nil {
 				return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(raw), Type: strings, Field: "fields"}
 			}
 			d.Fields = []string{one}
@@ -136,7 +139,7 @@ func (d *Details) UnmarshalJSON(b []byte) error {
 		delete(all, "fields")
 	}
 	if raw, ok := all["allowed_values"]; ok {
-		if err := json.Unmarshal(raw, &d.AllowedValues); err != nil {
+		if err := unmarshalValue(raw, &d.AllowedValues); err != nil {
 			return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(raw), Type: strings, Field: "allowed_values"}
 		}
 		delete(all, "allowed_values")
@@ -145,6 +148,21 @@ func (d *Details) UnmarshalJSON(b []byte) error {
 		d.Extra = all
 	}
 	return nil
+}
+
+// unmarshalValue is json.Unmarshal for the parts of a value that a custom
+// UnmarshalJSON decodes itself, done by goccy/go-json when encoding/json
+// would give the same (see unmarshalEnvelope). Only whether it fails
+// matters to its callers, never its error.
+func unmarshalValue[T any](b []byte, v *T) error {
+	if utf8.Valid(b) && json.Valid(b) {
+		if gojson.Unmarshal(b, v) == nil {
+			return nil
+		}
+		var zero T
+		*v = zero // what goccy left, so that encoding/json starts afresh
+	}
+	return json.Unmarshal(b, v)
 }
 
 // MarshalJSON writes fields, allowed_values and Extra.
