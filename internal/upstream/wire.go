@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
-	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
 )
@@ -155,7 +154,7 @@ func (d *Details) UnmarshalJSON(b []byte) error {
 // would give the same (see unmarshalEnvelope). Only whether it fails
 // matters to its callers, never its error.
 func unmarshalValue[T any](b []byte, v *T) error {
-	if utf8.Valid(b) && json.Valid(b) {
+	if fastDecodable(b) {
 		if gojson.Unmarshal(b, v) == nil {
 			return nil
 		}
