@@ -130,7 +130,9 @@ func FuzzDetails(f *testing.F) {
 		`{"fields":["contacts[0].email"],"allowed_values":["a","b"]}`, `{"fields":"contacts[0].email"}`,
 		`{"fields":null,"x":1}`, `{"fields":[1]}`, `{"fields":["a",null]}`, `{"allowed_values":"a"}`,
 		`{"fields":["\u00e9\n"],"Fields":["b"],"fields":["c"]}`, "{\"fields\":\"\xff\"}", `[]`, `null`, `"x"`,
-		`{"x":{"y":[1,2,{}]},"z":"w"}`,
+		`{"x":{"y":[1,2,{}]},"z":"w"}`, ` { "fields" : [ "a" , "b" ] , "allowed_values" : [ ] } `, `{"fields":["a\"]}b"]}`,
+		`{"allowed_values":null}`, `{}`, `{"fields":["a"],"fields":["b"]}`, `{"fi\u0065lds":["a"]}`, `{"fields":{"a":"]"}}`,
+		`{"allowed_values":["x"],"fields":"y"}`, `{"fields":[],"extra":null}`,
 	} {
 		f.Add([]byte(s))
 	}

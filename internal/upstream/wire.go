@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"strings"
 
 	gojson "github.com/goccy/go-json"
 )
@@ -121,32 +122,145 @@ type Details struct {
 // UnmarshalJSON keeps unknown members of details in Extra. Its errors name
 // the member and the JSON type found, never the value.
 func (d *Details) UnmarshalJSON(b []byte) error {
+	if fields, allowed, ok := knownMembersOnly(b); ok {
+		// The common details: no member but fields and allowed_values,
+		// so no map of the others to build.
+		return d.decodeKnown(fields, allowed)
+	}
 	var all map[string]json.RawMessage
 	if err := unmarshalValue(b, &all); err != nil {
 		return typeError(b, reflect.TypeFor[Details]())
 	}
-	strings := reflect.TypeFor[[]string]()
-	if raw, ok := all["fields"]; ok {
-		if err := unmarshalValue(raw, &d.Fields); err != nil {
-			// A single field given as a string.
-			one, ok := plainString(raw)
-			if !ok && unmarshalValue(raw, &one) != nil {
-				return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(raw), Type: strings, Field: "fields"}
-			}
-			d.Fields = []string{one}
-		}
-		delete(all, "fields")
-	}
-	if raw, ok := all["allowed_values"]; ok {
-		if err := unmarshalValue(raw, &d.AllowedValues); err != nil {
-			return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(raw), Type: strings, Field: "allowed_values"}
-		}
-		delete(all, "allowed_values")
+	// A member's raw value is never empty: nil means absent.
+	fields, allowed := all["fields"], all["allowed_values"]
+	delete(all, "fields")
+	delete(all, "allowed_values")
+	if err := d.decodeKnown(fields, allowed); err != nil {
+		return err
 	}
 	if len(all) > 0 {
 		d.Extra = all
 	}
 	return nil
+}
+
+// decodeKnown decodes the raw values of fields and allowed_values (nil:
+// absent).
+func (d *Details) decodeKnown(fields, allowed []byte) error {
+	listType := reflect.TypeFor[[]string]()
+	if fields != nil {
+		if err := unmarshalValue(fields, &d.Fields); err != nil {
+			// A single field given as a string.
+			one, ok := plainString(fields)
+			if !ok && unmarshalValue(fields, &one) != nil {
+				return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(fields), Type: listType, Field: "fields"}
+			}
+			d.Fields = []string{one}
+		}
+	}
+	if allowed != nil {
+		if err := unmarshalValue(allowed, &d.AllowedValues); err != nil {
+			return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(allowed), Type: listType, Field: "allowed_values"}
+		}
+	}
+	return nil
+}
+
+// knownMembersOnly returns the raw values of fields and allowed_values
+// (nil when absent) when b is a valid JSON object with no other member,
+// each at most once and named exactly so (as a plain string). Any other b
+// is for the general path (ok false).
+func knownMembersOnly(b []byte) (fields, allowed []byte, ok bool) {
+	if !fastDecodable(b) {
+		return nil, nil, false
+	}
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, nil, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return nil, nil, true
+	}
+	for i < len(b) {
+		end := skipValue(b, i) // the key
+		key, plain := plainString(b[i:end])
+		i = skipSpace(b, skipSpace(b, end)+1) // past the colon
+		end = skipValue(b, i)
+		raw := b[i:end:end]
+		switch {
+		case !plain:
+			return nil, nil, false
+		case key == "fields" && fields == nil:
+			fields = raw
+		case key == "allowed_values" && allowed == nil:
+			allowed = raw
+		default:
+			return nil, nil, false
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] == '}' {
+			return fields, allowed, true
+		}
+		i = skipSpace(b, i+1) // past the comma
+	}
+	return nil, nil, false
+}
+
+// skipSpace is the index of the first byte at or after i that is not JSON
+// white space.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue is the index just past the JSON value that starts at b[i]; b
+// must be valid JSON.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	for i < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[i])) {
+		i++
+	}
+	return i
+}
+
+// skipString is the index just past the string literal at b[i].
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
 }
 
 // unmarshalValue is json.Unmarshal for the parts of a value that a custom
