@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -23,6 +24,12 @@ import (
 // translates nothing, and has no interceptors, no logging, no retries. A
 // write sends a body encoded once at start (the floor encodes nothing
 // per call), chosen by the one field the bench's two write cases differ in.
+//
+// A write does what any safe write must, as the facade's does: under the
+// property's lock, a GET (the state the etag and previous_contacts come
+// from) and then the PUT, each answer decoded into a map. Without the lock
+// and the GET, the floor would measure the facade's write contract (one
+// write of a property at a time, two round trips) as its cost.
 type floorServer struct {
 	contactsv1.UnimplementedContactsServiceServer
 	http          *http.Client
@@ -30,6 +37,9 @@ type floorServer struct {
 	authorization string
 	validBody     []byte
 	invalidBody   []byte
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // of each property written
 }
 
 // startFloor serves the floor on a loopback port and returns a client of
@@ -46,7 +56,8 @@ func startFloor(ctx context.Context, cl *closers, up *upstreamSide, callers int)
 	}
 	hc := &http.Client{Transport: httpx.NewTransport(max(100, callers))}
 	cl.add(hc.CloseIdleConnections)
-	f := &floorServer{http: hc, base: up.base, authorization: "Bearer " + up.token, validBody: validBody, invalidBody: invalidBody}
+	f := &floorServer{http: hc, base: up.base, authorization: "Bearer " + up.token, validBody: validBody, invalidBody: invalidBody,
+		locks: make(map[string]*sync.Mutex)}
 	gs := grpc.NewServer()
 	contactsv1.RegisterContactsServiceServer(gs, f)
 	conn, err := serve(ctx, cl, gs.Serve, func(context.Context) { gs.Stop() })
@@ -72,10 +83,29 @@ func (f *floorServer) ReplaceContacts(ctx context.Context, req *contactsv1.Repla
 	if cs := req.GetContacts(); len(cs) > 0 && cs[0].GetAddress().GetCountryCode() == invalidCountry {
 		body = f.invalidBody
 	}
-	if err := f.do(ctx, http.MethodPut, f.base+"/properties/"+req.GetPropertyId()+"/contacts", body); err != nil {
+	lock := f.lock(req.GetPropertyId())
+	lock.Lock()
+	defer lock.Unlock()
+	u := f.base + "/properties/" + req.GetPropertyId() + "/contacts"
+	if err := f.do(ctx, http.MethodGet, u, nil); err != nil {
+		return nil, err
+	}
+	if err := f.do(ctx, http.MethodPut, u, body); err != nil {
 		return nil, err
 	}
 	return &contactsv1.ReplaceContactsResponse{}, nil
+}
+
+// lock is the write lock of a property.
+func (f *floorServer) lock(propertyID string) *sync.Mutex {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.locks[propertyID]
+	if !ok {
+		l = new(sync.Mutex)
+		f.locks[propertyID] = l
+	}
+	return l
 }
 
 // do makes the request and decodes the answer into a map; a status other

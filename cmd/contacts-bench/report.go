@@ -148,7 +148,7 @@ func writeFloor(bw *bufio.Writer, cfg config, rows []row) {
 			d.allocsPerCall(), fl.allocsPerCall(), f.allocsPerCall())
 	}
 	fmt.Fprintln(bw)
-	fmt.Fprintln(bw, "- direct: net/http with a keep-alive pool and a bearer token, JSON encoded and decoded by the caller; floor: a bare gRPC unary handler (no interceptors) that makes the one HTTP call, decodes the answer into a map and replies with an empty message or a bare status; facade: the facade as contactsd wires it. Floor and facade each serve one shared gRPC connection.")
+	fmt.Fprintln(bw, "- direct: net/http with a keep-alive pool and a bearer token, JSON encoded and decoded by the caller; floor: a bare gRPC unary handler (no interceptors) that makes the HTTP calls (a read: the GET; a write: under the property's lock, the GET and then the PUT, as a safe write must), decodes each answer into a map and replies with an empty message or a bare status; facade: the facade as contactsd wires it. Floor and facade each serve one shared gRPC connection.")
 	fmt.Fprintln(bw, "- allocs/call: heap objects allocated by the whole process per call (runtime.MemStats.Mallocs): the emulator, the caller and, for floor and facade, the gRPC server and client.")
 	fmt.Fprintln(bw)
 }

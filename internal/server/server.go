@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
@@ -159,6 +160,12 @@ func New(cfg Config) *Server {
 		grpc.UnknownServiceHandler(unknownMethodHandler),
 	}
 	opts := append(common,
+		// Unary calls run on a pool of goroutines whose stacks have
+		// already grown to what a call needs: a new goroutine per call
+		// spent ~6% of the CPU growing and copying its stack (profile of
+		// the service benchmarks; 1.6% with the pool). Calls beyond the
+		// pool still get a goroutine of their own, as without it.
+		grpc.NumStreamWorkers(streamWorkers()),
 		grpc.MaxRecvMsgSize(2*lim.MaxRecvMsgBytes),
 		grpc.MaxConcurrentStreams(lim.MaxConcurrentStreams),
 		// Close idle connections after 15 minutes, probe dead peers, and
@@ -246,6 +253,10 @@ func (s *Server) Shutdown(ctx context.Context) {
 	s.grpc.Stop()
 	<-done
 }
+
+// streamWorkers is the size of the main server's pool of call
+// goroutines: a few per CPU, since calls mostly wait on the upstream.
+func streamWorkers() uint32 { return uint32(8 * runtime.GOMAXPROCS(0)) }
 
 // stop stops g gracefully, or at once when ctx ends first.
 func stop(ctx context.Context, g *grpc.Server) {

@@ -1,10 +1,9 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"slices"
-
-	"google.golang.org/protobuf/proto"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/access"
@@ -24,15 +23,22 @@ func checkChanges(ctx context.Context, before, after []*contactsv1.Contact) erro
 }
 
 // changedProfiles are the profiles whose serving contacts differ between
-// two states, in enum order.
+// two states, in enum order: those for which the contacts serving the
+// profile, each with that profile as its only one, have another etag in
+// after than in before. That is, the sorted content forms
+// (safeedit.AppendContent) of the contacts serving p differ; comparing
+// the forms gives that answer without a copy of any contact or a hash.
 func changedProfiles(before, after []*contactsv1.Contact) []contactsv1.ProfileType {
+	fb, fa := contentForms(before), contentForms(after)
 	var out []contactsv1.ProfileType
+	var sb, sa [][]byte // reused for every profile
 	for v := range contactsv1.ProfileType_name {
 		p := contactsv1.ProfileType(v)
 		if p == contactsv1.ProfileType_PROFILE_TYPE_UNSPECIFIED {
 			continue
 		}
-		if !safeedit.SameState(onlyProfile(safeedit.Serving(before, p), p), onlyProfile(safeedit.Serving(after, p), p)) {
+		sb, sa = servingForms(sb[:0], before, fb, p), servingForms(sa[:0], after, fa, p)
+		if !slices.EqualFunc(sb, sa, bytes.Equal) {
 			out = append(out, p)
 		}
 	}
@@ -40,17 +46,28 @@ func changedProfiles(before, after []*contactsv1.Contact) []contactsv1.ProfileTy
 	return out
 }
 
-// onlyProfile is cs as seen by one profile: each contact's content with
-// p as its only profile, so that another profile added to or taken from
-// a contact does not count as a change of p.
-func onlyProfile(cs []*contactsv1.Contact, p contactsv1.ProfileType) []*contactsv1.Contact {
-	out := make([]*contactsv1.Contact, len(cs))
+// contentForms is the content form of each contact of cs, in one buffer.
+func contentForms(cs []*contactsv1.Contact) [][]byte {
+	forms := make([][]byte, len(cs))
+	buf := make([]byte, 0, 192*len(cs))
 	for i, c := range cs {
-		cp := proto.CloneOf(c)
-		cp.Profiles = []contactsv1.ProfileType{p}
-		out[i] = cp
+		start := len(buf)
+		buf = safeedit.AppendContent(buf, c)
+		forms[i] = buf[start:len(buf):len(buf)]
 	}
-	return out
+	return forms
+}
+
+// servingForms appends to dst the forms of the contacts of cs that serve
+// p (safeedit.Serving), sorted.
+func servingForms(dst [][]byte, cs []*contactsv1.Contact, forms [][]byte, p contactsv1.ProfileType) [][]byte {
+	for i, c := range cs {
+		if slices.Contains(c.GetProfiles(), p) {
+			dst = append(dst, forms[i])
+		}
+	}
+	slices.SortFunc(dst, bytes.Compare)
+	return dst
 }
 
 // noteEtags puts the etags before and after a write into the call's audit

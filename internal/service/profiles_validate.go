@@ -61,10 +61,11 @@ func validateProfileField(vs *violations, p contactsv1.ProfileType, write bool) 
 
 // validateContent checks what a contact is, its profiles aside.
 func validateContent(vs *violations, field string, c *contactsv1.Contact) {
-	validatePerson(vs, field+".contact_person", c.GetContactPerson())
-	validateAddress(vs, field+".address", c.GetAddress())
-	validatePhones(vs, field+".phones", c.GetPhones())
-	validateEmail(vs, field+".email", c.GetEmail())
+	p := fieldRoot(field)
+	validatePerson(vs, p.dot("contact_person"), c.GetContactPerson())
+	validateAddress(vs, p.dot("address"), c.GetAddress())
+	validatePhones(vs, p.dot("phones"), c.GetPhones())
+	validateEmail(vs, p.dot("email"), c.GetEmail())
 }
 
 func validateGetProfile(req *contactsv1.GetProfileContactsRequest) violations {

@@ -45,6 +45,63 @@ func (vs *violations) add(field, ota, desc string) {
 	*vs = append(*vs, errmap.Violation{Field: field, OTACode: ota, Description: desc})
 }
 
+// fieldPath is the path of a request field ("contacts[0].phones[1].extension"),
+// written out only when a violation names it: a valid request, the common
+// one, costs no string per field checked.
+type fieldPath struct {
+	segs [maxPathSegs]pathSeg
+	n    int
+}
+
+// maxPathSegs is the deepest path: contacts, [i], phones, [k], extension.
+const maxPathSegs = 5
+
+// pathSeg is a member name, or with index >= 0 an array index.
+type pathSeg struct {
+	name  string
+	index int
+}
+
+// fieldRoot is the path of a field written out as name ("contacts",
+// "contact", or "contacts[2]" when a caller has it as a string already).
+func fieldRoot(name string) fieldPath {
+	var p fieldPath
+	p.segs[0], p.n = pathSeg{name: name, index: -1}, 1
+	return p
+}
+
+// dot is the path of member name of p.
+func (p fieldPath) dot(name string) fieldPath {
+	p.segs[p.n] = pathSeg{name: name, index: -1}
+	p.n++
+	return p
+}
+
+// at is the path of element i of p.
+func (p fieldPath) at(i int) fieldPath {
+	p.segs[p.n] = pathSeg{index: i}
+	p.n++
+	return p
+}
+
+func (p fieldPath) String() string {
+	var b strings.Builder
+	for i, s := range p.segs[:p.n] {
+		switch {
+		case s.index >= 0:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(s.index))
+			b.WriteByte(']')
+		case i > 0:
+			b.WriteByte('.')
+			b.WriteString(s.name)
+		default:
+			b.WriteString(s.name)
+		}
+	}
+	return b.String()
+}
+
 // validatePropertyID checks property_id: a positive int32 in decimal digits,
 // as the OpenAPI file types it, written the one way the upstream returns it.
 //
@@ -91,16 +148,16 @@ func validateWrite(propertyID string, contacts []*contactsv1.Contact) violations
 	}
 	generals := 0
 	for i, c := range contacts {
-		p := "contacts[" + strconv.Itoa(i) + "]"
+		p := fieldRoot("contacts").at(i)
 		if c == nil {
-			vs.add(p, otaMissing, "a contact is required here")
+			vs.add(p.String(), otaMissing, "a contact is required here")
 			continue
 		}
 		generals += validateProfiles(&vs, p, c.GetProfiles(), generals)
-		validatePerson(&vs, p+".contact_person", c.GetContactPerson())
-		validateAddress(&vs, p+".address", c.GetAddress())
-		validatePhones(&vs, p+".phones", c.GetPhones())
-		validateEmail(&vs, p+".email", c.GetEmail())
+		validatePerson(&vs, p.dot("contact_person"), c.GetContactPerson())
+		validateAddress(&vs, p.dot("address"), c.GetAddress())
+		validatePhones(&vs, p.dot("phones"), c.GetPhones())
+		validateEmail(&vs, p.dot("email"), c.GetEmail())
 	}
 	if generals == 0 {
 		vs.add("contacts", otaMissing, "exactly one contact must have PROFILE_TYPE_GENERAL; none has")
@@ -111,27 +168,27 @@ func validateWrite(propertyID string, contacts []*contactsv1.Contact) violations
 // validateProfiles checks one contact's profiles and returns how many
 // GENERAL profiles it has. generalsBefore counts those of earlier contacts:
 // a second GENERAL anywhere is a violation on the later one.
-func validateProfiles(vs *violations, contact string, profiles []contactsv1.ProfileType, generalsBefore int) int {
-	field := contact + ".profiles"
+func validateProfiles(vs *violations, contact fieldPath, profiles []contactsv1.ProfileType, generalsBefore int) int {
+	field := contact.dot("profiles")
 	if len(profiles) == 0 {
-		vs.add(field, otaMissing, "at least one profile is required")
+		vs.add(field.String(), otaMissing, "at least one profile is required")
 		return 0
 	}
 	generals := 0
 	seen := make(map[contactsv1.ProfileType]bool, len(profiles))
 	for j, pt := range profiles {
-		f := field + "[" + strconv.Itoa(j) + "]"
+		f := field.at(j)
 		switch {
 		case pt == contactsv1.ProfileType_PROFILE_TYPE_UNSPECIFIED:
-			vs.add(f, otaMissing, "the profile type must be set. Allowed values: "+allowedProfiles)
+			vs.add(f.String(), otaMissing, "the profile type must be set. Allowed values: "+allowedProfiles)
 		case pt == contactsv1.ProfileType_PROFILE_TYPE_CONTRACT:
-			vs.add(f, otaContract, "PROFILE_TYPE_CONTRACT cannot be written through the Contacts API")
+			vs.add(f.String(), otaContract, "PROFILE_TYPE_CONTRACT cannot be written through the Contacts API")
 		case contactsv1.ProfileType_name[int32(pt)] == "":
-			vs.add(f, otaInvalid, "unknown profile type. Allowed values: "+allowedProfiles)
+			vs.add(f.String(), otaInvalid, "unknown profile type. Allowed values: "+allowedProfiles)
 		case seen[pt]:
-			vs.add(f, otaInvalid, "this profile type appears earlier in this contact")
+			vs.add(f.String(), otaInvalid, "this profile type appears earlier in this contact")
 		case pt == contactsv1.ProfileType_PROFILE_TYPE_GENERAL && generalsBefore > 0:
-			vs.add(f, otaInvalid, "only one contact may have PROFILE_TYPE_GENERAL")
+			vs.add(f.String(), otaInvalid, "only one contact may have PROFILE_TYPE_GENERAL")
 			generals++
 		case pt == contactsv1.ProfileType_PROFILE_TYPE_GENERAL:
 			generals++
@@ -156,105 +213,105 @@ var allowedProfiles = func() string {
 	return strings.Join(names, ", ")
 }()
 
-func validatePerson(vs *violations, field string, p *contactsv1.ContactPerson) {
+func validatePerson(vs *violations, field fieldPath, p *contactsv1.ContactPerson) {
 	if p == nil {
-		vs.add(field, otaMissing, "contact_person is required")
+		vs.add(field.String(), otaMissing, "contact_person is required")
 		return
 	}
-	checkText(vs, field+".name", p.GetName(), true, maxText)
+	checkText(vs, field.dot("name"), p.GetName(), true, maxText)
 	if _, ok := contactsv1.Gender_name[int32(p.GetGender())]; !ok {
-		vs.add(field+".gender", otaInvalid, "unknown gender. Allowed values: GENDER_MALE, GENDER_FEMALE")
+		vs.add(field.dot("gender").String(), otaInvalid, "unknown gender. Allowed values: GENDER_MALE, GENDER_FEMALE")
 	}
 	if _, ok := contactsv1.JobTitle_name[int32(p.GetJobTitle())]; !ok {
-		vs.add(field+".job_title", otaInvalid, "unknown job_title: use a JOB_TITLE_ value of contacts.v1.JobTitle")
+		vs.add(field.dot("job_title").String(), otaInvalid, "unknown job_title: use a JOB_TITLE_ value of contacts.v1.JobTitle")
 	}
-	checkLanguage(vs, field+".language_code", p.GetLanguageCode())
+	checkLanguage(vs, field.dot("language_code"), p.GetLanguageCode())
 }
 
-func validateAddress(vs *violations, field string, a *contactsv1.Address) {
+func validateAddress(vs *violations, field fieldPath, a *contactsv1.Address) {
 	if a == nil {
 		return // optional
 	}
 	if line := a.GetAddressLine(); line != "" {
-		checkText(vs, field+".address_line", line, false, maxAddressLine)
+		checkText(vs, field.dot("address_line"), line, false, maxAddressLine)
 		if hasHan(line) {
-			vs.add(field+".address_line", otaInvalid, "address_line may not contain CJK ideographs")
+			vs.add(field.dot("address_line").String(), otaInvalid, "address_line may not contain CJK ideographs")
 		}
 	}
 	// city_name is required only according to the onboarding tutorial:
 	// an uncertain rule, so the upstream decides it (README "Assumptions").
-	checkText(vs, field+".city_name", a.GetCityName(), false, maxText)
+	checkText(vs, field.dot("city_name"), a.GetCityName(), false, maxText)
 	if hasHan(a.GetCityName()) {
-		vs.add(field+".city_name", otaInvalid, "city_name may not contain CJK ideographs")
+		vs.add(field.dot("city_name").String(), otaInvalid, "city_name may not contain CJK ideographs")
 	}
-	checkText(vs, field+".postal_code", a.GetPostalCode(), false, maxText)
-	checkText(vs, field+".state_prov_code", a.GetStateProvCode(), false, maxText)
+	checkText(vs, field.dot("postal_code"), a.GetPostalCode(), false, maxText)
+	checkText(vs, field.dot("state_prov_code"), a.GetStateProvCode(), false, maxText)
 	switch cc := a.GetCountryCode(); {
 	case cc == "":
-		vs.add(field+".country_code", otaMissing, "country_code is required with an address (ISO 3166-1 alpha-2, e.g. \"NL\")")
+		vs.add(field.dot("country_code").String(), otaMissing, "country_code is required with an address (ISO 3166-1 alpha-2, e.g. \"NL\")")
 	case len(cc) != 2 || !isUpperASCII(cc):
-		vs.add(field+".country_code", otaInvalid, "country_code must be ISO 3166-1 alpha-2 in capitals, e.g. \"NL\"")
+		vs.add(field.dot("country_code").String(), otaInvalid, "country_code must be ISO 3166-1 alpha-2 in capitals, e.g. \"NL\"")
 	}
-	checkLanguage(vs, field+".language_code", a.GetLanguageCode())
+	checkLanguage(vs, field.dot("language_code"), a.GetLanguageCode())
 }
 
-func validatePhones(vs *violations, field string, phones []*contactsv1.Phone) {
+func validatePhones(vs *violations, field fieldPath, phones []*contactsv1.Phone) {
 	if len(phones) == 0 {
-		vs.add(field, otaMissing, "at least one phone is required")
+		vs.add(field.String(), otaMissing, "at least one phone is required")
 		return
 	}
 	if len(phones) > maxPhonesPerContact {
-		vs.add(field, otaInvalid, "at most 3 LANDLINE, 1 FAX and 1 MOBILE phones per contact")
+		vs.add(field.String(), otaInvalid, "at most 3 LANDLINE, 1 FAX and 1 MOBILE phones per contact")
 		return
 	}
 	var landlines, faxes, mobiles int
 	for k, ph := range phones {
-		f := field + "[" + strconv.Itoa(k) + "]"
+		f := field.at(k)
 		if ph == nil {
-			vs.add(f, otaMissing, "a phone is required here")
+			vs.add(f.String(), otaMissing, "a phone is required here")
 			continue
 		}
 		switch n := ph.GetPhoneNumber(); {
 		case n == "":
-			vs.add(f+".phone_number", otaMissing, "phone_number is required, e.g. \"+31201234567\"")
+			vs.add(f.dot("phone_number").String(), otaMissing, "phone_number is required, e.g. \"+31201234567\"")
 		case n[0] != '+' || !isDigits(n[1:]) || len(n)-1 > maxPhoneDigits:
-			vs.add(f+".phone_number", otaInvalid, "phone_number must be \"+\" and up to 15 digits, e.g. \"+31201234567\"")
+			vs.add(f.dot("phone_number").String(), otaInvalid, "phone_number must be \"+\" and up to 15 digits, e.g. \"+31201234567\"")
 		}
 		switch t := ph.GetPhoneTechType(); t {
 		case contactsv1.PhoneTechType_PHONE_TECH_TYPE_UNSPECIFIED:
-			vs.add(f+".phone_tech_type", otaMissing, "phone_tech_type is required. Allowed values: PHONE_TECH_TYPE_LANDLINE, PHONE_TECH_TYPE_FAX, PHONE_TECH_TYPE_MOBILE")
+			vs.add(f.dot("phone_tech_type").String(), otaMissing, "phone_tech_type is required. Allowed values: PHONE_TECH_TYPE_LANDLINE, PHONE_TECH_TYPE_FAX, PHONE_TECH_TYPE_MOBILE")
 		case contactsv1.PhoneTechType_PHONE_TECH_TYPE_LANDLINE:
 			if landlines++; landlines > maxLandlines {
-				vs.add(f+".phone_tech_type", otaInvalid, "at most 3 PHONE_TECH_TYPE_LANDLINE phones per contact")
+				vs.add(f.dot("phone_tech_type").String(), otaInvalid, "at most 3 PHONE_TECH_TYPE_LANDLINE phones per contact")
 			}
 		case contactsv1.PhoneTechType_PHONE_TECH_TYPE_FAX:
 			if faxes++; faxes > maxFaxes {
-				vs.add(f+".phone_tech_type", otaInvalid, "at most 1 PHONE_TECH_TYPE_FAX phone per contact")
+				vs.add(f.dot("phone_tech_type").String(), otaInvalid, "at most 1 PHONE_TECH_TYPE_FAX phone per contact")
 			}
 		case contactsv1.PhoneTechType_PHONE_TECH_TYPE_MOBILE:
 			if mobiles++; mobiles > maxMobiles {
-				vs.add(f+".phone_tech_type", otaInvalid, "at most 1 PHONE_TECH_TYPE_MOBILE phone per contact")
+				vs.add(f.dot("phone_tech_type").String(), otaInvalid, "at most 1 PHONE_TECH_TYPE_MOBILE phone per contact")
 			}
 		default:
-			vs.add(f+".phone_tech_type", otaInvalid, "unknown phone_tech_type. Allowed values: PHONE_TECH_TYPE_LANDLINE, PHONE_TECH_TYPE_FAX, PHONE_TECH_TYPE_MOBILE")
+			vs.add(f.dot("phone_tech_type").String(), otaInvalid, "unknown phone_tech_type. Allowed values: PHONE_TECH_TYPE_LANDLINE, PHONE_TECH_TYPE_FAX, PHONE_TECH_TYPE_MOBILE")
 		}
 		if ext := ph.GetExtension(); ext != "" {
 			switch {
 			case ph.GetPhoneTechType() != contactsv1.PhoneTechType_PHONE_TECH_TYPE_LANDLINE:
-				vs.add(f+".extension", otaInvalid, "an extension is allowed only on a PHONE_TECH_TYPE_LANDLINE phone")
+				vs.add(f.dot("extension").String(), otaInvalid, "an extension is allowed only on a PHONE_TECH_TYPE_LANDLINE phone")
 			case !isDigits(ext) || len(ext) > maxExtension:
-				vs.add(f+".extension", otaInvalid, "extension must be 1 to 10 digits")
+				vs.add(f.dot("extension").String(), otaInvalid, "extension must be 1 to 10 digits")
 			}
 		}
 	}
 }
 
-func validateEmail(vs *violations, field, email string) {
+func validateEmail(vs *violations, field fieldPath, email string) {
 	switch {
 	case email == "":
-		vs.add(field, otaMissing, "email is required")
+		vs.add(field.String(), otaMissing, "email is required")
 	case len(email) > maxEmail || !plausibleEmail(email):
-		vs.add(field, otaInvalid, "email must be an address such as name@example.com")
+		vs.add(field.String(), otaInvalid, "email must be an address such as name@example.com")
 	}
 }
 
@@ -271,30 +328,30 @@ func plausibleEmail(s string) bool {
 	return dot > 0 && dot < len(domain)-1
 }
 
-func checkLanguage(vs *violations, field, code string) {
+func checkLanguage(vs *violations, field fieldPath, code string) {
 	switch {
 	case code == "":
-		vs.add(field, otaMissing, "language_code is required: a Booking.com language code such as \"en-gb\"")
+		vs.add(field.String(), otaMissing, "language_code is required: a Booking.com language code such as \"en-gb\"")
 	case !isLanguageShape(code):
-		vs.add(field, otaInvalid, "language_code must be a Booking.com language code such as \"en-gb\" or \"nl\"")
+		vs.add(field.String(), otaInvalid, "language_code must be a Booking.com language code such as \"en-gb\" or \"nl\"")
 	}
 }
 
 // checkText checks a free-text field: present when required, valid UTF-8,
 // no control or invisible formatting characters, at most max characters.
-func checkText(vs *violations, field, s string, required bool, max int) {
+func checkText(vs *violations, path fieldPath, s string, required bool, max int) {
 	switch {
 	case s == "" && required:
-		vs.add(field, otaMissing, field[strings.LastIndexByte(field, '.')+1:]+" is required")
+		vs.add(path.String(), otaMissing, path.segs[path.n-1].name+" is required")
 	case s == "":
 	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl):
-		vs.add(field, otaInvalid, "must be valid UTF-8 text without control characters")
+		vs.add(path.String(), otaInvalid, "must be valid UTF-8 text without control characters")
 	case strings.ContainsFunc(s, isInvisible):
-		vs.add(field, otaInvalid, "must not contain invisible formatting characters: "+
+		vs.add(path.String(), otaInvalid, "must not contain invisible formatting characters: "+
 			"bidirectional controls (U+202A to U+202E, U+2066 to U+2069), "+
 			"zero-width characters (U+200B to U+200D, U+2060) or a byte order mark (U+FEFF)")
 	case utf8.RuneCountInString(s) > max:
-		vs.add(field, otaInvalid, "at most "+strconv.Itoa(max)+" characters")
+		vs.add(path.String(), otaInvalid, "at most "+strconv.Itoa(max)+" characters")
 	}
 }
 

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"strings"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // This file holds the JSON shapes of the Contacts REST API as the public
@@ -119,32 +122,160 @@ type Details struct {
 // UnmarshalJSON keeps unknown members of details in Extra. Its errors name
 // the member and the JSON type found, never the value.
 func (d *Details) UnmarshalJSON(b []byte) error {
+	if fields, allowed, ok := knownMembersOnly(b); ok {
+		// The common details: no member but fields and allowed_values,
+		// so no map of the others to build.
+		return d.decodeKnown(fields, allowed)
+	}
 	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
+	if err := unmarshalValue(b, &all); err != nil {
 		return typeError(b, reflect.TypeFor[Details]())
 	}
-	strings := reflect.TypeFor[[]string]()
-	if raw, ok := all["fields"]; ok {
-		if err := json.Unmarshal(raw, &d.Fields); err != nil {
-			// A single field given as a string.
-			var one string
-			if json.Unmarshal(raw, &one) != nil {
-				return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(raw), Type: strings, Field: "fields"}
-			}
-			d.Fields = []string{one}
-		}
-		delete(all, "fields")
-	}
-	if raw, ok := all["allowed_values"]; ok {
-		if err := json.Unmarshal(raw, &d.AllowedValues); err != nil {
-			return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(raw), Type: strings, Field: "allowed_values"}
-		}
-		delete(all, "allowed_values")
+	// A member's raw value is never empty: nil means absent.
+	fields, allowed := all["fields"], all["allowed_values"]
+	delete(all, "fields")
+	delete(all, "allowed_values")
+	if err := d.decodeKnown(fields, allowed); err != nil {
+		return err
 	}
 	if len(all) > 0 {
 		d.Extra = all
 	}
 	return nil
+}
+
+// decodeKnown decodes the raw values of fields and allowed_values (nil:
+// absent).
+func (d *Details) decodeKnown(fields, allowed []byte) error {
+	listType := reflect.TypeFor[[]string]()
+	if fields != nil {
+		if err := unmarshalValue(fields, &d.Fields); err != nil {
+			// A single field given as a string.
+			one, ok := plainString(fields)
+			if !ok && unmarshalValue(fields, &one) != nil {
+				return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(fields), Type: listType, Field: "fields"}
+			}
+			d.Fields = []string{one}
+		}
+	}
+	if allowed != nil {
+		if err := unmarshalValue(allowed, &d.AllowedValues); err != nil {
+			return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(allowed), Type: listType, Field: "allowed_values"}
+		}
+	}
+	return nil
+}
+
+// knownMembersOnly returns the raw values of fields and allowed_values
+// (nil when absent) when b is a valid JSON object with no other member,
+// each at most once and named exactly so (as a plain string). Any other b
+// is for the general path (ok false).
+func knownMembersOnly(b []byte) (fields, allowed []byte, ok bool) {
+	if !fastDecodable(b) {
+		return nil, nil, false
+	}
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, nil, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return nil, nil, true
+	}
+	for i < len(b) {
+		end := skipValue(b, i) // the key
+		key, plain := plainString(b[i:end])
+		i = skipSpace(b, skipSpace(b, end)+1) // past the colon
+		end = skipValue(b, i)
+		raw := b[i:end:end]
+		switch {
+		case !plain:
+			return nil, nil, false
+		case key == "fields" && fields == nil:
+			fields = raw
+		case key == "allowed_values" && allowed == nil:
+			allowed = raw
+		default:
+			return nil, nil, false
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] == '}' {
+			return fields, allowed, true
+		}
+		i = skipSpace(b, i+1) // past the comma
+	}
+	return nil, nil, false
+}
+
+// skipSpace is the index of the first byte at or after i that is not JSON
+// white space.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue is the index just past the JSON value that starts at b[i]; b
+// must be valid JSON.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	for i < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[i])) {
+		i++
+	}
+	return i
+}
+
+// skipString is the index just past the string literal at b[i].
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
+}
+
+// unmarshalValue is json.Unmarshal for the parts of a value that a custom
+// UnmarshalJSON decodes itself, done by goccy/go-json when encoding/json
+// would give the same (see unmarshalEnvelope). Only whether it fails
+// matters to its callers, never its error.
+func unmarshalValue[T any](b []byte, v *T) error {
+	if fastDecodable(b) {
+		if gojson.Unmarshal(b, v) == nil {
+			return nil
+		}
+		var zero T
+		*v = zero // what goccy left, so that encoding/json starts afresh
+	}
+	return json.Unmarshal(b, v)
 }
 
 // MarshalJSON writes fields, allowed_values and Extra.
@@ -174,6 +305,10 @@ func (s *FlexString) UnmarshalJSON(b []byte) error {
 		*s = ""
 		return nil
 	}
+	if v, ok := plainString(b); ok {
+		*s = FlexString(v)
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
@@ -182,12 +317,66 @@ func (s *FlexString) UnmarshalJSON(b []byte) error {
 		*s = FlexString(v)
 		return nil
 	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return typeError(b, reflect.TypeFor[FlexString]())
+	if isNumber(b) {
+		*s = FlexString(b) // what json.Number holds: the literal
+		return nil
 	}
-	*s = FlexString(n.String())
-	return nil
+	return typeError(b, reflect.TypeFor[FlexString]())
+}
+
+// plainString is the value of a JSON string literal that needs no
+// decoding: quoted, printable ASCII, no escape. Any other literal (or
+// non-literal) is left to encoding/json (ok false).
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(in), true
+}
+
+// isNumber reports whether b is exactly one JSON number literal
+// (RFC 8259: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?).
+func isNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 // typeError is the error of a Flex type refusing b: it names b's JSON type,
@@ -206,9 +395,13 @@ type FlexInt int
 func (n *FlexInt) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return typeError(b, reflect.TypeFor[FlexInt]())
+		s, ok := plainString(b)
+		if !ok {
+			var v string
+			if err := json.Unmarshal(b, &v); err != nil {
+				return typeError(b, reflect.TypeFor[FlexInt]())
+			}
+			s = v
 		}
 		v, err := strconv.Atoi(s)
 		if err != nil {
@@ -217,8 +410,18 @@ func (n *FlexInt) UnmarshalJSON(b []byte) error {
 		*n = FlexInt(v)
 		return nil
 	}
-	var v int
-	if err := json.Unmarshal(b, &v); err != nil {
+	if bytes.Equal(b, []byte("null")) {
+		*n = 0 // as encoding/json leaves an int at null
+		return nil
+	}
+	// encoding/json reads a JSON integer into an int with
+	// strconv.ParseInt; a fraction, an exponent or another type is a type
+	// error there as here.
+	if !isNumber(b) {
+		return typeError(b, reflect.TypeFor[FlexInt]())
+	}
+	v, err := strconv.ParseInt(string(b), 10, strconv.IntSize)
+	if err != nil {
 		return typeError(b, reflect.TypeFor[FlexInt]())
 	}
 	*n = FlexInt(v)
