@@ -33,16 +33,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 //
 // Longer runs: go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 10m ./internal/upstream
 func FuzzDecode(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no testdata: %v", err)
-	}
-	for _, file := range files {
-		body, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		name := filepath.Base(file)
+	for name, body := range testdataBodies(f) {
 		status := uint16(200)
 		if rest, ok := strings.CutPrefix(name, "error_"); ok {
 			status = 400
@@ -160,3 +151,21 @@ var decodeKinds = map[DecodeKind]bool{
 // safePath is a path of known member names (or "?") and indexes, possibly
 // cut with "…".
 var safePath = regexp.MustCompile(`^(\?|[a-z_]+|\[[0-9]+\])(\.(\?|[a-z_]+)|\[[0-9]+\])*(…)?$`)
+
+// testdataBodies returns the recorded answers of testdata by file name:
+// the seeds of every fuzz target of the package.
+func testdataBodies(f *testing.F) map[string][]byte {
+	files, err := filepath.Glob(filepath.Join("testdata", "*"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no testdata: %v", err)
+	}
+	bodies := make(map[string][]byte, len(files))
+	for _, file := range files {
+		body, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		bodies[filepath.Base(file)] = body
+	}
+	return bodies
+}

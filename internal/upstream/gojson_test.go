@@ -3,8 +3,6 @@ package upstream
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -18,15 +16,7 @@ import (
 //
 // Longer runs: go test -run '^$' -fuzz '^FuzzGoJSONMatches$' -fuzztime 10m ./internal/upstream
 func FuzzGoJSONMatches(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no testdata: %v", err)
-	}
-	for _, file := range files {
-		body, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, body := range testdataBodies(f) {
 		f.Add(body)
 	}
 	for _, s := range []string{
@@ -53,15 +43,7 @@ func FuzzGoJSONMatches(f *testing.F) {
 // FuzzValidMatches: goccy's validator, which fastDecodable uses in place
 // of json.Valid, accepts exactly what json.Valid accepts.
 func FuzzValidMatches(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no testdata: %v", err)
-	}
-	for _, file := range files {
-		body, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, body := range testdataBodies(f) {
 		f.Add(body)
 	}
 	for _, s := range []string{`{"":{""}}`, `1`, ` `, `{"a":1,}`, `[1,]`, "\"\x01\"", `"\ud800"`, `01`, `-`, `1e`, `{"a" 1}`,
