@@ -68,6 +68,7 @@ type config struct {
 	authURL           string
 	authMode          string
 	insecureUpstrm    bool
+	upstreamH2C       bool
 	logLevel          slog.Level
 	logFormat         string
 	defaultTimeout    time.Duration
@@ -158,6 +159,8 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.authMode, "auth", authAuto,
 		"upstream credentials: auto (client id+secret, else "+envToken+"), token, static, basic (legacy, deprecated), none")
 	fs.BoolVar(&c.insecureUpstrm, "allow-insecure-upstream", false, "allow a plain-http upstream that is not on loopback")
+	fs.BoolVar(&c.upstreamH2C, "upstream-h2c", false,
+		"speak HTTP/2 without TLS to a plain-http upstream (prior knowledge), such as a proxy beside\nthe facade: one connection for all calls in flight instead of one each")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.defaultTimeout, "default-timeout", 30*time.Second, "deadline of calls that arrive without one")
@@ -201,6 +204,9 @@ func (c config) check() error {
 	}
 	if c.drainDelay < 0 || c.maxConnAge < 0 {
 		return errors.New("-drain-delay and -max-connection-age must not be negative")
+	}
+	if c.upstreamH2C && strings.HasPrefix(strings.ToLower(c.upstreamURL), "https:") {
+		return errors.New("-upstream-h2c needs a plain-http upstream: over https HTTP/2 is negotiated anyway")
 	}
 	for _, u := range []struct{ name, val string }{{"-upstream", c.upstreamURL}, {"-auth-url", c.authURL}} {
 		if u.val != "" {

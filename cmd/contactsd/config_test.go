@@ -86,6 +86,14 @@ func TestParseConfig(t *testing.T) {
 		{name: "no exchanges an hour", args: []string{"-token-exchanges-per-hour", "0"}, err: "must be positive"},
 		{name: "plain http to another host, allowed", args: []string{"-upstream", "http://example.com", "-allow-insecure-upstream"},
 			check: wantUpstream("http://example.com")},
+		{name: "-upstream-h2c over https", args: []string{"-upstream", "https://supply-xml.booking.com/contacts-api", "-upstream-h2c"},
+			err: "-upstream-h2c needs a plain-http upstream"},
+		{name: "-upstream-h2c on loopback", args: []string{"-upstream", "http://127.0.0.1:8089", "-upstream-h2c"}, check: func(c config) error {
+			if !c.upstreamH2C {
+				return errors.New("upstreamH2C not set")
+			}
+			return nil
+		}},
 		{name: "plain http on 127.0.0.1", args: []string{"-upstream", "http://127.0.0.1:8089"}, check: wantUpstream("http://127.0.0.1:8089")},
 		{name: "plain http on localhost", args: []string{"-upstream", "http://localhost:8089"}},
 		{name: "plain http on ::1", args: []string{"-upstream", "http://[::1]:8089"}},
@@ -278,7 +286,7 @@ func TestHelp(t *testing.T) {
 	// must be added to the README's table and here.
 	var defined []string
 	newFlagSet(&config{}, io.Discard).VisitAll(func(f *flag.Flag) { defined = append(defined, f.Name) })
-	documented := []string{"listen", "health-listen", "upstream", "auth-url", "auth", "allow-insecure-upstream", "default-timeout",
+	documented := []string{"listen", "health-listen", "upstream", "auth-url", "auth", "allow-insecure-upstream", "upstream-h2c", "default-timeout",
 		"shutdown-timeout", "drain-delay", "max-connection-age", "token-renew-before", "max-upstream-body", "tls-cert", "tls-key",
 		"client-ca", "log-level", "log-format", "admin-listen", "admin-pprof",
 		"redis-url", "redis-local-budget", "token-exchanges-per-hour", "no-read-coalescing", "read-cache-ttl", "read-cache-stale",

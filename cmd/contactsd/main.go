@@ -153,7 +153,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		Authorizer:   auth,
 		MaxBodyBytes: cfg.maxBodyBytes,
 		UserAgent:    "contacts-facade/" + version,
-		HTTPClient:   obs.upstreamHTTPClient(),
+		H2C:          cfg.upstreamH2C,
+		HTTPClient:   obs.upstreamHTTPClient(cfg.upstreamH2C),
 		Observer:     obs.upstreamObserver(),
 	})
 	if err != nil {

@@ -89,13 +89,17 @@ func (o *observability) serverHooks() (unary []grpc.UnaryServerInterceptor, stre
 
 // upstreamHTTPClient is upstream.Config.HTTPClient: nil (the upstream
 // package's own client) without tracing; with tracing, the same pool and
-// redirect policy, traced.
-func (o *observability) upstreamHTTPClient() *http.Client {
+// redirect policy (and h2c when asked), traced.
+func (o *observability) upstreamHTTPClient(h2c bool) *http.Client {
 	if !o.tracing.On() {
 		return nil
 	}
+	t := httpx.NewTransport(1000)
+	if h2c {
+		httpx.UseH2C(t)
+	}
 	return &http.Client{
-		Transport: o.tracing.Transport(httpx.NewTransport(1000)),
+		Transport: o.tracing.Transport(t),
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},

@@ -105,8 +105,8 @@ func TestObservabilityOff(t *testing.T) {
 	}
 	defer o.shutdown()
 	u, s, opts := o.serverHooks()
-	if len(u)+len(s)+len(opts) != 0 || o.upstreamHTTPClient() != nil || o.upstreamObserver() != nil || o.onTokenExchange() != nil {
-		t.Errorf("observability off adds hooks: %d %d %d %v %v", len(u), len(s), len(opts), o.upstreamHTTPClient(), o.upstreamObserver())
+	if len(u)+len(s)+len(opts) != 0 || o.upstreamHTTPClient(false) != nil || o.upstreamObserver() != nil || o.onTokenExchange() != nil {
+		t.Errorf("observability off adds hooks: %d %d %d %v %v", len(u), len(s), len(opts), o.upstreamHTTPClient(false), o.upstreamObserver())
 	}
 	on, err := newObservability(t.Context(), obsConfig{adminListen: "127.0.0.1:0"}, func(string) string { return "" }, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -436,7 +436,9 @@ func decodeObject(body []byte) (map[string]any, bool) {
 	return obj, ok
 }
 
-// Start listens on addr (e.g. "127.0.0.1:0") and serves e in a goroutine.
+// Start listens on addr (e.g. "127.0.0.1:0") and serves e in a goroutine,
+// over HTTP/1.1 and, for clients that start with its preface, HTTP/2
+// without TLS (h2c, as contactsd -upstream-h2c speaks it).
 // It returns the base URL ("http://host:port") and stop, which shuts the
 // server down gracefully, waiting for requests in flight until its context
 // ends and then closing what is left. stop may be called more than once.
@@ -452,6 +454,9 @@ func Start(ctx context.Context, addr string, e *Emulator) (baseURL string, stop 
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
 	}
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

@@ -79,3 +79,17 @@ func NewTransport(idle int) *http.Transport {
 	}
 	return t
 }
+
+// UseH2C makes t speak HTTP/2 without TLS to http:// URLs, with prior
+// knowledge (RFC 9113 §3.3: no HTTP/1.1 upgrade, the connection starts
+// with the HTTP/2 preface), and HTTP/2 over TLS to https:// URLs. All
+// requests to a host then share one connection, a stream each, instead of
+// a connection (and its buffers and two goroutines) per request in flight.
+// A server that speaks only HTTP/1.1 fails every request. It returns t.
+func UseH2C(t *http.Transport) *http.Transport {
+	var p http.Protocols
+	p.SetHTTP2(true)
+	p.SetUnencryptedHTTP2(true)
+	t.Protocols = &p
+	return t
+}

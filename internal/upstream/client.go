@@ -59,6 +59,13 @@ type Config struct {
 	// GET), and its header cap is the caller's business.
 	HTTPClient *http.Client
 
+	// H2C speaks HTTP/2 without TLS (prior knowledge, httpx.UseH2C) to an
+	// http:// BaseURL, such as a proxy beside the facade that speaks h2c.
+	// It applies to the default client only (HTTPClient nil) and is an
+	// error with an https:// BaseURL, where HTTP/2 is negotiated by TLS
+	// anyway.
+	H2C bool
+
 	// MaxBodyBytes caps how much of an answer is read; a longer body is a
 	// *DecodeError with TooLarge set. Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -108,6 +115,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("upstream: BaseURL %q: no query or fragment allowed", cfg.BaseURL)
 	case cfg.MaxBodyBytes < 0:
 		return nil, errors.New("upstream: MaxBodyBytes must not be negative")
+	case cfg.H2C && u.Scheme != "http":
+		return nil, fmt.Errorf("upstream: H2C needs an http:// BaseURL, not %q (over TLS HTTP/2 is negotiated anyway)", u.Scheme)
 	}
 	r, err := cfg.Retry.withDefaults()
 	if err != nil {
@@ -126,7 +135,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.budget.init(r.Budget)
 	if c.http == nil {
-		c.http = defaultHTTPClient()
+		c.http = defaultHTTPClient(cfg.H2C)
 	}
 	return c, nil
 }
@@ -134,12 +143,16 @@ func New(cfg Config) (*Client, error) {
 // defaultHTTPClient has its own transport so that the facade's connection
 // pool is sized for one busy upstream host and nobody else's settings leak
 // in, and refuses redirects so that a PUT never turns into a GET.
-func defaultHTTPClient() *http.Client {
+func defaultHTTPClient(h2c bool) *http.Client {
 	// As many idle connections as the gRPC server admits streams on one
 	// connection: with 100, at 128 callers contacts-bench saw ~3,700
 	// connections closed and dialled again per run; with 1000, none.
+	t := httpx.NewTransport(1000)
+	if h2c {
+		httpx.UseH2C(t)
+	}
 	return &http.Client{
-		Transport: httpx.NewTransport(1000),
+		Transport: t,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
