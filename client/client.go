@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 )
@@ -105,9 +106,11 @@ func (c *Client) Conn() *grpc.ClientConn { return c.conn }
 func (c *Client) Close() error { return c.conn.Close() }
 
 // detail returns the first detail of type T in err's status, or the zero
-// value (nil) when err is not a status error or has no such detail. Details
-// that could not be decoded are passed over.
-func detail[T any](err error) T {
+// value (nil) when err is not a status error or has no such detail, or it
+// could not be decoded. Only that detail is decoded: status.Details would
+// decode them all, the ErrorInfo's metadata map first, which costs a
+// caller that wants the field violations some 40 allocations.
+func detail[T proto.Message](err error) T {
 	var zero T
 	if err == nil {
 		return zero
@@ -116,9 +119,15 @@ func detail[T any](err error) T {
 	if !ok {
 		return zero
 	}
-	for _, d := range st.Details() {
-		if t, ok := d.(T); ok {
-			return t
+	mt := zero.ProtoReflect().Type()
+	want := mt.Descriptor().FullName()
+	for _, a := range st.Proto().GetDetails() {
+		if a.MessageName() != want {
+			continue
+		}
+		m := mt.New().Interface()
+		if a.UnmarshalTo(m) == nil {
+			return m.(T)
 		}
 	}
 	return zero

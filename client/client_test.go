@@ -11,12 +11,14 @@ import (
 
 	"go.uber.org/goleak"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/contacts-facade/contacts-facade/client"
@@ -60,6 +62,64 @@ func statusErr(t *testing.T, code codes.Code, details ...protoadapt.MessageV1) e
 	return st.Err()
 }
 
+// undecodable is a status whose first BadRequest and ErrorInfo do not
+// decode, with a detail of a type nobody knows between them, followed by a
+// good ErrorInfo and BadRequest.
+func undecodable(t *testing.T, info *errdetails.ErrorInfo, violations []*errdetails.BadRequest_FieldViolation) error {
+	t.Helper()
+	p := &spb.Status{Code: int32(codes.InvalidArgument), Message: "test error"}
+	garbage := []byte{0xff, 0xff, 0xff}
+	for _, d := range []struct {
+		url   string
+		value []byte
+	}{
+		{"type.googleapis.com/google.rpc.BadRequest", garbage},
+		{"type.googleapis.com/google.rpc.ErrorInfo", garbage},
+		{"type.googleapis.com/example.Unknown", []byte{0x0a, 0x01, 'x'}},
+	} {
+		p.Details = append(p.Details, &anypb.Any{TypeUrl: d.url, Value: d.value})
+	}
+	for _, m := range []proto.Message{info, &errdetails.BadRequest{FieldViolations: violations}} {
+		a, err := anypb.New(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Details = append(p.Details, a)
+	}
+	return status.FromProto(p).Err()
+}
+
+// TestFieldViolationsDecodesOnlyBadRequest: reading the violations of a
+// refusal does not decode its other details (the ErrorInfo's metadata map
+// above all), so it allocates less than decoding them all.
+func TestFieldViolationsDecodesOnlyBadRequest(t *testing.T) {
+	err := statusErr(t, codes.InvalidArgument,
+		&errdetails.ErrorInfo{Reason: "INVALID_VALUE", Domain: client.Domain, Metadata: map[string]string{
+			client.MetaOTACode: "320", client.MetaOTACodes: "320", client.MetaHTTPStatus: "400",
+			client.MetaRequestID: "ruid", client.MetaPropertyID: "1000001", client.MetaSource: "upstream",
+		}},
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "contacts[0].email", Reason: "INVALID_VALUE"}}},
+		&errdetails.RequestInfo{RequestId: "ruid"},
+		&errdetails.Help{Links: []*errdetails.Help_Link{{Description: "what INVALID_VALUE means", Url: "https://example.com"}}},
+	)
+	all := testing.AllocsPerRun(100, func() {
+		for _, d := range status.Convert(err).Details() {
+			if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) != 1 {
+				t.Fatal("lost a violation")
+			}
+		}
+	})
+	one := testing.AllocsPerRun(100, func() {
+		if len(client.FieldViolations(err)) != 1 {
+			t.Fatal("lost a violation")
+		}
+	})
+	if one >= all {
+		t.Errorf("FieldViolations allocates %.0f, decoding every detail %.0f: it decodes more than the BadRequest", one, all)
+	}
+	t.Logf("allocations: FieldViolations %.0f, every detail %.0f", one, all)
+}
+
 func TestHelpers(t *testing.T) {
 	info := &errdetails.ErrorInfo{
 		Reason:   "INVALID_VALUE",
@@ -96,6 +156,7 @@ func TestHelpers(t *testing.T) {
 		{"wrapped", fmt.Errorf("replace contacts of 1000001: %w", full), want{"INVALID_VALUE", "320", []string{"contacts[0].email", "contacts[0].phones[1].phone_number"}, 1500 * time.Millisecond, true}},
 		{"ErrorInfo without otaCode", statusErr(t, codes.Unavailable, &errdetails.ErrorInfo{Reason: "UPSTREAM_UNAVAILABLE", Domain: client.Domain}), want{reason: "UPSTREAM_UNAVAILABLE"}},
 		{"zero retry delay", statusErr(t, codes.ResourceExhausted, &errdetails.RetryInfo{RetryDelay: durationpb.New(0)}), want{retryOK: true}},
+		{"undecodable and unknown details are passed over", undecodable(t, info, violations), want{"INVALID_VALUE", "320", []string{"contacts[0].email", "contacts[0].phones[1].phone_number"}, 0, false}},
 		{"RetryInfo without delay", statusErr(t, codes.ResourceExhausted, &errdetails.RetryInfo{}), want{}},
 		{"negative retry delay", statusErr(t, codes.ResourceExhausted, &errdetails.RetryInfo{RetryDelay: durationpb.New(-time.Second)}), want{}},
 	} {

@@ -27,6 +27,9 @@ func FuzzGoJSONMatches(f *testing.F) {
 		`{"data":{"contacts":[{"phones":[{"phone_tech_type":"1"},{"phone_tech_type":1.5}]}]}}`,
 		`{"data":{"contacts":[{"contact_person":{"language_code":null}}]}} `,
 		`{"warnings":[{"code":{}}]}`, `{"data":[]}`, `{"data":{"contacts":{}}}`,
+		// Lists as the details of a 320 hold them, read by plainStrings.
+		`["contacts[0].email", "contacts[1].phones[0].phone_number"]`, `[ ]`, `["a" "b"]`, `["a",]`, `["\u0041"]`,
+		`[1]`, `["a"]x`, `null`, `["a",["b"]]`, "[\"\xc3\xa9\"]",
 	} {
 		f.Add([]byte(s))
 	}
@@ -36,6 +39,14 @@ func FuzzGoJSONMatches(f *testing.F) {
 		werr := json.Unmarshal(body, &want)
 		if !reflect.DeepEqual(gerr, werr) || !reflect.DeepEqual(got, want) {
 			t.Errorf("%q:\ngot  %#v, %v\nwant %#v, %v", body, got, gerr, want, werr)
+		}
+		// The details' lists skip both decoders when plain: what they
+		// give must be what encoding/json gives.
+		if l, ok := plainStrings(body); ok {
+			var w []string
+			if err := json.Unmarshal(body, &w); err != nil || !reflect.DeepEqual(l, w) {
+				t.Errorf("plainStrings(%q) = %#v; encoding/json: %#v, %v", body, l, w, err)
+			}
 		}
 	})
 }
@@ -67,6 +78,32 @@ func TestValidMatchesAtDepth(t *testing.T) {
 			if got, want := gojson.Valid(b), json.Valid(b); got != want {
 				t.Errorf("depth %d of %s: goccy says valid %v, encoding/json %v", n, open, got, want)
 			}
+		}
+	}
+}
+
+// TestPlainStrings pins which lists skip the decoders.
+func TestPlainStrings(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+		ok   bool
+	}{
+		{`["contacts[0].email","contacts[0].address.country_code"]`, []string{"contacts[0].email", "contacts[0].address.country_code"}, true},
+		{` [ "a" , "b" ] `, []string{"a", "b"}, true},
+		{`[]`, []string{}, true},
+		{`null`, nil, false},
+		{`["\u0041"]`, nil, false},
+		{"[\"\xc3\xa9\"]", nil, false},
+		{`["a",1]`, nil, false},
+		{`["a",]`, nil, false},
+		{`["a"]]`, nil, false},
+		{`["a"`, nil, false},
+		{``, nil, false},
+	} {
+		got, ok := plainStrings([]byte(tc.in))
+		if ok != tc.ok || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("plainStrings(%q) = %#v, %v; want %#v, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
 }

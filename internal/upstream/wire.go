@@ -148,7 +148,9 @@ func (d *Details) UnmarshalJSON(b []byte) error {
 // absent).
 func (d *Details) decodeKnown(fields, allowed []byte) error {
 	listType := reflect.TypeFor[[]string]()
-	if fields != nil {
+	if l, ok := plainStrings(fields); ok {
+		d.Fields = l
+	} else if fields != nil {
 		if err := unmarshalValue(fields, &d.Fields); err != nil {
 			// A single field given as a string.
 			one, ok := plainString(fields)
@@ -158,7 +160,9 @@ func (d *Details) decodeKnown(fields, allowed []byte) error {
 			d.Fields = []string{one}
 		}
 	}
-	if allowed != nil {
+	if l, ok := plainStrings(allowed); ok {
+		d.AllowedValues = l
+	} else if allowed != nil {
 		if err := unmarshalValue(allowed, &d.AllowedValues); err != nil {
 			return &json.UnmarshalTypeError{Value: jsonTypeOfRaw(allowed), Type: listType, Field: "allowed_values"}
 		}
@@ -338,6 +342,46 @@ func plainString(b []byte) (string, bool) {
 		}
 	}
 	return string(in), true
+}
+
+// plainStrings is the value of a JSON array of plain strings (see
+// plainString), such as the fields of a 320, without a decoder: "[]" is an
+// empty list, as encoding/json gives. Anything else, null included, is
+// left to the decoders (ok false).
+func plainStrings(b []byte) ([]string, bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return nil, false
+	}
+	out := []string{}
+	end := func(i int) ([]string, bool) { // i is past the ']'
+		if skipSpace(b, i) != len(b) {
+			return nil, false
+		}
+		return out, true
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return end(i + 1)
+	}
+	for i < len(b) {
+		j := skipValue(b, i)
+		v, ok := plainString(b[i:j])
+		if !ok {
+			return nil, false
+		}
+		out = append(out, v)
+		i = skipSpace(b, j)
+		switch {
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		case i < len(b) && b[i] == ']':
+			return end(i + 1)
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 // isNumber reports whether b is exactly one JSON number literal
