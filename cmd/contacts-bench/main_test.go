@@ -7,6 +7,7 @@ import (
 	"flag"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -94,22 +95,24 @@ func TestRunPrintsEveryRow(t *testing.T) {
 	}
 }
 
-// TestRealisticAndMemory runs the realistic table and the memory line on
+// TestRealisticAndMemory runs the realistic table and the memory table on
 // a small scale. Upstream GETs are counted at the emulator: a direct call
-// is exactly one GET, which proves the count.
+// is exactly one GET, which proves the count. The memory table builds and
+// runs contactsd (go build, as go run of the bench does).
 func TestRealisticAndMemory(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var out, progress bytes.Buffer
 	err := run(ctx, []string{"-tables", "realistic,memory", "-latency", "2ms", "-latency-jitter", "1ms",
 		"-realistic-callers", "8", "-uniform-properties", "50", "-realistic-duration", "100ms", "-realistic-warmup", "0s", "-rounds", "2",
-		"-inflight", "20", "-slow-latency", "20ms", "-memory-duration", "100ms", "-cache-ttl", "1h"}, &out, &progress)
+		"-inflight", "20", "-slow-latency", "20ms", "-memory-duration", "300ms", "-cache-ttl", "1h",
+		"-memory-variants", "default,GOMEMLIMIT"}, &out, &progress)
 	if err != nil {
 		t.Fatalf("run: %v\nstderr:\n%s", err, progress.String())
 	}
 	tables := parseTables(t, out.String())
-	if len(tables) != 1 || len(tables[0].rows) != 6 {
-		t.Fatalf("want one table of 6 rows:\n%s", out.String())
+	if len(tables) != 2 || len(tables[0].rows) != 6 || len(tables[1].rows) != 2 {
+		t.Fatalf("want a table of 6 rows and one of 2:\n%s", out.String())
 	}
 	tb := tables[0]
 	col := slices.Index(tb.header, "upstream GETs per call")
@@ -133,9 +136,46 @@ func TestRealisticAndMemory(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(out.String(), "Memory: 20 callers") || !strings.Contains(out.String(), "peak RSS") {
-		t.Errorf("no memory line:\n%s", out.String())
+	// The memory table: the process was contactsd (its own /metrics
+	// answered) and was measured under load.
+	mem := tables[1]
+	for _, name := range []string{"HTTP/1.1 to the upstream (default)", "-upstream-h2c, GOMEMLIMIT=40MiB"} {
+		r := findRow(t, mem, name)
+		if r == nil {
+			continue
+		}
+		calls, idle, peak, goroutines := cellNumber(t, mem, r, "calls"), cellNumber(t, mem, r, "RSS idle MiB"),
+			cellNumber(t, mem, r, "peak RSS MiB"), cellNumber(t, mem, r, "goroutines")
+		if calls < 20 || idle <= 0 || peak < idle || goroutines < 20 || r[1] != "distinct" {
+			t.Errorf("memory row %q: calls %v, idle %v MiB, peak %v MiB, goroutines %v, properties %q", name, calls, idle, peak, goroutines, r[1])
+		}
 	}
+}
+
+// findRow is the row of tb whose first cell is name.
+func findRow(t *testing.T, tb table, name string) []string {
+	t.Helper()
+	for _, r := range tb.rows {
+		if r[0] == name {
+			return r
+		}
+	}
+	t.Errorf("no row %q in %q", name, tb.rows)
+	return nil
+}
+
+// cellNumber is the number in r under the column named col.
+func cellNumber(t *testing.T, tb table, r []string, col string) float64 {
+	t.Helper()
+	i := slices.Index(tb.header, col)
+	if i < 0 || i >= len(r) {
+		t.Fatalf("no column %q in %q", col, tb.header)
+	}
+	f, err := strconv.ParseFloat(r[i], 64)
+	if err != nil {
+		t.Errorf("column %q: %q is not a number", col, r[i])
+	}
+	return f
 }
 
 func TestCountBoundsARun(t *testing.T) {

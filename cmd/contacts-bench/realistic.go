@@ -5,12 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"runtime"
-	"runtime/debug"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
@@ -121,87 +116,6 @@ func runRealistic(ctx context.Context, cfg config, stderr *bufio.Writer) ([]real
 		}
 	}
 	return rows, nil
-}
-
-// memResult is the memory of the bench process while many calls wait on
-// a slow upstream.
-type memResult struct {
-	callers                 int
-	latency                 time.Duration
-	calls                   int
-	rssBefore, rssPeak      int64 // bytes, 0 when unknown
-	goroutinesPeak          int
-	heapInusePeak, stackMax uint64
-}
-
-// runMemory holds cfg.inflight calls in flight through the facade
-// (coalescing on, no cache, every call to another property) against an
-// emulator that answers after cfg.slowLatency, and samples the process's
-// resident set meanwhile.
-func runMemory(ctx context.Context, cfg config) (memResult, error) {
-	var cl closers
-	defer cl.close()
-	m := memResult{callers: cfg.inflight, latency: cfg.slowLatency}
-	up, err := startUpstream(ctx, &cl, emulator.Options{Latency: cfg.slowLatency, ExtraProperties: cfg.inflight}, 1)
-	if err != nil {
-		return m, err
-	}
-	facade, _, err := startFacade(ctx, &cl, up, cfg.logLevel, &readpath.Options{})
-	if err != nil {
-		return m, err
-	}
-	w := workload{props: extraIDs(cfg.inflight)}
-	runtime.GC()
-	debug.FreeOSMemory()
-	m.rssBefore = rss()
-
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-			m.rssPeak = max(m.rssPeak, rss())
-			m.goroutinesPeak = max(m.goroutinesPeak, runtime.NumGoroutine())
-			runtime.ReadMemStats(&ms)
-			m.heapInusePeak = max(m.heapInusePeak, ms.HeapInuse)
-			m.stackMax = max(m.stackMax, ms.StackInuse)
-		}
-	})
-	// Callers read at random over as many properties as there are
-	// callers: little to share.
-	s, err := runLoad(ctx, cfg.inflight, cfg.memDuration, 0, func(ctx context.Context) error {
-		return facadeRead(facade)(ctx, w)
-	})
-	close(stop)
-	wg.Wait()
-	m.calls = len(s.lats)
-	return m, err
-}
-
-// rss is the resident set of this process from /proc/self/status, 0 when
-// unknown.
-func rss() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(v)
-			if len(f) > 0 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return 0
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -21,7 +21,7 @@ type row struct {
 type report struct {
 	floor     []row
 	realistic []realRow
-	mem       *memResult
+	mem       []memRow
 	profile   []profileRow
 	fairness  *fairness
 	redis     *redisCost
@@ -117,9 +117,7 @@ func writeReport(w io.Writer, cfg config, m machineInfo, rep report) error {
 		writeObservability(bw, cfg, rep.observe)
 	}
 	if rep.mem != nil {
-		r := rep.mem
-		fmt.Fprintf(bw, "Memory: %d callers kept calls in flight through the facade (coalescing on, no cache, at random over %d properties) for %s against an emulator answering after %s: peak RSS of the whole process %.1f MiB (%.1f MiB before the load), peak heap in use %.1f MiB, stacks %.1f MiB, %d goroutines; %d calls completed.\n",
-			r.callers, r.callers, cfg.memDuration, r.latency, mib(r.rssPeak), mib(r.rssBefore), mib(int64(r.heapInusePeak)), mib(int64(r.stackMax)), r.goroutinesPeak, r.calls)
+		writeMemory(bw, cfg, rep.mem)
 	}
 	return bw.Flush()
 }
@@ -170,4 +168,19 @@ func writeRealistic(bw *bufio.Writer, cfg config, rows []realRow) {
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "- upstream GETs per call: contacts GETs the emulator served during the measurement, per call the callers made.")
 	fmt.Fprintln(bw)
+}
+
+func writeMemory(bw *bufio.Writer, cfg config, rows []memRow) {
+	fmt.Fprintf(bw, "\nMemory table: contactsd as a process of its own, %d callers keeping calls in flight through it for %s against an emulator (in the bench) answering after %s. Peak RSS is the kernel's VmHWM; the other peaks are sampled.\n\n",
+		cfg.inflight, cfg.memDuration, cfg.slowLatency)
+	fmt.Fprintln(bw, "| contactsd | properties in flight | calls | p50 ms | RSS idle MiB | peak RSS MiB | peak anonymous MiB | binary's pages MiB | goroutines | stacks MiB | heap in use MiB |")
+	fmt.Fprintln(bw, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	for _, r := range rows {
+		props := "distinct"
+		if r.props > 0 {
+			props = fmt.Sprintf("random of %d", r.props)
+		}
+		fmt.Fprintf(bw, "| %s | %s | %d | %.0f | %.1f | %.1f | %.1f | %.1f | %d | %.1f | %.1f |\n",
+			r.variant.name, props, r.calls, millis(r.p50), mib(r.idle), mib(r.peak), mib(r.anon), mib(r.file), r.goroutines, mib(r.stacks), mib(r.heap))
+	}
 }

@@ -42,6 +42,8 @@ type config struct {
 	inflight    int
 	slowLatency time.Duration
 	memDuration time.Duration
+	contactsd   string   // the binary the memory table runs; empty: build it
+	memVariants []string // the memory table's variants to run; empty: all
 
 	// The profile, fairness, Redis and observability tables.
 	costDuration, costWarmup  time.Duration
@@ -81,7 +83,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		logLevel    string
 		profileConc string
 	)
-	fs.StringVar(&tables, "tables", strings.Join(allTables, ","), "comma-separated tables to measure: floor (direct, floor and facade per call), realistic (a distant upstream, hot and uniform workloads), memory (many calls in flight), profile (SetProfileContacts beside ReplaceContacts, upstream GETs and PUTs per call), fairness (a quiet caller while another floods, behind the access gate; the gate's cost), redis (the in-process write lock and idempotency store against Redis), observability (metrics and tracing on and off)")
+	fs.StringVar(&tables, "tables", strings.Join(allTables, ","), "comma-separated tables to measure: floor (direct, floor and facade per call), realistic (a distant upstream, hot and uniform workloads), memory (many calls in flight through contactsd, run as a process of its own), profile (SetProfileContacts beside ReplaceContacts, upstream GETs and PUTs per call), fairness (a quiet caller while another floods, behind the access gate; the gate's cost), redis (the in-process write lock and idempotency store against Redis), observability (metrics and tracing on and off)")
 	fs.DurationVar(&cfg.duration, "duration", time.Second, "floor table: measured `time` of each path (direct, floor, facade) of each row (one call, one number of callers)")
 	fs.DurationVar(&cfg.warmup, "warmup", 200*time.Millisecond, "floor table: unmeasured `time` of each path of each row, before measuring")
 	fs.Int64Var(&cfg.count, "count", 0, "floor table: stop measuring a path after this many calls even before -duration (0: no limit)")
@@ -100,9 +102,12 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.realDuration, "realistic-duration", 2*time.Second, "realistic table: measured `time` of each path of each workload")
 	fs.DurationVar(&cfg.realWarmup, "realistic-warmup", 300*time.Millisecond, "realistic table: unmeasured `time` of each path of each workload, before measuring")
 	fs.DurationVar(&cfg.cacheTTL, "cache-ttl", time.Second, "realistic table: the read cache's TTL on the cached path")
-	fs.IntVar(&cfg.inflight, "inflight", 1000, "memory line: calls held in flight through the facade")
-	fs.DurationVar(&cfg.slowLatency, "slow-latency", time.Second, "memory line: the slow upstream's latency")
-	fs.DurationVar(&cfg.memDuration, "memory-duration", 3*time.Second, "memory line: how long the calls are kept in flight")
+	fs.IntVar(&cfg.inflight, "inflight", 1000, "memory table: calls held in flight through contactsd")
+	fs.DurationVar(&cfg.slowLatency, "slow-latency", time.Second, "memory table: the slow upstream's latency")
+	fs.DurationVar(&cfg.memDuration, "memory-duration", 3*time.Second, "memory table: how long the calls are kept in flight")
+	fs.StringVar(&cfg.contactsd, "contactsd", "", "memory table: the contactsd `binary` to run; empty: go build it from this module")
+	var memVariants string
+	fs.StringVar(&memVariants, "memory-variants", "", "memory table: comma-separated parts of the names of the variants to run (e.g. h2c); empty: all")
 	fs.DurationVar(&cfg.costDuration, "cost-duration", 500*time.Millisecond, "profile, redis and observability tables and the gate's cost: measured `time` of each variant of each row")
 	fs.DurationVar(&cfg.costWarmup, "cost-warmup", 100*time.Millisecond, "profile, redis and observability tables and the gate's cost: unmeasured `time` of each variant of each row, before measuring")
 	fs.StringVar(&profileConc, "profile-concurrency", "1,8,64", "profile table: comma-separated numbers of concurrent callers")
@@ -122,6 +127,11 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	for v := range strings.SplitSeq(memVariants, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			cfg.memVariants = append(cfg.memVariants, v)
+		}
 	}
 	for t := range strings.SplitSeq(tables, ",") {
 		t = strings.TrimSpace(t)
@@ -216,13 +226,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer progress.Flush()
 
 	var rep report
-	// The memory line first, on a heap no other table has grown.
 	if cfg.has(tableMemory) {
-		mem, err := runMemory(ctx, cfg)
-		if err != nil {
+		if rep.mem, err = runMemory(ctx, cfg, progress); err != nil {
 			return fmt.Errorf("memory: %w", err)
 		}
-		rep.mem = &mem
 	}
 	if cfg.has(tableFloor) {
 		if rep.floor, err = runFloor(ctx, cfg, progress); err != nil {
