@@ -3,11 +3,14 @@ package readpath
 import (
 	"context"
 	"errors"
+	"runtime/debug"
+	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 )
 
@@ -96,29 +99,83 @@ func TestNoCoalescingSendsEveryRead(t *testing.T) {
 }
 
 func TestACallerLeavingDoesNotFailTheOthers(t *testing.T) {
-	up := newFake(true)
+	wantCanceled := func(t *testing.T, err error) {
+		t.Helper()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("the caller that left: %v, want context.Canceled", err)
+		}
+		if _, ok := errors.AsType[*upstream.TransportError](err); !ok {
+			t.Errorf("the caller that left: %T, want *upstream.TransportError as the client returns", err)
+		}
+	}
+	// A caller that joined a flight returns at once.
+	t.Run("a joined caller", func(t *testing.T) {
+		up := newFake(true)
+		r := New(up, Options{})
+		defer r.Close()
+		first := readAsync(context.Background(), r, "1", false)
+		c := up.next(t)
+		secondCtx, leave := context.WithCancel(context.Background())
+		second := readAsync(secondCtx, r, "1", false)
+		until(t, func() bool { return r.Stats().Joins == 1 })
+		leave()
+		wantCanceled(t, (<-second).err) // while the GET is still in the air
+		if err := c.ctx.Err(); err != nil {
+			t.Fatalf("the shared GET ended with a caller that left: %v", err)
+		}
+		c.answer(nil)
+		if o := <-first; o.err != nil || o.res.Resp.GetRequestId() != "1@v0" {
+			t.Fatalf("the caller that stayed: %v %v", o.res.Resp, o.err)
+		}
+	})
+	// The caller that started the flight makes the GET on its own
+	// goroutine: it flies on for the others and returns when it lands.
+	t.Run("the caller making the GET", func(t *testing.T) {
+		up := newFake(true)
+		r := New(up, Options{})
+		defer r.Close()
+		firstCtx, leave := context.WithCancel(context.Background())
+		first := readAsync(firstCtx, r, "1", false)
+		c := up.next(t)
+		second := readAsync(context.Background(), r, "1", false)
+		until(t, func() bool { return r.Stats().Joins == 1 })
+		leave()
+		until(t, func() bool { return waiters(r, "1", false) == 1 })
+		if err := c.ctx.Err(); err != nil {
+			t.Fatalf("the shared GET ended with its first caller: %v", err)
+		}
+		c.answer(nil)
+		wantCanceled(t, (<-first).err)
+		if o := <-second; o.err != nil || o.res.Resp.GetRequestId() != "1@v0" {
+			t.Fatalf("the caller that stayed: %v %v", o.res.Resp, o.err)
+		}
+	})
+}
+
+// stackRecorder records the call stack of every List.
+type stackRecorder struct {
+	*fakeUp
+	stacks chan string
+}
+
+func (s stackRecorder) List(ctx context.Context, id string, nlf bool) (*contactsv1.ListContactsResponse, error) {
+	s.stacks <- string(debug.Stack())
+	return s.fakeUp.List(ctx, id, nlf)
+}
+
+// TestTheFirstCallerMakesTheGET: a flight costs no goroutine of its own
+// (nor its stack, for every distinct read in flight): its GET runs on the
+// goroutine of the caller that started it. A background refresh is the
+// exception: nobody waits for it.
+func TestTheFirstCallerMakesTheGET(t *testing.T) {
+	up := stackRecorder{newFake(false), make(chan string, 2)}
 	r := New(up, Options{})
 	defer r.Close()
-	firstCtx, leave := context.WithCancel(context.Background())
-	first := readAsync(firstCtx, r, "1", false)
-	c := up.next(t)
-	second := readAsync(context.Background(), r, "1", false)
-	until(t, func() bool { return r.Stats().Joins == 1 })
-
-	leave()
-	o := <-first // returns while the GET is still in the air
-	if !errors.Is(o.err, context.Canceled) {
-		t.Fatalf("the caller that left: %v, want context.Canceled", o.err)
+	if _, err := r.Read(t.Context(), "1", false); err != nil {
+		t.Fatal(err)
 	}
-	if _, ok := errors.AsType[*upstream.TransportError](o.err); !ok {
-		t.Errorf("the caller that left: %T, want *upstream.TransportError as the client returns", o.err)
-	}
-	if err := c.ctx.Err(); err != nil {
-		t.Fatalf("the shared GET ended with its first caller: %v", err)
-	}
-	c.answer(nil)
-	if o := <-second; o.err != nil || o.res.Resp.GetRequestId() != "1@v0" {
-		t.Fatalf("the caller that stayed: %v %v", o.res.Resp, o.err)
+	if st := <-up.stacks; !strings.Contains(st, "TestTheFirstCallerMakesTheGET") {
+		t.Errorf("the GET ran on a goroutine of its own:\n%s", st)
 	}
 }
 
@@ -147,12 +204,14 @@ func TestTheLastCallerLeavingCancelsTheFlight(t *testing.T) {
 	out := readAsync(ctx, r, "1", false)
 	c := up.next(t)
 	leave()
-	<-out
 	<-c.ctx.Done() // the abandoned GET is cancelled
 	// A new read does not join the cancelled flight.
 	again := readAsync(context.Background(), r, "1", false)
 	c2 := up.next(t)
 	c.answer(c.ctx.Err())
+	if o := <-out; !errors.Is(o.err, context.Canceled) {
+		t.Errorf("the caller that left: %v, want context.Canceled", o.err)
+	}
 	c2.answer(nil)
 	if o := <-again; o.err != nil {
 		t.Fatalf("read after an abandoned flight: %v", o.err)

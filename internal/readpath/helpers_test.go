@@ -187,3 +187,15 @@ func readAsync(ctx context.Context, r *Reader, id string, nlf bool) <-chan outco
 	}()
 	return ch
 }
+
+// waiters is how many callers wait on the flight of id's slot, -1 when
+// it has none.
+func waiters(r *Reader, id string, nlf bool) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.props[id]
+	if p == nil || p.slots[index(nlf)].flight == nil {
+		return -1
+	}
+	return p.slots[index(nlf)].flight.waiters
+}

@@ -5,9 +5,12 @@
 //   - Request coalescing (on by default): concurrent identical reads (same
 //     property, same no_language_fallback) share one upstream GET, a
 //     "flight". The flight runs under its own deadline
-//     (Options.FlightTimeout), not the first caller's: a caller that gives
-//     up returns at once with its context's error and the others keep
-//     waiting. When every caller has left, the flight is cancelled.
+//     (Options.FlightTimeout), not the first caller's, on the goroutine of
+//     the caller that started it (no goroutine, nor stack, of its own): a
+//     caller that joined and gives up returns at once with its context's
+//     error; the one that started it flies on for the others and returns
+//     with its context's error when the GET lands. When every caller has
+//     left, the flight is cancelled.
 //   - An opt-in read cache (Options.TTL > 0): answers younger than TTL are
 //     served from memory; older ones, within Options.Stale, are served
 //     while one background refresh runs (stale-while-revalidate); within
@@ -194,6 +197,7 @@ type flight struct {
 	started time.Time
 	waiters int  // callers waiting; guarded by Reader.mu
 	owned   bool // a background refresh: never cancelled for lack of waiters
+	ctx     context.Context
 	cancel  context.CancelFunc
 	done    chan struct{}
 	resp    *contactsv1.ListContactsResponse
@@ -372,13 +376,40 @@ func (r *Reader) read(ctx context.Context, id string, nlf, fresh bool) (Result, 
 		return Result{Resp: resp}, err
 	}
 	now := r.now()
+	f, lead, own, res, done := r.join(ctx, id, nlf, fresh, now)
+	switch {
+	case done:
+		return res, nil
+	case own != nil:
+		r.upstreamGets.Add(1)
+		resp, err := r.up.List(ctx, id, nlf)
+		return r.landOwn(ctx, own, nlf, fresh, now, resp, err)
+	case lead:
+		return r.lead(ctx, f, fresh)
+	}
+	return r.wait(ctx, f, fresh)
+}
+
+// ownRead is a read without coalescing (but with the cache): the property
+// it holds a reference to and the generation it began in.
+type ownRead struct {
+	p   *prop
+	gen uint64
+}
+
+// join answers from the cache, or joins the slot's flight, or starts one
+// (lead: the caller makes its GET), or, without coalescing, takes a
+// reference to the property for a GET of the caller's own.
+//
+//go:noinline
+func (r *Reader) join(ctx context.Context, id string, nlf, fresh bool, now time.Time) (f *flight, lead bool, own *ownRead, res Result, done bool) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	p := r.props[id]
 	if r.cacheOn() && !fresh {
 		if p != nil {
 			if res, ok := r.cached(p, nlf, now); ok {
-				r.mu.Unlock()
-				return res, nil
+				return nil, false, nil, res, true
 			}
 		}
 		r.misses.Add(1)
@@ -389,37 +420,39 @@ func (r *Reader) read(ctx context.Context, id string, nlf, fresh bool) (Result, 
 	}
 	if !r.coalesce {
 		p.refs++
-		gen := p.gen
-		r.mu.Unlock()
-		r.upstreamGets.Add(1)
-		resp, err := r.up.List(ctx, id, nlf)
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		p.refs--
-		defer r.release(p)
-		if err != nil {
-			if ctx.Err() == nil && !fresh {
-				if res, ok := r.staleFor(p, nlf, err); ok {
-					return res, nil
-				}
-			}
-			return Result{}, err
-		}
-		if p.gen == gen {
-			r.store(p, nlf, resp, now)
-		}
-		return Result{Resp: share(resp)}, nil
+		return nil, false, &ownRead{p: p, gen: p.gen}, Result{}, false
 	}
 	s := &p.slots[index(nlf)]
-	f := s.flight
-	if f != nil {
+	if f := s.flight; f != nil {
 		f.waiters++
 		r.joins.Add(1)
-	} else {
-		f = r.launch(ctx, p, nlf, now, false)
+		return f, false, nil, Result{}, false
 	}
-	r.mu.Unlock()
-	return r.wait(ctx, f, fresh)
+	return r.launch(ctx, p, nlf, now, false), true, nil, Result{}, false
+}
+
+// landOwn ends a read without coalescing: it stores the answer when the
+// generation has not changed, or answers stale on a failure when allowed.
+//
+//go:noinline
+func (r *Reader) landOwn(ctx context.Context, o *ownRead, nlf, fresh bool, now time.Time, resp *contactsv1.ListContactsResponse, err error) (Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := o.p
+	p.refs--
+	defer r.release(p)
+	if err != nil {
+		if ctx.Err() == nil && !fresh {
+			if res, ok := r.staleFor(p, nlf, err); ok {
+				return res, nil
+			}
+		}
+		return Result{}, err
+	}
+	if p.gen == o.gen {
+		r.store(p, nlf, resp, now)
+	}
+	return Result{Resp: share(resp)}, nil
 }
 
 // cached answers from p's entry when it is young enough, starting a
@@ -469,12 +502,15 @@ func (r *Reader) staleFor(p *prop, nlf bool, err error) (Result, bool) {
 
 // launch starts a flight for p's slot and makes it the slot's flight.
 // Its context keeps the caller's values but not its cancellation or
-// deadline. r.mu is held.
+// deadline. A refresh (owned) flies on a goroutine of its own; any other
+// flight is flown by the caller that launched it (Reader.lead). r.mu is
+// held.
 func (r *Reader) launch(ctx context.Context, p *prop, nlf bool, now time.Time, owned bool) *flight {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
 	stop := context.AfterFunc(r.closed, cancel)
 	f := &flight{
 		p: p, nlf: nlf, gen: p.gen, started: now, owned: owned,
+		ctx:    fctx,
 		cancel: func() { stop(); cancel() },
 		done:   make(chan struct{}),
 	}
@@ -484,16 +520,40 @@ func (r *Reader) launch(ctx context.Context, p *prop, nlf bool, now time.Time, o
 	p.slots[index(nlf)].flight = f
 	p.refs++
 	r.inFlights.Add(1)
-	go r.fly(fctx, f)
+	if owned {
+		go r.fly(f)
+	}
 	return f
+}
+
+// lead flies f on the caller's goroutine, which saves a goroutine (and its
+// stack) per flight: the caller would wait for it anyway. The flight
+// keeps its own deadline: if the caller leaves meanwhile and others wait,
+// it flies on for them and the caller returns with its context's error
+// when the GET lands; if nobody waits any more, leaving cancels it.
+func (r *Reader) lead(ctx context.Context, f *flight, fresh bool) (Result, error) {
+	stop := context.AfterFunc(ctx, func() { r.leave(f) })
+	r.fly(f)
+	if !stop() {
+		return Result{}, canceled(ctx)
+	}
+	return r.landed(f, fresh)
 }
 
 // fly makes the flight's GET and lands it: the answer is stored when the
 // generation has not changed, and the waiters are woken.
-func (r *Reader) fly(ctx context.Context, f *flight) {
-	defer r.inFlights.Done()
+func (r *Reader) fly(f *flight) {
 	r.upstreamGets.Add(1)
-	resp, err := r.list(ctx, f)
+	resp, err := r.list(f)
+	r.land(f, resp, err)
+}
+
+// land ends a flight with the answer of its GET (out of line, so that
+// fly's frame, on the stack while the answer is awaited, stays small).
+//
+//go:noinline
+func (r *Reader) land(f *flight, resp *contactsv1.ListContactsResponse, err error) {
+	defer r.inFlights.Done()
 	f.cancel()
 	r.mu.Lock()
 	f.resp, f.err = resp, err
@@ -511,43 +571,60 @@ func (r *Reader) fly(ctx context.Context, f *flight) {
 }
 
 // ErrPanicked is what the callers of a shared GET get when the upstream
-// client panicked in it. The GET runs on a goroutine of its own, out of
-// reach of the server's panic recovery: without this a bug decoding one
-// hostile answer would end the process.
+// client panicked in it: the panic must not fail the others as well, nor,
+// in a background refresh (on a goroutine of its own, out of reach of the
+// server's panic recovery), end the process.
 var ErrPanicked = errors.New("readpath: the upstream read panicked")
 
 // list is the upstream GET of a flight, with its panic turned into
 // ErrPanicked.
-func (r *Reader) list(ctx context.Context, f *flight) (resp *contactsv1.ListContactsResponse, err error) {
+func (r *Reader) list(f *flight) (resp *contactsv1.ListContactsResponse, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			resp, err = nil, ErrPanicked
 		}
 	}()
-	return r.up.List(ctx, f.p.id, f.nlf)
+	return r.up.List(f.ctx, f.p.id, f.nlf)
 }
 
-// wait waits for the flight or for the caller's context. The last caller
-// to leave a flight that is not a refresh cancels it.
+// wait waits for the flight or for the caller's context.
 func (r *Reader) wait(ctx context.Context, f *flight, fresh bool) (Result, error) {
 	select {
 	case <-f.done:
+		return r.landed(f, fresh)
 	case <-ctx.Done():
-		r.mu.Lock()
-		f.waiters--
-		if f.waiters == 0 && !f.owned {
-			select {
-			case <-f.done:
-			default:
-				if s := &f.p.slots[index(f.nlf)]; s.flight == f {
-					s.flight = nil // a new caller must not join a cancelled flight
-				}
-				f.cancel()
-			}
-		}
-		r.mu.Unlock()
-		return Result{}, &upstream.TransportError{Method: upstream.MethodGet, Err: ctx.Err()}
+		r.leave(f)
+		return Result{}, canceled(ctx)
 	}
+}
+
+// leave is a caller giving up on f. The last caller to leave a flight
+// that is not a refresh cancels it.
+func (r *Reader) leave(f *flight) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f.waiters--
+	if f.waiters > 0 || f.owned {
+		return
+	}
+	select {
+	case <-f.done:
+	default:
+		if s := &f.p.slots[index(f.nlf)]; s.flight == f {
+			s.flight = nil // a new caller must not join a cancelled flight
+		}
+		f.cancel()
+	}
+}
+
+// canceled is what a caller that gave up gets, as the upstream client
+// returns it.
+func canceled(ctx context.Context) error {
+	return &upstream.TransportError{Method: upstream.MethodGet, Err: ctx.Err()}
+}
+
+// landed is a caller's answer from a flight that has landed.
+func (r *Reader) landed(f *flight, fresh bool) (Result, error) {
 	if f.err != nil {
 		if !fresh && r.cacheOn() {
 			r.mu.Lock()

@@ -174,12 +174,19 @@ func (c *Client) List(ctx context.Context, propertyID string, noLanguageFallback
 	if err := c.do(ctx, MethodGet, u, nil, &env); err != nil {
 		return nil, err
 	}
+	return listResponse(&env), nil
+}
+
+// listResponse converts a GET's answer (out of line: see exchange).
+//
+//go:noinline
+func listResponse(env *Envelope) *contactsv1.ListContactsResponse {
 	contacts, unknown := ContactsFromWire(env.Data.Contacts)
 	return &contactsv1.ListContactsResponse{
 		Contacts:  contacts,
 		Warnings:  append(warningsFromWire(env.Warnings), unknown...),
 		RequestId: env.requestID(),
-	}, nil
+	}
 }
 
 // Replace replaces ALL contacts of a property with contacts (PUT): contacts
@@ -244,23 +251,39 @@ func (c *Client) do(ctx context.Context, m Method, u string, body []byte, env *E
 		if err == nil {
 			return nil
 		}
-		row, _ := Meaning(err) // every error of send has a row
-		if c.auth != nil && !reauthorized && row.RenewToken && c.auth.Rejected(req) {
+		var again, reauth bool
+		if again, reauth, err = c.retry1(ctx, m, req, err, attempt, reauthorized); !again {
+			return err
+		}
+		if reauth {
 			reauthorized = true
 			continue
 		}
-		if attempt >= c.retry.MaxAttempts || ctx.Err() != nil || !mayRetry(m, row) || !c.budget.allow() {
-			return err
-		}
-		wait, ok := c.backoff(ctx, attempt, retryAfter(err))
-		if !ok {
-			return err
-		}
-		if serr := c.sleep(ctx, wait); serr != nil {
-			return &TransportError{Method: m, Err: fmt.Errorf("%w while waiting to retry after: %v", serr, err)}
-		}
 		attempt++
 	}
+}
+
+// retry1 decides what follows the failed attempt number attempt: again
+// with a new token (reauth), again after a backoff it has waited, or
+// not (again false, with the error to return). Out of line: see exchange.
+//
+//go:noinline
+func (c *Client) retry1(ctx context.Context, m Method, req *http.Request, err error, attempt int, reauthorized bool) (again, reauth bool, _ error) {
+	row, _ := Meaning(err) // every error of send has a row
+	if c.auth != nil && !reauthorized && row.RenewToken && c.auth.Rejected(req) {
+		return true, true, err
+	}
+	if attempt >= c.retry.MaxAttempts || ctx.Err() != nil || !mayRetry(m, row) || !c.budget.allow() {
+		return false, false, err
+	}
+	wait, ok := c.backoff(ctx, attempt, retryAfter(err))
+	if !ok {
+		return false, false, err
+	}
+	if serr := c.sleep(ctx, wait); serr != nil {
+		return false, false, &TransportError{Method: m, Err: fmt.Errorf("%w while waiting to retry after: %v", serr, err)}
+	}
+	return true, false, err
 }
 
 // newRequest builds and authorizes one attempt. An Authorizer error is
@@ -295,22 +318,48 @@ func (c *Client) newRequest(ctx context.Context, m Method, u string, body []byte
 func (c *Client) send(req *http.Request, m Method, env *Envelope) error {
 	start := time.Now()
 	status, err := c.exchange(req, m, env)
+	c.observeAttempt(req, m, status, env, err, start)
+	return err
+}
+
+// observeAttempt is send's observing, out of line (see exchange).
+//
+//go:noinline
+func (c *Client) observeAttempt(req *http.Request, m Method, status int, env *Envelope, err error, start time.Time) {
 	if c.observer != nil || trace.SpanFromContext(req.Context()).IsRecording() {
 		c.observe(req.Context(), m, status, env, err, time.Since(start))
 	}
-	return err
 }
 
 // exchange is send without the observing: it returns the answer's HTTP
 // status (0 when none came) and the typed error of a failure.
+//
+// It and its callers down to the caller's goroutine are on the stack while
+// the answer is awaited, so the work before and after the wait is in
+// functions of their own (kept out of line): what is small here is small
+// for every call in flight (see README, Performance, memory).
 func (c *Client) exchange(req *http.Request, m Method, env *Envelope) (int, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if headersTooLarge(err) {
-			return 0, &DecodeError{Method: m, Kind: DecodeHeadersTooLarge, TooLarge: true}
-		}
-		return 0, transportError(req.Context(), m, err)
+		return 0, doError(req, m, err)
 	}
+	return c.answer(req, m, resp, env)
+}
+
+// doError is the typed error of a failed http.Client.Do.
+//
+//go:noinline
+func doError(req *http.Request, m Method, err error) error {
+	if headersTooLarge(err) {
+		return &DecodeError{Method: m, Kind: DecodeHeadersTooLarge, TooLarge: true}
+	}
+	return transportError(req.Context(), m, err)
+}
+
+// answer reads and decodes an answer, at most c.maxBody of it.
+//
+//go:noinline
+func (c *Client) answer(req *http.Request, m Method, resp *http.Response, env *Envelope) (int, error) {
 	buf := c.buffer()
 	defer c.recycle(buf)
 
@@ -318,7 +367,7 @@ func (c *Client) exchange(req *http.Request, m Method, env *Envelope) (int, erro
 	if resp.ContentLength > c.maxBody {
 		limit = 0 // too large already: read nothing
 	}
-	_, err = buf.ReadFrom(io.LimitReader(resp.Body, limit))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
 	// Closing before EOF drops the connection instead of draining it, which
 	// is what bounds the reading of an endless body.
 	resp.Body.Close()
