@@ -4,8 +4,9 @@
 // through the facade (gRPC), at several numbers of concurrent callers. It
 // prints a Markdown table of throughput, p50/p99 latency, the facade/direct
 // ratios and the allocations per call. Other tables (-tables) measure a
-// distant upstream with coalescing and caching, memory with many calls in
-// flight, SetProfileContacts, the access gate's fairness and cost, the
+// distant upstream with coalescing and caching, the memory of contactsd
+// (built and run as a process of its own) with many calls in flight,
+// SetProfileContacts, the access gate's fairness and cost, the
 // Redis-backed write lock and idempotency store, and metrics and tracing.
 // Run `contacts-bench -h` for the flags.
 package main

@@ -38,7 +38,7 @@ type config struct {
 	realDuration, realWarmup time.Duration
 	cacheTTL                 time.Duration
 
-	// The memory line.
+	// The memory table.
 	inflight    int
 	slowLatency time.Duration
 	memDuration time.Duration
