@@ -380,7 +380,7 @@ func (r *Reader) read(ctx context.Context, id string, nlf, fresh bool) (Result, 
 	switch {
 	case done:
 		return res, nil
-	case own != nil:
+	case own.p != nil:
 		r.upstreamGets.Add(1)
 		resp, err := r.up.List(ctx, id, nlf)
 		return r.landOwn(ctx, own, nlf, fresh, now, resp, err)
@@ -391,7 +391,7 @@ func (r *Reader) read(ctx context.Context, id string, nlf, fresh bool) (Result, 
 }
 
 // ownRead is a read without coalescing (but with the cache): the property
-// it holds a reference to and the generation it began in.
+// it holds a reference to and the generation it began in; p nil: none.
 type ownRead struct {
 	p   *prop
 	gen uint64
@@ -402,14 +402,14 @@ type ownRead struct {
 // reference to the property for a GET of the caller's own.
 //
 //go:noinline
-func (r *Reader) join(ctx context.Context, id string, nlf, fresh bool, now time.Time) (f *flight, lead bool, own *ownRead, res Result, done bool) {
+func (r *Reader) join(ctx context.Context, id string, nlf, fresh bool, now time.Time) (f *flight, lead bool, own ownRead, res Result, done bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p := r.props[id]
 	if r.cacheOn() && !fresh {
 		if p != nil {
 			if res, ok := r.cached(p, nlf, now); ok {
-				return nil, false, nil, res, true
+				return nil, false, ownRead{}, res, true
 			}
 		}
 		r.misses.Add(1)
@@ -420,22 +420,22 @@ func (r *Reader) join(ctx context.Context, id string, nlf, fresh bool, now time.
 	}
 	if !r.coalesce {
 		p.refs++
-		return nil, false, &ownRead{p: p, gen: p.gen}, Result{}, false
+		return nil, false, ownRead{p: p, gen: p.gen}, Result{}, false
 	}
 	s := &p.slots[index(nlf)]
 	if f := s.flight; f != nil {
 		f.waiters++
 		r.joins.Add(1)
-		return f, false, nil, Result{}, false
+		return f, false, ownRead{}, Result{}, false
 	}
-	return r.launch(ctx, p, nlf, now, false), true, nil, Result{}, false
+	return r.launch(ctx, p, nlf, now, false), true, ownRead{}, Result{}, false
 }
 
 // landOwn ends a read without coalescing: it stores the answer when the
 // generation has not changed, or answers stale on a failure when allowed.
 //
 //go:noinline
-func (r *Reader) landOwn(ctx context.Context, o *ownRead, nlf, fresh bool, now time.Time, resp *contactsv1.ListContactsResponse, err error) (Result, error) {
+func (r *Reader) landOwn(ctx context.Context, o ownRead, nlf, fresh bool, now time.Time, resp *contactsv1.ListContactsResponse, err error) (Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p := o.p
