@@ -252,7 +252,7 @@ func (c *Client) do(ctx context.Context, m Method, u string, body []byte, env *E
 			return nil
 		}
 		var again, reauth bool
-		if again, reauth, err = c.retry1(ctx, m, req, err, attempt, reauthorized); !again {
+		if again, reauth, err = c.nextAttempt(ctx, m, req, err, attempt, reauthorized); !again {
 			return err
 		}
 		if reauth {
@@ -263,12 +263,12 @@ func (c *Client) do(ctx context.Context, m Method, u string, body []byte, env *E
 	}
 }
 
-// retry1 decides what follows the failed attempt number attempt: again
+// nextAttempt decides what follows the failed attempt number attempt: again
 // with a new token (reauth), again after a backoff it has waited, or
 // not (again false, with the error to return). Out of line: see exchange.
 //
 //go:noinline
-func (c *Client) retry1(ctx context.Context, m Method, req *http.Request, err error, attempt int, reauthorized bool) (again, reauth bool, _ error) {
+func (c *Client) nextAttempt(ctx context.Context, m Method, req *http.Request, err error, attempt int, reauthorized bool) (again, reauth bool, _ error) {
 	row, _ := Meaning(err) // every error of send has a row
 	if c.auth != nil && !reauthorized && row.RenewToken && c.auth.Rejected(req) {
 		return true, true, err
