@@ -44,6 +44,12 @@ func (b benchCase) check(ctx context.Context, st *stack) error {
 // errUnexpected marks an answer that is not the one the case expects.
 var errUnexpected = errors.New("unexpected answer")
 
+// The keys of the write cases that the refusal comparison pairs.
+const (
+	caseReplace = "replace"
+	caseInvalid = "invalid"
+)
+
 // property is the demo property every case reads and writes.
 var property = strconv.Itoa(emulator.DemoPropertyFull)
 
@@ -102,7 +108,7 @@ func allCases() []benchCase {
 			},
 		},
 		{
-			key:   "replace",
+			key:   caseReplace,
 			label: "ReplaceContacts (PUT, 2 contacts)",
 			direct: func(ctx context.Context, c *restClient) error {
 				body, err := json.Marshal(validWire)
@@ -122,7 +128,7 @@ func allCases() []benchCase {
 			},
 		},
 		{
-			key:   "invalid",
+			key:   caseInvalid,
 			label: "ReplaceContacts refused (400, OTA 320 ×3)",
 			direct: func(ctx context.Context, c *restClient) error {
 				body, err := json.Marshal(invalidWire)

@@ -69,8 +69,12 @@ func TestRunPrintsEveryRow(t *testing.T) {
 		t.Fatalf("run: %v\nstderr:\n%s", err, progress.String())
 	}
 	tables := parseTables(t, out.String())
-	if len(tables) != 1 {
-		t.Fatalf("%d tables, want the floor table\n%s", len(tables), out.String())
+	if len(tables) != 2 {
+		t.Fatalf("%d tables, want the floor table and the refusals'\n%s", len(tables), out.String())
+	}
+	if ref := tables[1]; len(ref.rows) != 2 || ref.rows[0][0] != "1" || ref.rows[1][0] != "2" ||
+		slices.Index(ref.header, "p50 refused/success facade") < 0 {
+		t.Errorf("refusals table %q %q, want a row for 1 and for 2 callers", ref.header, ref.rows)
 	}
 	tb := tables[0]
 	if len(tb.header) != 16 || tb.header[3] != "floor calls/s" {
@@ -189,6 +193,9 @@ func TestCountBoundsARun(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "| ListContacts (GET) | 3 |") {
 		t.Fatalf("no list row:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "Refused and successful writes") {
+		t.Errorf("a refusals table without the write cases:\n%s", out.String())
 	}
 }
 

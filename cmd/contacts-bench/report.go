@@ -20,6 +20,7 @@ type row struct {
 // report is every table measured.
 type report struct {
 	floor     []row
+	refusals  []refusalRow
 	realistic []realRow
 	mem       []memRow
 	profile   []profileRow
@@ -100,6 +101,9 @@ func writeReport(w io.Writer, cfg config, m machineInfo, rep report) error {
 		m.cpus, m.maxProcs, m.cpuModel, m.goVersion, m.osArch, load)
 	if rep.floor != nil {
 		writeFloor(bw, cfg, rep.floor)
+	}
+	if rep.refusals != nil {
+		writeRefusals(bw, cfg, rep.refusals)
 	}
 	if rep.realistic != nil {
 		writeRealistic(bw, cfg, rep.realistic)
@@ -183,4 +187,18 @@ func writeMemory(bw *bufio.Writer, cfg config, rows []memRow) {
 		fmt.Fprintf(bw, "| %s | %s | %d | %.0f | %.1f | %.1f | %.1f | %.1f | %d | %.1f | %.1f |\n",
 			r.variant.name, props, r.calls, millis(r.p50), mib(r.idle), mib(r.peak), mib(r.anon), mib(r.file), r.goroutines, mib(r.stacks), mib(r.heap))
 	}
+}
+
+func writeRefusals(bw *bufio.Writer, cfg config, rows []refusalRow) {
+	fmt.Fprintf(bw, "Refused and successful writes (the last two calls of the floor table) measured together: %s warm-up, then %s per path in %d alternating rounds of the four paths.\n\n",
+		cfg.warmup, cfg.duration, cfg.rounds)
+	fmt.Fprintln(bw, "| callers | facade success p50 µs | facade refused p50 µs | p50 refused/success facade | p50 refused/success floor | allocs/call facade success | allocs/call facade refused | allocs refused/success facade |")
+	fmt.Fprintln(bw, "|---:|--:|--:|--:|--:|--:|--:|--:|")
+	for _, r := range rows {
+		fmt.Fprintf(bw, "| %d | %.0f | %.0f | %s | %s | %.0f | %.0f | %s |\n",
+			r.callers, micros(r.facadeOK.p50), micros(r.facadeRefused.p50),
+			ratio(float64(r.facadeRefused.p50), float64(r.facadeOK.p50)), ratio(float64(r.floorRefused.p50), float64(r.floorOK.p50)),
+			r.facadeOK.allocsPerCall(), r.facadeRefused.allocsPerCall(), ratio(r.facadeRefused.allocsPerCall(), r.facadeOK.allocsPerCall()))
+	}
+	fmt.Fprintln(bw)
 }

@@ -235,6 +235,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if rep.floor, err = runFloor(ctx, cfg, progress); err != nil {
 			return err
 		}
+		if rep.refusals, err = runRefusals(ctx, cfg, progress); err != nil {
+			return err
+		}
 	}
 	if cfg.has(tableRealistic) {
 		if rep.realistic, err = runRealistic(ctx, cfg, progress); err != nil {
@@ -303,6 +306,51 @@ func runFloor(ctx context.Context, cfg config, progress *bufio.Writer) ([]row, e
 			progress.Flush()
 			rows = append(rows, r)
 		}
+	}
+	return rows, nil
+}
+
+// refusalRow compares the refused write with the successful one, both
+// measured in the same alternating rounds, through the facade and the
+// floor.
+type refusalRow struct {
+	callers                 int
+	facadeOK, facadeRefused result
+	floorOK, floorRefused   result
+}
+
+// runRefusals measures, when both are among the cases, the successful and
+// the refused write in alternating rounds: rows of the floor table are
+// measured one after the other, so a change of load between two rows would
+// pass for a difference between the calls.
+func runRefusals(ctx context.Context, cfg config, progress *bufio.Writer) ([]refusalRow, error) {
+	i := slices.IndexFunc(cfg.cases, func(c benchCase) bool { return c.key == caseReplace })
+	j := slices.IndexFunc(cfg.cases, func(c benchCase) bool { return c.key == caseInvalid })
+	if i < 0 || j < 0 {
+		return nil, nil
+	}
+	ok, refused := cfg.cases[i], cfg.cases[j]
+	st, err := startStack(ctx, cfg.logLevel, slices.Max(cfg.concurrency), cfg.coalesce)
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	var rows []refusalRow
+	for _, n := range cfg.concurrency {
+		res, err := measure(ctx, cfg.warmup, cfg.duration, cfg.count, cfg.rounds, n, counters{}, []func(context.Context) error{
+			func(ctx context.Context) error { return ok.facade(ctx, st.grpc) },
+			func(ctx context.Context) error { return refused.facade(ctx, st.grpc) },
+			func(ctx context.Context) error { return ok.floor(ctx, st.floor) },
+			func(ctx context.Context) error { return refused.floor(ctx, st.floor) },
+		})
+		if err != nil {
+			return nil, fmt.Errorf("refused and successful writes, %d callers: %w", n, err)
+		}
+		r := refusalRow{callers: n, facadeOK: res[0], facadeRefused: res[1], floorOK: res[2], floorRefused: res[3]}
+		fmt.Fprintf(progress, "refused/success %4d callers: facade p50 %6.0f/%6.0fµs | floor p50 %6.0f/%6.0fµs\n",
+			n, micros(r.facadeRefused.p50), micros(r.facadeOK.p50), micros(r.floorRefused.p50), micros(r.floorOK.p50))
+		progress.Flush()
+		rows = append(rows, r)
 	}
 	return rows, nil
 }
