@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -209,21 +207,13 @@ func measureMemory(ctx context.Context, cfg config, bin string, up *upstreamSide
 // reads (each call takes an id from a pool as large as the callers);
 // otherwise one at random from the first props ids (all ids when -1).
 func memCall(c contactsv1.ContactsServiceClient, ids []string, props int) func(context.Context) error {
-	read := func(ctx context.Context, id string) error {
-		resp, err := c.ListContacts(ctx, &contactsv1.ListContactsRequest{PropertyId: id})
-		if err != nil {
-			return err
-		}
-		if len(resp.GetContacts()) == 0 {
-			return fmt.Errorf("%w: no contacts", errUnexpected)
-		}
-		return nil
-	}
 	if props != 0 {
 		if props > 0 {
 			ids = ids[:min(props, len(ids))]
 		}
-		return func(ctx context.Context) error { return read(ctx, ids[rand.IntN(len(ids))]) }
+		read := facadeRead(c)
+		w := workload{props: ids}
+		return func(ctx context.Context) error { return read(ctx, w) }
 	}
 	pool := make(chan string, len(ids))
 	for _, id := range ids {
@@ -232,7 +222,7 @@ func memCall(c contactsv1.ContactsServiceClient, ids []string, props int) func(c
 	return func(ctx context.Context) error {
 		id := <-pool
 		defer func() { pool <- id }()
-		return read(ctx, id)
+		return readProperty(ctx, c, id)
 	}
 }
 
@@ -283,16 +273,6 @@ func awaitServing(ctx context.Context, conn *grpc.ClientConn, exited <-chan erro
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// freeAddr is a loopback address with a port free a moment ago.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // procStatus reads the kB lines of /proc/pid/status, in bytes.

@@ -57,16 +57,19 @@ func directRead(rest *restClient) func(context.Context, workload) error {
 }
 
 func facadeRead(c contactsv1.ContactsServiceClient) func(context.Context, workload) error {
-	return func(ctx context.Context, w workload) error {
-		resp, err := c.ListContacts(ctx, &contactsv1.ListContactsRequest{PropertyId: w.pick()})
-		if err != nil {
-			return err
-		}
-		if len(resp.GetContacts()) == 0 {
-			return fmt.Errorf("%w: no contacts", errUnexpected)
-		}
-		return nil
+	return func(ctx context.Context, w workload) error { return readProperty(ctx, c, w.pick()) }
+}
+
+// readProperty reads property id through the facade, wanting contacts.
+func readProperty(ctx context.Context, c contactsv1.ContactsServiceClient, id string) error {
+	resp, err := c.ListContacts(ctx, &contactsv1.ListContactsRequest{PropertyId: id})
+	if err != nil {
+		return err
 	}
+	if len(resp.GetContacts()) == 0 {
+		return fmt.Errorf("%w: no contacts", errUnexpected)
+	}
+	return nil
 }
 
 // runRealistic measures the hot and the uniform workload against an

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"time"
 
@@ -94,20 +93,17 @@ func runRedis(ctx context.Context, cfg config, progress *bufio.Writer) (*redisCo
 // startRedis runs bin on a free loopback port without persistence until
 // the closers run, and returns its address once it answers PING.
 func startRedis(ctx context.Context, cl *closers, bin string) (string, error) {
-	var lc net.ListenConfig
-	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return "", err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
+	_, port, _ := net.SplitHostPort(addr)
 	dir, err := os.MkdirTemp("", "contacts-bench-redis-")
 	if err != nil {
 		return "", err
 	}
 	cl.add(func() { _ = os.RemoveAll(dir) })
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port),
+	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port,
 		"--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "yes")
 	out, err := cmd.StdoutPipe()
 	if err != nil {

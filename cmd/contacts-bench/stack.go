@@ -29,6 +29,17 @@ import (
 // closers runs cleanups in reverse order.
 type closers []func()
 
+// freeAddr is a loopback address with a port free a moment ago, for a
+// server of another process (contactsd, redis-server) to listen on.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
 func (c *closers) add(f func()) { *c = append(*c, f) }
 
 func (c closers) close() {
