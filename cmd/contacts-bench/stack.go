@@ -76,10 +76,7 @@ func startUpstream(ctx context.Context, cl *closers, opts emulator.Options, call
 		return nil, fmt.Errorf("start the emulator: %w", err)
 	}
 	hs := &http.Server{Handler: counted, ReadHeaderTimeout: 10 * time.Second}
-	// HTTP/1.1 and h2c, as emulator.Start serves (contactsd -upstream-h2c).
-	hs.Protocols = new(http.Protocols)
-	hs.Protocols.SetHTTP1(true)
-	hs.Protocols.SetUnencryptedHTTP2(true)
+	httpx.ServeH2C(hs) // as emulator.Start serves, for contactsd -upstream-h2c
 	go func() { _ = hs.Serve(lis) }()
 	cl.add(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

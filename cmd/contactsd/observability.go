@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/contacts-facade/contacts-facade/internal/admin"
-	"github.com/contacts-facade/contacts-facade/internal/httpx"
 	"github.com/contacts-facade/contacts-facade/internal/metrics"
 	"github.com/contacts-facade/contacts-facade/internal/readpath"
 	"github.com/contacts-facade/contacts-facade/internal/telemetry"
@@ -94,12 +93,8 @@ func (o *observability) upstreamHTTPClient(h2c bool) *http.Client {
 	if !o.tracing.On() {
 		return nil
 	}
-	t := httpx.NewTransport(1000)
-	if h2c {
-		httpx.UseH2C(t)
-	}
 	return &http.Client{
-		Transport: o.tracing.Transport(t),
+		Transport: o.tracing.Transport(upstream.NewTransport(h2c)),
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/contacts-facade/contacts-facade/internal/httpx"
 )
 
 // Demo machine account and credentials. Every credential the emulator
@@ -454,9 +456,7 @@ func Start(ctx context.Context, addr string, e *Emulator) (baseURL string, stop 
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
 	}
-	srv.Protocols = new(http.Protocols)
-	srv.Protocols.SetHTTP1(true)
-	srv.Protocols.SetUnencryptedHTTP2(true)
+	httpx.ServeH2C(srv)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

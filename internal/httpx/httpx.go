@@ -1,7 +1,8 @@
 // Package httpx holds the small HTTP helpers that the upstream client, the
 // token exchange and the commands share, so that each rule is written once:
-// how a Retry-After header is read, what counts as loopback, and how an
-// outbound transport is built.
+// how a Retry-After header is read, what counts as loopback, how an
+// outbound transport is built, and how HTTP/2 without TLS is spoken on
+// each side.
 package httpx
 
 import (
@@ -92,4 +93,15 @@ func UseH2C(t *http.Transport) *http.Transport {
 	p.SetUnencryptedHTTP2(true)
 	t.Protocols = &p
 	return t
+}
+
+// ServeH2C makes srv answer HTTP/1.1 and, to clients that open with the
+// HTTP/2 preface, HTTP/2 without TLS: the server side of UseH2C. It
+// returns srv.
+func ServeH2C(srv *http.Server) *http.Server {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	srv.Protocols = &p
+	return srv
 }

@@ -140,19 +140,26 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// defaultHTTPClient has its own transport so that the facade's connection
-// pool is sized for one busy upstream host and nobody else's settings leak
-// in, and refuses redirects so that a PUT never turns into a GET.
-func defaultHTTPClient(h2c bool) *http.Client {
-	// As many idle connections as the gRPC server admits streams on one
-	// connection: with 100, at 128 callers contacts-bench saw ~3,700
-	// connections closed and dialled again per run; with 1000, none.
+// NewTransport is the transport of the default client (Config.HTTPClient
+// nil), for a caller that wraps it (tracing) in a client of its own: as
+// many idle connections as the gRPC server admits streams on one
+// connection (with 100, at 128 callers contacts-bench saw ~3,700
+// connections closed and dialled again per run; with 1000, none), and
+// h2c when asked (Config.H2C).
+func NewTransport(h2c bool) *http.Transport {
 	t := httpx.NewTransport(1000)
 	if h2c {
 		httpx.UseH2C(t)
 	}
+	return t
+}
+
+// defaultHTTPClient has its own transport so that the facade's connection
+// pool is sized for one busy upstream host and nobody else's settings leak
+// in, and refuses redirects so that a PUT never turns into a GET.
+func defaultHTTPClient(h2c bool) *http.Client {
 	return &http.Client{
-		Transport: t,
+		Transport: NewTransport(h2c),
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
