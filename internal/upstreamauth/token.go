@@ -130,9 +130,12 @@ func (c TokenConfig) LogValue() slog.Value {
 
 // token is one exchanged JWT and when to stop using it.
 type token struct {
-	jwt      string
-	ruid     string
-	obtained time.Time
+	jwt string
+	// authorization is the header value, "Bearer " and jwt, built once:
+	// a call in flight holds it rather than a copy of its own.
+	authorization string
+	ruid          string
+	obtained      time.Time
 	// renewAt is when Authorize starts a renewal; until expires the token
 	// is still sent by calls that do not wait for it.
 	renewAt time.Time
@@ -326,15 +329,16 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 // Errors are *Error, or ctx's error wrapped when ctx ends while waiting for
 // an exchange (the exchange itself goes on for the other callers).
 func (s *TokenSource) Authorize(ctx context.Context, req *http.Request) error {
-	jwt, err := s.token(ctx)
+	auth, err := s.token(ctx)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+jwt)
+	req.Header.Set("Authorization", auth)
 	return nil
 }
 
-// token returns the JWT to send, starting or joining an exchange if needed.
+// token returns the Authorization value to send ("Bearer " and the JWT),
+// starting or joining an exchange if needed.
 // Whenever no new token can be had right now (an exchange is held off or
 // refused) an unexpired current token is sent, even one the upstream
 // refused: the upstream may have healed.
@@ -348,7 +352,7 @@ func (s *TokenSource) token(ctx context.Context) (string, error) {
 	cur := s.tok
 	if cur != nil && now.Before(cur.renewAt) && !cur.renewWanted {
 		s.mu.Unlock()
-		return cur.jwt, nil
+		return cur.authorization, nil
 	}
 	stillValid := cur != nil && now.Before(cur.expires)
 	w := whyNeed
@@ -359,7 +363,7 @@ func (s *TokenSource) token(ctx context.Context) (string, error) {
 		s.mu.Unlock()
 		if stillValid && !cur.renewWanted {
 			// An ordinary renewal: the current token is good meanwhile.
-			return cur.jwt, nil
+			return cur.authorization, nil
 		}
 		return s.wait(ctx, f)
 	}
@@ -367,14 +371,14 @@ func (s *TokenSource) token(ctx context.Context) (string, error) {
 		err := s.failErr
 		s.mu.Unlock()
 		if stillValid {
-			return cur.jwt, nil
+			return cur.authorization, nil
 		}
 		return "", err
 	}
 	if until := s.refused[w]; now.Before(until) {
 		s.mu.Unlock()
 		if stillValid {
-			return cur.jwt, nil
+			return cur.authorization, nil
 		}
 		return "", s.budgetError(until.Sub(now))
 	}
@@ -407,14 +411,14 @@ func (s *TokenSource) wait(ctx context.Context, f *flight) (string, error) {
 		return "", fmt.Errorf("upstreamauth: waiting for token exchange: %w", ctx.Err())
 	}
 	if f.err == nil {
-		return f.tok.jwt, nil
+		return f.tok.authorization, nil
 	}
 	s.mu.Lock()
 	cur := s.tok
 	ok := cur != nil && s.now().Before(cur.expires)
 	s.mu.Unlock()
 	if ok {
-		return cur.jwt, nil
+		return cur.authorization, nil
 	}
 	return "", f.err
 }
@@ -468,7 +472,7 @@ func (s *TokenSource) newToken(jwt, ruid string, obtained time.Time) (*token, er
 	if err != nil {
 		return nil, err
 	}
-	t := &token{jwt: jwt, ruid: ruid, obtained: obtained, expires: expires, expFromJWT: fromJWT}
+	t := &token{jwt: jwt, authorization: "Bearer " + jwt, ruid: ruid, obtained: obtained, expires: expires, expFromJWT: fromJWT}
 	t.renewAt = expires.Add(-min(s.renewBefore, expires.Sub(obtained)/2))
 	return t, nil
 }
