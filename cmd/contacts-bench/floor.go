@@ -45,19 +45,12 @@ type floorServer struct {
 // startFloor serves the floor on a loopback port and returns a client of
 // it on one shared connection.
 func startFloor(ctx context.Context, cl *closers, up *upstreamSide, callers int) (contactsv1.ContactsServiceClient, error) {
-	valid := twoContacts()
-	validBody, err := json.Marshal(upstream.ContactsBody{Contacts: upstream.ContactsToWire(valid)})
-	if err != nil {
-		return nil, err
-	}
-	invalidBody, err := json.Marshal(upstream.ContactsBody{Contacts: upstream.ContactsToWire(invalidContacts())})
-	if err != nil {
-		return nil, err
-	}
 	hc := &http.Client{Transport: httpx.NewTransport(max(100, callers))}
 	cl.add(hc.CloseIdleConnections)
-	f := &floorServer{http: hc, base: up.base, authorization: "Bearer " + up.token, validBody: validBody, invalidBody: invalidBody,
-		locks: make(map[string]*sync.Mutex)}
+	f, err := newFloorServer(hc, up.base, up.token)
+	if err != nil {
+		return nil, err
+	}
 	gs := grpc.NewServer()
 	contactsv1.RegisterContactsServiceServer(gs, f)
 	conn, err := serve(ctx, cl, gs.Serve, func(context.Context) { gs.Stop() })
@@ -65,6 +58,21 @@ func startFloor(ctx context.Context, cl *closers, up *upstreamSide, callers int)
 		return nil, err
 	}
 	return contactsv1.NewContactsServiceClient(conn), nil
+}
+
+// newFloorServer is the floor calling the emulator at base through hc
+// with token, its two write bodies encoded.
+func newFloorServer(hc *http.Client, base, token string) (*floorServer, error) {
+	validBody, err := json.Marshal(upstream.ContactsBody{Contacts: upstream.ContactsToWire(twoContacts())})
+	if err != nil {
+		return nil, err
+	}
+	invalidBody, err := json.Marshal(upstream.ContactsBody{Contacts: upstream.ContactsToWire(invalidContacts())})
+	if err != nil {
+		return nil, err
+	}
+	return &floorServer{http: hc, base: base, authorization: "Bearer " + token, validBody: validBody, invalidBody: invalidBody,
+		locks: make(map[string]*sync.Mutex)}, nil
 }
 
 func (f *floorServer) ListContacts(ctx context.Context, req *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {

@@ -21,6 +21,13 @@ import (
 )
 
 func main() {
+	if os.Getenv(floorProcessEnv) == "1" {
+		if err := serveFloorProcess(os.Args[1:], os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "contacts-bench floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

@@ -5,13 +5,28 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
+
+// TestMain lets the memory table run this test binary as the floor's
+// process, as it runs the bench's executable.
+func TestMain(m *testing.M) {
+	if os.Getenv(floorProcessEnv) == "1" {
+		if err := serveFloorProcess(os.Args[1:], os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "floor process:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // table is one Markdown table of the report.
 type table struct {
@@ -110,13 +125,13 @@ func TestRealisticAndMemory(t *testing.T) {
 	err := run(ctx, []string{"-tables", "realistic,memory", "-latency", "2ms", "-latency-jitter", "1ms",
 		"-realistic-callers", "8", "-uniform-properties", "50", "-realistic-duration", "100ms", "-realistic-warmup", "0s", "-rounds", "2",
 		"-inflight", "20", "-slow-latency", "20ms", "-memory-duration", "300ms", "-cache-ttl", "1h",
-		"-memory-variants", "default,GOMEMLIMIT"}, &out, &progress)
+		"-memory-variants", "default,GOMEMLIMIT,floor: HTTP"}, &out, &progress)
 	if err != nil {
 		t.Fatalf("run: %v\nstderr:\n%s", err, progress.String())
 	}
 	tables := parseTables(t, out.String())
-	if len(tables) != 2 || len(tables[0].rows) != 6 || len(tables[1].rows) != 2 {
-		t.Fatalf("want a table of 6 rows and one of 2:\n%s", out.String())
+	if len(tables) != 2 || len(tables[0].rows) != 6 || len(tables[1].rows) != 3 {
+		t.Fatalf("want a table of 6 rows and one of 3:\n%s", out.String())
 	}
 	tb := tables[0]
 	col := slices.Index(tb.header, "upstream GETs per call")
@@ -140,10 +155,10 @@ func TestRealisticAndMemory(t *testing.T) {
 			}
 		}
 	}
-	// The memory table: the process was contactsd (its own /metrics
-	// answered) and was measured under load.
+	// The memory table: each process (contactsd, or the bench's as the
+	// floor) answered on its /metrics and was measured under load.
 	mem := tables[1]
-	for _, name := range []string{"HTTP/1.1 to the upstream (default)", "-upstream-h2c, GOMEMLIMIT=40MiB"} {
+	for _, name := range []string{"HTTP/1.1 to the upstream (default)", "-upstream-h2c, GOMEMLIMIT=40MiB", "floor: HTTP/1.1"} {
 		r := findRow(t, mem, name)
 		if r == nil {
 			continue

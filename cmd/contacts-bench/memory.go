@@ -33,6 +33,7 @@ const contactsdPackage = "github.com/contacts-facade/contacts-facade/cmd/contact
 // memVariant is one way of running contactsd for the memory table.
 type memVariant struct {
 	name  string
+	floor bool     // the floor (the bench's own executable) instead of contactsd
 	props int      // properties the callers read at random; 0: each call in flight its own
 	flags []string // contactsd flags beyond the wiring to the emulator
 	env   []string // runtime settings (GOMEMLIMIT=...)
@@ -47,6 +48,8 @@ func memVariants() []memVariant {
 		{name: "-upstream-h2c, -no-read-coalescing", flags: append(h2c, "-no-read-coalescing")},
 		{name: "-upstream-h2c, callers at random", props: -1, flags: h2c},
 		{name: "-upstream-h2c, 4 properties (coalesced)", props: 4, flags: h2c},
+		{name: "floor: HTTP/1.1", floor: true},
+		{name: "floor: -upstream-h2c", floor: true, flags: h2c},
 	}
 }
 
@@ -144,13 +147,20 @@ func measureMemory(ctx context.Context, cfg config, bin string, up *upstreamSide
 		"-upstream", up.base, "-auth-url", up.exchangeURL,
 		"-listen", grpcAddr, "-admin-listen", adminAddr, "-log-level", "error",
 	}, v.flags...)
-	cmd := exec.Command(bin, args...)
 	// Only what the run needs: no GOGC, GODEBUG or CONTACTS_* of the
 	// bench's own environment changes the figures.
-	cmd.Env = append([]string{
+	env := []string{
 		"CONTACTS_API_CLIENT_ID=" + emulator.DemoClientID,
 		"CONTACTS_API_CLIENT_SECRET=" + emulator.DemoClientSecret,
-	}, v.env...)
+	}
+	if v.floor {
+		if bin, err = os.Executable(); err != nil {
+			return r, err
+		}
+		env = append(env, floorProcessEnv+"=1")
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(env, v.env...)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -178,7 +188,7 @@ func measureMemory(ctx context.Context, cfg config, bin string, up *upstreamSide
 		return r, fmt.Errorf("%w\n%s", err, logs.Bytes())
 	}
 	c := contactsv1.NewContactsServiceClient(conn)
-	call := memCall(c, ids, v.props)
+	call := memCall(c, ids, v.props, !v.floor)
 	if err := call(ctx); err != nil { // the token exchange, the first connection
 		return r, err
 	}
@@ -205,15 +215,22 @@ func measureMemory(ctx context.Context, cfg config, bin string, up *upstreamSide
 
 // memCall reads a property: with props 0, one that no other call in flight
 // reads (each call takes an id from a pool as large as the callers);
-// otherwise one at random from the first props ids (all ids when -1).
-func memCall(c contactsv1.ContactsServiceClient, ids []string, props int) func(context.Context) error {
+// otherwise one at random from the first props ids (all ids when -1). The
+// answer must hold contacts when wantContacts (the floor's is empty).
+func memCall(c contactsv1.ContactsServiceClient, ids []string, props int, wantContacts bool) func(context.Context) error {
+	read := readProperty
+	if !wantContacts {
+		read = func(ctx context.Context, c contactsv1.ContactsServiceClient, id string) error {
+			_, err := c.ListContacts(ctx, &contactsv1.ListContactsRequest{PropertyId: id})
+			return err
+		}
+	}
 	if props != 0 {
 		if props > 0 {
 			ids = ids[:min(props, len(ids))]
 		}
-		read := facadeRead(c)
 		w := workload{props: ids}
-		return func(ctx context.Context) error { return read(ctx, w) }
+		return func(ctx context.Context) error { return read(ctx, c, w.pick()) }
 	}
 	pool := make(chan string, len(ids))
 	for _, id := range ids {
@@ -222,7 +239,7 @@ func memCall(c contactsv1.ContactsServiceClient, ids []string, props int) func(c
 	return func(ctx context.Context) error {
 		id := <-pool
 		defer func() { pool <- id }()
-		return readProperty(ctx, c, id)
+		return read(ctx, c, id)
 	}
 }
 
