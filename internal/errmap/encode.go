@@ -223,20 +223,24 @@ func stringFieldSize(num protowire.Number, s string) int {
 // error of the row. Callers must not change the bytes: status.FromProto
 // copies them into each status.
 func helpValue(row answers.Row) []byte {
-	if b, ok := helpDetails[row.Reason+" "+row.Help]; ok {
+	if b, ok := helpDetails[helpKey{row.Reason, row.Help}]; ok {
 		return b
 	}
 	return encodeHelp(row) // a row not in answers.All (UNKNOWN_OTA_ERROR)
 }
 
+// helpKey is what the Help of a row is made of. A struct rather than the
+// two strings joined, so that a look-up does not build a key.
+type helpKey struct{ reason, url string }
+
 // helpDetails holds the encoded Help of every row of the answers table,
 // computed once at start-up and never written again.
-var helpDetails = func() map[string][]byte {
+var helpDetails = func() map[helpKey][]byte {
 	all := answers.All()
-	m := make(map[string][]byte, len(all))
+	m := make(map[helpKey][]byte, len(all))
 	for _, e := range all {
 		if e.Row.Help != "" {
-			m[e.Row.Reason+" "+e.Row.Help] = encodeHelp(e.Row)
+			m[helpKey{e.Row.Reason, e.Row.Help}] = encodeHelp(e.Row)
 		}
 	}
 	return m
