@@ -30,8 +30,11 @@ func ProtoFieldPath(jsonPath string) string {
 	if p == "" {
 		return ""
 	}
-	var b strings.Builder
-	b.Grow(len(p))
+	// The path is built on the stack (for paths of the usual length); one
+	// that comes out as the upstream sent it, already in proto names with
+	// [i] indexes, is returned as a part of jsonPath without a copy.
+	var scratch [128]byte
+	b := scratch[:0]
 	// lastName is the proto name of the previous named segment, so that
 	// "profiles[1].type" can drop ".type": in contacts.v1 a profile is the
 	// enum itself, not a message with a type field.
@@ -41,7 +44,7 @@ func ProtoFieldPath(jsonPath string) string {
 		name, idx := splitIndexes(seg)
 		if name != "" && isDigits(name) && idx == "" {
 			// ".0" index style.
-			b.WriteString("[" + name + "]")
+			b = append(append(append(b, '['), name...), ']')
 			afterIndex = true
 			continue
 		}
@@ -51,17 +54,19 @@ func ProtoFieldPath(jsonPath string) string {
 		if n, ok := jsonToProtoNames[name]; ok {
 			name = n
 		}
-		if b.Len() > 0 && name != "" {
-			b.WriteByte('.')
+		if len(b) > 0 && name != "" {
+			b = append(b, '.')
 		}
-		b.WriteString(name)
-		b.WriteString(idx)
+		b = append(append(b, name...), idx...)
 		if name != "" {
 			lastName = name
 		}
 		afterIndex = idx != ""
 	}
-	return b.String()
+	if string(b) == p {
+		return p
+	}
+	return string(b)
 }
 
 // splitIndexes splits "phones[1]" into "phones" and "[1]".
