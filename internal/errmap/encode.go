@@ -64,25 +64,23 @@ func assemble(code codes.Code, msg string, row answers.Row, md map[string]string
 	buf = appendErrorInfo(buf, row.Reason, md)
 	anys[0].TypeUrl, anys[0].Value = typeURLErrorInfo, buf[:len(buf):len(buf)]
 	i := 1
-	add := func(d proto.Message) error {
+	if br != nil {
+		start := len(buf)
+		var err error
+		if buf, err = appendBadRequest(buf, br); err != nil {
+			return nil, err
+		}
+		anys[i].TypeUrl, anys[i].Value = typeURLBadRequest, buf[start:len(buf):len(buf)]
+		i++
+	}
+	for _, d := range details {
 		start := len(buf)
 		var err error
 		if buf, err = detailOptions.MarshalAppend(buf, d); err != nil {
-			return err
+			return nil, err
 		}
 		anys[i].TypeUrl, anys[i].Value = typeURL(d), buf[start:len(buf):len(buf)]
 		i++
-		return nil
-	}
-	if br != nil {
-		if err := add(br); err != nil {
-			return nil, err
-		}
-	}
-	for _, d := range details {
-		if err := add(d); err != nil {
-			return nil, err
-		}
 	}
 	if row.Help != "" {
 		anys[n-1].TypeUrl, anys[n-1].Value = typeURLHelp, helpValue(row)
@@ -206,6 +204,33 @@ func appendErrorInfo(b []byte, reason string, md map[string]string) []byte {
 	return b
 }
 
+// appendBadRequest appends the wire form of google.rpc.BadRequest as
+// proto.Marshal writes it, with the protobuf module's wire encoder: each
+// violation is field 1, a message with the field path in field 1, the
+// description in field 2 and the reason in field 3, empty strings left out
+// (google/rpc/error_details.proto). The facade never sets a violation's
+// localized_message (field 4); a BadRequest that has one is marshalled by
+// the library instead. proto.MarshalAppend walks the message by reflection,
+// a tenth of a translation's time; TestAppendBadRequestMatchesMarshal
+// compares the two.
+func appendBadRequest(b []byte, br *errdetails.BadRequest) ([]byte, error) {
+	vs := br.GetFieldViolations()
+	for _, v := range vs {
+		if v.GetLocalizedMessage() != nil {
+			return detailOptions.MarshalAppend(b, br)
+		}
+	}
+	for _, v := range vs {
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(optionalStringSize(1, v.GetField())+
+			optionalStringSize(2, v.GetDescription())+optionalStringSize(3, v.GetReason())))
+		b = appendStringField(b, 1, v.GetField())
+		b = appendStringField(b, 2, v.GetDescription())
+		b = appendStringField(b, 3, v.GetReason())
+	}
+	return b, nil
+}
+
 // appendStringField appends a proto3 string field, left out when empty.
 func appendStringField(b []byte, num protowire.Number, s string) []byte {
 	if s == "" {
@@ -217,6 +242,15 @@ func appendStringField(b []byte, num protowire.Number, s string) []byte {
 
 func stringFieldSize(num protowire.Number, s string) int {
 	return protowire.SizeTag(num) + protowire.SizeBytes(len(s))
+}
+
+// optionalStringSize is the size of what appendStringField appends: none
+// for an empty string.
+func optionalStringSize(num protowire.Number, s string) int {
+	if s == "" {
+		return 0
+	}
+	return stringFieldSize(num, s)
 }
 
 // helpValue is the encoded google.rpc.Help of row, the same for every

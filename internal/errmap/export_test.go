@@ -2,3 +2,6 @@ package errmap
 
 // EncodedSize is encodedSize, for TestEncodedSizeIsProtoSize.
 var EncodedSize = encodedSize
+
+// AppendBadRequest is appendBadRequest, for TestAppendBadRequestMatchesMarshal.
+var AppendBadRequest = appendBadRequest

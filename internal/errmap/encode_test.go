@@ -1,0 +1,61 @@
+package errmap_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/contacts-facade/contacts-facade/internal/errmap"
+)
+
+// TestAppendBadRequestMatchesMarshal pins the hand-written BadRequest
+// encoder to the library: the same bytes as proto.Marshal, which decode
+// into an equal BadRequest with no unknown field, after a prefix that is
+// kept as it was.
+func TestAppendBadRequestMatchesMarshal(t *testing.T) {
+	type fv = errdetails.BadRequest_FieldViolation
+	long := strings.Repeat("é", 200) // lengths of two-byte varints
+	for name, br := range map[string]*errdetails.BadRequest{
+		"empty":     {},
+		"one":       {FieldViolations: []*fv{{Field: "contacts[0].email", Reason: "INVALID_VALUE", Description: "Invalid value."}}},
+		"blanks":    {FieldViolations: []*fv{{}, {Field: "f"}, {Description: "d"}, {Reason: "r"}}},
+		"long":      {FieldViolations: []*fv{{Field: long, Reason: long, Description: long + long}}},
+		"localized": {FieldViolations: []*fv{{Field: "f", LocalizedMessage: &errdetails.LocalizedMessage{Locale: "en", Message: "m"}}}},
+		"many": {FieldViolations: func() []*fv {
+			var vs []*fv
+			for i := range 100 {
+				vs = append(vs, &fv{Field: strings.Repeat("a", i), Reason: "INVALID_VALUE", Description: strings.Repeat("d", 3*i)})
+			}
+			return vs
+		}()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want, err := proto.MarshalOptions{Deterministic: true}.Marshal(br)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prefix := []byte("prefix")
+			got, err := errmap.AppendBadRequest(bytes.Clone(prefix), br)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(got, prefix) {
+				t.Fatalf("prefix lost: %q", got)
+			}
+			got = got[len(prefix):]
+			if !bytes.Equal(got, want) {
+				t.Fatalf("bytes differ from proto.Marshal:\n got %x\nwant %x", got, want)
+			}
+			var back errdetails.BadRequest
+			if err := proto.Unmarshal(got, &back); err != nil {
+				t.Fatal(err)
+			}
+			if len(back.ProtoReflect().GetUnknown()) > 0 || !proto.Equal(&back, br) {
+				t.Fatalf("decodes as %v, want %v", &back, br)
+			}
+		})
+	}
+}
