@@ -62,14 +62,15 @@ func Invalid(vs []Violation, call Call) *status.Status {
 		return Internal(call)
 	}
 	row := answers.Local(vs[0].OTACode)
-	br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, 0, len(vs))}
+	br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, len(vs))}
+	slab := make([]errdetails.BadRequest_FieldViolation, len(vs))
 	codesSeen := make([]string, 0, 2)
-	for _, v := range vs {
-		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-			Field:       bound(v.Field, maxField),
-			Reason:      answers.Local(v.OTACode).Reason,
-			Description: bound(v.Description, maxDescription),
-		})
+	for i, v := range vs {
+		fv := &slab[i]
+		fv.Field = bound(v.Field, maxField)
+		fv.Reason = answers.Local(v.OTACode).Reason
+		fv.Description = bound(v.Description, maxDescription)
+		br.FieldViolations[i] = fv
 		codesSeen = appendDistinct(codesSeen, v.OTACode)
 	}
 	md := metadata(call, SourceFacade, 0, "", codesSeen)
@@ -164,17 +165,20 @@ func fromAPIError(e *upstream.APIError, row answers.Row, call Call) Translated {
 	}
 
 	var br *errdetails.BadRequest
+	// The violations are taken from slab, allocated for up to maxViolations
+	// of them at a time rather than one by one.
+	var slab []errdetails.BadRequest_FieldViolation
 	codesSeen := make([]string, 0, 2)
 	primaryHasFields := false
 	for i, m := range e.Errors {
 		if m.Code != "" {
 			codesSeen = appendDistinct(codesSeen, string(m.Code))
 		}
-		if m.Details == nil || len(m.Details.Fields) == 0 || e.HTTPStatus >= 500 {
+		if !hasFields(m, e.HTTPStatus) {
 			continue
 		}
 		var desc, reason string
-		for _, f := range m.Details.Fields {
+		for j, f := range m.Details.Fields {
 			path := ProtoFieldPath(f)
 			if path == "" {
 				continue // a blank name says nothing a caller could fix
@@ -185,11 +189,13 @@ func fromAPIError(e *upstream.APIError, row answers.Row, call Call) Translated {
 			if desc == "" {
 				desc, reason = bound(describe(m), maxDescription), answers.API(e.HTTPStatus, string(m.Code)).Reason
 			}
-			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-				Field:       bound(path, maxField),
-				Reason:      reason,
-				Description: desc,
-			})
+			if len(slab) == 0 {
+				slab = make([]errdetails.BadRequest_FieldViolation, min(fieldsFrom(e.Errors[i:], j, e.HTTPStatus), maxViolations))
+			}
+			fv := &slab[0]
+			slab = slab[1:]
+			fv.Field, fv.Reason, fv.Description = bound(path, maxField), reason, desc
+			br.FieldViolations = append(br.FieldViolations, fv)
 			primaryHasFields = primaryHasFields || m.Code == e.Errors[0].Code
 		}
 	}
@@ -210,6 +216,24 @@ func fromAPIError(e *upstream.APIError, row answers.Row, call Call) Translated {
 	details := make([]proto.Message, 0, 3)
 	details = appendCommon(details, code, call, e.RequestID, e.RetryAfter)
 	return build(code, msg, row, md, br, details...)
+}
+
+// hasFields reports whether the upstream error entry m names fields that
+// become violations: a 5xx names none a caller could fix.
+func hasFields(m upstream.Message, httpStatus int) bool {
+	return m.Details != nil && len(m.Details.Fields) > 0 && httpStatus < 500
+}
+
+// fieldsFrom counts the fields named by the entries ms, from the field
+// skip of the first on: at most the violations still to come.
+func fieldsFrom(ms []upstream.Message, skip, httpStatus int) int {
+	n := -skip
+	for _, m := range ms {
+		if hasFields(m, httpStatus) {
+			n += len(m.Details.Fields)
+		}
+	}
+	return n
 }
 
 // fromRow builds the status of a row that has no upstream error body
