@@ -48,6 +48,24 @@ func build(code codes.Code, msg string, row answers.Row, md map[string]string, b
 	return Translated{Status: status.FromProto(p), Reason: row.Reason, Metadata: md}
 }
 
+// maxDetails is the most details build is given: ErrorInfo, BadRequest,
+// the three of appendCommon and Help.
+const maxDetails = 6
+
+// scratch is a status with room for its details and their bytes, in one
+// allocation rather than one for the status, its details, their pointers
+// and the buffer each: status.FromProto copies the status it is given, so
+// this one is thrown away at once. The details of a 320 with three fields
+// take some 440 bytes of buf (Help is shared, see helpValue); larger ones
+// grow it on the heap. The buffer comes last, so that the garbage
+// collector need not scan it.
+type scratch struct {
+	status spb.Status
+	anys   [maxDetails]anypb.Any
+	ptrs   [maxDetails]*anypb.Any
+	buf    [512]byte
+}
+
 // assemble encodes the details into one google.rpc.Status.
 func assemble(code codes.Code, msg string, row answers.Row, md map[string]string, br *errdetails.BadRequest, details []proto.Message) (*spb.Status, error) {
 	n := len(details) + 1
@@ -57,9 +75,14 @@ func assemble(code codes.Code, msg string, row answers.Row, md map[string]string
 	if row.Help != "" {
 		n++
 	}
-	anys := make([]anypb.Any, n)
-	p := &spb.Status{Code: int32(code), Message: msg, Details: make([]*anypb.Any, n)}
-	buf := make([]byte, 0, 1024)
+	sc := new(scratch)
+	anys, ptrs := sc.anys[:min(n, maxDetails)], sc.ptrs[:min(n, maxDetails)]
+	if n > maxDetails { // not with the callers of today
+		anys, ptrs = make([]anypb.Any, n), make([]*anypb.Any, n)
+	}
+	p := &sc.status
+	p.Code, p.Message, p.Details = int32(code), msg, ptrs
+	buf := sc.buf[:0]
 
 	buf = appendErrorInfo(buf, row.Reason, md)
 	anys[0].TypeUrl, anys[0].Value = typeURLErrorInfo, buf[:len(buf):len(buf)]
