@@ -206,9 +206,18 @@ func typeURL(m proto.Message) string {
 // same bytes. proto.Marshal would cost two allocations per map entry, half
 // of a translation's budget; TestTranslateWithInfoMatchesStatus decodes the
 // result with the library to prove the bytes right.
+//
+// Most metadata has just the six keys of metadata(); those are written in
+// their known order, without collecting and sorting the keys.
 func appendErrorInfo(b []byte, reason string, md map[string]string) []byte {
 	b = appendStringField(b, 1, reason)
 	b = appendStringField(b, 2, Domain)
+	if vals, ok := metaValues(md); ok {
+		for i, k := range metaKeys() {
+			b = appendMapEntry(b, 3, k, vals[i])
+		}
+		return b
+	}
 	var buf [8]string
 	keys := buf[:0]
 	for k := range md {
@@ -216,15 +225,41 @@ func appendErrorInfo(b []byte, reason string, md map[string]string) []byte {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		v := md[k]
-		b = protowire.AppendTag(b, 3, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(stringFieldSize(1, k)+stringFieldSize(2, v)))
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendString(b, k)
-		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendString(b, v)
+		b = appendMapEntry(b, 3, k, md[k])
 	}
 	return b
+}
+
+// metaKeys are the keys metadata() sets, in sorted order
+// (TestMetaKeysSorted).
+func metaKeys() [6]string {
+	return [6]string{MetaHTTPStatus, MetaOTACode, MetaOTACodes, MetaPropertyID, MetaRequestID, MetaSource}
+}
+
+// metaValues returns the values of the metaKeys in md, in their order; ok
+// is false when md has other keys or lacks one.
+func metaValues(md map[string]string) (vals [6]string, ok bool) {
+	if len(md) != len(vals) {
+		return vals, false
+	}
+	for i, k := range metaKeys() {
+		if vals[i], ok = md[k]; !ok {
+			return vals, false
+		}
+	}
+	return vals, true
+}
+
+// appendMapEntry appends an entry of a map<string, string> field: a
+// message with the key in field 1 and the value in field 2, both written
+// even when empty, as the library does.
+func appendMapEntry(b []byte, num protowire.Number, k, v string) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(stringFieldSize(1, k)+stringFieldSize(2, v)))
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendString(b, k)
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	return protowire.AppendString(b, v)
 }
 
 // appendBadRequest appends the wire form of google.rpc.BadRequest as

@@ -2,6 +2,8 @@ package errmap_test
 
 import (
 	"bytes"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,5 +59,19 @@ func TestAppendBadRequestMatchesMarshal(t *testing.T) {
 				t.Fatalf("decodes as %v, want %v", &back, br)
 			}
 		})
+	}
+}
+
+// TestMetaKeysSorted: appendErrorInfo writes the metadata of metadata() in
+// the order of metaKeys, which must be the sorted keys of that metadata,
+// as for any other map.
+func TestMetaKeysSorted(t *testing.T) {
+	keys := errmap.MetaKeys()
+	if !slices.IsSorted(keys[:]) {
+		t.Errorf("metaKeys %q are not sorted", keys)
+	}
+	md := errmap.FacadeMetadata(errmap.Call{PropertyID: "1"}, "r")
+	if got := slices.Sorted(maps.Keys(md)); !slices.Equal(got, keys[:]) {
+		t.Errorf("metadata has keys %q, metaKeys %q", got, keys)
 	}
 }

@@ -5,3 +5,6 @@ var EncodedSize = encodedSize
 
 // AppendBadRequest is appendBadRequest, for TestAppendBadRequestMatchesMarshal.
 var AppendBadRequest = appendBadRequest
+
+// MetaKeys is metaKeys, for TestMetaKeysSorted.
+var MetaKeys = metaKeys
