@@ -267,14 +267,17 @@ func appendMapEntry(b []byte, num protowire.Number, k, v string) []byte {
 // violation is field 1, a message with the field path in field 1, the
 // description in field 2 and the reason in field 3, empty strings left out
 // (google/rpc/error_details.proto). The facade never sets a violation's
-// localized_message (field 4); a BadRequest that has one is marshalled by
-// the library instead. proto.MarshalAppend walks the message by reflection,
-// a tenth of a translation's time; TestAppendBadRequestMatchesMarshal
-// compares the two.
+// localized_message (field 4); a BadRequest that has one, or unknown
+// fields, is marshalled by the library instead. proto.MarshalAppend walks
+// the message by reflection, a tenth of a translation's time;
+// TestAppendBadRequestMatchesMarshal compares the two.
 func appendBadRequest(b []byte, br *errdetails.BadRequest) ([]byte, error) {
 	vs := br.GetFieldViolations()
+	if len(br.ProtoReflect().GetUnknown()) > 0 {
+		return detailOptions.MarshalAppend(b, br)
+	}
 	for _, v := range vs {
-		if v.GetLocalizedMessage() != nil {
+		if v.GetLocalizedMessage() != nil || len(v.ProtoReflect().GetUnknown()) > 0 {
 			return detailOptions.MarshalAppend(b, br)
 		}
 	}

@@ -8,24 +8,26 @@ import (
 	"testing"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
 )
 
 // TestAppendBadRequestMatchesMarshal pins the hand-written BadRequest
-// encoder to the library: the same bytes as proto.Marshal, which decode
-// into an equal BadRequest with no unknown field, after a prefix that is
-// kept as it was.
+// encoder to the library (see matchesMarshal).
 func TestAppendBadRequestMatchesMarshal(t *testing.T) {
 	type fv = errdetails.BadRequest_FieldViolation
 	long := strings.Repeat("é", 200) // lengths of two-byte varints
+	unknown := &errdetails.BadRequest{FieldViolations: []*fv{{Field: "f"}}}
+	unknown.FieldViolations[0].ProtoReflect().SetUnknown(protowire.AppendVarint(protowire.AppendTag(nil, 9, protowire.VarintType), 1))
 	for name, br := range map[string]*errdetails.BadRequest{
 		"empty":     {},
 		"one":       {FieldViolations: []*fv{{Field: "contacts[0].email", Reason: "INVALID_VALUE", Description: "Invalid value."}}},
 		"blanks":    {FieldViolations: []*fv{{}, {Field: "f"}, {Description: "d"}, {Reason: "r"}}},
 		"long":      {FieldViolations: []*fv{{Field: long, Reason: long, Description: long + long}}},
 		"localized": {FieldViolations: []*fv{{Field: "f", LocalizedMessage: &errdetails.LocalizedMessage{Locale: "en", Message: "m"}}}},
+		"unknown":   unknown,
 		"many": {FieldViolations: func() []*fv {
 			var vs []*fv
 			for i := range 100 {
@@ -35,30 +37,38 @@ func TestAppendBadRequestMatchesMarshal(t *testing.T) {
 		}()},
 	} {
 		t.Run(name, func(t *testing.T) {
-			want, err := proto.MarshalOptions{Deterministic: true}.Marshal(br)
-			if err != nil {
-				t.Fatal(err)
-			}
-			prefix := []byte("prefix")
-			got, err := errmap.AppendBadRequest(bytes.Clone(prefix), br)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.HasPrefix(got, prefix) {
-				t.Fatalf("prefix lost: %q", got)
-			}
-			got = got[len(prefix):]
-			if !bytes.Equal(got, want) {
-				t.Fatalf("bytes differ from proto.Marshal:\n got %x\nwant %x", got, want)
-			}
-			var back errdetails.BadRequest
-			if err := proto.Unmarshal(got, &back); err != nil {
-				t.Fatal(err)
-			}
-			if len(back.ProtoReflect().GetUnknown()) > 0 || !proto.Equal(&back, br) {
-				t.Fatalf("decodes as %v, want %v", &back, br)
-			}
+			matchesMarshal(t, br, func(b []byte) ([]byte, error) { return errmap.AppendBadRequest(b, br) })
 		})
+	}
+}
+
+// matchesMarshal checks that appendTo appends the bytes proto.Marshal
+// gives for m, after a prefix that it keeps, and that they decode into a
+// message equal to m with no other unknown field.
+func matchesMarshal(t *testing.T, m proto.Message, appendTo func([]byte) ([]byte, error)) {
+	t.Helper()
+	want, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := []byte("prefix")
+	got, err := appendTo(bytes.Clone(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(got, prefix) {
+		t.Fatalf("prefix lost: %q", got)
+	}
+	got = got[len(prefix):]
+	if !bytes.Equal(got, want) {
+		t.Fatalf("bytes differ from proto.Marshal:\n got %x\nwant %x", got, want)
+	}
+	back := m.ProtoReflect().New().Interface()
+	if err := proto.Unmarshal(got, back); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(back, m) {
+		t.Fatalf("decodes as %v, want %v", back, m)
 	}
 }
 
