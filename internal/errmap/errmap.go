@@ -62,15 +62,14 @@ func Invalid(vs []Violation, call Call) *status.Status {
 		return Internal(call)
 	}
 	row := answers.Local(vs[0].OTACode)
-	br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, len(vs))}
-	slab := make([]errdetails.BadRequest_FieldViolation, len(vs))
+	br, slab := newBadRequest(len(vs))
 	codesSeen := make([]string, 0, 2)
 	for i, v := range vs {
 		fv := &slab[i]
 		fv.Field = bound(v.Field, maxField)
 		fv.Reason = answers.Local(v.OTACode).Reason
 		fv.Description = bound(v.Description, maxDescription)
-		br.FieldViolations[i] = fv
+		br.FieldViolations = append(br.FieldViolations, fv)
 		codesSeen = appendDistinct(codesSeen, v.OTACode)
 	}
 	md := metadata(call, SourceFacade, 0, "", codesSeen)
@@ -166,7 +165,7 @@ func fromAPIError(e *upstream.APIError, row answers.Row, call Call) Translated {
 
 	var br *errdetails.BadRequest
 	// The violations are taken from slab, allocated for up to maxViolations
-	// of them at a time rather than one by one.
+	// of them at a time (with br, the first time) rather than one by one.
 	var slab []errdetails.BadRequest_FieldViolation
 	codesSeen := make([]string, 0, 2)
 	primaryHasFields := false
@@ -183,14 +182,16 @@ func fromAPIError(e *upstream.APIError, row answers.Row, call Call) Translated {
 			if path == "" {
 				continue // a blank name says nothing a caller could fix
 			}
-			if br == nil {
-				br = &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, 0, min(len(e.Errors)-i, maxViolations))}
-			}
 			if desc == "" {
 				desc, reason = bound(describe(m), maxDescription), answers.API(e.HTTPStatus, string(m.Code)).Reason
 			}
 			if len(slab) == 0 {
-				slab = make([]errdetails.BadRequest_FieldViolation, min(fieldsFrom(e.Errors[i:], j, e.HTTPStatus), maxViolations))
+				n := min(fieldsFrom(e.Errors[i:], j, e.HTTPStatus), maxViolations)
+				if br == nil {
+					br, slab = newBadRequest(n)
+				} else {
+					slab = make([]errdetails.BadRequest_FieldViolation, n)
+				}
 			}
 			fv := &slab[0]
 			slab = slab[1:]
@@ -216,6 +217,32 @@ func fromAPIError(e *upstream.APIError, row answers.Row, call Call) Translated {
 	details := make([]proto.Message, 0, 3)
 	details = appendCommon(details, code, call, e.RequestID, e.RetryAfter)
 	return build(code, msg, row, md, br, details...)
+}
+
+// smallViolations is how many violations newBadRequest allocates with
+// their BadRequest: a refusal seldom names more fields.
+const smallViolations = 4
+
+// smallBadRequest is a BadRequest with room for smallViolations
+// violations.
+type smallBadRequest struct {
+	br   errdetails.BadRequest
+	ptrs [smallViolations]*errdetails.BadRequest_FieldViolation
+	vals [smallViolations]errdetails.BadRequest_FieldViolation
+}
+
+// newBadRequest returns an empty BadRequest with room for n violations,
+// and n violations to fill and append to it. For up to smallViolations,
+// the message, its slice and the violations come in one allocation rather
+// than three.
+func newBadRequest(n int) (*errdetails.BadRequest, []errdetails.BadRequest_FieldViolation) {
+	if n <= smallViolations {
+		s := new(smallBadRequest)
+		s.br.FieldViolations = s.ptrs[:0]
+		return &s.br, s.vals[:n]
+	}
+	br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, 0, n)}
+	return br, make([]errdetails.BadRequest_FieldViolation, n)
 }
 
 // hasFields reports whether the upstream error entry m names fields that
