@@ -85,3 +85,16 @@ func TestMetaKeysSorted(t *testing.T) {
 		t.Errorf("metadata has keys %q, metaKeys %q", got, keys)
 	}
 }
+
+// TestAppendBytesHeader: the one-byte shortcut of appendBytesHeader writes
+// what the wire encoder writes, on both sides of its limits.
+func TestAppendBytesHeader(t *testing.T) {
+	for _, num := range []protowire.Number{1, 2, 15, 16, 2047, 2048, protowire.MaxValidNumber} {
+		for _, n := range []int{0, 1, 127, 128, 16383, 16384, 5 << 10} {
+			want := protowire.AppendVarint(protowire.AppendTag([]byte("p"), num, protowire.BytesType), uint64(n))
+			if got := errmap.AppendBytesHeader([]byte("p"), num, n); !bytes.Equal(got, want) {
+				t.Errorf("field %d, length %d: got %x, want %x", num, n, got, want)
+			}
+		}
+	}
+}

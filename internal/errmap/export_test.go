@@ -8,3 +8,6 @@ var AppendBadRequest = appendBadRequest
 
 // MetaKeys is metaKeys, for TestMetaKeysSorted.
 var MetaKeys = metaKeys
+
+// AppendBytesHeader is appendBytesHeader, for TestAppendBytesHeader.
+var AppendBytesHeader = appendBytesHeader
