@@ -108,6 +108,27 @@ func (s *Service) readModifyWrite(ctx context.Context, op rmw) (w written, sent 
 		}
 		return w, false, waitFailed(op.call, err)
 	}
+	w, sent, err = s.locked(ctx, lease, op)
+	// An upstream failure is translated once the lock is released: the
+	// status (some µs for a refusal with violations) needs no lock, and
+	// every write of the property queued behind this one waits for it.
+	if f, ok := err.(*upstreamFailure); ok {
+		err = s.fail(ctx, f.call, f.err)
+	}
+	return w, sent, err
+}
+
+// upstreamFailure is an upstream call's error that locked leaves to
+// readModifyWrite to translate (Service.fail) after the lock.
+type upstreamFailure struct {
+	call errmap.Call
+	err  error
+}
+
+func (f *upstreamFailure) Error() string { return f.err.Error() }
+
+// locked is readModifyWrite's part under lease, which it releases.
+func (s *Service) locked(ctx context.Context, lease writelock.Lease, op rmw) (w written, sent bool, err error) {
 	defer lease.Unlock()
 	// Upstream calls end when the lease is lost.
 	wctx, cancel := context.WithCancelCause(ctx)
@@ -122,7 +143,7 @@ func (s *Service) readModifyWrite(ctx context.Context, op rmw) (w written, sent 
 	readCall := errmap.Call{Method: upstream.MethodGet, PropertyID: op.call.PropertyID}
 	cur, err := s.readForWrite(wctx, op.call.PropertyID)
 	if err != nil {
-		return w, false, s.fail(ctx, readCall, err)
+		return w, false, &upstreamFailure{readCall, err}
 	}
 	curEtag := safeedit.Etag(cur.GetContacts())
 	if op.etag != "" && op.etag != curEtag {
@@ -156,7 +177,7 @@ func (s *Service) readModifyWrite(ctx context.Context, op rmw) (w written, sent 
 		resp, err = s.up.Replace(wctx, op.call.PropertyID, next)
 	}
 	if err != nil {
-		return w, true, s.fail(ctx, op.call, err)
+		return w, true, &upstreamFailure{op.call, err}
 	}
 	w.etag, w.warnings, w.upstreamID = safeedit.Etag(after), resp.GetWarnings(), resp.GetRequestId()
 	noteEtags(ctx, curEtag, w.etag)
