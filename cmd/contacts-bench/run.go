@@ -317,6 +317,7 @@ type refusalRow struct {
 	callers                 int
 	facadeOK, facadeRefused result
 	floorOK, floorRefused   result
+	statusOK, statusRefused result // statusServer: the refusal's status alone
 }
 
 // runRefusals measures, when both are among the cases, the successful and
@@ -335,6 +336,12 @@ func runRefusals(ctx context.Context, cfg config, progress *bufio.Writer) ([]ref
 		return nil, err
 	}
 	defer st.close()
+	var cl closers
+	defer cl.close()
+	carrier, err := startStatusServer(ctx, &cl, st.rest)
+	if err != nil {
+		return nil, err
+	}
 	var rows []refusalRow
 	for _, n := range cfg.concurrency {
 		res, err := measure(ctx, cfg.warmup, cfg.duration, cfg.count, cfg.rounds, n, counters{}, []func(context.Context) error{
@@ -342,11 +349,14 @@ func runRefusals(ctx context.Context, cfg config, progress *bufio.Writer) ([]ref
 			func(ctx context.Context) error { return refused.facade(ctx, st.grpc) },
 			func(ctx context.Context) error { return ok.floor(ctx, st.floor) },
 			func(ctx context.Context) error { return refused.floor(ctx, st.floor) },
+			func(ctx context.Context) error { return ok.floor(ctx, carrier) },
+			func(ctx context.Context) error { return refused.facade(ctx, carrier) },
 		})
 		if err != nil {
 			return nil, fmt.Errorf("refused and successful writes, %d callers: %w", n, err)
 		}
-		r := refusalRow{callers: n, facadeOK: res[0], facadeRefused: res[1], floorOK: res[2], floorRefused: res[3]}
+		r := refusalRow{callers: n, facadeOK: res[0], facadeRefused: res[1], floorOK: res[2], floorRefused: res[3],
+			statusOK: res[4], statusRefused: res[5]}
 		fmt.Fprintf(progress, "refused/success %4d callers: facade p50 %6.0f/%6.0fµs | floor p50 %6.0f/%6.0fµs\n",
 			n, micros(r.facadeRefused.p50), micros(r.facadeOK.p50), micros(r.floorRefused.p50), micros(r.floorOK.p50))
 		progress.Flush()
