@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -33,7 +32,7 @@ type statusServer struct {
 // once, then serves the status server on a loopback port and returns a
 // client of it on one shared connection.
 func startStatusServer(ctx context.Context, cl *closers, rest *restClient) (contactsv1.ContactsServiceClient, error) {
-	body, err := json.Marshal(upstream.ContactsBody{Contacts: upstream.ContactsToWire(invalidContacts())})
+	body, err := restBody(invalidContacts())
 	if err != nil {
 		return nil, err
 	}

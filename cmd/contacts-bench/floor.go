@@ -63,11 +63,11 @@ func startFloor(ctx context.Context, cl *closers, up *upstreamSide, callers int)
 // newFloorServer is the floor calling the emulator at base through hc
 // with token, its two write bodies encoded.
 func newFloorServer(hc *http.Client, base, token string) (*floorServer, error) {
-	validBody, err := json.Marshal(upstream.ContactsBody{Contacts: upstream.ContactsToWire(twoContacts())})
+	validBody, err := restBody(twoContacts())
 	if err != nil {
 		return nil, err
 	}
-	invalidBody, err := json.Marshal(upstream.ContactsBody{Contacts: upstream.ContactsToWire(invalidContacts())})
+	invalidBody, err := restBody(invalidContacts())
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +102,11 @@ func (f *floorServer) ReplaceContacts(ctx context.Context, req *contactsv1.Repla
 		return nil, err
 	}
 	return &contactsv1.ReplaceContactsResponse{}, nil
+}
+
+// restBody is the body of a PUT of cs, as a REST caller encodes it.
+func restBody(cs []*contactsv1.Contact) ([]byte, error) {
+	return json.Marshal(upstream.ContactsBody{Contacts: upstream.ContactsToWire(cs)})
 }
 
 // lock is the write lock of a property.
