@@ -13,10 +13,10 @@ import (
 	"github.com/contacts-facade/contacts-facade/client"
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
-	"github.com/contacts-facade/contacts-facade/internal/server"
-	"github.com/contacts-facade/contacts-facade/internal/service"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 func ExampleDial() {
@@ -118,7 +118,7 @@ func startFacade() (addr string, stop func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := server.New(server.Config{Service: service.New(up, nil)})
+	srv := grpcserver.New(grpcserver.Config{Service: service.New(up, nil)})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/contacts-facade/contacts-facade/client"
 	"github.com/contacts-facade/contacts-facade/internal/access"
-	"github.com/contacts-facade/contacts-facade/internal/server"
-	"github.com/contacts-facade/contacts-facade/internal/service"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // TestReasonsMatchServer: the client repeats the reasons of the facade's
@@ -30,10 +30,10 @@ func TestReasonsMatchServer(t *testing.T) {
 		{client.ReasonCallerNotAllowed, access.ReasonCallerNotAllowed},
 		{client.ReasonCallerRateLimited, access.ReasonCallerRateLimited},
 		{client.ReasonAuditUnavailable, access.ReasonAuditUnavailable},
-		{client.ReasonMalformedRequest, server.ReasonMalformedRequest},
-		{client.ReasonRequestTooLarge, server.ReasonRequestTooLarge},
-		{client.ReasonUnknownMethod, server.ReasonUnknownMethod},
-		{client.ReasonServerShuttingDown, server.ReasonServerShuttingDown},
+		{client.ReasonMalformedRequest, grpcserver.ReasonMalformedRequest},
+		{client.ReasonRequestTooLarge, grpcserver.ReasonRequestTooLarge},
+		{client.ReasonUnknownMethod, grpcserver.ReasonUnknownMethod},
+		{client.ReasonServerShuttingDown, grpcserver.ReasonServerShuttingDown},
 	} {
 		if c.client != c.server {
 			t.Errorf("client has %q, server %q", c.client, c.server)

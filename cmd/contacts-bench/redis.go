@@ -15,7 +15,7 @@ import (
 
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/redisstore"
-	"github.com/contacts-facade/contacts-facade/internal/service"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // redisCost is the Redis table, or why it was skipped.

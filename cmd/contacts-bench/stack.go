@@ -18,12 +18,12 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
 	"github.com/contacts-facade/contacts-facade/internal/readpath"
-	"github.com/contacts-facade/contacts-facade/internal/server"
-	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // closers runs cleanups in reverse order.
@@ -150,7 +150,7 @@ func startFacadeWith(ctx context.Context, cl *closers, up *upstreamSide, level s
 		cl.add(reader.Close)
 		svcUp = reader
 	}
-	srv := server.New(server.Config{Service: service.NewWithOptions(svcUp, log, o.service), Logger: log,
+	srv := grpcserver.New(grpcserver.Config{Service: service.NewWithOptions(svcUp, log, o.service), Logger: log,
 		UnaryInterceptors: o.unary, Options: o.serverOpts})
 	conn, err := serve(ctx, cl, srv.Serve, srv.Shutdown)
 	if err != nil {

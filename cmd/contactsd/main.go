@@ -24,10 +24,10 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/metrics"
 
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
-	"github.com/contacts-facade/contacts-facade/internal/server"
-	"github.com/contacts-facade/contacts-facade/internal/service"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // version is set at link time (-ldflags "-X main.version=...").
@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		log.Warn("using the EMBEDDED EMULATOR of the Contacts API (DEMO DATA, NOT Booking.com); set -upstream or "+envUpstreamURL+" to the real API's URL",
 			"because", how,
 			"upstream", upstreamURL,
-			"health_service", server.HealthServiceEmulator,
+			"health_service", grpcserver.HealthServiceEmulator,
 			"demo_properties", fmt.Sprintf("%d,%d,%d,%d", emulator.DemoPropertyFull, emulator.DemoPropertyNoLanguage, emulator.DemoPropertyEmpty, emulator.DemoPropertyNoAccess))
 		for _, e := range envCredentials {
 			if _, ok := lookupEnv(e); ok {
@@ -191,14 +191,14 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		}
 	}
 	unary, stream, opts := obs.serverHooks()
-	srv := server.New(server.Config{
+	srv := grpcserver.New(grpcserver.Config{
 		Service:             svc,
 		Logger:              log,
 		UnaryInterceptors:   unary,
 		StreamInterceptors:  stream,
 		ServiceInterceptors: gate.interceptors(),
 		Options:             opts,
-		Limits: server.Limits{
+		Limits: grpcserver.Limits{
 			MaxConnectionAge: cfg.maxConnAge,
 			// A call without a deadline of its own gets the default one:
 			// an old connection's calls get that long to finish.

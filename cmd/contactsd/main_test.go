@@ -36,7 +36,7 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
-	"github.com/contacts-facade/contacts-facade/internal/server"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 )
 
 // TestMain fails the package if run leaves a goroutine behind after it
@@ -191,15 +191,15 @@ func TestRunEmbedded(t *testing.T) {
 	}
 
 	// Health says it is the emulator, and so does every response.
-	if resp, err := healthpb.NewHealthClient(conn).Check(callCtx(t), &healthpb.HealthCheckRequest{Service: server.HealthServiceEmulator}); err != nil ||
+	if resp, err := healthpb.NewHealthClient(conn).Check(callCtx(t), &healthpb.HealthCheckRequest{Service: grpcserver.HealthServiceEmulator}); err != nil ||
 		resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Errorf("health of %s: %v %v, want SERVING on the emulator", server.HealthServiceEmulator, resp, err)
+		t.Errorf("health of %s: %v %v, want SERVING on the emulator", grpcserver.HealthServiceEmulator, resp, err)
 	}
 	var header metadata.MD
 	var pii []string // every name, e-mail and phone number the calls carried
 	before, err := client.ListContacts(callCtx(t), &contactsv1.ListContactsRequest{PropertyId: full}, grpc.Header(&header))
-	if got := header.Get(server.EmulatorHeader); len(got) != 1 || !strings.Contains(got[0], "EMULATOR") {
-		t.Errorf("response header %s: %q, want it to say EMULATOR", server.EmulatorHeader, got)
+	if got := header.Get(grpcserver.EmulatorHeader); len(got) != 1 || !strings.Contains(got[0], "EMULATOR") {
+		t.Errorf("response header %s: %q, want it to say EMULATOR", grpcserver.EmulatorHeader, got)
 	}
 	if err != nil || len(before.GetContacts()) == 0 {
 		t.Fatalf("ListContacts: %v %v", before, err)

@@ -73,7 +73,7 @@ func newObservability(ctx context.Context, cfg obsConfig, getenv func(string) st
 func (o *observability) logHandler(h slog.Handler) slog.Handler { return telemetry.LogHandler(h) }
 
 // serverHooks are what the gRPC server needs, to run outside its own
-// interceptors: server.Config.UnaryInterceptors, StreamInterceptors and
+// interceptors: grpcserver.Config.UnaryInterceptors, StreamInterceptors and
 // Options (the otelgrpc stats handler).
 func (o *observability) serverHooks() (unary []grpc.UnaryServerInterceptor, stream []grpc.StreamServerInterceptor, opts []grpc.ServerOption) {
 	if h := o.tracing.ServerHandler(); h != nil {

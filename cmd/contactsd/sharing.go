@@ -12,8 +12,8 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/readpath"
 	"github.com/contacts-facade/contacts-facade/internal/redisstore"
-	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // envRedisURL may hold the Redis URL with its password, and so may the

@@ -20,9 +20,9 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/metrics"
-	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // PII-like values sent in calls and passed to the observers; none may show

@@ -27,10 +27,10 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
-	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/telemetry"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 func TestEnabled(t *testing.T) {

@@ -1,4 +1,4 @@
-package server_test
+package grpcserver_test
 
 import (
 	"testing"
@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 
-	"github.com/contacts-facade/contacts-facade/internal/server"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 )
 
 // TestReflectionServesErrorDetails: a client that has only the server (no
@@ -18,7 +18,7 @@ import (
 // committed copy of the same definitions; this is the promise that the
 // server's own copy stays reachable too.
 func TestReflectionServesErrorDetails(t *testing.T) {
-	h := start(t, server.Config{})
+	h := start(t, grpcserver.Config{})
 	client := reflectionv1.NewServerReflectionClient(h.dial(t))
 
 	for _, tc := range []struct {

@@ -81,7 +81,7 @@ const invisibles = "\u200B\u200C\u200D\u2060\uFEFF\u202A\u202B\u202C\u202D\u202E
 // a canonical property id, no invisible formatting characters, and converts
 // to the REST body and back without loss.
 //
-// Longer runs: go test -run '^$' -fuzz '^FuzzValidate$' -fuzztime 10m ./internal/service
+// Longer runs: go test -run '^$' -fuzz '^FuzzValidate$' -fuzztime 10m ./service
 func FuzzValidate(f *testing.F) {
 	for _, req := range fuzzSeeds() {
 		b, err := proto.Marshal(req)

@@ -21,8 +21,8 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/safeedit"
-	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 var (

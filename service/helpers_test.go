@@ -20,10 +20,10 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
-	"github.com/contacts-facade/contacts-facade/internal/server"
-	"github.com/contacts-facade/contacts-facade/internal/service"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // stack is the whole facade in one process: emulator on loopback HTTP,
@@ -43,17 +43,17 @@ func newStack(t testing.TB, auth func(base string) upstream.Authorizer) *stack {
 // source) logging to log; nil discards.
 func newLoggedStack(t testing.TB, auth func(base string) upstream.Authorizer, log *slog.Logger) *stack {
 	t.Helper()
-	return newConfiguredStack(t, auth, server.Config{Logger: log})
+	return newConfiguredStack(t, auth, grpcserver.Config{Logger: log})
 }
 
 // newGatedStack is newStack with a server configured by cfg (e.g. with
 // the access gate as an interceptor).
-func newGatedStack(t testing.TB, cfg server.Config) *stack {
+func newGatedStack(t testing.TB, cfg grpcserver.Config) *stack {
 	t.Helper()
 	return newConfiguredStack(t, nil, cfg)
 }
 
-func newConfiguredStack(t testing.TB, auth func(base string) upstream.Authorizer, cfg server.Config) *stack {
+func newConfiguredStack(t testing.TB, auth func(base string) upstream.Authorizer, cfg grpcserver.Config) *stack {
 	t.Helper()
 	log := cfg.Logger
 	emu := emulator.New(emulator.Options{})
@@ -89,7 +89,7 @@ func newConfiguredStack(t testing.TB, auth func(base string) upstream.Authorizer
 // (cfg.Service is set here, logging to cfg.Logger) on an in-memory listener, and returns a client
 // connection to it. Cleanups close, in this order: the connection, the
 // server (gracefully, at most 5s), then up's idle upstream connections.
-func serveFacade(t testing.TB, up *upstream.Client, cfg server.Config) *grpc.ClientConn {
+func serveFacade(t testing.TB, up *upstream.Client, cfg grpcserver.Config) *grpc.ClientConn {
 	t.Helper()
 	t.Cleanup(up.CloseIdleConnections)
 	return serveService(t, service.New(up, cfg.Logger), cfg)
@@ -97,10 +97,10 @@ func serveFacade(t testing.TB, up *upstream.Client, cfg server.Config) *grpc.Cli
 
 // serveService serves svc with the real gRPC server on an in-memory
 // listener and returns a client connection to it.
-func serveService(t testing.TB, svc *service.Service, cfg server.Config) *grpc.ClientConn {
+func serveService(t testing.TB, svc *service.Service, cfg grpcserver.Config) *grpc.ClientConn {
 	t.Helper()
 	cfg.Service = svc
-	srv := server.New(cfg)
+	srv := grpcserver.New(cfg)
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(func() {

@@ -18,10 +18,10 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/access"
 	"github.com/contacts-facade/contacts-facade/internal/audit"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/policy"
-	"github.com/contacts-facade/contacts-facade/internal/server"
-	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/writelock"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 type syncBuf struct {
@@ -44,7 +44,7 @@ func TestGateSeesWhatAReplaceDeletes(t *testing.T) {
 	}
 	var trail syncBuf
 	gate := access.New(access.Config{Policy: policy.NewHolder(p), Audit: audit.New(&trail)})
-	s := newGatedStack(t, server.Config{UnaryInterceptors: []grpc.UnaryServerInterceptor{gate.Unary()}})
+	s := newGatedStack(t, grpcserver.Config{UnaryInterceptors: []grpc.UnaryServerInterceptor{gate.Unary()}})
 	ctx := ctxLong(t)
 	gen, inv := contactsv1.ProfileType_PROFILE_TYPE_GENERAL, contactsv1.ProfileType_PROFILE_TYPE_INVOICES
 	puts := s.emu.Puts(emulator.DemoPropertyFull)
@@ -95,7 +95,7 @@ func (heldLocker) Lock(ctx context.Context, _ string) (writelock.Lease, error) {
 // deadline, and nothing reaches the upstream.
 func TestLockWaitIsBounded(t *testing.T) {
 	svc := service.NewWithOptions(nil, nil, service.Options{Locks: heldLocker{}, LockWait: time.Millisecond})
-	client := contactsv1.NewContactsServiceClient(serveService(t, svc, server.Config{}))
+	client := contactsv1.NewContactsServiceClient(serveService(t, svc, grpcserver.Config{}))
 	_, err := client.SetProfileContacts(ctxLong(t), &contactsv1.SetProfileContactsRequest{PropertyId: fullID,
 		Profile: contactsv1.ProfileType_PROFILE_TYPE_INVOICES, Contacts: []*contactsv1.Contact{validContact(contactsv1.ProfileType_PROFILE_TYPE_INVOICES)}})
 	st := status.Convert(err)
@@ -124,7 +124,7 @@ func TestGateCreateKeepsWhatItDoesNotSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	gate := access.New(access.Config{Policy: policy.NewHolder(p)})
-	s := newGatedStack(t, server.Config{UnaryInterceptors: []grpc.UnaryServerInterceptor{gate.Unary()}})
+	s := newGatedStack(t, grpcserver.Config{UnaryInterceptors: []grpc.UnaryServerInterceptor{gate.Unary()}})
 	_, err = s.client.CreateContacts(ctxLong(t), &contactsv1.CreateContactsRequest{PropertyId: fullID,
 		Contacts: []*contactsv1.Contact{validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL)}})
 	if status.Code(err) != codes.AlreadyExists {

@@ -4,7 +4,7 @@
 // proto files), panic recovery and call logging for unary calls and
 // streams, request decoding that answers the caller's mistakes with an
 // ErrorInfo, the server-side limits, and a shutdown that drains.
-package server
+package grpcserver
 
 import (
 	"cmp"

@@ -1,4 +1,4 @@
-package server_test
+package grpcserver_test
 
 import (
 	"context"
@@ -29,7 +29,7 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
-	"github.com/contacts-facade/contacts-facade/internal/server"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 )
 
 const (
@@ -138,7 +138,7 @@ func (p *panicOnce) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServe
 func TestStreamPanicBecomesInternal(t *testing.T) {
 	p := &panicOnce{method: methodWatch}
 	rec := &codeRecorder{}
-	h := start(t, server.Config{
+	h := start(t, grpcserver.Config{
 		StreamInterceptors: []grpc.StreamServerInterceptor{rec.stream},
 		Options:            []grpc.ServerOption{grpc.ChainStreamInterceptor(p.stream)},
 	})
@@ -198,7 +198,7 @@ func TestMalformedRequest(t *testing.T) {
 	var calls int
 	var mu sync.Mutex
 	rec := &codeRecorder{}
-	h := start(t, server.Config{
+	h := start(t, grpcserver.Config{
 		UnaryInterceptors:  []grpc.UnaryServerInterceptor{rec.unary},
 		StreamInterceptors: []grpc.StreamServerInterceptor{rec.stream},
 		Service: &fakeService{list: func(context.Context, *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {
@@ -240,14 +240,14 @@ func TestMalformedRequest(t *testing.T) {
 				var out []byte
 				err = conn.Invoke(ctxT(t), tc.method, &tc.body, &out, grpc.ForceCodecV2(rawCodec{}))
 			}
-			wantRefusal(t, err, codes.InvalidArgument, server.ReasonMalformedRequest)
+			wantRefusal(t, err, codes.InvalidArgument, grpcserver.ReasonMalformedRequest)
 			if got := rec.get(tc.method); len(got) == 0 || got[len(got)-1] != codes.InvalidArgument {
 				t.Errorf("outer interceptor saw %v, want INVALID_ARGUMENT last", got)
 			}
 			var logged bool
 			for _, r := range h.logs.records(t) {
 				if r["msg"] == "request refused" && r["level"] == "DEBUG" && r["method"] == tc.method && r["kind"] == tc.kind &&
-					r["reason"] == server.ReasonMalformedRequest {
+					r["reason"] == grpcserver.ReasonMalformedRequest {
 					logged = true
 				}
 			}
@@ -267,7 +267,7 @@ func TestMalformedRequest(t *testing.T) {
 	// The call log records the refusals with their reason.
 	var callLogged bool
 	for _, r := range h.logs.records(t) {
-		if r["msg"] == "finished call" && r["grpc.method"] == "ListContacts" && r["grpc.code"] == "InvalidArgument" && r["reason"] == server.ReasonMalformedRequest {
+		if r["msg"] == "finished call" && r["grpc.method"] == "ListContacts" && r["grpc.code"] == "InvalidArgument" && r["reason"] == grpcserver.ReasonMalformedRequest {
 			callLogged = true
 		}
 	}
@@ -281,19 +281,19 @@ func TestMalformedRequest(t *testing.T) {
 // it.
 func TestUnknownMethod(t *testing.T) {
 	rec := &codeRecorder{}
-	h := start(t, server.Config{StreamInterceptors: []grpc.StreamServerInterceptor{rec.stream}})
+	h := start(t, grpcserver.Config{StreamInterceptors: []grpc.StreamServerInterceptor{rec.stream}})
 	conn := h.dial(t)
 	for _, m := range []string{"/contacts.v1.ContactsService/DeleteContacts", "/no.such.Service/Call"} {
 		var out []byte
 		err := conn.Invoke(ctxT(t), m, &[]byte{}, &out, grpc.ForceCodecV2(rawCodec{}))
-		wantRefusal(t, err, codes.Unimplemented, server.ReasonUnknownMethod)
+		wantRefusal(t, err, codes.Unimplemented, grpcserver.ReasonUnknownMethod)
 		if got := rec.get(m); len(got) != 1 || got[0] != codes.Unimplemented {
 			t.Errorf("%s: outer interceptor saw %v, want UNIMPLEMENTED", m, got)
 		}
 	}
 	var logged int
 	for _, r := range h.logs.records(t) {
-		if r["msg"] == "finished call" && r["level"] == "DEBUG" && r["grpc.code"] == "Unimplemented" && r["reason"] == server.ReasonUnknownMethod {
+		if r["msg"] == "finished call" && r["level"] == "DEBUG" && r["grpc.code"] == "Unimplemented" && r["reason"] == grpcserver.ReasonUnknownMethod {
 			logged++
 		}
 	}
@@ -308,12 +308,12 @@ func TestRequestTooLargeHasErrorInfo(t *testing.T) {
 	// grpc answers the call past its own limit before the interceptors
 	// return: wait for them.
 	rec := &codeRecorder{seen: make(chan string, 2)}
-	h := start(t, server.Config{Limits: server.Limits{MaxRecvMsgBytes: 1000}, UnaryInterceptors: []grpc.UnaryServerInterceptor{rec.unary}})
+	h := start(t, grpcserver.Config{Limits: grpcserver.Limits{MaxRecvMsgBytes: 1000}, UnaryInterceptors: []grpc.UnaryServerInterceptor{rec.unary}})
 	client := contactsv1.NewContactsServiceClient(h.dial(t))
 	_, err := client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: strings.Repeat("1", 1500)})
-	ei := wantRefusal(t, err, codes.ResourceExhausted, server.ReasonRequestTooLarge)
-	if ei.GetMetadata()[server.MetaMaxRequestBytes] != "1000" {
-		t.Errorf("metadata %v, want %s=1000", ei.GetMetadata(), server.MetaMaxRequestBytes)
+	ei := wantRefusal(t, err, codes.ResourceExhausted, grpcserver.ReasonRequestTooLarge)
+	if ei.GetMetadata()[grpcserver.MetaMaxRequestBytes] != "1000" {
+		t.Errorf("metadata %v, want %s=1000", ei.GetMetadata(), grpcserver.MetaMaxRequestBytes)
 	}
 	// Past twice the limit grpc refuses the request before reading it.
 	_, err = client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: strings.Repeat("1", 2500)})
@@ -342,7 +342,7 @@ func TestHeaderListLimit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls int
 			var mu sync.Mutex
-			h := start(t, server.Config{Limits: server.Limits{MaxHeaderListBytes: tc.limit}, Service: &fakeService{
+			h := start(t, grpcserver.Config{Limits: grpcserver.Limits{MaxHeaderListBytes: tc.limit}, Service: &fakeService{
 				list: func(context.Context, *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {
 					mu.Lock()
 					calls++
@@ -399,7 +399,7 @@ func (m *manualAfter) after(d time.Duration) <-chan time.Time {
 // listener.
 func TestDrainDelay(t *testing.T) {
 	clock := newManualAfter()
-	h := start(t, server.Config{DrainDelay: 7 * time.Second, After: clock.after})
+	h := start(t, grpcserver.Config{DrainDelay: 7 * time.Second, After: clock.after})
 	conn := h.dial(t)
 	w := watch(t, ctxT(t), conn, serviceName, healthpb.HealthCheckResponse_SERVING)
 
@@ -438,7 +438,7 @@ func TestDrainDelay(t *testing.T) {
 func TestShutdownDeadlineAnswersUnavailable(t *testing.T) {
 	list, create := newBlockingList(), make(chan struct{}, 1)
 	rec := &codeRecorder{}
-	h := start(t, server.Config{
+	h := start(t, grpcserver.Config{
 		UnaryInterceptors: []grpc.UnaryServerInterceptor{rec.unary},
 		Service: &fakeService{list: list.list, create: func(ctx context.Context, _ *contactsv1.CreateContactsRequest) (*contactsv1.CreateContactsResponse, error) {
 			create <- struct{}{}
@@ -472,13 +472,13 @@ func TestShutdownDeadlineAnswersUnavailable(t *testing.T) {
 	cancel()
 
 	readErr := wait(t, results, "the read to end")
-	ei := wantRefusal(t, readErr, codes.Unavailable, server.ReasonServerShuttingDown)
-	if _, ok := ei.GetMetadata()[server.MetaOutcome]; ok {
+	ei := wantRefusal(t, readErr, codes.Unavailable, grpcserver.ReasonServerShuttingDown)
+	if _, ok := ei.GetMetadata()[grpcserver.MetaOutcome]; ok {
 		t.Errorf("a read carries an outcome: %v", ei.GetMetadata())
 	}
 	wait(t, writeDone, "the write to end")
-	ei = wantRefusal(t, writeErr, codes.Unavailable, server.ReasonServerShuttingDown)
-	if ei.GetMetadata()[server.MetaOutcome] != "unknown" || !strings.Contains(status.Convert(writeErr).Message(), "outcome is unknown") ||
+	ei = wantRefusal(t, writeErr, codes.Unavailable, grpcserver.ReasonServerShuttingDown)
+	if ei.GetMetadata()[grpcserver.MetaOutcome] != "unknown" || !strings.Contains(status.Convert(writeErr).Message(), "outcome is unknown") ||
 		!strings.Contains(status.Convert(writeErr).Message(), "ListContacts") {
 		t.Errorf("write: %v %v, want its outcome unknown and ListContacts to read the state", writeErr, ei.GetMetadata())
 	}
@@ -494,7 +494,7 @@ func TestShutdownStopsStuckHandlers(t *testing.T) {
 	clock := newManualAfter()
 	entered, release := make(chan struct{}, 1), make(chan struct{})
 	defer close(release)
-	h := start(t, server.Config{After: clock.after, Service: &fakeService{
+	h := start(t, grpcserver.Config{After: clock.after, Service: &fakeService{
 		list: func(context.Context, *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {
 			entered <- struct{}{}
 			<-release // ignores its context
@@ -533,7 +533,7 @@ func TestShutdownStopsStuckHandlers(t *testing.T) {
 // GOAWAY (the client reconnects), while its call in flight completes.
 func TestMaxConnectionAge(t *testing.T) {
 	b := newBlockingList()
-	h := start(t, server.Config{Limits: server.Limits{MaxConnectionAge: 50 * time.Millisecond, MaxConnectionAgeGrace: time.Minute},
+	h := start(t, grpcserver.Config{Limits: grpcserver.Limits{MaxConnectionAge: 50 * time.Millisecond, MaxConnectionAgeGrace: time.Minute},
 		Service: &fakeService{list: b.list}})
 	conn := h.dial(t)
 	client := contactsv1.NewContactsServiceClient(conn)
@@ -557,7 +557,7 @@ func TestMaxConnectionAge(t *testing.T) {
 // TestHealthOnlyPort: ServeHealth serves grpc.health.v1 only, with the
 // main server's statuses, through the shutdown.
 func TestHealthOnlyPort(t *testing.T) {
-	h := start(t, server.Config{})
+	h := start(t, grpcserver.Config{})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -576,7 +576,7 @@ func TestHealthOnlyPort(t *testing.T) {
 		}
 	}
 	_, err = contactsv1.NewContactsServiceClient(conn).ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: "1"})
-	wantRefusal(t, err, codes.Unimplemented, server.ReasonUnknownMethod)
+	wantRefusal(t, err, codes.Unimplemented, grpcserver.ReasonUnknownMethod)
 
 	w := watch(t, ctxT(t), conn, "", healthpb.HealthCheckResponse_SERVING)
 	h.shutdown(t, context.Background())
@@ -591,14 +591,14 @@ func TestHealthOnlyPort(t *testing.T) {
 // otherwise.
 func TestEmulatorIsVisible(t *testing.T) {
 	for _, emulator := range []bool{true, false} {
-		h := start(t, server.Config{Emulator: emulator})
+		h := start(t, grpcserver.Config{Emulator: emulator})
 		conn := h.dial(t)
-		resp, err := healthpb.NewHealthClient(conn).Check(ctxT(t), &healthpb.HealthCheckRequest{Service: server.HealthServiceEmulator})
+		resp, err := healthpb.NewHealthClient(conn).Check(ctxT(t), &healthpb.HealthCheckRequest{Service: grpcserver.HealthServiceEmulator})
 		switch {
 		case emulator && (err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING):
-			t.Errorf("emulator: Check(%s) %v %v, want SERVING", server.HealthServiceEmulator, resp, err)
+			t.Errorf("emulator: Check(%s) %v %v, want SERVING", grpcserver.HealthServiceEmulator, resp, err)
 		case !emulator && status.Code(err) != codes.NotFound:
-			t.Errorf("real upstream: Check(%s) %v %v, want NOT_FOUND", server.HealthServiceEmulator, resp, err)
+			t.Errorf("real upstream: Check(%s) %v %v, want NOT_FOUND", grpcserver.HealthServiceEmulator, resp, err)
 		}
 		var header metadata.MD
 		if _, err := contactsv1.NewContactsServiceClient(conn).ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: "1"}, grpc.Header(&header)); err != nil {
@@ -613,9 +613,9 @@ func TestEmulatorIsVisible(t *testing.T) {
 			t.Fatal(err)
 		}
 		for what, md := range map[string]metadata.MD{"unary": header, "stream": streamHeader} {
-			got := strings.Join(md.Get(server.EmulatorHeader), ",")
+			got := strings.Join(md.Get(grpcserver.EmulatorHeader), ",")
 			if emulator != strings.Contains(got, "EMULATOR") {
-				t.Errorf("emulator %v, %s call: header %s=%q", emulator, what, server.EmulatorHeader, got)
+				t.Errorf("emulator %v, %s call: header %s=%q", emulator, what, grpcserver.EmulatorHeader, got)
 			}
 		}
 	}
@@ -624,7 +624,7 @@ func TestEmulatorIsVisible(t *testing.T) {
 // TestOptionsAndStatsHandler: Config.Options reach the server.
 func TestOptionsAndStatsHandler(t *testing.T) {
 	sh := &countingStats{}
-	h := start(t, server.Config{Options: []grpc.ServerOption{grpc.StatsHandler(sh)}})
+	h := start(t, grpcserver.Config{Options: []grpc.ServerOption{grpc.StatsHandler(sh)}})
 	if _, err := contactsv1.NewContactsServiceClient(h.dial(t)).ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: "1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -680,7 +680,7 @@ func TestTLSHandshakeFailuresLogged(t *testing.T) {
 	logs := &syncBuffer{}
 	seen := make(chan struct{}, 4)
 	log := slog.New(signalHandler{Handler: slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}), msg: "TLS handshake failed", seen: seen})
-	h := start(t, server.Config{TLS: selfSignedTLS(t), Logger: log})
+	h := start(t, grpcserver.Config{TLS: selfSignedTLS(t), Logger: log})
 	c, err := net.Dial("tcp", h.addr)
 	if err != nil {
 		t.Fatal(err)

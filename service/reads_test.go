@@ -15,11 +15,11 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/readpath"
-	"github.com/contacts-facade/contacts-facade/internal/server"
-	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // countingTransport counts the GETs that leave for the upstream.
@@ -60,7 +60,7 @@ func newCachedStack(t *testing.T, now func() time.Time) (contactsv1.ContactsServ
 	}
 	rp := readpath.New(up, readpath.Options{TTL: time.Hour, Now: now})
 	t.Cleanup(rp.Close)
-	conn := serveService(t, service.New(rp, nil), server.Config{})
+	conn := serveService(t, service.New(rp, nil), grpcserver.Config{})
 	return contactsv1.NewContactsServiceClient(conn), emu, ct
 }
 
@@ -173,7 +173,7 @@ func TestWriteNeverJoinsAnOlderRead(t *testing.T) {
 	up := &slowFirstGet{state: []*contactsv1.Contact{validContact(gen)}, sent: make(chan struct{}), release: make(chan struct{})}
 	rp := readpath.New(up, readpath.Options{})
 	t.Cleanup(rp.Close)
-	client := contactsv1.NewContactsServiceClient(serveService(t, service.New(rp, nil), server.Config{}))
+	client := contactsv1.NewContactsServiceClient(serveService(t, service.New(rp, nil), grpcserver.Config{}))
 	ctx := ctxLong(t)
 
 	read := make(chan error, 1)

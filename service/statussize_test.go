@@ -20,9 +20,9 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
-	"github.com/contacts-facade/contacts-facade/internal/server"
-	"github.com/contacts-facade/contacts-facade/internal/service"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // smallHeaderClient serves the facade over up with the real server and
@@ -31,7 +31,7 @@ import (
 func smallHeaderClient(t *testing.T, up *upstream.Client) contactsv1.ContactsServiceClient {
 	t.Helper()
 	t.Cleanup(up.CloseIdleConnections)
-	srv := server.New(server.Config{Service: service.New(up, nil)})
+	srv := grpcserver.New(grpcserver.Config{Service: service.New(up, nil)})
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(func() {

@@ -19,7 +19,7 @@ import (
 // violation names a field of the request, and an accepted update either
 // fails with a status or yields contacts with exactly one GENERAL.
 //
-// Longer runs: go test -run '^$' -fuzz '^FuzzValidateUpdate$' -fuzztime 10m ./internal/service
+// Longer runs: go test -run '^$' -fuzz '^FuzzValidateUpdate$' -fuzztime 10m ./service
 func FuzzValidateUpdate(f *testing.F) {
 	state := fuzzSeeds()[0].GetContacts()
 	for _, seed := range []*contactsv1.UpdateProfileContactRequest{

@@ -15,7 +15,7 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
-	"github.com/contacts-facade/contacts-facade/internal/server"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 )
 
@@ -162,7 +162,7 @@ func TestLoadSlowUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := contactsv1.NewContactsServiceClient(serveFacade(t, up, server.Config{}))
+	client := contactsv1.NewContactsServiceClient(serveFacade(t, up, grpcserver.Config{}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	// Connect the gRPC client (a call refused locally, before the upstream).

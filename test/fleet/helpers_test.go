@@ -19,12 +19,12 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/redisstore"
 	"github.com/contacts-facade/contacts-facade/internal/safeedit"
-	"github.com/contacts-facade/contacts-facade/internal/server"
-	"github.com/contacts-facade/contacts-facade/internal/service"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // replicas is the size of every fleet here, as the issue asks.
@@ -200,7 +200,7 @@ func newReplica(t testing.TB, id int, cfg fleetConfig) *replica {
 func serve(t testing.TB, up *upstream.Client, svc contactsv1.ContactsServiceServer, log *slog.Logger) contactsv1.ContactsServiceClient {
 	t.Helper()
 	t.Cleanup(up.CloseIdleConnections)
-	srv := server.New(server.Config{Service: svc, Logger: log})
+	srv := grpcserver.New(grpcserver.Config{Service: svc, Logger: log})
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(func() {

@@ -24,7 +24,7 @@ import (
 // allocs/op therefore include the emulator's and the gRPC client's; the
 // errmap benchmarks isolate the error translation. Run with
 //
-//	go test ./internal/service -run '^$' -bench . -benchmem
+//	go test ./service -run '^$' -bench . -benchmem
 //
 // cmd/contacts-bench compares the facade with direct REST calls.
 

@@ -10,10 +10,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
-	"github.com/contacts-facade/contacts-facade/internal/server"
-	"github.com/contacts-facade/contacts-facade/internal/service"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/writelock"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // failsWith reads an empty property, or fails the read with readErr, and
@@ -98,7 +98,7 @@ func TestRefusalIsTranslatedAfterTheLock(t *testing.T) {
 			locks := &watchedLocker{inner: writelock.NewLocal()}
 			h := &lockSeen{locks: locks}
 			svc := service.NewWithOptions(up, slog.New(h), service.Options{Locks: locks})
-			client := contactsv1.NewContactsServiceClient(serveService(t, svc, server.Config{}))
+			client := contactsv1.NewContactsServiceClient(serveService(t, svc, grpcserver.Config{}))
 			_, err := client.ReplaceContacts(ctxLong(t), &contactsv1.ReplaceContactsRequest{PropertyId: fullID,
 				Contacts: []*contactsv1.Contact{validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL)}})
 			if c := status.Code(err); c != codes.InvalidArgument && c != codes.NotFound {

@@ -1,4 +1,4 @@
-package server_test
+package grpcserver_test
 
 import (
 	"bufio"
@@ -27,7 +27,7 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
-	"github.com/contacts-facade/contacts-facade/internal/server"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind: a
@@ -118,7 +118,7 @@ func (l *notifyListener) Close() error {
 
 // harness is a server on a loopback TCP port.
 type harness struct {
-	srv    *server.Server
+	srv    *grpcserver.Server
 	addr   string
 	lis    *notifyListener
 	logs   *syncBuffer
@@ -129,7 +129,7 @@ type harness struct {
 
 // start serves cfg.Service (a fakeService when nil) with a debug JSON
 // logger into h.logs, and shuts the server down at the end of the test.
-func start(t *testing.T, cfg server.Config) *harness {
+func start(t *testing.T, cfg grpcserver.Config) *harness {
 	t.Helper()
 	if cfg.Service == nil {
 		cfg.Service = &fakeService{}
@@ -143,7 +143,7 @@ func start(t *testing.T, cfg server.Config) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{
-		srv:    server.New(cfg),
+		srv:    grpcserver.New(cfg),
 		addr:   l.Addr().String(),
 		lis:    &notifyListener{Listener: l, closed: make(chan struct{})},
 		logs:   logs,
@@ -198,7 +198,7 @@ func wait[T any](t *testing.T, ch <-chan T, what string) T {
 
 func TestPanicBecomesInternal(t *testing.T) {
 	const secret = "panic-value-with-details-0xdeadbeef"
-	h := start(t, server.Config{Service: &fakeService{
+	h := start(t, grpcserver.Config{Service: &fakeService{
 		create: func(context.Context, *contactsv1.CreateContactsRequest) (*contactsv1.CreateContactsResponse, error) {
 			panic(secret)
 		},
@@ -256,7 +256,7 @@ func TestDefaultDeadline(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			seen := make(chan time.Time, 1)
-			h := start(t, server.Config{DefaultTimeout: tc.defaultTimeout, Service: &fakeService{
+			h := start(t, grpcserver.Config{DefaultTimeout: tc.defaultTimeout, Service: &fakeService{
 				list: func(ctx context.Context, _ *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {
 					d, ok := ctx.Deadline()
 					if !ok {
@@ -299,7 +299,7 @@ func TestMaxRecvMsgSize(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls int
 			var mu sync.Mutex
-			h := start(t, server.Config{Limits: server.Limits{MaxRecvMsgBytes: tc.limit}, Service: &fakeService{
+			h := start(t, grpcserver.Config{Limits: grpcserver.Limits{MaxRecvMsgBytes: tc.limit}, Service: &fakeService{
 				replace: func(context.Context, *contactsv1.ReplaceContactsRequest) (*contactsv1.ReplaceContactsResponse, error) {
 					mu.Lock()
 					calls++
@@ -381,7 +381,7 @@ func expectStatus(t *testing.T, w healthpb.Health_WatchClient, service string, w
 // refused, the call in flight completes, then Shutdown returns.
 func TestGracefulShutdown(t *testing.T) {
 	b := newBlockingList()
-	h := start(t, server.Config{Service: &fakeService{list: b.list}})
+	h := start(t, grpcserver.Config{Service: &fakeService{list: b.list}})
 	conn := h.dial(t)
 	client := contactsv1.NewContactsServiceClient(conn)
 
@@ -463,7 +463,7 @@ func TestGracefulShutdown(t *testing.T) {
 // flight are cancelled and Shutdown returns.
 func TestShutdownDeadline(t *testing.T) {
 	b := newBlockingList()
-	h := start(t, server.Config{Service: &fakeService{list: b.list}})
+	h := start(t, grpcserver.Config{Service: &fakeService{list: b.list}})
 	conn := h.dial(t)
 	client := contactsv1.NewContactsServiceClient(conn)
 	w := watch(t, ctxT(t), conn, serviceName, healthpb.HealthCheckResponse_SERVING)
@@ -507,7 +507,7 @@ func TestShutdownDeadline(t *testing.T) {
 }
 
 func TestHealthCheck(t *testing.T) {
-	h := start(t, server.Config{})
+	h := start(t, grpcserver.Config{})
 	hc := healthpb.NewHealthClient(h.dial(t))
 	for _, svc := range []string{"", serviceName} {
 		resp, err := hc.Check(ctxT(t), &healthpb.HealthCheckRequest{Service: svc})
@@ -521,7 +521,7 @@ func TestHealthCheck(t *testing.T) {
 }
 
 func TestReflection(t *testing.T) {
-	h := start(t, server.Config{})
+	h := start(t, grpcserver.Config{})
 	conn := h.dial(t)
 	want := []string{serviceName, "grpc.health.v1.Health"}
 
@@ -578,7 +578,7 @@ func checkServices(t *testing.T, got, want []string) {
 // code, never with the request or response.
 func TestCallLog(t *testing.T) {
 	const email, phone, name = "private.person@example.org", "+31209876543", "Wilhelmina Zorgvlied"
-	h := start(t, server.Config{Service: &fakeService{
+	h := start(t, grpcserver.Config{Service: &fakeService{
 		replace: func(_ context.Context, r *contactsv1.ReplaceContactsRequest) (*contactsv1.ReplaceContactsResponse, error) {
 			return &contactsv1.ReplaceContactsResponse{RequestId: r.GetContacts()[0].GetEmail()}, nil
 		},
@@ -625,7 +625,7 @@ func TestCallLog(t *testing.T) {
 // service, and the interceptor runs after the outer ones.
 func TestServiceInterceptorsRunInsideRecovery(t *testing.T) {
 	var order []string
-	h := start(t, server.Config{Service: &fakeService{},
+	h := start(t, grpcserver.Config{Service: &fakeService{},
 		UnaryInterceptors: []grpc.UnaryServerInterceptor{func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 			order = append(order, "outer")
 			return next(ctx, req)

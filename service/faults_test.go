@@ -28,7 +28,7 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
 	"github.com/contacts-facade/contacts-facade/internal/errmap/errmaptest"
-	"github.com/contacts-facade/contacts-facade/internal/server"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 )
 
@@ -370,7 +370,7 @@ func TestUpstreamFaults(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			client := contactsv1.NewContactsServiceClient(serveFacade(t, up, server.Config{DefaultTimeout: tc.serverDeadline}))
+			client := contactsv1.NewContactsServiceClient(serveFacade(t, up, grpcserver.Config{DefaultTimeout: tc.serverDeadline}))
 
 			var ctx context.Context
 			var cancel context.CancelFunc
@@ -569,7 +569,7 @@ func TestRecordedAnswersThroughServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			client := contactsv1.NewContactsServiceClient(serveFacade(t, up, server.Config{}))
+			client := contactsv1.NewContactsServiceClient(serveFacade(t, up, grpcserver.Config{}))
 			resp, err := callRPC(ctxT(t), client, rpc, faultProperty)
 			if err == nil {
 				t.Fatalf("the call succeeded: %v", resp)
