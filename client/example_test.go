@@ -118,7 +118,11 @@ func startFacade() (addr string, stop func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := grpcserver.New(grpcserver.Config{Service: service.New(up, nil)})
+	svc, err := service.New(service.Config{Upstream: up, Policy: service.AllowAll(), Audit: service.NoAudit()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := grpcserver.New(grpcserver.Config{Service: svc, ServiceInterceptors: svc.UnaryInterceptors()})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)

@@ -370,7 +370,7 @@ func TestUpstreamFaults(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			client := contactsv1.NewContactsServiceClient(serveFacade(t, up, grpcserver.Config{DefaultTimeout: tc.serverDeadline}))
+			client := contactsv1.NewContactsServiceClient(serveFacade(t, up, service.Config{DefaultTimeout: tc.serverDeadline}))
 
 			var ctx context.Context
 			var cancel context.CancelFunc
@@ -569,7 +569,7 @@ func TestRecordedAnswersThroughServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			client := contactsv1.NewContactsServiceClient(serveFacade(t, up, grpcserver.Config{}))
+			client := contactsv1.NewContactsServiceClient(serveFacade(t, up, service.Config{}))
 			resp, err := callRPC(ctxT(t), client, rpc, faultProperty)
 			if err == nil {
 				t.Fatalf("the call succeeded: %v", resp)

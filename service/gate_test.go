@@ -94,7 +94,7 @@ func (heldLocker) Lock(ctx context.Context, _ string) (writelock.Lease, error) {
 // within LockWait gets UNAVAILABLE with RetryInfo, long before its own
 // deadline, and nothing reaches the upstream.
 func TestLockWaitIsBounded(t *testing.T) {
-	svc := service.NewWithOptions(nil, nil, service.Options{Locks: heldLocker{}, LockWait: time.Millisecond})
+	svc := newService(t, service.Config{Upstream: failsWith{}, Locks: heldLocker{}, LockWait: time.Millisecond})
 	client := contactsv1.NewContactsServiceClient(serveService(t, svc, grpcserver.Config{}))
 	_, err := client.SetProfileContacts(ctxLong(t), &contactsv1.SetProfileContactsRequest{PropertyId: fullID,
 		Profile: contactsv1.ProfileType_PROFILE_TYPE_INVOICES, Contacts: []*contactsv1.Contact{validContact(contactsv1.ProfileType_PROFILE_TYPE_INVOICES)}})

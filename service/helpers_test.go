@@ -43,17 +43,19 @@ func newStack(t testing.TB, auth func(base string) upstream.Authorizer) *stack {
 // source) logging to log; nil discards.
 func newLoggedStack(t testing.TB, auth func(base string) upstream.Authorizer, log *slog.Logger) *stack {
 	t.Helper()
-	return newConfiguredStack(t, auth, grpcserver.Config{Logger: log})
+	return newConfiguredStack(t, auth, service.Config{Logger: log})
 }
 
-// newGatedStack is newStack with a server configured by cfg (e.g. with
-// the access gate as an interceptor).
-func newGatedStack(t testing.TB, cfg grpcserver.Config) *stack {
+// newGatedStack is newStack with the access policy and audit trail of
+// cfg (AllowAll and NoAudit where cfg has none).
+func newGatedStack(t testing.TB, cfg service.Config) *stack {
 	t.Helper()
 	return newConfiguredStack(t, nil, cfg)
 }
 
-func newConfiguredStack(t testing.TB, auth func(base string) upstream.Authorizer, cfg grpcserver.Config) *stack {
+// newConfiguredStack is the whole facade over the emulator, with the
+// service configured by cfg: its Upstream is the REST client set up here.
+func newConfiguredStack(t testing.TB, auth func(base string) upstream.Authorizer, cfg service.Config) *stack {
 	t.Helper()
 	log := cfg.Logger
 	emu := emulator.New(emulator.Options{})
@@ -85,21 +87,40 @@ func newConfiguredStack(t testing.TB, auth func(base string) upstream.Authorizer
 	return &stack{client: contactsv1.NewContactsServiceClient(conn), health: healthpb.NewHealthClient(conn), emu: emu}
 }
 
-// serveFacade serves the contacts service over up with the real gRPC server
-// (cfg.Service is set here, logging to cfg.Logger) on an in-memory listener, and returns a client
+// serveFacade serves the contacts service over up, configured by cfg, with
+// the real gRPC server on an in-memory listener, and returns a client
 // connection to it. Cleanups close, in this order: the connection, the
 // server (gracefully, at most 5s), then up's idle upstream connections.
-func serveFacade(t testing.TB, up *upstream.Client, cfg grpcserver.Config) *grpc.ClientConn {
+func serveFacade(t testing.TB, up *upstream.Client, cfg service.Config) *grpc.ClientConn {
 	t.Helper()
 	t.Cleanup(up.CloseIdleConnections)
-	return serveService(t, service.New(up, cfg.Logger), cfg)
+	cfg.Upstream = up
+	return serveService(t, newService(t, cfg), grpcserver.Config{Logger: cfg.Logger})
 }
 
-// serveService serves svc with the real gRPC server on an in-memory
-// listener and returns a client connection to it.
+// newService is service.New(cfg), allowing every caller and keeping no
+// audit trail unless cfg says otherwise.
+func newService(t testing.TB, cfg service.Config) *service.Service {
+	t.Helper()
+	if cfg.Policy == nil {
+		cfg.Policy = service.AllowAll()
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = service.NoAudit()
+	}
+	svc, err := service.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// serveService serves svc with the real gRPC server (configured by cfg)
+// on an in-memory listener and returns a client connection to it.
 func serveService(t testing.TB, svc *service.Service, cfg grpcserver.Config) *grpc.ClientConn {
 	t.Helper()
 	cfg.Service = svc
+	cfg.ServiceInterceptors = svc.UnaryInterceptors()
 	srv := grpcserver.New(cfg)
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()

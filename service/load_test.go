@@ -162,7 +162,7 @@ func TestLoadSlowUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := contactsv1.NewContactsServiceClient(serveFacade(t, up, grpcserver.Config{}))
+	client := contactsv1.NewContactsServiceClient(serveFacade(t, up, service.Config{}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	// Connect the gRPC client (a call refused locally, before the upstream).

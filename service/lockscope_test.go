@@ -97,7 +97,7 @@ func TestRefusalIsTranslatedAfterTheLock(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			locks := &watchedLocker{inner: writelock.NewLocal()}
 			h := &lockSeen{locks: locks}
-			svc := service.NewWithOptions(up, slog.New(h), service.Options{Locks: locks})
+			svc := newService(t, service.Config{Upstream: up, Logger: slog.New(h), Locks: locks})
 			client := contactsv1.NewContactsServiceClient(serveService(t, svc, grpcserver.Config{}))
 			_, err := client.ReplaceContacts(ctxLong(t), &contactsv1.ReplaceContactsRequest{PropertyId: fullID,
 				Contacts: []*contactsv1.Contact{validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL)}})

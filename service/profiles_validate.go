@@ -1,6 +1,7 @@
 package service
 
 import (
+	"slices"
 	"strconv"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
@@ -95,8 +96,11 @@ func validateSetProfile(req *contactsv1.SetProfileContactsRequest) violations {
 				vs.add(f, otaMissing, "a contact is required here")
 				continue
 			}
-			if ps := c.GetProfiles(); len(ps) > 1 || len(ps) == 1 && ps[0] != p {
-				vs.add(f+".profiles", otaInvalid, "leave profiles empty (or set it to just the request's profile): the facade keeps the other profiles of existing contacts")
+			// A contact of a GetProfileContacts answer, sent back as it
+			// is, names the request's profile among others: the others
+			// are kept as they are, not set.
+			if ps := c.GetProfiles(); len(ps) > 0 && !slices.Contains(ps, p) {
+				vs.add(f+".profiles", otaInvalid, "leave profiles empty or include the request's profile: SetProfileContacts changes that profile only, and keeps the other profiles of existing contacts")
 			}
 			validateContent(&vs, f, c)
 		}

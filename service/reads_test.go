@@ -60,7 +60,7 @@ func newCachedStack(t *testing.T, now func() time.Time) (contactsv1.ContactsServ
 	}
 	rp := readpath.New(up, readpath.Options{TTL: time.Hour, Now: now})
 	t.Cleanup(rp.Close)
-	conn := serveService(t, service.New(rp, nil), grpcserver.Config{})
+	conn := serveService(t, newService(t, service.Config{Upstream: up, Reads: readpath.Share(context.Background(), rp, nil, nil)}), grpcserver.Config{})
 	return contactsv1.NewContactsServiceClient(conn), emu, ct
 }
 
@@ -173,7 +173,7 @@ func TestWriteNeverJoinsAnOlderRead(t *testing.T) {
 	up := &slowFirstGet{state: []*contactsv1.Contact{validContact(gen)}, sent: make(chan struct{}), release: make(chan struct{})}
 	rp := readpath.New(up, readpath.Options{})
 	t.Cleanup(rp.Close)
-	client := contactsv1.NewContactsServiceClient(serveService(t, service.New(rp, nil), grpcserver.Config{}))
+	client := contactsv1.NewContactsServiceClient(serveService(t, newService(t, service.Config{Upstream: up, Reads: readpath.Share(context.Background(), rp, nil, nil)}), grpcserver.Config{}))
 	ctx := ctxLong(t)
 
 	read := make(chan error, 1)

@@ -1,193 +1,226 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode"
 
-	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
-	"github.com/contacts-facade/contacts-facade/internal/errmap"
+	"github.com/contacts-facade/contacts-facade/internal/access"
 	"github.com/contacts-facade/contacts-facade/internal/idempotency"
 	"github.com/contacts-facade/contacts-facade/internal/lograte"
-	"github.com/contacts-facade/contacts-facade/internal/upstream"
+	"github.com/contacts-facade/contacts-facade/internal/readpath"
 	"github.com/contacts-facade/contacts-facade/internal/writelock"
 )
 
-// Upstream is what the service needs of the Contacts REST API;
-// *upstream.Client implements it.
+// Upstream is what the service needs of the Contacts REST API: the GET,
+// PUT and POST of /properties/{id}/contacts. NewUpstream returns one.
 type Upstream interface {
 	List(ctx context.Context, propertyID string, noLanguageFallback bool) (*contactsv1.ListContactsResponse, error)
 	Replace(ctx context.Context, propertyID string, contacts []*contactsv1.Contact) (*contactsv1.ReplaceContactsResponse, error)
 	Create(ctx context.Context, propertyID string, contacts []*contactsv1.Contact) (*contactsv1.CreateContactsResponse, error)
 }
 
-// Service implements contactsv1.ContactsServiceServer.
+// ReadResult is an answer of a ReadPath, with where it came from.
+type ReadResult = readpath.Result
+
+// ReadPath is what stands between the reads of the service and the
+// upstream: request coalescing and the opt-in cache (NewReadPath).
+type ReadPath interface {
+	// Read answers a ListContacts or GetProfileContacts, from the cache
+	// or a GET shared with identical reads in flight.
+	Read(ctx context.Context, propertyID string, noLanguageFallback bool) (ReadResult, error)
+	// ReadFresh is the read of a read-modify-write: never from the cache,
+	// never a GET that started before it.
+	ReadFresh(ctx context.Context, propertyID string, noLanguageFallback bool) (ReadResult, error)
+	// Invalidate drops what is known of a property after a write to it.
+	Invalidate(ctx context.Context, propertyID string)
+}
+
+// Locker serialises the writes of one property (in process by default;
+// shared by the replicas of an account through Redis).
+type Locker = writelock.Locker
+
+// RequestStore remembers the outcomes of writes by AIP-155 request_id (in
+// process by default; shared through Redis).
+type RequestStore = idempotency.Store
+
+// Policy says what each caller may do; it can be replaced while the
+// service runs (a reload). AllowAll and LoadPolicy make one.
+type Policy = access.Holder
+
+// AuditTrail receives one record per write call, allowed or refused.
+// NewAuditTrail and NoAudit make one.
+type AuditTrail = access.Trail
+
+// Callers names the caller of each call: from its verified client
+// certificate, or a header set by a trusted proxy. The zero value names
+// callers by their TLS client certificate, else "anonymous".
+type Callers = access.Resolver
+
+// AllowAll is the policy under which every caller may make every call: an
+// explicit choice, for one-tenant deployments, tests and examples.
+func AllowAll() *Policy { return access.AllowAll() }
+
+// NoAudit is the explicit choice of no audit trail.
+func NoAudit() *AuditTrail { return access.NoAudit() }
+
+// Config is everything the service depends on. Upstream, Policy and
+// Audit are required; the rest has in-process defaults, right for one
+// replica.
+type Config struct {
+	// Upstream is the Contacts API. Required.
+	Upstream Upstream
+	// Reads is the read path in front of Upstream (NewReadPath). Default:
+	// every read is a GET of its own.
+	Reads ReadPath
+	// Policy is the access policy in force. Required: AllowAll is the
+	// explicit way to let every caller do everything.
+	Policy *Policy
+	// Audit is the audit trail of writes. Required: NoAudit is the
+	// explicit way to keep none.
+	Audit *AuditTrail
+	// Callers names the callers the policy is asked about.
+	Callers Callers
+	// Locks serialises the writes of one property. Replicas that serve
+	// the same properties must share it. Default: in process.
+	Locks Locker
+	// Requests remembers the outcomes of writes by request_id for 24 h.
+	// Replicas must share it. Default: in process, bounded.
+	Requests RequestStore
+	// LockWait bounds a write's wait for its property's write lock
+	// (default DefaultLockWait): past it the call gets UNAVAILABLE
+	// WRITE_LOCK_TIMEOUT with RetryInfo.
+	LockWait time.Duration
+	// DefaultTimeout is the deadline of calls that come without one
+	// (default DefaultTimeout), so that no upstream call waits forever.
+	DefaultTimeout time.Duration
+	// Logger gets the service's log lines: kinds and identifiers, never a
+	// contact's data. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock of the callers' fair shares. Default time.Now.
+	Now func() time.Time
+}
+
+// Defaults of Config.
+const (
+	// DefaultLockWait is several writes' worth of upstream round trips.
+	DefaultLockWait = 10 * time.Second
+	// DefaultTimeout is the deadline of a call that has none.
+	DefaultTimeout = 30 * time.Second
+)
+
+// Errors of New.
+var (
+	ErrNoUpstream = errors.New("service: Config.Upstream is required")
+	ErrNoPolicy   = errors.New("service: Config.Policy is required (AllowAll is the explicit choice to allow every caller)")
+	ErrNoAudit    = errors.New("service: Config.Audit is required (NoAudit is the explicit choice of no trail)")
+)
+
+// Service implements contacts.v1.ContactsService. Mount it on any
+// grpc.ServiceRegistrar with Register, and chain UnaryInterceptors.
 type Service struct {
 	contactsv1.UnimplementedContactsServiceServer
-	up      Upstream
-	log     *slog.Logger
-	limiter *lograte.Limiter // of the WARN lines of fail
-	// locks and requests are the shared state of safe edits (safe.go).
-	locks    writelock.Locker
-	requests idempotency.Store
+
+	up       Upstream
+	reads    ReadPath
+	gate     *access.Gate
+	locks    Locker
+	requests RequestStore
 	lockWait time.Duration
+	timeout  time.Duration
+	log      *slog.Logger
+	limiter  *lograte.Limiter // of the WARN lines of fail
 }
 
-// New returns the service calling up. A nil logger discards.
-func New(up Upstream, logger *slog.Logger) *Service {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+// New checks cfg and returns the service. It refuses a Config without an
+// upstream, an access policy or an audit trail: a service that allowed
+// every caller because nobody said otherwise would fail open.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Upstream == nil:
+		return nil, ErrNoUpstream
+	case cfg.Policy == nil:
+		return nil, ErrNoPolicy
+	case cfg.Audit == nil:
+		return nil, ErrNoAudit
 	}
-	return &Service{up: up, log: logger, limiter: lograte.New(failLogInterval, nil),
-		locks: writelock.NewLocal(), requests: idempotency.NewMemory(idempotency.MemoryConfig{}), lockWait: DefaultLockWait}
-}
-
-// ListContacts implements contacts.v1.ContactsService.ListContacts.
-func (s *Service) ListContacts(ctx context.Context, req *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {
-	return serve(ctx, s, upstream.MethodGet, req.GetPropertyId(), validateList(req),
-		func() (*contactsv1.ListContactsResponse, error) {
-			return s.read(ctx, req.GetPropertyId(), req.GetNoLanguageFallback())
-		})
-}
-
-// ReplaceContacts implements contacts.v1.ContactsService.ReplaceContacts
-// (safe.go: under the write lock, with etag and request_id).
-func (s *Service) ReplaceContacts(ctx context.Context, req *contactsv1.ReplaceContactsRequest) (*contactsv1.ReplaceContactsResponse, error) {
-	return s.replace(ctx, req)
-}
-
-// CreateContacts implements contacts.v1.ContactsService.CreateContacts
-// (safe.go).
-func (s *Service) CreateContacts(ctx context.Context, req *contactsv1.CreateContactsRequest) (*contactsv1.CreateContactsResponse, error) {
-	return s.create(ctx, req)
-}
-
-// serve is the one path of every call: refuse a request with violations
-// before any upstream call, else call the upstream and translate its
-// failure.
-func serve[Resp any](ctx context.Context, s *Service, method upstream.Method, propertyID string, vs violations, call func() (Resp, error)) (Resp, error) {
-	var zero Resp
-	c := errmap.Call{Method: method, PropertyID: propertyID}
-	if len(vs) > 0 {
-		return zero, errmap.Invalid(vs, c).Err()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	resp, err := call()
+	gate, err := access.NewGate(access.Config{Resolver: cfg.Callers, Policy: cfg.Policy, Audit: cfg.Audit, Logger: log, Now: cfg.Now})
 	if err != nil {
-		return zero, s.fail(ctx, c, err)
+		return nil, err
 	}
-	return resp, nil
+	s := &Service{
+		up:       cfg.Upstream,
+		reads:    cfg.Reads,
+		gate:     gate,
+		locks:    cfg.Locks,
+		requests: cfg.Requests,
+		lockWait: cmp.Or(cfg.LockWait, DefaultLockWait),
+		timeout:  cmp.Or(cfg.DefaultTimeout, DefaultTimeout),
+		log:      log,
+		limiter:  lograte.New(failLogInterval, nil),
+	}
+	if s.reads == nil {
+		s.reads = directReads{cfg.Upstream}
+	}
+	if s.locks == nil {
+		s.locks = writelock.NewLocal()
+	}
+	if s.requests == nil {
+		s.requests = idempotency.NewMemory(idempotency.MemoryConfig{})
+	}
+	return s, nil
 }
 
-// failLogInterval is how often one kind of failure (gRPC code, reason,
-// REST method) is logged at WARN; the lines held back in between are
-// counted in the next one's "suppressed".
-const failLogInterval = 10 * time.Second
-
-// fail translates an upstream failure and logs it. The log holds the
-// error's kind and the facade's own identifiers, never a value from the
-// request or the upstream body (see appendCause and safeID). It takes them
-// from the translation, not from the status's details, which it would have
-// to decode again.
-func (s *Service) fail(ctx context.Context, call errmap.Call, err error) error {
-	t := errmap.TranslateWithInfo(err, call)
-	st := t.Status
-	// A caller's mistake (a bad field, an unknown property) is the
-	// caller's to see, in its status: debug only, so that a busy caller
-	// cannot flood the log. Failures the operators must see: warn, once
-	// per interval and kind, with the count of the ones held back.
-	level := slog.LevelDebug
-	switch st.Code() {
-	case codes.Internal, codes.Unavailable, codes.DeadlineExceeded, codes.Unauthenticated, codes.PermissionDenied, codes.ResourceExhausted:
-		level = slog.LevelWarn
-	}
-	if !s.log.Enabled(ctx, level) {
-		return st.Err()
-	}
-	suppressed := 0
-	if level == slog.LevelWarn {
-		ok, n := s.limiter.Allow(st.Code().String() + " " + t.Reason + " " + string(call.Method))
-		if !ok {
-			return st.Err()
-		}
-		suppressed = n
-	}
-	attrs := make([]slog.Attr, 0, 12)
-	attrs = append(attrs,
-		slog.String("rest_method", string(call.Method)),
-		slog.String("property_id", safeID(call.PropertyID, isDigit, 10)),
-		slog.String("code", st.Code().String()))
-	if t.Reason != "" {
-		attrs = append(attrs, slog.String("reason", t.Reason),
-			slog.String("ota_code", safeID(t.Metadata[errmap.MetaOTACode], isDigit, 5)),
-			slog.String("http_status", t.Metadata[errmap.MetaHTTPStatus]),
-			slog.String("request_id", safeRequestID(t.Metadata[errmap.MetaRequestID])))
-	}
-	attrs = appendCause(attrs, err)
-	if suppressed > 0 {
-		attrs = append(attrs, slog.Int("suppressed", suppressed))
-	}
-	s.log.LogAttrs(ctx, level, "upstream call failed", attrs...)
-	return st.Err()
+// Register registers the service on r (a *grpc.Server, or any other
+// registrar).
+func (s *Service) Register(r grpc.ServiceRegistrar) {
+	contactsv1.RegisterContactsServiceServer(r, s)
 }
 
-// appendCause adds what operators need to diagnose a failure that is not
-// an upstream error answer, as kinds and places, never values: for a
-// transport failure its kind ("connection refused"); for an undecodable
-// answer its content type, size and the kind and JSON path of the problem
-// ("data.contacts[3].phones[0].phone_tech_type: want integer, got
-// string"). No byte of a body is logged, masked or not: a JSON body holds
-// the names, e-mails and phone numbers of contacts, and a proxy's page may
-// echo tokens.
-func appendCause(attrs []slog.Attr, err error) []slog.Attr {
-	if te, ok := errors.AsType[*upstream.TransportError](err); ok {
-		return append(attrs, slog.String("cause", te.Cause()))
-	}
-	de, ok := errors.AsType[*upstream.DecodeError](err)
-	if !ok {
-		return attrs
-	}
-	return append(attrs,
-		slog.String("content_type", de.ContentType),
-		slog.Int64("body_bytes", de.BodyBytes),
-		slog.Bool("too_large", de.TooLarge),
-		slog.String("cause", de.Problem()))
+// UnaryInterceptors are the interceptors the service needs in front of
+// it, for the caller to chain (grpc.ChainUnaryInterceptor): the default
+// deadline. Access control is not among them: every handler admits its
+// caller itself, so a server that forgets an interceptor cannot skip it.
+func (s *Service) UnaryInterceptors() []grpc.UnaryServerInterceptor {
+	return []grpc.UnaryServerInterceptor{s.defaultDeadline}
 }
 
-// safeID returns s when it is a short identifier of the expected shape
-// (at most n bytes, every byte ok), "" when empty, and "invalid" otherwise,
-// so that no other value reaches a log line in its place.
-func safeID(s string, ok func(byte) bool, n int) string {
-	if len(s) > n {
-		return "invalid"
+// defaultDeadline gives a call of the service without a deadline the
+// default one. Other services' calls pass untouched.
+func (s *Service) defaultDeadline(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if _, ok := info.Server.(*Service); !ok {
+		return handler(ctx, req)
 	}
-	for i := 0; i < len(s); i++ {
-		if !ok(s[i]) {
-			return "invalid"
-		}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
 	}
-	return s
+	return handler(ctx, req)
 }
 
-func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+// directReads is the read path of a service without one: a GET per read.
+type directReads struct{ up Upstream }
 
-// safeRequestID returns the upstream ruid when it looks like one: at most
-// 64 characters of base64 (standard or URL-safe) with at least one letter.
-// That keeps out what a hostile upstream could put there instead: a JWT
-// (dots), an e-mail address (@), a phone number (no letter), a text.
-func safeRequestID(s string) string {
-	id := safeID(s, func(b byte) bool {
-		return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || isDigit(b) || strings.IndexByte("+/=_-", b) >= 0
-	}, 64)
-	if id == "" || id == "invalid" || strings.IndexFunc(id, unicode.IsLetter) >= 0 {
-		return id
-	}
-	return "invalid"
+func (d directReads) Read(ctx context.Context, id string, nlf bool) (ReadResult, error) {
+	resp, err := d.up.List(ctx, id, nlf)
+	return ReadResult{Resp: resp}, err
 }
+
+func (d directReads) ReadFresh(ctx context.Context, id string, nlf bool) (ReadResult, error) {
+	return d.Read(ctx, id, nlf)
+}
+
+func (directReads) Invalidate(context.Context, string) {}
 
 // compile-time check.
 var _ contactsv1.ContactsServiceServer = (*Service)(nil)

@@ -31,7 +31,8 @@ import (
 func smallHeaderClient(t *testing.T, up *upstream.Client) contactsv1.ContactsServiceClient {
 	t.Helper()
 	t.Cleanup(up.CloseIdleConnections)
-	srv := grpcserver.New(grpcserver.Config{Service: service.New(up, nil)})
+	svc := newService(t, service.Config{Upstream: up})
+	srv := grpcserver.New(grpcserver.Config{Service: svc, ServiceInterceptors: svc.UnaryInterceptors()})
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(func() {

@@ -31,15 +31,6 @@ const (
 	envPassword         = "CONTACTS_API_PASSWORD"
 )
 
-// Values of -auth.
-const (
-	authAuto   = "auto"
-	authToken  = "token"
-	authStatic = "static"
-	authBasic  = "basic"
-	authNone   = "none"
-)
-
 // upstreamEmulator is the -upstream value (and CONTACTS_UPSTREAM_URL
 // value) that asks for the embedded emulator.
 const upstreamEmulator = "emulator"
@@ -156,7 +147,7 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 		"base URL of the Contacts REST API, e.g. https://supply-xml.booking.com/contacts-api\n(env "+envUpstreamURL+"), or \""+upstreamEmulator+"\" for the embedded demo emulator;\nnot given at all: the emulator, unless credentials are set")
 	fs.StringVar(&c.authURL, "auth-url", "",
 		"token exchange URL (env "+envAuthURL+"); default "+upstreamauth.DefaultExchangeURL+",\nor the emulator's own on the emulator")
-	fs.StringVar(&c.authMode, "auth", authAuto,
+	fs.StringVar(&c.authMode, "auth", upstreamauth.ModeAuto,
 		"upstream credentials: auto (client id+secret, else "+envToken+"), token, static, basic (legacy, deprecated), none")
 	fs.BoolVar(&c.insecureUpstrm, "allow-insecure-upstream", false, "allow a plain-http upstream that is not on loopback")
 	fs.BoolVar(&c.upstreamH2C, "upstream-h2c", false,
@@ -184,7 +175,7 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 
 func (c config) check() error {
 	switch c.authMode {
-	case authAuto, authToken, authStatic, authBasic, authNone:
+	case upstreamauth.ModeAuto, upstreamauth.ModeToken, upstreamauth.ModeStatic, upstreamauth.ModeBasic, upstreamauth.ModeNone:
 	default:
 		return fmt.Errorf("-auth %q: want auto, token, static, basic or none", c.authMode)
 	}

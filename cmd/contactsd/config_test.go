@@ -48,7 +48,7 @@ func TestParseConfig(t *testing.T) {
 		notInErr string
 	}{
 		{name: "defaults", check: func(c config) error {
-			want := config{listen: "localhost:50051", authMode: authAuto, logLevel: slog.LevelInfo, logFormat: "text",
+			want := config{listen: "localhost:50051", authMode: upstreamauth.ModeAuto, logLevel: slog.LevelInfo, logFormat: "text",
 				defaultTimeout: 30 * time.Second, shutdownTimeout: 30 * time.Second, renewBefore: 5 * time.Minute, maxBodyBytes: 1 << 20,
 				maxConnAge: 5 * time.Minute, emulator: true, emulatorByDefault: true,
 				share: sharingConfig{localBudget: 3, exchangesPerHour: 30, cacheMaxEntries: 10_000, cacheMaxBytes: 16 << 20, lockWait: 10 * time.Second}}
@@ -147,7 +147,7 @@ func TestParseConfig(t *testing.T) {
 			err: "no credentials in the URL", notInErr: "url-password-2"},
 		{name: "bad -auth", args: []string{"-auth", "oauth"}, err: `-auth "oauth"`},
 		{name: "every -auth", args: []string{"-auth", "basic"}, check: func(c config) error {
-			for _, m := range []string{authAuto, authToken, authStatic, authBasic, authNone} {
+			for _, m := range upstreamauth.Modes {
 				if _, err := parseConfig([]string{"-auth", m}, envMap(nil), io.Discard); err != nil {
 					return err
 				}

@@ -111,18 +111,18 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		log.Info("using the Contacts API", "upstream", upstreamURL)
 	}
 
-	creds, err := readCredentials(getenv, embedded)
+	account, err := readAccount(getenv, embedded)
 	if err != nil {
 		return err
 	}
-	mode, err := authMode(cfg, creds)
-	if err != nil {
-		return err
+	mode, err := account.Mode(cfg.authMode)
+	if errors.Is(err, upstreamauth.ErrNoCredentials) {
+		return fmt.Errorf("%w: set %s and %s (or %s, or -auth none)", err, envClientID, envClientSecret, envToken)
 	}
 	// What the replicas of the account share, in Redis when there is one.
 	var fleetID, fleetSecret string
-	if mode == authToken {
-		fleetID, fleetSecret = creds.clientID, creds.secret
+	if mode == upstreamauth.ModeToken {
+		fleetID, fleetSecret = account.ClientID, account.Secret
 	}
 	fl, err := openFleet(ctx, cfg.share, fleetID, fleetSecret, log)
 	if err != nil {
@@ -132,13 +132,18 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 
 	// The token exchange gets its own connection pool, closed on return
 	// like the upstream client's.
-	exchangeHTTP := newExchangeHTTPClient()
+	exchangeHTTP := &http.Client{Transport: httpx.NewTransport(0)}
 	defer exchangeHTTP.CloseIdleConnections()
-	auth, err := newAuthorizer(cfg, creds, mode, authURL, exchangeHTTP, func(tc *upstreamauth.TokenConfig) {
-		tc.MaxExchangesPerHour = cfg.share.exchangesPerHour
-		tc.OnExchange = obs.onTokenExchange()
-		fl.tokenConfig(tc)
-	}, log)
+	tc := upstreamauth.TokenConfig{
+		ExchangeURL:         authURL,
+		HTTPClient:          exchangeHTTP,
+		RenewBefore:         cfg.renewBefore,
+		MaxExchangesPerHour: cfg.share.exchangesPerHour,
+		OnExchange:          obs.onTokenExchange(),
+		Logger:              log.With("component", "upstreamauth"),
+	}
+	fl.tokenConfig(&tc)
+	auth, err := account.Authorizer(mode, tc, log)
 	if err != nil {
 		return err
 	}
@@ -161,28 +166,46 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return err
 	}
 	defer client.CloseIdleConnections()
-	reads := newReads(client, cfg.share, cfg.defaultTimeout)
-	defer reads.Close()
-	obs.watchReads(reads.Stats)
+	reader := newReads(client, cfg.share, cfg.defaultTimeout)
+	defer reader.Close()
+	obs.watchReads(reader.Stats)
 	if fl.budget != nil {
 		obs.watchRedis(fl.budget.Degraded)
 	}
-	gate, err := newCallers(cfg.callers, cfg.listen, stderr, log)
+	var bus readpath.Bus
+	if fl.store != nil {
+		bus = fl.store
+	}
+	callers, err := newCallers(cfg.callers, cfg.listen, stderr, log)
 	if err != nil {
 		return err
 	}
-	defer gate.close()
+	defer callers.close()
 	go func() {
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				gate.reload(log)
+				callers.reload(log)
 			}
 		}
 	}()
-	svc := service.NewWithOptions(shareInvalidations(ctx, reads, fl, cfg.share.cacheTTL > 0, log), log, fl.serviceOptions(cfg.share.lockWait))
+	svcCfg := service.Config{
+		Upstream:       client,
+		Reads:          readpath.Share(ctx, reader, bus, log),
+		Policy:         callers.policy,
+		Audit:          callers.trail,
+		Callers:        callers.resolver,
+		LockWait:       cfg.share.lockWait,
+		DefaultTimeout: cfg.defaultTimeout,
+		Logger:         log,
+	}
+	fl.serviceConfig(&svcCfg)
+	svc, err := service.New(svcCfg)
+	if err != nil {
+		return err
+	}
 
 	var tlsCfg *tls.Config
 	if cfg.tlsCert != "" {
@@ -196,7 +219,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		Logger:              log,
 		UnaryInterceptors:   unary,
 		StreamInterceptors:  stream,
-		ServiceInterceptors: gate.interceptors(),
+		ServiceInterceptors: svc.UnaryInterceptors(),
 		Options:             opts,
 		Limits: grpcserver.Limits{
 			MaxConnectionAge: cfg.maxConnAge,
@@ -204,10 +227,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			// an old connection's calls get that long to finish.
 			MaxConnectionAgeGrace: cfg.defaultTimeout,
 		},
-		TLS:            tlsCfg,
-		DefaultTimeout: cfg.defaultTimeout,
-		DrainDelay:     cfg.drainDelay,
-		Emulator:       embedded,
+		TLS:        tlsCfg,
+		DrainDelay: cfg.drainDelay,
+		Emulator:   embedded,
 	})
 	var lc net.ListenConfig
 	lis, err := lc.Listen(ctx, "tcp", cfg.listen)
@@ -276,94 +298,25 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// accountCredentials are the machine account's, from the environment (or the
-// emulator's demo account).
-type accountCredentials struct {
-	clientID, secret string
-	token            string
-	user, pass       string
-}
-
-// readCredentials reads the credentials. Secrets come from the
-// environment only, and only their presence is logged.
-func readCredentials(getenv func(string) string, embedded bool) (accountCredentials, error) {
-	c := accountCredentials{clientID: getenv(envClientID), secret: getenv(envClientSecret), token: getenv(envToken),
-		user: getenv(envUsername), pass: getenv(envPassword)}
-	if f := getenv(envClientSecretFile); f != "" && c.secret == "" {
+// readAccount reads the machine account's credentials. Secrets come from
+// the environment only, and only their presence is logged.
+func readAccount(getenv func(string) string, embedded bool) (upstreamauth.Account, error) {
+	a := upstreamauth.Account{ClientID: getenv(envClientID), Secret: getenv(envClientSecret), Token: getenv(envToken),
+		Username: getenv(envUsername), Password: getenv(envPassword)}
+	if f := getenv(envClientSecretFile); f != "" && a.Secret == "" {
 		b, err := readFileCapped(f, maxSecretFileBytes)
 		if err != nil {
-			return c, configError{fmt.Errorf("%s: %w", envClientSecretFile, err)}
+			return a, configError{fmt.Errorf("%s: %w", envClientSecretFile, err)}
 		}
-		c.secret = trimSecret(string(b))
+		a.Secret = trimSecret(string(b))
 	}
 	if embedded {
 		// The emulator knows only its demo account.
-		c.clientID, c.secret = emulator.DemoClientID, emulator.DemoClientSecret
-		c.token = cmp.Or(c.token, emulator.DemoStaticToken)
-		c.user, c.pass = emulator.DemoUsername, emulator.DemoPassword
+		a.ClientID, a.Secret = emulator.DemoClientID, emulator.DemoClientSecret
+		a.Token = cmp.Or(a.Token, emulator.DemoStaticToken)
+		a.Username, a.Password = emulator.DemoUsername, emulator.DemoPassword
 	}
-	return c, nil
-}
-
-// authMode is the -auth mode in force: auto picks token exchange when
-// there are a client id and secret, else a fixed token.
-func authMode(cfg config, c accountCredentials) (string, error) {
-	if cfg.authMode != authAuto {
-		return cfg.authMode, nil
-	}
-	switch {
-	case c.clientID != "" && c.secret != "":
-		return authToken, nil
-	case c.token != "":
-		return authStatic, nil
-	}
-	return "", fmt.Errorf("no upstream credentials: set %s and %s (or %s, or -auth none)", envClientID, envClientSecret, envToken)
-}
-
-// newAuthorizer builds the upstream credentials of mode. tune completes
-// the token source's configuration (shared budget and token, metrics).
-func newAuthorizer(cfg config, c accountCredentials, mode, authURL string, exchangeHTTP *http.Client, tune func(*upstreamauth.TokenConfig), log *slog.Logger) (upstream.Authorizer, error) {
-	switch mode {
-	case authToken:
-		if c.clientID == "" || c.secret == "" {
-			return nil, fmt.Errorf("-auth token needs %s and %s", envClientID, envClientSecret)
-		}
-		log.Info("upstream credentials: token exchange", "client_id", c.clientID, "exchange_url", cmp.Or(authURL, upstreamauth.DefaultExchangeURL))
-		tc := upstreamauth.TokenConfig{
-			ExchangeURL:  authURL,
-			HTTPClient:   exchangeHTTP,
-			ClientID:     c.clientID,
-			ClientSecret: c.secret,
-			RenewBefore:  cfg.renewBefore,
-			Logger:       log.With("component", "upstreamauth"),
-		}
-		tune(&tc)
-		ts, err := upstreamauth.NewTokenSource(tc)
-		if err != nil {
-			return nil, err
-		}
-		return ts, nil
-	case authStatic:
-		if c.token == "" {
-			return nil, fmt.Errorf("-auth static needs %s", envToken)
-		}
-		log.Info("upstream credentials: fixed bearer token from " + envToken)
-		return upstreamauth.NewStaticToken(c.token), nil
-	case authBasic:
-		if c.user == "" || c.pass == "" {
-			return nil, fmt.Errorf("-auth basic needs %s and %s", envUsername, envPassword)
-		}
-		log.Warn("upstream credentials: legacy Basic auth; Booking.com sunset it on 2025-12-31, move to "+envClientID+"/"+envClientSecret, "username_set", true)
-		return upstreamauth.NewBasic(c.user, c.pass), nil
-	}
-	log.Warn("upstream credentials: none (-auth none)")
-	return nil, nil
-}
-
-// newExchangeHTTPClient is an HTTP client with a connection pool of its
-// own, not http.DefaultTransport's.
-func newExchangeHTTPClient() *http.Client {
-	return &http.Client{Transport: httpx.NewTransport(0)}
+	return a, nil
 }
 
 // loadTLS builds the server's TLS config, with client verification when

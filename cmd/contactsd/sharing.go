@@ -146,15 +146,13 @@ func (f *fleet) tokenConfig(cfg *upstreamauth.TokenConfig) {
 	cfg.Shared = f.store.TokenShare(nil)
 }
 
-// serviceOptions are the shared state of safe edits: Redis's when there
-// is one, else the service's in-process defaults.
-func (f *fleet) serviceOptions(lockWait time.Duration) service.Options {
-	o := service.Options{LockWait: lockWait}
+// serviceConfig puts the shared state of safe edits into cfg: Redis's
+// when there is one, else the service's in-process defaults stay.
+func (f *fleet) serviceConfig(cfg *service.Config) {
 	if f.store != nil {
-		o.Locks = f.store.WriteLocks(0)
-		o.Requests = f.store.Requests(0, 0)
+		cfg.Locks = f.store.WriteLocks(0)
+		cfg.Requests = f.store.Requests(0, 0)
 	}
-	return o
 }
 
 func (f *fleet) close() {
@@ -175,56 +173,4 @@ func newReads(up readpath.Upstream, cfg sharingConfig, flightTimeout time.Durati
 		MaxEntries:    cfg.cacheMaxEntries,
 		MaxBytes:      cfg.cacheMaxBytes,
 	})
-}
-
-// fleetReads tells the other replicas about every write made through
-// this one, so that their caches drop the property too, and drops what
-// they tell this one about. Without a cache there is nothing to tell.
-type fleetReads struct {
-	*readpath.Reader
-	store *redisstore.Store
-	log   *slog.Logger
-}
-
-// shareInvalidations subscribes r to the fleet's invalidations when the
-// cache is on and there is a Redis, and returns what the service should
-// call.
-func shareInvalidations(ctx context.Context, r *readpath.Reader, f *fleet, cacheOn bool, log *slog.Logger) service.Upstream {
-	if f.store == nil || !cacheOn {
-		return r
-	}
-	_, err := f.store.Invalidations(ctx, func(id string) {
-		if id == "" {
-			// (Re)subscribed: what was published meanwhile is lost.
-			r.InvalidateAll()
-			return
-		}
-		r.Invalidate(id)
-	})
-	if err != nil {
-		log.Warn("shared Redis: cache invalidations from other replicas not received; this replica's cache is dropped on every Redis failure")
-	}
-	return &fleetReads{Reader: r, store: f.store, log: log}
-}
-
-func (f *fleetReads) publish(ctx context.Context, id string) {
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	if err := f.store.PublishInvalidation(pctx, id); err != nil {
-		f.log.Warn("shared Redis: could not tell the other replicas to drop a cached property; their caches expire it by TTL")
-	}
-}
-
-// Replace writes through this replica and tells the others.
-func (f *fleetReads) Replace(ctx context.Context, id string, cs []*contactsv1.Contact) (*contactsv1.ReplaceContactsResponse, error) {
-	resp, err := f.Reader.Replace(ctx, id, cs)
-	f.publish(ctx, id)
-	return resp, err
-}
-
-// Create writes through this replica and tells the others.
-func (f *fleetReads) Create(ctx context.Context, id string, cs []*contactsv1.Contact) (*contactsv1.CreateContactsResponse, error) {
-	resp, err := f.Reader.Create(ctx, id, cs)
-	f.publish(ctx, id)
-	return resp, err
 }

@@ -279,6 +279,35 @@ func TestMalformedRequest(t *testing.T) {
 // TestUnknownMethod: a method or service the server does not have answers
 // UNIMPLEMENTED with an ErrorInfo, logged at debug; outer interceptors see
 // it.
+// TestPlainServerLosesTheRefusal shows what the server's own request
+// decoding (decode.go) gives callers: the same malformed request sent to
+// a plain grpc.Server gets a bare INTERNAL, the code of a server bug, with
+// no ErrorInfo to say it was the request; contactsd's server answers
+// INVALID_ARGUMENT MALFORMED_REQUEST (TestMalformedRequest).
+func TestPlainServerLosesTheRefusal(t *testing.T) {
+	plain := grpc.NewServer()
+	contactsv1.RegisterContactsServiceServer(plain, &fakeService{})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = plain.Serve(lis) }()
+	t.Cleanup(plain.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	body, out := []byte{0x08, 0xff}, []byte(nil)
+	err = conn.Invoke(ctxT(t), methodList, &body, &out, grpc.ForceCodecV2(rawCodec{}))
+	if st := status.Convert(err); st.Code() != codes.Internal || len(st.Details()) != 0 {
+		t.Fatalf("plain server: %v %v; this test documents that grpc-go answers a bare INTERNAL", st.Code(), st.Details())
+	}
+	h := start(t, grpcserver.Config{})
+	err = h.dial(t).Invoke(ctxT(t), methodList, &body, &out, grpc.ForceCodecV2(rawCodec{}))
+	wantRefusal(t, err, codes.InvalidArgument, grpcserver.ReasonMalformedRequest)
+}
+
 func TestUnknownMethod(t *testing.T) {
 	rec := &codeRecorder{}
 	h := start(t, grpcserver.Config{StreamInterceptors: []grpc.StreamServerInterceptor{rec.stream}})

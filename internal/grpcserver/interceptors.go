@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"runtime/debug"
-	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
@@ -22,8 +21,7 @@ import (
 //	Config.UnaryInterceptors / StreamInterceptors  (metrics: every final code)
 //	call log (debug)
 //	panic recovery
-//	shutdown: calls cut by the shutdown deadline answer SERVER_SHUTTING_DOWN;
-//	for unary calls, the same step gives the default deadline
+//	shutdown: calls cut by the shutdown deadline answer SERVER_SHUTTING_DOWN
 //	emulator header (when Config.Emulator)
 //	Config.ServiceInterceptors (unary: the access gate)
 //
@@ -37,7 +35,7 @@ func (s *Server) unaryChain(cfg Config) []grpc.UnaryServerInterceptor {
 	}
 	chain = append(chain,
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(s.recovered)),
-		s.callContextUnary(cfg.DefaultTimeout))
+		s.callContextUnary)
 	if cfg.Emulator {
 		chain = append(chain, emulatorHeaderUnary)
 	}
@@ -128,29 +126,18 @@ func reasonOf(st *status.Status) string {
 	return ""
 }
 
-// callContextUnary gives a call without a deadline the default one, and
-// cancels the call's context when the shutdown deadline passes; such a
-// call then answers UNAVAILABLE SERVER_SHUTTING_DOWN whatever its handler
-// returns on failure. One context per call does both.
-func (s *Server) callContextUnary(d time.Duration) grpc.UnaryServerInterceptor {
-	if d <= 0 {
-		d = 30 * time.Second
+// callContextUnary cancels the call's context when the shutdown deadline
+// passes; such a call then answers UNAVAILABLE SERVER_SHUTTING_DOWN
+// whatever its handler returns on failure.
+func (s *Server) callContextUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.hardStop, cancel)()
+	resp, err := handler(ctx, req)
+	if err != nil && ctx.Err() != nil && s.hardStop.Err() != nil {
+		return nil, shuttingDown(info.FullMethod).Err()
 	}
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		var cancel context.CancelFunc
-		if _, ok := ctx.Deadline(); ok {
-			ctx, cancel = context.WithCancel(ctx)
-		} else {
-			ctx, cancel = context.WithTimeout(ctx, d)
-		}
-		defer cancel()
-		defer context.AfterFunc(s.hardStop, cancel)()
-		resp, err := handler(ctx, req)
-		if err != nil && ctx.Err() != nil && s.hardStop.Err() != nil {
-			return nil, shuttingDown(info.FullMethod).Err()
-		}
-		return resp, err
-	}
+	return resp, err
 }
 
 // shutdownStream cancels the stream's context when the shutdown deadline

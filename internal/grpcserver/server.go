@@ -70,9 +70,6 @@ type Config struct {
 	// TLS, when set, serves TLS (and mTLS when it requires client certs).
 	// Failed handshakes are logged at info, once a minute per kind.
 	TLS *tls.Config
-	// DefaultTimeout is the deadline of calls that arrive without one, so
-	// that no upstream call waits forever (default 30s).
-	DefaultTimeout time.Duration
 	// DrainDelay is how long Shutdown keeps serving after health turns
 	// NOT_SERVING, before it closes the listener, so that load balancers
 	// see the change and stop sending first (default 0).
@@ -88,8 +85,9 @@ type Config struct {
 	UnaryInterceptors  []grpc.UnaryServerInterceptor
 	StreamInterceptors []grpc.StreamServerInterceptor
 	// ServiceInterceptors run innermost, inside the call log and panic
-	// recovery, right before the service (the access gate: its refusals
-	// are logged, its panics recovered).
+	// recovery, right before the service: the service's own
+	// (service.Service.UnaryInterceptors), whose refusals are logged and
+	// panics recovered.
 	ServiceInterceptors []grpc.UnaryServerInterceptor
 	// Options are added to the main server's options, after the server's
 	// own (e.g. grpc.StatsHandler for OpenTelemetry).

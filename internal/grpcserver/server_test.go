@@ -242,51 +242,6 @@ func TestPanicBecomesInternal(t *testing.T) {
 	}
 }
 
-func TestDefaultDeadline(t *testing.T) {
-	for _, tc := range []struct {
-		name           string
-		defaultTimeout time.Duration
-		callTimeout    time.Duration // 0: the call has no deadline
-		want           time.Duration
-	}{
-		{"no deadline gets the configured default", 7 * time.Minute, 0, 7 * time.Minute},
-		{"no deadline, no configuration: 30s", 0, 0, 30 * time.Second},
-		{"a longer deadline of the caller is kept", 7 * time.Minute, time.Hour, time.Hour},
-		{"a shorter deadline of the caller is kept", 7 * time.Minute, time.Minute, time.Minute},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			seen := make(chan time.Time, 1)
-			h := start(t, grpcserver.Config{DefaultTimeout: tc.defaultTimeout, Service: &fakeService{
-				list: func(ctx context.Context, _ *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {
-					d, ok := ctx.Deadline()
-					if !ok {
-						return nil, status.Error(codes.FailedPrecondition, "the handler has no deadline")
-					}
-					seen <- d
-					return &contactsv1.ListContactsResponse{}, nil
-				},
-			}})
-			client := contactsv1.NewContactsServiceClient(h.dial(t))
-			ctx := context.Background()
-			if tc.callTimeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tc.callTimeout)
-				defer cancel()
-			}
-			before := time.Now()
-			if _, err := client.ListContacts(ctx, &contactsv1.ListContactsRequest{PropertyId: "1"}); err != nil {
-				t.Fatal(err)
-			}
-			after := time.Now()
-			d := <-seen
-			// The grpc-timeout header rounds; a few seconds of slack.
-			if lo, hi := before.Add(tc.want-5*time.Second), after.Add(tc.want+time.Second); d.Before(lo) || d.After(hi) {
-				t.Fatalf("handler deadline in %v, want about %v", d.Sub(before), tc.want)
-			}
-		})
-	}
-}
-
 func TestMaxRecvMsgSize(t *testing.T) {
 	for _, tc := range []struct {
 		name       string

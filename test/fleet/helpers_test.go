@@ -186,21 +186,24 @@ func newReplica(t testing.TB, id int, cfg fleetConfig) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := service.Options{Locks: store.WriteLocks(0), Requests: store.Requests(0, 0)}
-	if cfg.inProcess {
-		opts = service.Options{}
+	scfg := service.Config{Upstream: up, Policy: service.AllowAll(), Audit: service.NoAudit(), Logger: log}
+	if !cfg.inProcess {
+		scfg.Locks, scfg.Requests = store.WriteLocks(0), store.Requests(0, 0)
 	}
-	svc := service.NewWithOptions(up, log, opts)
+	svc, err := service.New(scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.client = serve(t, up, svc, log)
 	return r
 }
 
 // serve runs svc behind the real gRPC server on an in-memory listener and
 // returns a client of it.
-func serve(t testing.TB, up *upstream.Client, svc contactsv1.ContactsServiceServer, log *slog.Logger) contactsv1.ContactsServiceClient {
+func serve(t testing.TB, up *upstream.Client, svc *service.Service, log *slog.Logger) contactsv1.ContactsServiceClient {
 	t.Helper()
 	t.Cleanup(up.CloseIdleConnections)
-	srv := grpcserver.New(grpcserver.Config{Service: svc, Logger: log})
+	srv := grpcserver.New(grpcserver.Config{Service: svc, ServiceInterceptors: svc.UnaryInterceptors(), Logger: log})
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(func() {

@@ -2,25 +2,11 @@ package service
 
 import (
 	"bytes"
-	"context"
 	"slices"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
-	"github.com/contacts-facade/contacts-facade/internal/access"
-	"github.com/contacts-facade/contacts-facade/internal/audit"
 	"github.com/contacts-facade/contacts-facade/internal/safeedit"
 )
-
-// checkChanges asks the caller's grant (access: the gate in front of the
-// service) about every profile the write would change, including those
-// only the current state shows: a ReplaceContacts that leaves out the
-// contacts of a profile deletes them, and its caller must be allowed to
-// write that profile. It runs under the write lock, after the fresh read
-// and before the upstream write. The profiles are also noted for the
-// audit record.
-func checkChanges(ctx context.Context, before, after []*contactsv1.Contact) error {
-	return access.CheckProfiles(ctx, changedProfiles(before, after)...)
-}
 
 // changedProfiles are the profiles whose serving contacts differ between
 // two states, in enum order: those for which the contacts serving the
@@ -68,10 +54,4 @@ func servingForms(dst [][]byte, cs []*contactsv1.Contact, forms [][]byte, p cont
 	}
 	slices.SortFunc(dst, bytes.Compare)
 	return dst
-}
-
-// noteEtags puts the etags before and after a write into the call's audit
-// record, if it has one.
-func noteEtags(ctx context.Context, before, after string) {
-	audit.FromContext(ctx).SetEtags(before, after)
 }
