@@ -19,10 +19,8 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/access"
-	"github.com/contacts-facade/contacts-facade/internal/audit"
-	"github.com/contacts-facade/contacts-facade/internal/caller"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
-	"github.com/contacts-facade/contacts-facade/internal/policy"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // The identities of the fairness table, sent as a mesh proxy would in
@@ -38,7 +36,7 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustPa
 
 // asCaller is ctx with the proxy header that names id.
 func asCaller(ctx context.Context, id string) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, caller.XFCCHeader, "URI="+id)
+	return metadata.AppendToOutgoingContext(ctx, access.XFCCHeader, "URI="+id)
 }
 
 // fairSharePolicy gives every caller everything, with perSecond calls a
@@ -69,18 +67,25 @@ callers:
 // proxy header from loopback; with withAudit, writes are audited to
 // nowhere.
 func gateInterceptor(doc string, withAudit bool) (grpc.UnaryServerInterceptor, error) {
-	p, err := policy.Parse([]byte(doc))
+	p, err := access.ParsePolicy([]byte(doc))
 	if err != nil {
 		return nil, err
 	}
 	cfg := access.Config{
-		Resolver: caller.Resolver{TrustProxyHeader: true, Proxies: loopback},
-		Policy:   policy.NewHolder(p),
+		Resolver: access.Resolver{TrustProxyHeader: true, Proxies: loopback},
+		Policy:   access.NewHolder(p),
+		Audit:    access.NoAudit(),
 	}
 	if withAudit {
-		cfg.Audit = audit.New(io.Discard)
+		cfg.Audit = access.NewTrail(io.Discard)
 	}
-	return access.New(cfg).Unary(), nil
+	g, err := access.NewGate(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// TEMPORARY (issue 25): the service's bridge, until its handlers
+	// call the gate themselves.
+	return service.GateInterceptor(g), nil
 }
 
 // fairPhase is the quiet caller's figures in one phase, and the

@@ -18,7 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
-	"github.com/contacts-facade/contacts-facade/internal/audit"
+	"github.com/contacts-facade/contacts-facade/internal/access"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 )
 
@@ -86,10 +86,10 @@ func TestRunSharedAndGated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var recs []audit.Record
+	var recs []access.Record
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var r audit.Record
+		var r access.Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("audit line %q: %v", sc.Text(), err)
 		}
@@ -115,17 +115,17 @@ func TestCallersReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.policy.Load().Match("anyone").AllowsRPC("ReplaceContacts") {
+	if c.policy.Holder().Load().Match("anyone").AllowsRPC("ReplaceContacts") {
 		t.Fatal("v1 allows a write")
 	}
 	_ = os.WriteFile(file, []byte("default:\n  rpcs: [\"*\"]\n  write_profiles: [\"*\"]\n"), 0o600)
 	c.reload(log)
-	if !c.policy.Load().Match("anyone").AllowsRPC("ReplaceContacts") {
+	if !c.policy.Holder().Load().Match("anyone").AllowsRPC("ReplaceContacts") {
 		t.Fatal("v2 not in force after reload")
 	}
 	_ = os.WriteFile(file, []byte("default:\n  rpcs: [Nonsense]\n"), 0o600)
 	c.reload(log)
-	if !c.policy.Load().Match("anyone").AllowsRPC("ReplaceContacts") || !strings.Contains(logs.String(), "line 2") {
+	if !c.policy.Holder().Load().Match("anyone").AllowsRPC("ReplaceContacts") || !strings.Contains(logs.String(), "line 2") {
 		t.Fatalf("a bad policy replaced the good one, or the log does not say where:\n%s", logs.String())
 	}
 	if _, err := newCallers(callersConfig{policyFile: file}, "127.0.0.1:0", &logs, log); err == nil || !strings.Contains(err.Error(), "line 2") {
