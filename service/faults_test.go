@@ -28,8 +28,8 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
 	"github.com/contacts-facade/contacts-facade/internal/errmap/errmaptest"
-	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // faultProperty is the property of every call in this file.
@@ -546,7 +546,7 @@ func readGolden(t *testing.T, path string) (code string, st *spb.Status) {
 // server, and checks that the caller gets exactly the status of its golden
 // file: every seed row, 394 and 450 included, end to end.
 func TestRecordedAnswersThroughServer(t *testing.T) {
-	dir := filepath.Join("..", "errmap", "testdata")
+	dir := filepath.Join("..", "internal", "errmap", "testdata")
 	files, err := filepath.Glob(filepath.Join(dir, "answers", "*.txt"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no recorded answers: %v", err)

@@ -10,16 +10,13 @@ import (
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/access"
-	"github.com/contacts-facade/contacts-facade/internal/audit"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
-	"github.com/contacts-facade/contacts-facade/internal/policy"
 	"github.com/contacts-facade/contacts-facade/internal/writelock"
 	"github.com/contacts-facade/contacts-facade/service"
 )
@@ -38,13 +35,12 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 // per-profile write of INVOICES goes through and leaves an audit record
 // with both etags.
 func TestGateSeesWhatAReplaceDeletes(t *testing.T) {
-	p, err := policy.Parse([]byte("default:\n  rpcs: [\"*\"]\n  write_profiles: [GENERAL, INVOICES]\n"))
+	p, err := access.ParsePolicy([]byte("default:\n  rpcs: [\"*\"]\n  write_profiles: [GENERAL, INVOICES]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var trail syncBuf
-	gate := access.New(access.Config{Policy: policy.NewHolder(p), Audit: audit.New(&trail)})
-	s := newGatedStack(t, grpcserver.Config{UnaryInterceptors: []grpc.UnaryServerInterceptor{gate.Unary()}})
+	s := newGatedStack(t, service.Config{Policy: access.NewHolder(p), Audit: access.NewTrail(&trail)})
 	ctx := ctxLong(t)
 	gen, inv := contactsv1.ProfileType_PROFILE_TYPE_GENERAL, contactsv1.ProfileType_PROFILE_TYPE_INVOICES
 	puts := s.emu.Puts(emulator.DemoPropertyFull)
@@ -67,7 +63,7 @@ func TestGateSeesWhatAReplaceDeletes(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("%d audit records, want 2:\n%s", len(lines), trail.String())
 	}
-	var refused, ok audit.Record
+	var refused, ok access.Record
 	_ = json.Unmarshal([]byte(lines[0]), &refused)
 	_ = json.Unmarshal([]byte(lines[1]), &ok)
 	if refused.Code != "PermissionDenied" || refused.Reason != access.ReasonCallerNotAllowed || refused.Allowed {
@@ -119,12 +115,11 @@ func TestLockWaitIsBounded(t *testing.T) {
 // that may write GENERAL only is not refused for the profiles it leaves
 // alone, and gets the upstream's answer.
 func TestGateCreateKeepsWhatItDoesNotSend(t *testing.T) {
-	p, err := policy.Parse([]byte("default:\n  rpcs: [\"*\"]\n  write_profiles: [GENERAL]\n"))
+	p, err := access.ParsePolicy([]byte("default:\n  rpcs: [\"*\"]\n  write_profiles: [GENERAL]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate := access.New(access.Config{Policy: policy.NewHolder(p)})
-	s := newGatedStack(t, grpcserver.Config{UnaryInterceptors: []grpc.UnaryServerInterceptor{gate.Unary()}})
+	s := newGatedStack(t, service.Config{Policy: access.NewHolder(p)})
 	_, err = s.client.CreateContacts(ctxLong(t), &contactsv1.CreateContactsRequest{PropertyId: fullID,
 		Contacts: []*contactsv1.Contact{validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL)}})
 	if status.Code(err) != codes.AlreadyExists {

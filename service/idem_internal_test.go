@@ -50,7 +50,7 @@ func TestUncertainOutcomesAreNotRemembered(t *testing.T) {
 		}
 		return nil
 	}}
-	s := New(up, nil)
+	s := newForTest(t, up, nil)
 	id := "6f1c2a3e-8b4d-4f6a-9c1e-2d3b4a5c6d7e"
 	if _, err := s.SetProfileContacts(t.Context(), setRequest(id)); status.Code(err) != codes.Unavailable {
 		t.Fatalf("first call: %v, want UNAVAILABLE", err)
@@ -65,7 +65,7 @@ func TestUncertainOutcomesAreNotRemembered(t *testing.T) {
 	refused := &flakyWrites{write: func(int64) error {
 		return &upstream.APIError{Method: upstream.MethodPut, HTTPStatus: 400, Errors: []upstream.Message{{Code: "320"}}}
 	}}
-	s = New(refused, nil)
+	s = newForTest(t, refused, nil)
 	for range 2 {
 		if _, err := s.SetProfileContacts(t.Context(), setRequest(id)); status.Code(err) != codes.InvalidArgument {
 			t.Fatalf("refused write: %v", err)
@@ -85,7 +85,7 @@ func TestPanicFreesTheRequestID(t *testing.T) {
 		}
 		return nil
 	}}
-	s := New(up, nil)
+	s := newForTest(t, up, nil)
 	id := "6f1c2a3e-8b4d-4f6a-9c1e-2d3b4a5c6d7e"
 	func() {
 		defer func() { _ = recover() }()

@@ -15,8 +15,8 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
-	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // loadCalls is the number of concurrent calls of the load tests: as many

@@ -81,7 +81,7 @@ func TestFailureLog(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf syncBuffer
-			s := New(failingUpstream{tc.err}, debugLogger(&buf))
+			s := newForTest(t, failingUpstream{tc.err}, debugLogger(&buf))
 			if _, err := s.ListContacts(context.Background(), &contactsv1.ListContactsRequest{PropertyId: "1000001"}); err == nil {
 				t.Fatal("the call succeeded")
 			}
@@ -211,7 +211,7 @@ func TestHostileBodiesNeverLogged(t *testing.T) {
 					t.Fatal(err)
 				}
 				var buf syncBuffer
-				s := New(up, debugLogger(&buf))
+				s := newForTest(t, up, debugLogger(&buf))
 				if err := call(s); err == nil {
 					t.Fatal("the call succeeded")
 				}
@@ -250,7 +250,7 @@ func TestFailureLogRateLimited(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	refused := &upstream.TransportError{Method: upstream.MethodGet, NotSent: true, Err: syscall.ECONNREFUSED}
 	var current error = refused
-	s := New(upstreamFunc(func() error { return current }), debugLogger(&buf))
+	s := newForTest(t, upstreamFunc(func() error { return current }), debugLogger(&buf))
 	s.limiter = lograte.New(failLogInterval, clock.now)
 	list := func() {
 		if _, err := s.ListContacts(t.Context(), &contactsv1.ListContactsRequest{PropertyId: "1000001"}); err == nil {
@@ -275,7 +275,7 @@ func TestFailureLogRateLimited(t *testing.T) {
 	}
 	// The same failure of another REST method: its own line too. (A
 	// Create reads first, under the write lock: that read succeeds here.)
-	w := New(writesFail(func() error { return current }), debugLogger(&buf))
+	w := newForTest(t, writesFail(func() error { return current }), debugLogger(&buf))
 	w.limiter = s.limiter
 	if _, err := w.CreateContacts(t.Context(), &contactsv1.CreateContactsRequest{PropertyId: "1000001", Contacts: requestContacts()}); err == nil {
 		t.Fatal("the call succeeded")

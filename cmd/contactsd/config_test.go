@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 	"io"
 	"log/slog"
 	"os"

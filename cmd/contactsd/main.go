@@ -22,6 +22,7 @@ import (
 
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
 	"github.com/contacts-facade/contacts-facade/internal/metrics"
+	"github.com/contacts-facade/contacts-facade/internal/readpath"
 
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/grpcserver"

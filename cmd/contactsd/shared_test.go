@@ -18,7 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
-	"github.com/contacts-facade/contacts-facade/internal/audit"
+	"github.com/contacts-facade/contacts-facade/internal/access"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 )
 
@@ -86,10 +86,10 @@ func TestRunSharedAndGated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var recs []audit.Record
+	var recs []access.Record
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var r audit.Record
+		var r access.Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("audit line %q: %v", sc.Text(), err)
 		}

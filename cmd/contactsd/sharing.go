@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"time"
 
-	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/readpath"
 	"github.com/contacts-facade/contacts-facade/internal/redisstore"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"

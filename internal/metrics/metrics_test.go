@@ -51,7 +51,11 @@ func facade(t *testing.T, m *metrics.Metrics) contactsv1.ContactsServiceClient {
 	}
 	t.Cleanup(up.CloseIdleConnections)
 	g := grpc.NewServer(grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor()), grpc.ChainStreamInterceptor(m.StreamServerInterceptor()))
-	contactsv1.RegisterContactsServiceServer(g, service.New(up, nil))
+	svc, err := service.New(service.Config{Upstream: up, Policy: service.AllowAll(), Audit: service.NoAudit()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Register(g)
 	m.InitializeGRPC(g)
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = g.Serve(lis) }()

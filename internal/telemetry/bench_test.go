@@ -78,7 +78,11 @@ func benchStack(b *testing.B, withMetrics, withTracing bool) contactsv1.Contacts
 		opts = append(opts, grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor()))
 	}
 	g := grpc.NewServer(opts...)
-	contactsv1.RegisterContactsServiceServer(g, service.New(up, nil))
+	svc, err := service.New(service.Config{Upstream: up, Policy: service.AllowAll(), Audit: service.NoAudit()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc.Register(g)
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = g.Serve(lis) }()
 	b.Cleanup(g.Stop)

@@ -114,7 +114,11 @@ func TestSpanTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := grpc.NewServer(grpc.StatsHandler(tr.ServerHandler()))
-	contactsv1.RegisterContactsServiceServer(g, service.New(up, nil))
+	svc, err := service.New(service.Config{Upstream: up, Policy: service.AllowAll(), Audit: service.NoAudit()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Register(g)
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(g.Stop)

@@ -28,8 +28,6 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/access"
-	"github.com/contacts-facade/contacts-facade/internal/audit"
-	"github.com/contacts-facade/contacts-facade/internal/policy"
 )
 
 // pki is a test CA that issues server and client certificates.
@@ -69,19 +67,31 @@ func (p *pki) issue(tmpl *x509.Certificate, usage x509.ExtKeyUsage) tls.Certific
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// fakeService counts the calls that reach it (they would reach the
-// upstream).
+// fakeService is a ContactsService that asks the gate first, as the
+// service does, and counts the calls the gate admits (they would reach
+// the upstream).
 type fakeService struct {
 	contactsv1.UnimplementedContactsServiceServer
+	gate  *access.Gate
 	calls atomic.Int64
 }
 
-func (f *fakeService) ListContacts(context.Context, *contactsv1.ListContactsRequest) (*contactsv1.ListContactsResponse, error) {
+func (f *fakeService) ListContacts(ctx context.Context, req *contactsv1.ListContactsRequest) (resp *contactsv1.ListContactsResponse, err error) {
+	call, err := f.gate.Admit(ctx, contactsv1.ContactsService_ListContacts_FullMethodName, req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { call.End(resp, err) }()
 	f.calls.Add(1)
 	return &contactsv1.ListContactsResponse{}, nil
 }
 
-func (f *fakeService) ReplaceContacts(ctx context.Context, req *contactsv1.ReplaceContactsRequest) (*contactsv1.ReplaceContactsResponse, error) {
+func (f *fakeService) ReplaceContacts(ctx context.Context, req *contactsv1.ReplaceContactsRequest) (resp *contactsv1.ReplaceContactsResponse, err error) {
+	call, err := f.gate.Admit(ctx, contactsv1.ContactsService_ReplaceContacts_FullMethodName, req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { call.End(resp, err) }()
 	f.calls.Add(1)
 	// What only the service knows: the state before held a GENERAL
 	// contact that this Replace would delete unless it sends one.
@@ -94,14 +104,19 @@ func (f *fakeService) ReplaceContacts(ctx context.Context, req *contactsv1.Repla
 		}
 	}
 	if deletes {
-		if err := access.CheckProfiles(ctx, contactsv1.ProfileType_PROFILE_TYPE_GENERAL); err != nil {
+		if err := call.MayWrite(contactsv1.ProfileType_PROFILE_TYPE_GENERAL); err != nil {
 			return nil, err
 		}
 	}
 	return &contactsv1.ReplaceContactsResponse{RequestId: "ruid-1"}, nil
 }
 
-func (f *fakeService) CreateContacts(context.Context, *contactsv1.CreateContactsRequest) (*contactsv1.CreateContactsResponse, error) {
+func (f *fakeService) CreateContacts(ctx context.Context, req *contactsv1.CreateContactsRequest) (resp *contactsv1.CreateContactsResponse, err error) {
+	call, err := f.gate.Admit(ctx, contactsv1.ContactsService_CreateContacts_FullMethodName, req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { call.End(resp, err) }()
 	f.calls.Add(1)
 	return &contactsv1.CreateContactsResponse{}, nil
 }
@@ -127,7 +142,7 @@ type stack struct {
 	addr  string
 	pki   *pki
 	gate  *access.Gate
-	hold  *policy.Holder
+	hold  *access.Holder
 	mu    *sync.Mutex
 }
 
@@ -135,18 +150,21 @@ func newStack(t *testing.T, now func() time.Time) *stack {
 	t.Helper()
 	p := newPKI(t)
 	srvCert := p.issue(&x509.Certificate{DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}, x509.ExtKeyUsageServerAuth)
-	pol, err := policy.Parse([]byte(testPolicy))
+	pol, err := access.ParsePolicy([]byte(testPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}
-	hold := policy.NewHolder(pol)
+	hold := access.NewHolder(pol)
 	var buf bytes.Buffer
 	var mu sync.Mutex
-	gate := access.New(access.Config{Policy: hold, Audit: audit.New(&lockedWriter{w: &buf, mu: &mu}), Now: now})
-	svc := &fakeService{}
+	gate, err := access.NewGate(access.Config{Policy: hold, Audit: access.NewTrail(&lockedWriter{w: &buf, mu: &mu}), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &fakeService{gate: gate}
 	creds := credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{srvCert}, ClientCAs: p.pool,
 		ClientAuth: tls.VerifyClientCertIfGiven, MinVersion: tls.VersionTLS13})
-	s := grpc.NewServer(grpc.Creds(creds), grpc.ChainUnaryInterceptor(gate.Unary()))
+	s := grpc.NewServer(grpc.Creds(creds))
 	contactsv1.RegisterContactsServiceServer(s, svc)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -262,9 +280,9 @@ func TestPolicyThroughMTLS(t *testing.T) {
 		if info.GetMetadata()["source"] != "facade" {
 			t.Errorf("%s %s: source %q", tt.caller, tt.call, info.GetMetadata()["source"])
 		}
-		// Refusals the request alone shows happen before the service;
-		// a deletion only the service can see is refused by it, before
-		// its upstream write.
+		// Refusals the request alone shows happen in Admit, before the
+		// service does anything; a deletion only the service can see is
+		// refused by MayWrite, before its upstream write.
 		if tt.missing != "profile:GENERAL" || tt.call == "Replace sending GENERAL" || tt.call == "Create" {
 			if reached != 0 {
 				t.Errorf("%s %s: refused after reaching the service", tt.caller, tt.call)
@@ -308,7 +326,7 @@ func TestEveryWriteLeavesOneAuditRecordWithoutPII(t *testing.T) {
 			t.Fatalf("audit trail holds %q:\n%s", pii, out)
 		}
 	}
-	var ok, refused audit.Record
+	var ok, refused access.Record
 	_ = json.Unmarshal([]byte(lines[0]), &ok)
 	_ = json.Unmarshal([]byte(lines[1]), &refused)
 	if ok.Caller != "dns:admin.corp" || ok.RPC != "ReplaceContacts" || ok.PropertyID != "1000001" || !ok.Allowed ||
@@ -325,7 +343,7 @@ func TestFairShareIsolatesAFloodingCaller(t *testing.T) {
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	s := newStack(t, clock)
-	p, err := policy.Parse([]byte(`version: 1
+	p, err := access.ParsePolicy([]byte(`version: 1
 default:
   rpcs: [read]
   rate: {per_second: 1, burst: 5}
@@ -337,7 +355,7 @@ callers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.hold.Swap(p)
+	s.hold.Store(p)
 	flood := s.client(t, &x509.Certificate{Subject: pkix.Name{CommonName: "flood"}})
 	quiet := s.client(t, &x509.Certificate{Subject: pkix.Name{CommonName: "quiet"}})
 	ctx := context.Background()
@@ -378,8 +396,8 @@ func TestReloadUnderLoadLosesNoCall(t *testing.T) {
 	// A caller the two policies treat differently: v1's default lets it
 	// list, v2 has no default and refuses it.
 	stranger := s.client(t, &x509.Certificate{Subject: pkix.Name{CommonName: "stranger"}})
-	p1, _ := policy.Parse([]byte(testPolicy))
-	p2, _ := policy.Parse([]byte("version: 1\ncallers:\n  - id: dns:admin.corp\n    rpcs: [\"*\"]\n"))
+	p1, _ := access.ParsePolicy([]byte(testPolicy))
+	p2, _ := access.ParsePolicy([]byte("version: 1\ncallers:\n  - id: dns:admin.corp\n    rpcs: [\"*\"]\n"))
 	var callers sync.WaitGroup
 	var allowed, refused, other atomic.Int64
 	stop, reloaded := make(chan struct{}), make(chan int)
@@ -393,9 +411,9 @@ func TestReloadUnderLoadLosesNoCall(t *testing.T) {
 			default:
 			}
 			if n%2 == 0 {
-				s.hold.Swap(p2)
+				s.hold.Store(p2)
 			} else {
-				s.hold.Swap(p1)
+				s.hold.Store(p1)
 			}
 			n++
 			runtime.Gosched()

@@ -1,4 +1,4 @@
-package caller
+package access
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func TestFromCertificatePrefersURIThenDNSThenCN(t *testing.T) {
 		{"too long", x509.Certificate{Subject: pkix.Name{CommonName: strings.Repeat("a", 600)}}, ""},
 	}
 	for _, tt := range tests {
-		if got := FromCertificate(&tt.cert); got != tt.want {
+		if got := fromCertificate(&tt.cert); got != tt.want {
 			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
 		}
 	}
@@ -49,8 +49,8 @@ func TestFromXFCC(t *testing.T) {
 		`URI=`:    "",
 	}
 	for in, want := range tests {
-		if got := FromXFCC(in); got != want {
-			t.Errorf("FromXFCC(%q) = %q, want %q", in, got, want)
+		if got := fromXFCC(in); got != want {
+			t.Errorf("fromXFCC(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -88,11 +88,5 @@ func TestResolveOrderOfTrust(t *testing.T) {
 		if got := tt.r.Resolve(tt.ctx); got != tt.want {
 			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
 		}
-	}
-	if got := FromContext(NewContext(context.Background(), Identity{"x", SourceCertificate})); got.Name != "x" {
-		t.Errorf("FromContext = %+v", got)
-	}
-	if got := FromContext(context.Background()); got.Name != Anonymous {
-		t.Errorf("FromContext without identity = %+v", got)
 	}
 }

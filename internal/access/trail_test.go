@@ -1,8 +1,7 @@
-package audit
+package access
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -14,14 +13,14 @@ import (
 
 func TestWriteOneLinePerRecord(t *testing.T) {
 	var buf bytes.Buffer
-	l := New(&buf)
+	l := NewTrail(&buf)
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	recs := []Record{
 		{Time: at, Caller: "spiffe://a", CallerSource: "certificate", RPC: "SetProfileContacts", PropertyID: "1", Profiles: []string{"INVOICES", "GENERAL"}, Code: "OK", Allowed: true},
 		{Time: at, Caller: "anonymous", CallerSource: "none", RPC: "ReplaceContacts", PropertyID: "2", Code: "PermissionDenied", Reason: "CALLER_NOT_ALLOWED"},
 	}
 	for _, r := range recs {
-		if err := l.Write(r); err != nil {
+		if err := l.write(r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,33 +52,27 @@ func (f *fullDisk) Write(p []byte) (int, error) {
 
 func TestFullDiskIsAClearErrorUntilItClears(t *testing.T) {
 	w := &fullDisk{fail: true}
-	l := New(w)
-	err := l.Write(Record{RPC: "ReplaceContacts"})
-	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("err = %v, want ErrUnavailable wrapping ENOSPC", err)
+	l := NewTrail(w)
+	err := l.write(Record{RPC: "ReplaceContacts"})
+	if !errors.Is(err, errTrailUnavailable) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("err = %v, want errTrailUnavailable wrapping ENOSPC", err)
 	}
-	if !errors.Is(l.Healthy(), syscall.ENOSPC) {
+	if !errors.Is(l.healthy(), syscall.ENOSPC) {
 		t.Fatal("Healthy does not report the failure")
 	}
 	w.fail = false
-	if err := l.Write(Record{RPC: "ReplaceContacts"}); err != nil || l.Healthy() != nil {
-		t.Fatalf("after the disk cleared: %v, %v", err, l.Healthy())
+	if err := l.write(Record{RPC: "ReplaceContacts"}); err != nil || l.healthy() != nil {
+		t.Fatalf("after the disk cleared: %v, %v", err, l.healthy())
 	}
 }
 
-func TestEntryFromContext(t *testing.T) {
-	var nilEntry *Entry
-	nilEntry.AddProfiles("X") // no panic
-	if FromContext(context.Background()) != nil {
-		t.Fatal("entry from an empty context")
+func TestNoAuditKeepsNothingAndIsHealthy(t *testing.T) {
+	for name, l := range map[string]*Trail{"NoAudit": NoAudit(), "NewTrail(nil)": NewTrail(nil)} {
+		if !l.none() || l.write(Record{RPC: "ReplaceContacts"}) != nil || l.healthy() != nil {
+			t.Errorf("%s: keeps something or is unhealthy", name)
+		}
 	}
-	e := &Entry{}
-	ctx := NewContext(context.Background(), e)
-	FromContext(ctx).AddProfiles("INVOICES", "GENERAL", "INVOICES")
-	FromContext(ctx).SetEtags(`W/"a"`, `W/"b"`)
-	rec := Record{Profiles: []string{"GENERAL"}}
-	e.Fill(&rec)
-	if strings.Join(rec.Profiles, ",") != "GENERAL,INVOICES" || rec.EtagBefore != `W/"a"` || rec.EtagAfter != `W/"b"` {
-		t.Errorf("filled %+v", rec)
+	if NewTrail(&fullDisk{}).none() {
+		t.Error("a trail with a writer keeps nothing")
 	}
 }

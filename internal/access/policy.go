@@ -1,14 +1,16 @@
-// Package policy says what each caller may do: which RPCs it may call,
-// which contact profiles its writes may change, optionally which
-// properties, and its fair share of the upstream. A policy is read from a
-// YAML or JSON file and checked whole before it is used: an unknown key,
-// RPC or profile is an error that names its line.
-package policy
+package access
+
+// What each caller may do: which RPCs it may call, which contact profiles
+// its writes may change, optionally which properties, and its fair share
+// of the upstream. A policy is read from a YAML or JSON file and checked
+// whole before it is used: an unknown key, RPC or profile is an error that
+// names its line.
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"slices"
@@ -23,14 +25,17 @@ import (
 // maxFileBytes bounds a policy file.
 const maxFileBytes = 1 << 20
 
-// Wildcard matches every RPC, profile or property, and in a caller id any
+// errTooLarge refuses a policy file over maxFileBytes.
+var errTooLarge = fmt.Errorf("larger than %d bytes", maxFileBytes)
+
+// wildcard matches every RPC, profile or property, and in a caller id any
 // run of characters.
-const Wildcard = "*"
+const wildcard = "*"
 
 // RPC groups usable in a rule's rpcs.
 const (
-	GroupRead  = "read"  // every Get* and List* RPC
-	GroupWrite = "write" // every other RPC
+	groupRead  = "read"  // every Get* and List* RPC
+	groupWrite = "write" // every other RPC
 )
 
 // Rate is a caller's fair share: a token bucket of Burst calls refilled
@@ -101,9 +106,9 @@ type pattern struct {
 	grant *Grant
 }
 
-// AllowAll is the policy without -policy: every caller may do everything,
+// allowAllPolicy is the policy without -policy: every caller may do everything,
 // without a limit.
-func AllowAll() *Policy {
+func allowAllPolicy() *Policy {
 	return &Policy{def: &Grant{Rule: "allow-all", allRPCs: true, allProfiles: true, allProps: true}}
 }
 
@@ -111,6 +116,9 @@ func AllowAll() *Policy {
 // first pattern that matches in file order, else the default (nil when
 // the file has none).
 func (p *Policy) Match(id string) *Grant {
+	if p == nil { // no policy: nothing is allowed
+		return nil
+	}
 	if g, ok := p.exact[id]; ok {
 		return g
 	}
@@ -122,29 +130,29 @@ func (p *Policy) Match(id string) *Grant {
 	return p.def
 }
 
-// Load reads and checks a policy file.
-func Load(path string) (*Policy, error) {
+// LoadPolicy reads and checks a policy file.
+func LoadPolicy(path string) (*Policy, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(ioLimit(f, maxFileBytes+1)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxFileBytes+1)); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if buf.Len() > maxFileBytes {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxFileBytes)
+		return nil, fmt.Errorf("%s: %w", path, errTooLarge)
 	}
-	p, err := Parse(buf.Bytes())
+	p, err := ParsePolicy(buf.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
 }
 
-// Parse checks a policy document (YAML, or JSON, which is YAML too).
-func Parse(doc []byte) (*Policy, error) {
+// ParsePolicy checks a policy document (YAML, or JSON, which is YAML too).
+func ParsePolicy(doc []byte) (*Policy, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(doc, &root); err != nil {
 		return nil, err
@@ -190,7 +198,7 @@ func Parse(doc []byte) (*Policy, error) {
 					continue
 				}
 				seen[g.Rule] = g.Line
-				if strings.Contains(g.Rule, Wildcard) {
+				if strings.Contains(g.Rule, wildcard) {
 					p.patterns = append(p.patterns, pattern{glob: g.Rule, grant: g})
 				} else {
 					p.exact[g.Rule] = g
@@ -236,9 +244,9 @@ func compile(n *yaml.Node, isDefault bool) (*Grant, error) {
 			g.props = make(map[string]bool)
 			errs = append(errs, eachString(v, func(s string, _ *yaml.Node) error {
 				switch {
-				case s == Wildcard:
+				case s == wildcard:
 					g.allProps = true
-				case strings.Contains(s, Wildcard):
+				case strings.Contains(s, wildcard):
 					g.propGlobs = append(g.propGlobs, s)
 				default:
 					g.props[s] = true
@@ -270,35 +278,35 @@ func (g *Grant) addRPC(s string, at *yaml.Node) error {
 		g.rpcs = make(map[string]bool)
 	}
 	switch s {
-	case Wildcard:
+	case wildcard:
 		g.allRPCs = true
 		return nil
-	case GroupRead:
+	case groupRead:
 		for _, m := range readMethods() {
 			g.rpcs[m] = true
 		}
 		return nil
-	case GroupWrite:
+	case groupWrite:
 		for _, m := range writeMethods() {
 			g.rpcs[m] = true
 		}
 		return nil
 	}
-	if !slices.Contains(Methods(), s) {
-		return lineErr(at, fmt.Sprintf("unknown RPC %q (want one of %s, %q, %q or %q)", s, strings.Join(Methods(), ", "), GroupRead, GroupWrite, Wildcard))
+	if !slices.Contains(methods(), s) {
+		return lineErr(at, fmt.Sprintf("unknown RPC %q (want one of %s, %q, %q or %q)", s, strings.Join(methods(), ", "), groupRead, groupWrite, wildcard))
 	}
 	g.rpcs[s] = true
 	return nil
 }
 
 func (g *Grant) addProfile(s string, at *yaml.Node) error {
-	if s == Wildcard {
+	if s == wildcard {
 		g.allProfiles = true
 		return nil
 	}
-	p, ok := ParseProfile(s)
+	p, ok := parseProfile(s)
 	if !ok {
-		return lineErr(at, fmt.Sprintf("unknown profile %q (want e.g. INVOICES or %q)", s, Wildcard))
+		return lineErr(at, fmt.Sprintf("unknown profile %q (want e.g. INVOICES or %q)", s, wildcard))
 	}
 	if g.profiles == nil {
 		g.profiles = make(map[contactsv1.ProfileType]bool)
@@ -336,9 +344,9 @@ func (r Rate) Limit() rate.Limit {
 	return rate.Limit(r.PerSecond)
 }
 
-// ParseProfile reads a profile name: "INVOICES", "PROFILE_TYPE_INVOICES"
+// parseProfile reads a profile name: "INVOICES", "PROFILE_TYPE_INVOICES"
 // or the REST name "invoices". UNSPECIFIED is no profile.
-func ParseProfile(s string) (contactsv1.ProfileType, bool) {
+func parseProfile(s string) (contactsv1.ProfileType, bool) {
 	name := strings.ToUpper(strings.TrimSpace(s))
 	name = strings.TrimPrefix(name, "PROFILE_TYPE_")
 	v, ok := contactsv1.ProfileType_value["PROFILE_TYPE_"+name]
@@ -348,9 +356,9 @@ func ParseProfile(s string) (contactsv1.ProfileType, bool) {
 	return contactsv1.ProfileType(v), true
 }
 
-// Methods are the RPCs of contacts.v1.ContactsService, from its
+// methods are the RPCs of contacts.v1.ContactsService, from its
 // descriptor, so that new RPCs are known without a change here.
-func Methods() []string {
+func methods() []string {
 	ms := contactsv1.File_contacts_v1_contacts_proto.Services().ByName("ContactsService").Methods()
 	out := make([]string, 0, ms.Len())
 	for i := range ms.Len() {
@@ -359,16 +367,16 @@ func Methods() []string {
 	return out
 }
 
-// IsRead reports whether an RPC only reads: AIP-131/132's Get and List.
-func IsRead(method string) bool {
+// isRead reports whether an RPC only reads: AIP-131/132's Get and List.
+func isRead(method string) bool {
 	return strings.HasPrefix(method, "Get") || strings.HasPrefix(method, "List")
 }
 
 func readMethods() []string {
-	return slices.DeleteFunc(Methods(), func(m string) bool { return !IsRead(m) })
+	return slices.DeleteFunc(methods(), func(m string) bool { return !isRead(m) })
 }
 
-func writeMethods() []string { return slices.DeleteFunc(Methods(), IsRead) }
+func writeMethods() []string { return slices.DeleteFunc(methods(), isRead) }
 
 // eachString calls fn for each string of a list node.
 func eachString(n *yaml.Node, fn func(string, *yaml.Node) error) []error {
@@ -402,14 +410,44 @@ func expectKeys(n *yaml.Node, allowed ...string) error {
 	return errors.Join(errs...)
 }
 
-func lineErr(n *yaml.Node, msg string) error {
-	return fmt.Errorf("line %d: %s", n.Line, msg)
+// lineError is a fault of a policy document at a line.
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+func lineErr(n *yaml.Node, msg string) error { return &lineError{line: n.Line, msg: msg} }
+
+// errorLines are the lines of a policy document that err names, in order,
+// each once: where to look, without quoting anything of the document.
+func errorLines(err error) []int {
+	var lines []int
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case *lineError:
+			if !slices.Contains(lines, e.line) {
+				lines = append(lines, e.line)
+			}
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	return lines
 }
 
 // match reports whether s matches glob, where * stands for any run of
 // characters (slashes included) and everything else for itself.
 func match(glob, s string) bool {
-	parts := strings.Split(glob, Wildcard)
+	parts := strings.Split(glob, wildcard)
 	if len(parts) == 1 {
 		return glob == s
 	}

@@ -1,4 +1,4 @@
-package policy
+package access
 
 import (
 	"os"
@@ -30,7 +30,7 @@ callers:
 `
 
 func TestParseExample(t *testing.T) {
-	p, err := Parse([]byte(example))
+	p, err := ParsePolicy([]byte(example))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestParseExample(t *testing.T) {
 }
 
 func TestExactBeforePatternAndNoDefault(t *testing.T) {
-	p, err := Parse([]byte(`{"callers": [
+	p, err := ParsePolicy([]byte(`{"callers": [
   {"id": "spiffe://a/*", "rpcs": ["read"]},
   {"id": "spiffe://a/b", "rpcs": ["*"], "write_profiles": ["*"]}
 ]}`))
@@ -111,13 +111,13 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"rpcs not a list", "callers:\n  - id: a\n    rpcs: read\n", "line 3: want a list"},
 	}
 	for _, tt := range tests {
-		_, err := Parse([]byte(tt.doc))
+		_, err := ParsePolicy([]byte(tt.doc))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want it to contain %q", tt.name, err, tt.want)
 		}
 	}
 	// Every error is reported at once, not only the first.
-	_, err := Parse([]byte("callers:\n  - id: a\n    rpcs: [X]\n  - id: b\n    rpcs: [Y]\n"))
+	_, err := ParsePolicy([]byte("callers:\n  - id: a\n    rpcs: [X]\n  - id: b\n    rpcs: [Y]\n"))
 	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "line 5") {
 		t.Errorf("not every error reported: %v", err)
 	}
@@ -129,15 +129,15 @@ func TestLoad(t *testing.T) {
 	if err := os.WriteFile(path, []byte(example), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(path); err != nil {
+	if _, err := LoadPolicy(path); err != nil {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big.yaml")
 	_ = os.WriteFile(big, make([]byte, maxFileBytes+10), 0o600)
-	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "larger than") {
+	if _, err := LoadPolicy(big); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("oversized file: %v", err)
 	}
-	if _, err := Load(filepath.Join(dir, "missing")); err == nil {
+	if _, err := LoadPolicy(filepath.Join(dir, "missing")); err == nil {
 		t.Error("missing file accepted")
 	}
 }
@@ -158,8 +158,8 @@ func TestMatchGlob(t *testing.T) {
 }
 
 func TestAllowAllAndIsRead(t *testing.T) {
-	g := AllowAll().Match("anyone")
-	for _, m := range Methods() {
+	g := allowAllPolicy().Match("anyone")
+	for _, m := range methods() {
 		if !g.AllowsRPC(m) {
 			t.Errorf("allow-all refuses %s", m)
 		}
@@ -167,16 +167,16 @@ func TestAllowAllAndIsRead(t *testing.T) {
 	if !g.WritesAllProfiles() || !g.AllowsProperty("1") || g.Rate.PerSecond != 0 || g.Rate.Limit() != rate.Inf {
 		t.Error("allow-all restricts something")
 	}
-	if !IsRead("ListContacts") || IsRead("ReplaceContacts") || IsRead("CreateContacts") {
-		t.Error("IsRead wrong")
+	if !isRead("ListContacts") || isRead("ReplaceContacts") || isRead("CreateContacts") {
+		t.Error("isRead wrong")
 	}
-	if _, ok := ParseProfile("UNSPECIFIED"); ok {
+	if _, ok := parseProfile("UNSPECIFIED"); ok {
 		t.Error("UNSPECIFIED parsed as a profile")
 	}
-	h := NewHolder(AllowAll())
-	p, _ := Parse([]byte("version: 1\n"))
-	h.Swap(p)
+	h := NewHolder(allowAllPolicy())
+	p, _ := ParsePolicy([]byte("version: 1\n"))
+	h.Store(p)
 	if h.Load() != p {
-		t.Error("Swap did not take")
+		t.Error("Store did not take")
 	}
 }

@@ -1,9 +1,10 @@
-// Package caller tells who is calling: the identity the facade's policy,
-// fair shares and audit trail speak of. In order of trust it comes from
-// the verified mTLS client certificate, from the client-certificate header
-// of a mesh proxy that terminated TLS (only when enabled, and only from
-// the configured proxy addresses), or it is Anonymous.
-package caller
+package access
+
+// Who is calling: the identity the policy, fair shares and audit trail
+// speak of. In order of trust it comes from the verified mTLS client
+// certificate, from the client-certificate header of a mesh proxy that
+// terminated TLS (only when enabled, and only from the configured proxy
+// addresses), or it is Anonymous.
 
 import (
 	"context"
@@ -25,8 +26,8 @@ const Anonymous = "anonymous"
 // subject common name as "cn:NAME". The prefixes keep a DNS name and a
 // common name that spell the same from meaning the same caller.
 const (
-	PrefixDNS = "dns:"
-	PrefixCN  = "cn:"
+	prefixDNS = "dns:"
+	prefixCN  = "cn:"
 )
 
 // Source says where an identity came from.
@@ -65,7 +66,7 @@ func (r Resolver) Resolve(ctx context.Context) Identity {
 	p, ok := peer.FromContext(ctx)
 	if ok {
 		if info, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(info.State.VerifiedChains) > 0 && len(info.State.VerifiedChains[0]) > 0 {
-			if name := FromCertificate(info.State.VerifiedChains[0][0]); name != "" {
+			if name := fromCertificate(info.State.VerifiedChains[0][0]); name != "" {
 				return Identity{Name: name, Source: SourceCertificate}
 			}
 		}
@@ -73,7 +74,7 @@ func (r Resolver) Resolve(ctx context.Context) Identity {
 	if r.TrustProxyHeader && ok && r.fromProxy(p.Addr) {
 		if md, ok := metadata.FromIncomingContext(ctx); ok {
 			if vs := md.Get(XFCCHeader); len(vs) > 0 {
-				if name := FromXFCC(vs[len(vs)-1]); name != "" {
+				if name := fromXFCC(vs[len(vs)-1]); name != "" {
 					return Identity{Name: name, Source: SourceProxyHeader}
 				}
 			}
@@ -99,26 +100,26 @@ func (r Resolver) fromProxy(addr net.Addr) bool {
 	return false
 }
 
-// FromCertificate names the holder of a verified client certificate: its
+// fromCertificate names the holder of a verified client certificate: its
 // first URI SAN, else its first DNS SAN, else its subject common name;
 // "" when it has none of them.
-func FromCertificate(c *x509.Certificate) string {
+func fromCertificate(c *x509.Certificate) string {
 	switch {
 	case len(c.URIs) > 0:
 		return bound(c.URIs[0].String())
 	case len(c.DNSNames) > 0:
-		return bound(PrefixDNS + c.DNSNames[0])
+		return bound(prefixDNS + c.DNSNames[0])
 	case c.Subject.CommonName != "":
-		return bound(PrefixCN + c.Subject.CommonName)
+		return bound(prefixCN + c.Subject.CommonName)
 	}
 	return ""
 }
 
-// FromXFCC names the client of the nearest proxy from an
+// fromXFCC names the client of the nearest proxy from an
 // x-forwarded-client-cert value: its last element (the one the proxy that
 // terminated the client's TLS added) with the same preference as
-// FromCertificate: URI, then DNS, then the subject's CN.
-func FromXFCC(v string) string {
+// fromCertificate: URI, then DNS, then the subject's CN.
+func fromXFCC(v string) string {
 	elems := splitQuoted(v, ',')
 	if len(elems) == 0 {
 		return ""
@@ -149,9 +150,9 @@ func FromXFCC(v string) string {
 	case uri != "":
 		return bound(uri)
 	case dns != "":
-		return bound(PrefixDNS + dns)
+		return bound(prefixDNS + dns)
 	case cn != "":
-		return bound(PrefixCN + cn)
+		return bound(prefixCN + cn)
 	}
 	return ""
 }
@@ -210,19 +211,4 @@ func bound(s string) string {
 		}
 	}
 	return s
-}
-
-type ctxKey struct{}
-
-// NewContext returns ctx carrying id.
-func NewContext(ctx context.Context, id Identity) context.Context {
-	return context.WithValue(ctx, ctxKey{}, id)
-}
-
-// FromContext returns the identity NewContext put in ctx, or Anonymous.
-func FromContext(ctx context.Context) Identity {
-	if id, ok := ctx.Value(ctxKey{}).(Identity); ok {
-		return id
-	}
-	return Identity{Name: Anonymous, Source: SourceNone}
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"log/slog"
 	"slices"
 	"testing"
 
@@ -63,4 +64,15 @@ func TestChangedProfilesIsTheEtagDefinition(t *testing.T) {
 			t.Errorf("%s: changed %v, by the etags %v", name, got, want)
 		}
 	}
+}
+
+// newForTest is New over up, logging to log (nil discards), allowing every
+// caller and keeping no audit trail.
+func newForTest(t testing.TB, up Upstream, log *slog.Logger) *Service {
+	t.Helper()
+	s, err := New(Config{Upstream: up, Policy: AllowAll(), Audit: NoAudit(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

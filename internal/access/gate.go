@@ -1,0 +1,445 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/time/rate"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/errmap"
+)
+
+// Reasons of the statuses this package gives (ErrorInfo.reason, domain
+// errmap.Domain).
+const (
+	ReasonCallerNotAllowed  = "CALLER_NOT_ALLOWED"
+	ReasonCallerRateLimited = "CALLER_RATE_LIMITED"
+	ReasonAuditUnavailable  = "AUDIT_UNAVAILABLE"
+)
+
+const (
+	servicePrefix       = "/" + "contacts.v1.ContactsService" + "/"
+	maxLimiters         = 10000
+	metaCaller, metaRPC = "caller", "rpc"
+	metaMissing         = "missing"
+	missingIdentity     = "identity"
+	missingProperty     = "property"
+	missingRPC          = "rpc:"
+	missingProfile      = "profile:"
+)
+
+// Config is what NewGate needs.
+type Config struct {
+	// Resolver names callers; its zero value believes the verified TLS
+	// client certificate only, else the caller is anonymous.
+	Resolver Resolver
+	// Policy holds the policy in force. Required: AllowAll says that
+	// every caller may do everything.
+	Policy *Holder
+	// Audit receives a record of every write. Required: NoAudit says
+	// that there is no trail.
+	Audit *Trail
+	// Logger gets the failures of the audit trail; nil: none.
+	Logger *slog.Logger
+	// Now is the clock of the fair shares and the records; time.Now when
+	// nil.
+	Now func() time.Time
+}
+
+// refuseFunc builds the status of a refusal: errmap.Status.
+type refuseFunc func(code codes.Code, reason, msg string, md map[string]string, details ...protoadapt.MessageV1) *status.Status
+
+// Gate decides, per call of contacts.v1.ContactsService, who the caller is
+// and whether it may make the call. It is safe for concurrent use.
+type Gate struct {
+	cfg     Config
+	log     *slog.Logger
+	methods map[string]bool // the RPCs of the service, by short name
+	refuse  refuseFunc
+
+	mu       sync.Mutex
+	limiters map[string]*limiter
+}
+
+type limiter struct {
+	rate Rate
+	l    *rate.Limiter
+}
+
+// NewGate returns the gate of cfg; an error when it lacks the policy or
+// the trail.
+func NewGate(cfg Config) (*Gate, error) {
+	var errs []error
+	if cfg.Policy == nil {
+		errs = append(errs, errors.New("access: Config.Policy is required (AllowAll lets every caller do everything)"))
+	}
+	if cfg.Audit == nil {
+		errs = append(errs, errors.New("access: Config.Audit is required (NoAudit keeps no trail)"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g := &Gate{cfg: cfg, log: log, methods: make(map[string]bool), refuse: errmap.Status, limiters: make(map[string]*limiter)}
+	for _, m := range methods() {
+		g.methods[m] = true
+	}
+	return g, nil
+}
+
+// What the gate reads of any ContactsService request or response.
+type (
+	propertyRequest interface{ GetPropertyId() string }
+	profileRequest  interface {
+		GetProfile() contactsv1.ProfileType
+	}
+	contactsRequest interface {
+		GetContacts() []*contactsv1.Contact
+	}
+	requestIDRequest interface{ GetRequestId() string }
+	etagRequest      interface{ GetEtag() string }
+	etagResponse     interface{ GetEtag() string }
+	ruidResponse     interface{ GetRequestId() string }
+	upstreamResponse interface{ GetUpstreamRequestId() string }
+)
+
+// Call is one call the gate admitted: who makes it, what its grant is and,
+// for a write, its audit record. Its methods are safe for concurrent use.
+type Call struct {
+	gate     *Gate
+	id       Identity
+	grant    *Grant
+	method   string
+	property string
+
+	mu    sync.Mutex
+	rec   *Record // the write's audit record; nil for a read or without a trail
+	ended bool
+}
+
+// Admit names the caller of the call fullMethod (e.g.
+// contactsv1.ContactsService_ListContacts_FullMethodName), checks the RPC,
+// the property and the profiles the request names against the caller's
+// grant, checks the trail's health for writes, and spends the caller's
+// fair share. It returns the admitted call, or a status error
+// (PERMISSION_DENIED CALLER_NOT_ALLOWED, RESOURCE_EXHAUSTED
+// CALLER_RATE_LIMITED, UNAVAILABLE AUDIT_UNAVAILABLE). A refused write is
+// audited here. It never returns (nil, nil): a method that is not one of
+// the service's, or a caller whose identity is not valid UTF-8 (it could
+// be neither recorded nor answered faithfully), is refused.
+func (g *Gate) Admit(ctx context.Context, fullMethod string, req proto.Message) (*Call, error) {
+	id := g.cfg.Resolver.Resolve(ctx)
+	method, ok := strings.CutPrefix(fullMethod, servicePrefix)
+	known := ok && g.methods[method]
+	if !ok {
+		method = fullMethod
+	}
+	c := &Call{gate: g, id: id, grant: g.cfg.Policy.Load().Match(id.Name), method: method, property: propertyOf(req)}
+	if !isRead(method) && !g.cfg.Audit.none() {
+		c.rec = g.record(id, method, req)
+	}
+	if err := g.admit(c, req, known); err != nil {
+		c.end(nil, err, false)
+		return nil, err
+	}
+	return c, nil
+}
+
+// admit checks the call against the grant and spends the caller's share.
+func (g *Gate) admit(c *Call, req proto.Message, known bool) error {
+	switch {
+	case !utf8.ValidString(c.id.Name):
+		return g.denied(c, missingIdentity)
+	case !known || !c.grant.AllowsRPC(c.method):
+		return g.denied(c, missingRPC+c.method)
+	case !c.grant.AllowsProperty(c.property):
+		if _, ok := req.(propertyRequest); ok {
+			return g.denied(c, missingProperty)
+		}
+	}
+	if !isRead(c.method) {
+		if err := c.MayWrite(requestProfiles(req)...); err != nil {
+			return err
+		}
+		if err := g.cfg.Audit.healthy(); err != nil {
+			return g.auditUnavailable(c)
+		}
+	}
+	return g.spend(c)
+}
+
+// spend takes one call from the caller's bucket.
+func (g *Gate) spend(c *Call) error {
+	r := c.grant.Rate
+	if r.PerSecond <= 0 {
+		return nil
+	}
+	l := g.limiter(c.id.Name, r)
+	now := g.cfg.Now()
+	res := l.ReserveN(now, 1)
+	delay := res.DelayFrom(now)
+	if res.OK() && delay == 0 {
+		return nil
+	}
+	res.CancelAt(now)
+	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
+	name := printable(c.id.Name)
+	md[metaCaller], md[metaRPC] = name, c.method
+	return g.refuse(codes.ResourceExhausted, ReasonCallerRateLimited,
+		"caller "+name+" is over its share of the upstream; retry later", md,
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(max(delay, time.Millisecond))}).Err()
+}
+
+func (g *Gate) limiter(name string, r Rate) *rate.Limiter {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if l, ok := g.limiters[name]; ok {
+		if l.rate != r { // the policy was reloaded with another share
+			l.l.SetLimit(r.Limit())
+			l.l.SetBurst(r.Burst)
+			l.rate = r
+		}
+		return l.l
+	}
+	if len(g.limiters) >= maxLimiters {
+		// More identities than any deployment has: start over rather
+		// than grow without bound (each bucket starts full again).
+		clear(g.limiters)
+	}
+	l := &limiter{rate: r, l: rate.NewLimiter(r.Limit(), r.Burst)}
+	g.limiters[name] = l
+	return l.l
+}
+
+// Caller is who makes the call.
+func (c *Call) Caller() Identity { return c.id }
+
+// MayWrite refuses, with PERMISSION_DENIED CALLER_NOT_ALLOWED naming the
+// first profile refused, a write that changes a profile the caller may not
+// write. The service asks it about what only it knows: the profiles a
+// Replace deletes, under the write lock. UNSPECIFIED profiles are left to
+// validation. The profiles allowed are noted for the audit record.
+func (c *Call) MayWrite(profiles ...contactsv1.ProfileType) error {
+	for _, p := range profiles {
+		if p == contactsv1.ProfileType_PROFILE_TYPE_UNSPECIFIED {
+			continue
+		}
+		if !c.grant.MayWrite(p) {
+			return c.gate.denied(c, missingProfile+profileName(p))
+		}
+		c.noteProfile(profileName(p))
+	}
+	return nil
+}
+
+func (c *Call) noteProfile(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rec != nil && !slices.Contains(c.rec.Profiles, name) {
+		c.rec.Profiles = append(c.rec.Profiles, name)
+	}
+}
+
+// SetEtags notes the state's etags before and after the write for the
+// audit record; an empty one keeps what the record has (the request's
+// etag).
+func (c *Call) SetEtags(before, after string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rec == nil {
+		return
+	}
+	if before != "" {
+		c.rec.EtagBefore = boundValue(before)
+	}
+	if after != "" {
+		c.rec.EtagAfter = boundValue(after)
+	}
+}
+
+// End writes the audit record of a write with the outcome the caller got:
+// resp, or err. It does nothing for a read. Call it exactly once, when
+// the handler returns (defer); later calls do nothing.
+func (c *Call) End(resp proto.Message, err error) { c.end(resp, err, true) }
+
+// profileName is a profile's name in records and refusals, e.g.
+// "INVOICES".
+func profileName(p contactsv1.ProfileType) string {
+	return strings.TrimPrefix(p.String(), "PROFILE_TYPE_")
+}
+
+// requestProfiles are the profiles a write request names: the one of a
+// per-profile RPC, or every profile of the contacts a Replace or Create
+// sends.
+func requestProfiles(req proto.Message) []contactsv1.ProfileType {
+	if r, ok := req.(profileRequest); ok {
+		return []contactsv1.ProfileType{r.GetProfile()}
+	}
+	var out []contactsv1.ProfileType
+	if r, ok := req.(contactsRequest); ok {
+		for _, c := range r.GetContacts() {
+			out = append(out, c.GetProfiles()...)
+		}
+	}
+	return out
+}
+
+// denied is the PERMISSION_DENIED of a call the grant does not cover.
+func (g *Gate) denied(c *Call, missing string) error {
+	name := printable(c.id.Name)
+	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
+	md[metaCaller], md[metaMissing], md[metaRPC] = name, missing, c.method
+	return g.refuse(codes.PermissionDenied, ReasonCallerNotAllowed, "caller "+name+" may not "+describe(c.method, missing), md).Err()
+}
+
+func describe(method, missing string) string {
+	switch {
+	case missing == missingIdentity:
+		return "call with an identity that is not valid UTF-8"
+	case strings.HasPrefix(missing, missingRPC):
+		return "call " + method
+	case strings.HasPrefix(missing, missingProfile):
+		return "change profile " + strings.TrimPrefix(missing, missingProfile)
+	default:
+		return "use this property"
+	}
+}
+
+// auditUnavailable refuses a write while the trail cannot be written.
+func (g *Gate) auditUnavailable(c *Call) error {
+	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
+	md[metaRPC] = c.method
+	return g.refuse(codes.Unavailable, ReasonAuditUnavailable,
+		"the audit trail cannot be written; writes are refused until it can", md).Err()
+}
+
+// printable is an identity as refusals and records show it: invalid UTF-8
+// replaced, so that their details can be attached.
+func printable(name string) string {
+	if utf8.ValidString(name) {
+		return name
+	}
+	return strings.ToValidUTF8(name, "\uFFFD")
+}
+
+// record starts the audit record of a write from its request.
+func (g *Gate) record(id Identity, method string, req proto.Message) *Record {
+	rec := &Record{Caller: printable(id.Name), CallerSource: string(id.Source), RPC: printable(method)}
+	if r, ok := req.(propertyRequest); ok {
+		rec.PropertyID = boundValue(r.GetPropertyId())
+	}
+	if r, ok := req.(requestIDRequest); ok {
+		rec.RequestID = boundValue(r.GetRequestId())
+	}
+	if r, ok := req.(etagRequest); ok {
+		rec.EtagBefore = boundValue(r.GetEtag())
+	}
+	for _, p := range requestProfiles(req) {
+		if p != contactsv1.ProfileType_PROFILE_TYPE_UNSPECIFIED {
+			name := profileName(p)
+			if !slices.Contains(rec.Profiles, name) {
+				rec.Profiles = append(rec.Profiles, name)
+			}
+		}
+	}
+	return rec
+}
+
+// end completes and writes a write's record, once. A failure is logged
+// loudly; the gate refuses writes until the trail can be written again.
+func (c *Call) end(resp proto.Message, err error, allowed bool) {
+	c.mu.Lock()
+	if c.ended || c.rec == nil {
+		c.ended = true
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	rec := *c.rec
+	rec.Profiles = slices.Clone(rec.Profiles)
+	c.mu.Unlock()
+
+	g := c.gate
+	rec.Time = g.cfg.Now().UTC()
+	st := status.Convert(err)
+	rec.Code = st.Code().String()
+	rec.Allowed = allowed
+	if !allowed {
+		// Refused by the gate: its reason, though its details may be
+		// missing.
+		rec.Reason = reasonOf(st.Code())
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			rec.Reason = info.GetReason()
+			md := info.GetMetadata()
+			rec.UpstreamRUID = boundValue(md[errmap.MetaRequestID])
+			// Refused by the facade itself before any write: by the
+			// policy (a profile only the fresh state shows) or by
+			// validation. An upstream refusal was a call allowed.
+			if rec.Reason == ReasonCallerNotAllowed || (st.Code() == codes.InvalidArgument && md[errmap.MetaSource] == errmap.SourceFacade) {
+				rec.Allowed = false
+			}
+			break
+		}
+	}
+	if r, ok := resp.(upstreamResponse); ok && r.GetUpstreamRequestId() != "" {
+		rec.UpstreamRUID = boundValue(r.GetUpstreamRequestId())
+	} else if r, ok := resp.(ruidResponse); ok && r.GetRequestId() != "" {
+		rec.UpstreamRUID = boundValue(r.GetRequestId())
+	}
+	if r, ok := resp.(etagResponse); ok && rec.EtagAfter == "" {
+		rec.EtagAfter = boundValue(r.GetEtag())
+	}
+	if werr := g.cfg.Audit.write(rec); werr != nil {
+		g.log.Error("audit record not written: writes are refused until the audit trail can be written",
+			slog.String("rpc", rec.RPC), slog.String("code", rec.Code), slog.String("error", werr.Error()))
+	}
+}
+
+// reasonOf is the reason of a refusal of the gate by its code.
+func reasonOf(code codes.Code) string {
+	switch code {
+	case codes.ResourceExhausted:
+		return ReasonCallerRateLimited
+	case codes.Unavailable:
+		return ReasonAuditUnavailable
+	default:
+		return ReasonCallerNotAllowed
+	}
+}
+
+// propertyOf is the property id of a request, "" when it has none.
+func propertyOf(req proto.Message) string {
+	if r, ok := req.(propertyRequest); ok {
+		return r.GetPropertyId()
+	}
+	return ""
+}
+
+// boundValue keeps an id from a request short in the audit record.
+func boundValue(s string) string {
+	if len(s) > 128 {
+		s = s[:128]
+	}
+	return printable(s)
+}
