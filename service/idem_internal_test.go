@@ -3,15 +3,23 @@ package service
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/access"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
+	"github.com/contacts-facade/contacts-facade/internal/writelock"
 )
 
 // flakyWrites reads an empty property; its writes do what write says.
@@ -97,3 +105,84 @@ func TestPanicFreesTheRequestID(t *testing.T) {
 		t.Fatalf("retry after a panic: %v", err)
 	}
 }
+
+// asCaller is ctx as a call of the named caller, through a trusted proxy
+// on loopback that forwarded its client certificate.
+func asCaller(ctx context.Context, uri string) context.Context {
+	ctx = peer.NewContext(ctx, &peer.Peer{Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}})
+	return metadata.NewIncomingContext(ctx, metadata.Pairs(access.XFCCHeader, "By=spiffe://facade;URI="+uri))
+}
+
+// TestRequestIDIsBoundToTheCaller (issue 27, item 8): caller B sending
+// caller A's exact request, request_id included, is refused
+// REQUEST_ID_REUSED; it never gets A's remembered outcome (and its
+// previous_contacts), and no second PUT is made.
+func TestRequestIDIsBoundToTheCaller(t *testing.T) {
+	up := &flakyWrites{write: func(int64) error { return nil }}
+	s, err := New(Config{Upstream: up, Policy: AllowAll(), Audit: NoAudit(),
+		Callers: access.Resolver{TrustProxyHeader: true, Proxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "6f1c2a3e-8b4d-4f6a-9c1e-2d3b4a5c6d7e"
+	if _, err := s.SetProfileContacts(asCaller(t.Context(), "spiffe://a"), setRequest(id)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetProfileContacts(asCaller(t.Context(), "spiffe://a"), setRequest(id)); err != nil || up.puts.Load() != 1 {
+		t.Fatalf("A's own retry: %v, %d PUTs; want its outcome replayed, 1 PUT", err, up.puts.Load())
+	}
+	_, err = s.SetProfileContacts(asCaller(t.Context(), "spiffe://b"), setRequest(id))
+	if wantReason(t, err, codes.InvalidArgument, contactsv1ErrorReason("REQUEST_ID_REUSED")); up.puts.Load() != 1 {
+		t.Fatalf("%d PUTs, want 1", up.puts.Load())
+	}
+}
+
+// TestRequestIDIgnoresCase (issue 27, item 14): the same request with its
+// request_id in upper case is the same request: its outcome is replayed,
+// not refused REQUEST_ID_REUSED.
+func TestRequestIDIgnoresCase(t *testing.T) {
+	up := &flakyWrites{write: func(int64) error { return nil }}
+	s := newForTest(t, up, nil)
+	id := "6f1c2a3e-8b4d-4f6a-9c1e-2d3b4a5c6d7e"
+	if _, err := s.SetProfileContacts(t.Context(), setRequest(id)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetProfileContacts(t.Context(), setRequest(strings.ToUpper(id))); err != nil || up.puts.Load() != 1 {
+		t.Fatalf("upper-case retry: %v, %d PUTs; want the outcome replayed, 1 PUT", err, up.puts.Load())
+	}
+}
+
+// failingLocker is a Locker whose store does not answer.
+type failingLocker struct{}
+
+func (failingLocker) Lock(context.Context, string) (writelock.Lease, error) {
+	return nil, errors.New("dial tcp 127.0.0.1:6379: connection refused")
+}
+
+// TestLockStoreDownIsNotALockTimeout (issue 27, item 9): a Locker that
+// fails (Redis down) gives UNAVAILABLE WRITE_STATE_UNAVAILABLE, not
+// WRITE_LOCK_TIMEOUT ("other writes held the lock").
+func TestLockStoreDownIsNotALockTimeout(t *testing.T) {
+	s, err := New(Config{Upstream: &flakyWrites{}, Policy: AllowAll(), Audit: NoAudit(), Locks: failingLocker{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SetProfileContacts(t.Context(), setRequest(""))
+	wantReason(t, err, codes.Unavailable, contactsv1ErrorReason("WRITE_STATE_UNAVAILABLE"))
+}
+
+// wantReason fails t unless err is a status of code whose ErrorInfo has
+// reason.
+func wantReason(t *testing.T, err error, code codes.Code, reason string) {
+	t.Helper()
+	st := status.Convert(err)
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && st.Code() == code && info.GetReason() == reason {
+			return
+		}
+	}
+	t.Fatalf("got %v %v, want %v %s", st.Code(), st.Details(), code, reason)
+}
+
+// contactsv1ErrorReason is the wire string of a reason.
+func contactsv1ErrorReason(name string) string { return name }

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"strings"
 
@@ -89,7 +90,7 @@ func writeRPC[Resp proto.Message](ctx context.Context, s *Service, spec writeSpe
 		return respond(w), nil
 	}
 
-	fp, err := fingerprint(spec.req)
+	fp, err := fingerprint(spec.req, call.Caller().Name)
 	if err != nil {
 		return zero, errmap.Internal(spec.call).Err()
 	}
@@ -254,16 +255,27 @@ func replay[Resp proto.Message](c errmap.Call, o idempotency.Outcome) (Resp, err
 	return resp, nil
 }
 
-// fingerprint identifies a request: its type and its deterministic bytes.
-func fingerprint(req proto.Message) ([]byte, error) {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+// fingerprint identifies a request of a caller: the caller, the request's
+// type and its deterministic bytes without request_id, which is the key it
+// is remembered under (compared without case: a UUID is the same in upper
+// case). The same request_id from another caller is another request: one
+// caller can never read another's outcome by replaying its id.
+func fingerprint(req proto.Message, caller string) ([]byte, error) {
+	m := proto.Clone(req).ProtoReflect()
+	if fd := m.Descriptor().Fields().ByName("request_id"); fd != nil {
+		m.Clear(fd)
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m.Interface())
 	if err != nil {
 		return nil, err
 	}
 	h := sha256.New()
-	h.Write([]byte(req.ProtoReflect().Descriptor().FullName()))
-	h.Write([]byte{0})
-	h.Write(b)
+	for _, part := range [][]byte{[]byte(caller), []byte(m.Descriptor().FullName()), b} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
 	return h.Sum(nil), nil
 }
 
