@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
@@ -21,6 +20,7 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/access"
+	"github.com/contacts-facade/contacts-facade/internal/errmap"
 )
 
 // mesh believes the proxy header from 10.0.0.0/8.
@@ -297,10 +297,13 @@ func TestMayWrite(t *testing.T) {
 
 func TestEndWritesTheRecord(t *testing.T) {
 	inv := contactsv1.ProfileType_PROFILE_TYPE_INVOICES
-	upstream, _ := status.New(codes.FailedPrecondition, "upstream says no").WithDetails(&errdetails.ErrorInfo{Reason: "CHANGE_NOT_PERMITTED",
-		Metadata: map[string]string{"source": "upstream", "requestId": "ruid-up"}})
-	validation, _ := status.New(codes.InvalidArgument, "bad e-mail").WithDetails(&errdetails.ErrorInfo{Reason: "INVALID_VALUE",
-		Metadata: map[string]string{"source": "facade", "requestId": ""}})
+	upstream := errmap.Status(codes.FailedPrecondition, "CHANGE_NOT_PERMITTED", "upstream says no",
+		map[string]string{"source": "upstream", "requestId": "ruid-up"})
+	validation := errmap.Status(codes.InvalidArgument, "INVALID_VALUE", "bad e-mail",
+		map[string]string{"source": "facade", "requestId": ""})
+	if len(upstream.Details()) != 1 || len(validation.Details()) != 1 {
+		t.Fatal("the test's statuses lack their ErrorInfo")
+	}
 	tests := []struct {
 		name  string
 		resp  proto.Message

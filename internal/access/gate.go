@@ -214,7 +214,7 @@ func (g *Gate) limiter(name string, r Rate) *rate.Limiter {
 	defer g.mu.Unlock()
 	if l, ok := g.limiters[name]; ok {
 		if l.rate != r { // the policy was reloaded with another share
-			l.l.SetLimit(r.Limit())
+			l.l.SetLimit(r.limit())
 			l.l.SetBurst(r.Burst)
 			l.rate = r
 		}
@@ -225,7 +225,7 @@ func (g *Gate) limiter(name string, r Rate) *rate.Limiter {
 		// than grow without bound (each bucket starts full again).
 		clear(g.limiters)
 	}
-	l := &limiter{rate: r, l: rate.NewLimiter(r.Limit(), r.Burst)}
+	l := &limiter{rate: r, l: rate.NewLimiter(r.limit(), r.Burst)}
 	g.limiters[name] = l
 	return l.l
 }

@@ -74,9 +74,9 @@ func (g *Grant) MayWrite(p contactsv1.ProfileType) bool {
 	return g != nil && (g.allProfiles || g.profiles[p])
 }
 
-// WritesAllProfiles reports whether the grant may change every profile,
+// writesAllProfiles reports whether the grant may change every profile,
 // so that no check of what a Replace would delete is needed.
-func (g *Grant) WritesAllProfiles() bool { return g != nil && g.allProfiles }
+func (g *Grant) writesAllProfiles() bool { return g != nil && g.allProfiles }
 
 // AllowsProperty reports whether the grant covers property id.
 func (g *Grant) AllowsProperty(id string) bool {
@@ -336,8 +336,8 @@ func (g *Grant) setRate(v *yaml.Node) error {
 	return nil
 }
 
-// Limit is the grant's rate as x/time/rate wants it.
-func (r Rate) Limit() rate.Limit {
+// limit is the grant's rate as x/time/rate wants it.
+func (r Rate) limit() rate.Limit {
 	if r.PerSecond <= 0 {
 		return rate.Inf
 	}

@@ -49,7 +49,7 @@ func TestParseExample(t *testing.T) {
 		{"invoicer writes INVOICES", inv.MayWrite(contactsv1.ProfileType_PROFILE_TYPE_INVOICES), true},
 		{"invoicer writes GENERAL", inv.MayWrite(contactsv1.ProfileType_PROFILE_TYPE_GENERAL), false},
 		{"invoicer any property", inv.AllowsProperty("42"), true},
-		{"ops pattern writes all", ops.WritesAllProfiles(), true},
+		{"ops pattern writes all", ops.writesAllProfiles(), true},
 		{"ops pattern any rpc", ops.AllowsRPC("CreateContacts"), true},
 		{"reservations not Create", res.AllowsRPC("CreateContacts"), false},
 		{"reservations REST name", res.MayWrite(contactsv1.ProfileType_PROFILE_TYPE_RESERVATIONS), true},
@@ -164,7 +164,7 @@ func TestAllowAllAndIsRead(t *testing.T) {
 			t.Errorf("allow-all refuses %s", m)
 		}
 	}
-	if !g.WritesAllProfiles() || !g.AllowsProperty("1") || g.Rate.PerSecond != 0 || g.Rate.Limit() != rate.Inf {
+	if !g.writesAllProfiles() || !g.AllowsProperty("1") || g.Rate.PerSecond != 0 || g.Rate.limit() != rate.Inf {
 		t.Error("allow-all restricts something")
 	}
 	if !isRead("ListContacts") || isRead("ReplaceContacts") || isRead("CreateContacts") {
