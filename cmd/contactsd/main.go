@@ -21,7 +21,7 @@ import (
 	"syscall"
 
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
-	"github.com/contacts-facade/contacts-facade/internal/metrics"
+	"github.com/contacts-facade/contacts-facade/internal/observability"
 
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
@@ -146,7 +146,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		defer c.Close()
 	}
 	if ts, ok := auth.(*upstreamauth.TokenSource); ok {
-		obs.watchToken(func() metrics.TokenState { return tokenState(ts.Snapshot()) })
+		obs.watchToken(func() observability.TokenState { return tokenState(ts.Snapshot()) })
 	}
 	client, err := upstream.New(upstream.Config{
 		BaseURL:      upstreamURL,

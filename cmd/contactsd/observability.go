@@ -10,10 +10,8 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/contacts-facade/contacts-facade/internal/admin"
-	"github.com/contacts-facade/contacts-facade/internal/metrics"
+	"github.com/contacts-facade/contacts-facade/internal/observability"
 	"github.com/contacts-facade/contacts-facade/internal/readpath"
-	"github.com/contacts-facade/contacts-facade/internal/telemetry"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,27 +36,27 @@ type attemptObserver interface {
 	ObserveAttempt(method upstream.Method, httpStatus int, otaCode, outcome string, d time.Duration)
 }
 
-// observability is the metrics, tracing and admin listener of one run.
+// runObservability is the metrics, tracing and admin listener of one run.
 // Metrics are collected only when there is an admin listener to serve
 // them; traces only when the OTEL_* environment asks for them.
-type observability struct {
+type runObservability struct {
 	cfg     obsConfig
 	log     *slog.Logger
-	metrics *metrics.Metrics // nil without -admin-listen
-	tracing *telemetry.Tracing
+	metrics *observability.Metrics // nil without -admin-listen
+	tracing *observability.Tracing
 	ready   atomic.Bool
-	admin   *admin.Server
+	admin   *observability.AdminServer
 	served  chan error
 }
 
 // newObservability builds the metrics and the tracing. Call shutdown when
 // done, even when it fails.
-func newObservability(ctx context.Context, cfg obsConfig, getenv func(string) string, log *slog.Logger) (*observability, error) {
-	o := &observability{cfg: cfg, log: log, tracing: telemetry.Off()}
+func newObservability(ctx context.Context, cfg obsConfig, getenv func(string) string, log *slog.Logger) (*runObservability, error) {
+	o := &runObservability{cfg: cfg, log: log, tracing: observability.TracingOff()}
 	if cfg.adminListen != "" {
-		o.metrics = metrics.New()
+		o.metrics = observability.NewMetrics()
 	}
-	tr, err := telemetry.FromEnv(ctx, getenv, "contactsd", version)
+	tr, err := observability.TracingFromEnv(ctx, getenv, "contactsd", version)
 	if err != nil {
 		return o, err
 	}
@@ -70,12 +68,14 @@ func newObservability(ctx context.Context, cfg obsConfig, getenv func(string) st
 }
 
 // logHandler adds the trace and span ids of the call to each log line.
-func (o *observability) logHandler(h slog.Handler) slog.Handler { return telemetry.LogHandler(h) }
+func (o *runObservability) logHandler(h slog.Handler) slog.Handler {
+	return observability.LogHandler(h)
+}
 
 // serverHooks are what the gRPC server needs, to run outside its own
 // interceptors: grpcserver.Config.UnaryInterceptors, StreamInterceptors and
 // Options (the otelgrpc stats handler).
-func (o *observability) serverHooks() (unary []grpc.UnaryServerInterceptor, stream []grpc.StreamServerInterceptor, opts []grpc.ServerOption) {
+func (o *runObservability) serverHooks() (unary []grpc.UnaryServerInterceptor, stream []grpc.StreamServerInterceptor, opts []grpc.ServerOption) {
 	if h := o.tracing.ServerHandler(); h != nil {
 		opts = append(opts, grpc.StatsHandler(h))
 	}
@@ -89,7 +89,7 @@ func (o *observability) serverHooks() (unary []grpc.UnaryServerInterceptor, stre
 // upstreamHTTPClient is upstream.Config.HTTPClient: nil (the upstream
 // package's own client) without tracing; with tracing, the same pool and
 // redirect policy (and h2c when asked), traced.
-func (o *observability) upstreamHTTPClient(h2c bool) *http.Client {
+func (o *runObservability) upstreamHTTPClient(h2c bool) *http.Client {
 	if !o.tracing.On() {
 		return nil
 	}
@@ -102,7 +102,7 @@ func (o *observability) upstreamHTTPClient(h2c bool) *http.Client {
 }
 
 // upstreamObserver is upstream.Config.Observer; nil without metrics.
-func (o *observability) upstreamObserver() attemptObserver {
+func (o *runObservability) upstreamObserver() attemptObserver {
 	if o.metrics == nil {
 		return nil
 	}
@@ -111,7 +111,7 @@ func (o *observability) upstreamObserver() attemptObserver {
 
 // onTokenExchange is upstreamauth.TokenConfig.OnExchange; nil without
 // metrics.
-func (o *observability) onTokenExchange() func(outcome string) {
+func (o *runObservability) onTokenExchange() func(outcome string) {
 	if o.metrics == nil {
 		return nil
 	}
@@ -119,8 +119,8 @@ func (o *observability) onTokenExchange() func(outcome string) {
 }
 
 // watchToken serves the token gauges from snapshot (the token source's
-// Snapshot, converted: metrics.TokenState(ts.Snapshot())).
-func (o *observability) watchToken(snapshot func() metrics.TokenState) {
+// Snapshot, converted: observability.TokenState(ts.Snapshot())).
+func (o *runObservability) watchToken(snapshot func() observability.TokenState) {
 	if o.metrics == nil {
 		return
 	}
@@ -131,15 +131,15 @@ func (o *observability) watchToken(snapshot func() metrics.TokenState) {
 
 // setReady is what /readyz reports: true once the gRPC server serves,
 // false from the start of the shutdown, like its health status.
-func (o *observability) setReady(ready bool) { o.ready.Store(ready) }
+func (o *runObservability) setReady(ready bool) { o.ready.Store(ready) }
 
 // startAdmin starts the admin listener when -admin-listen is set.
-func (o *observability) startAdmin(ctx context.Context) error {
+func (o *runObservability) startAdmin(ctx context.Context) error {
 	if o.cfg.adminListen == "" {
 		return nil
 	}
-	h := admin.Handler(admin.Config{Gatherer: o.metrics.Registry(), Ready: o.ready.Load, Pprof: o.cfg.adminPprof})
-	s, err := admin.Listen(ctx, o.cfg.adminListen, h)
+	h := observability.AdminHandler(observability.AdminConfig{Gatherer: o.metrics.Registry(), Ready: o.ready.Load, Pprof: o.cfg.adminPprof})
+	s, err := observability.ListenAdmin(ctx, o.cfg.adminListen, h)
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func (o *observability) startAdmin(ctx context.Context) error {
 
 // shutdown stops the admin listener and flushes the spans, each within a
 // few seconds: it runs after the gRPC server has stopped.
-func (o *observability) shutdown() {
+func (o *runObservability) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if o.admin != nil {
@@ -168,22 +168,22 @@ func (o *observability) shutdown() {
 }
 
 // tokenState is what the token gauges read of a token source.
-func tokenState(s upstreamauth.TokenSnapshot) metrics.TokenState {
-	return metrics.TokenState{BudgetLeft: s.BudgetLeft, HasToken: s.HasToken, ExpiresAt: s.ExpiresAt}
+func tokenState(s upstreamauth.TokenSnapshot) observability.TokenState {
+	return observability.TokenState{BudgetLeft: s.BudgetLeft, HasToken: s.HasToken, ExpiresAt: s.ExpiresAt}
 }
 
 // watchReads serves the read path's counters (coalescing and cache) at
 // each scrape.
-func (o *observability) watchReads(stats func() readpath.Stats) {
+func (o *runObservability) watchReads(stats func() readpath.Stats) {
 	if o.metrics == nil {
 		return
 	}
 	counter := func(name, help string, v func(readpath.Stats) uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "reads", Name: name, Help: help},
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: observability.Namespace, Subsystem: "reads", Name: name, Help: help},
 			func() float64 { return float64(v(stats())) })
 	}
 	gauge := func(name, help string, v func(readpath.Stats) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "reads", Name: name, Help: help},
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: observability.Namespace, Subsystem: "reads", Name: name, Help: help},
 			func() float64 { return v(stats()) })
 	}
 	err := o.metrics.Register(
@@ -205,11 +205,11 @@ func (o *observability) watchReads(stats func() readpath.Stats) {
 
 // watchRedis serves contacts_facade_redis_degraded: 1 while the shared
 // Redis does not answer and the token budget is this replica's own.
-func (o *observability) watchRedis(degraded func() bool) {
+func (o *runObservability) watchRedis(degraded func() bool) {
 	if o.metrics == nil {
 		return
 	}
-	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Name: "redis_degraded",
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: observability.Namespace, Name: "redis_degraded",
 		Help: "1 while the shared Redis does not answer (local token budget, writes refused), else 0."},
 		func() float64 {
 			if degraded() {

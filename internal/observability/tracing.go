@@ -1,4 +1,4 @@
-// Package telemetry sets up OpenTelemetry tracing for contactsd: the
+// Tracing: OpenTelemetry tracing for contactsd: the
 // tracer provider and exporter from the standard OTEL_* environment
 // variables, the gRPC server's stats handler (otelgrpc), the upstream HTTP
 // client's transport (otelhttp), W3C trace context propagation, and a
@@ -8,7 +8,8 @@
 // instrumentation explicitly, never installed with otel.SetTracerProvider.
 // With tracing off the handler and transport are not installed at all, so
 // they cost nothing.
-package telemetry
+
+package observability
 
 import (
 	"context"
@@ -39,18 +40,17 @@ const (
 	EnvTracesExporter      = "OTEL_TRACES_EXPORTER"
 	EnvOTLPEndpoint        = "OTEL_EXPORTER_OTLP_ENDPOINT"
 	EnvOTLPTracesEndpoint  = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-	instrumentationName    = "github.com/contacts-facade/contacts-facade/internal/telemetry"
 	attrUpstreamRUID       = "contacts.upstream.ruid"
 	attrUpstreamOTACode    = "contacts.upstream.ota_code"
 	attrUpstreamHTTPStatus = "contacts.upstream.http_status"
 )
 
-// Enabled reports whether the environment asks for traces:
+// TracingEnabled reports whether the environment asks for traces:
 // OTEL_TRACES_EXPORTER set to anything but "none", or, with it unset, an
 // OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT or
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). OTEL_SDK_DISABLED=true turns
 // tracing off whatever else is set.
-func Enabled(getenv func(string) string) bool {
+func TracingEnabled(getenv func(string) string) bool {
 	if strings.EqualFold(strings.TrimSpace(getenv(EnvSDKDisabled)), "true") {
 		return false
 	}
@@ -65,25 +65,25 @@ func Enabled(getenv func(string) string) bool {
 }
 
 // Tracing is the tracer provider and propagator of the process. The zero
-// value, and Off, trace nothing.
+// value, and TracingOff, trace nothing.
 type Tracing struct {
 	tp       trace.TracerProvider
 	prop     propagation.TextMapPropagator
 	shutdown func(context.Context) error
 }
 
-// Off traces nothing.
-func Off() *Tracing { return &Tracing{} }
+// TracingOff traces nothing.
+func TracingOff() *Tracing { return &Tracing{} }
 
-// New traces with tp (for tests: an SDK provider with an in-memory
+// NewTracing traces with tp (for tests: an SDK provider with an in-memory
 // exporter). It propagates W3C trace context only: baggage is not passed
 // on, since a caller's baggage could carry anything to the upstream.
-func New(tp trace.TracerProvider) *Tracing {
+func NewTracing(tp trace.TracerProvider) *Tracing {
 	return &Tracing{tp: tp, prop: propagation.TraceContext{}}
 }
 
-// FromEnv builds the tracing that the OTEL_* environment asks for (see
-// Enabled); Off when it asks for none. The exporter is chosen by
+// TracingFromEnv builds the tracing that the OTEL_* environment asks for (see
+// TracingEnabled); TracingOff when it asks for none. The exporter is chosen by
 // go.opentelemetry.io/contrib/exporters/autoexport (OTEL_TRACES_EXPORTER:
 // otlp, console; OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf, grpc), the
 // sampler by the SDK (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG;
@@ -91,9 +91,9 @@ func New(tp trace.TracerProvider) *Tracing {
 // OTEL_RESOURCE_ATTRIBUTES over service.name=serviceName and
 // service.version=version. autoexport and the SDK read the process
 // environment themselves; getenv only decides whether to start them.
-func FromEnv(ctx context.Context, getenv func(string) string, serviceName, version string) (*Tracing, error) {
-	if !Enabled(getenv) {
-		return Off(), nil
+func TracingFromEnv(ctx context.Context, getenv func(string) string, serviceName, version string) (*Tracing, error) {
+	if !TracingEnabled(getenv) {
+		return TracingOff(), nil
 	}
 	exp, err := autoexport.NewSpanExporter(ctx)
 	if err != nil {
@@ -107,10 +107,10 @@ func FromEnv(ctx context.Context, getenv func(string) string, serviceName, versi
 		return nil, err
 	}
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(Redact(exp)),
+		sdktrace.WithBatcher(RedactSpans(exp)),
 		sdktrace.WithResource(res),
 	)
-	t := New(tp)
+	t := NewTracing(tp)
 	t.shutdown = tp.Shutdown
 	return t, nil
 }
@@ -136,7 +136,7 @@ func (t *Tracing) ServerHandler() stats.Handler {
 	return otelgrpc.NewServerHandler(
 		otelgrpc.WithTracerProvider(t.tp),
 		otelgrpc.WithPropagators(t.prop),
-		// Metrics come from Prometheus (internal/metrics).
+		// Metrics come from Prometheus (metrics.go).
 		otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()),
 	)
 }

@@ -1,4 +1,4 @@
-// Package metrics holds the Prometheus collectors of contactsd: the gRPC
+// Metrics: the Prometheus collectors of contactsd: the gRPC
 // server metrics of go-grpc-middleware, the upstream REST calls, the
 // upstream token, and the Go runtime and process collectors. Everything is
 // registered on a registry of its own (never the global one), which the
@@ -12,7 +12,8 @@
 //
 // More collectors (a Redis pool, a cache) are added with Register, by the
 // package that owns what they count.
-package metrics
+
+package observability
 
 import (
 	"context"
@@ -55,9 +56,9 @@ type Metrics struct {
 	tokenExchanges   *prometheus.CounterVec
 }
 
-// New builds the collectors and registers them, with the Go runtime and
+// NewMetrics builds the collectors and registers them, with the Go runtime and
 // process collectors, on a new registry.
-func New() *Metrics {
+func NewMetrics() *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		grpc: grpcprom.NewServerMetrics(
