@@ -75,12 +75,12 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		v, _ := lookupEnv(k)
 		return v
 	}
-	obs, err := newObservability(ctx, cfg.obs, getenv, log)
-	defer obs.shutdown()
+	obs, err := observability.New(ctx, observability.Config{AdminListen: cfg.obs.adminListen, AdminPprof: cfg.obs.adminPprof, Version: version}, getenv, log)
+	defer obs.Shutdown()
 	if err != nil {
 		return err
 	}
-	log = slog.New(obs.logHandler(log.Handler()))
+	log = slog.New(obs.LogHandler(log.Handler()))
 
 	upstreamURL, authURL := cfg.upstreamURL, cfg.authURL
 	embedded := cfg.emulator
@@ -136,7 +136,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	defer exchangeHTTP.CloseIdleConnections()
 	auth, err := newAuthorizer(cfg, creds, mode, authURL, exchangeHTTP, func(tc *upstreamauth.TokenConfig) {
 		tc.MaxExchangesPerHour = cfg.share.exchangesPerHour
-		tc.OnExchange = obs.onTokenExchange()
+		tc.OnExchange = obs.OnTokenExchange()
 		fl.tokenConfig(tc)
 	}, log)
 	if err != nil {
@@ -146,7 +146,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		defer c.Close()
 	}
 	if ts, ok := auth.(*upstreamauth.TokenSource); ok {
-		obs.watchToken(func() observability.TokenState { return tokenState(ts.Snapshot()) })
+		obs.WatchToken(ts.Snapshot)
 	}
 	client, err := upstream.New(upstream.Config{
 		BaseURL:      upstreamURL,
@@ -154,8 +154,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		MaxBodyBytes: cfg.maxBodyBytes,
 		UserAgent:    "contacts-facade/" + version,
 		H2C:          cfg.upstreamH2C,
-		HTTPClient:   obs.upstreamHTTPClient(cfg.upstreamH2C),
-		Observer:     obs.upstreamObserver(),
+		HTTPClient:   obs.UpstreamHTTPClient(cfg.upstreamH2C),
+		Observer:     obs.UpstreamObserver(),
 	})
 	if err != nil {
 		return err
@@ -163,9 +163,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	defer client.CloseIdleConnections()
 	reads := newReads(client, cfg.share, cfg.defaultTimeout)
 	defer reads.Close()
-	obs.watchReads(reads.Stats)
+	obs.WatchReads(reads.Stats)
 	if fl.budget != nil {
-		obs.watchRedis(fl.budget.Degraded)
+		obs.WatchRedis(fl.budget.Degraded)
 	}
 	gate, err := newCallers(cfg.callers, cfg.listen, stderr, log)
 	if err != nil {
@@ -190,7 +190,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			return configError{err}
 		}
 	}
-	unary, stream, opts := obs.serverHooks()
+	unary, stream, opts := obs.ServerHooks()
 	srv := grpcserver.New(grpcserver.Config{
 		Service:             svc,
 		Logger:              log,
@@ -221,7 +221,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			return fmt.Errorf("-health-listen: %w", err)
 		}
 	}
-	if err := obs.startAdmin(ctx); err != nil {
+	if err := obs.StartAdmin(ctx); err != nil {
 		_ = lis.Close()
 		if healthLis != nil {
 			_ = healthLis.Close()
@@ -240,7 +240,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		servers++
 		go func() { served <- srv.ServeHealth(healthLis) }()
 	}
-	obs.setReady(true)
+	obs.SetReady(true)
 	if ready != nil {
 		ready <- lis.Addr()
 	}
@@ -251,7 +251,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		servers--
 	case <-ctx.Done():
 	}
-	obs.setReady(false)
+	obs.SetReady(false)
 	log.Info("shutting down: health is NOT_SERVING", "drain_delay", cfg.drainDelay, "timeout", cfg.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.drainDelay+cfg.shutdownTimeout)
 	defer cancel()

@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
+	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 )
 
 // Namespace prefixes the metrics of the facade itself.
@@ -141,20 +142,13 @@ func (m *Metrics) TokenExchanged(outcome string) {
 	m.tokenExchanges.WithLabelValues(fold(outcome, exchangeOutcomes)).Inc()
 }
 
-// TokenState is what the token gauges read at each scrape. Its fields are
-// those of upstreamauth.TokenSnapshot, so one converts to the other.
-type TokenState struct {
-	BudgetLeft int
-	HasToken   bool
-	ExpiresAt  time.Time
-}
-
-// WatchToken registers the token gauges, which call snapshot at each
-// scrape: contacts_facade_token_budget_left (exchanges still allowed in the
-// sliding hour) and contacts_facade_token_expiry_seconds (seconds until the
-// current token expires, 0 without one). now is the clock (nil:
+// WatchToken registers the token gauges, which call snapshot (a token
+// source's Snapshot) at each scrape: contacts_facade_token_budget_left
+// (exchanges still allowed in the sliding hour) and
+// contacts_facade_token_expiry_seconds (seconds until the current token
+// expires, 0 without one). now is the clock (nil:
 // time.Now). Call it at most once.
-func (m *Metrics) WatchToken(snapshot func() TokenState, now func() time.Time) error {
+func (m *Metrics) WatchToken(snapshot func() upstreamauth.TokenSnapshot, now func() time.Time) error {
 	if now == nil {
 		now = time.Now
 	}

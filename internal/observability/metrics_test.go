@@ -102,8 +102,8 @@ func TestScrapeHoldsNoPII(t *testing.T) {
 	m.ObserveAttempt(upstream.MethodPut, 0, piiName, "transport_error", time.Millisecond)
 	m.TokenExchanged("ok")
 	m.TokenExchanged(piiToken)
-	if err := m.WatchToken(func() observability.TokenState {
-		return observability.TokenState{BudgetLeft: 29, HasToken: true, ExpiresAt: time.Unix(3600, 0)}
+	if err := m.WatchToken(func() upstreamauth.TokenSnapshot {
+		return upstreamauth.TokenSnapshot{BudgetLeft: 29, HasToken: true, ExpiresAt: time.Unix(3600, 0)}
 	}, func() time.Time { return time.Unix(600, 0) }); err != nil {
 		t.Fatal(err)
 	}
@@ -190,18 +190,18 @@ func TestRegister(t *testing.T) {
 // The token gauges read the snapshot at scrape time.
 func TestTokenGauges(t *testing.T) {
 	now := time.Unix(1000, 0)
-	state := observability.TokenState{}
+	state := upstreamauth.TokenSnapshot{}
 	m := observability.NewMetrics()
-	if err := m.WatchToken(func() observability.TokenState { return state }, func() time.Time { return now }); err != nil {
+	if err := m.WatchToken(func() upstreamauth.TokenSnapshot { return state }, func() time.Time { return now }); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		state         observability.TokenState
+		state         upstreamauth.TokenSnapshot
 		budget, until string
 	}{
-		{observability.TokenState{BudgetLeft: 30}, "30", "0"},
-		{observability.TokenState{BudgetLeft: 12, HasToken: true, ExpiresAt: now.Add(90 * time.Second)}, "12", "90"},
-		{observability.TokenState{BudgetLeft: 0, HasToken: true, ExpiresAt: now.Add(-time.Second)}, "0", "0"},
+		{upstreamauth.TokenSnapshot{BudgetLeft: 30}, "30", "0"},
+		{upstreamauth.TokenSnapshot{BudgetLeft: 12, HasToken: true, ExpiresAt: now.Add(90 * time.Second)}, "12", "90"},
+		{upstreamauth.TokenSnapshot{BudgetLeft: 0, HasToken: true, ExpiresAt: now.Add(-time.Second)}, "0", "0"},
 	}
 	for _, tt := range tests {
 		state = tt.state
