@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// AdminConfig is what AdminHandler needs.
-type AdminConfig struct {
+// adminConfig is what adminHandler needs.
+type adminConfig struct {
 	// Gatherer is served at /metrics; nil serves no /metrics.
 	Gatherer prometheus.Gatherer
 	// Ready reports whether the gRPC server is SERVING (its health
@@ -30,13 +30,13 @@ type AdminConfig struct {
 	Pprof bool
 }
 
-// AdminHandler routes the admin endpoints:
+// adminHandler routes the admin endpoints:
 //
 //	/metrics        Prometheus text or OpenMetrics (with exemplars)
 //	/healthz        200 while the process serves HTTP at all
 //	/readyz         200 when Ready, else 503
 //	/debug/pprof/   only with Pprof
-func AdminHandler(cfg AdminConfig) http.Handler {
+func adminHandler(cfg adminConfig) http.Handler {
 	mux := http.NewServeMux()
 	if cfg.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
@@ -71,21 +71,21 @@ func writeText(w http.ResponseWriter, code int, msg string) {
 	_, _ = w.Write([]byte(msg + "\n"))
 }
 
-// AdminServer is the admin listener.
-type AdminServer struct {
+// adminServer is the admin listener.
+type adminServer struct {
 	http *http.Server
 	lis  net.Listener
 }
 
-// ListenAdmin binds addr and returns an AdminServer that serves h once Serve is
+// listenAdmin binds addr and returns an adminServer that serves h once Serve is
 // called.
-func ListenAdmin(ctx context.Context, addr string, h http.Handler) (*AdminServer, error) {
+func listenAdmin(ctx context.Context, addr string, h http.Handler) (*adminServer, error) {
 	var lc net.ListenConfig
 	lis, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &AdminServer{
+	return &adminServer{
 		lis: lis,
 		http: &http.Server{
 			Handler:           h,
@@ -100,10 +100,10 @@ func ListenAdmin(ctx context.Context, addr string, h http.Handler) (*AdminServer
 }
 
 // Addr is the bound address.
-func (s *AdminServer) Addr() net.Addr { return s.lis.Addr() }
+func (s *adminServer) Addr() net.Addr { return s.lis.Addr() }
 
 // Serve serves until Shutdown; it returns nil after Shutdown.
-func (s *AdminServer) Serve() error {
+func (s *adminServer) Serve() error {
 	if err := s.http.Serve(s.lis); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -112,7 +112,7 @@ func (s *AdminServer) Serve() error {
 
 // Shutdown stops accepting and waits for requests in flight until ctx
 // ends, then closes them.
-func (s *AdminServer) Shutdown(ctx context.Context) error {
+func (s *adminServer) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		_ = s.http.Close()

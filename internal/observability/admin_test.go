@@ -1,4 +1,4 @@
-package observability_test
+package observability
 
 import (
 	"context"
@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/contacts-facade/contacts-facade/internal/observability"
 )
 
 func getAdmin(t *testing.T, h http.Handler, path string, header ...string) (int, http.Header, string) {
@@ -35,9 +33,9 @@ func exemplarRegistry(t *testing.T) *prometheus.Registry {
 	return reg
 }
 
-func TestEndpoints(t *testing.T) {
+func TestAdminEndpoints(t *testing.T) {
 	var ready atomic.Bool
-	h := observability.AdminHandler(observability.AdminConfig{Gatherer: exemplarRegistry(t), Ready: ready.Load})
+	h := adminHandler(adminConfig{Gatherer: exemplarRegistry(t), Ready: ready.Load})
 	tests := []struct {
 		name, path string
 		ready      bool
@@ -68,7 +66,7 @@ func TestEndpoints(t *testing.T) {
 
 func TestPprofOnlyWhenAsked(t *testing.T) {
 	for _, on := range []bool{false, true} {
-		h := observability.AdminHandler(observability.AdminConfig{Pprof: on})
+		h := adminHandler(adminConfig{Pprof: on})
 		code, _, body := getAdmin(t, h, "/debug/pprof/goroutine?debug=1")
 		if got := code == 200 && strings.Contains(body, "goroutine profile:"); got != on {
 			t.Errorf("Pprof %v: GET goroutine profile: %d", on, code)
@@ -77,16 +75,16 @@ func TestPprofOnlyWhenAsked(t *testing.T) {
 }
 
 func TestNoMetricsWithoutGatherer(t *testing.T) {
-	if code, _, _ := getAdmin(t, observability.AdminHandler(observability.AdminConfig{}), "/metrics"); code != 404 {
+	if code, _, _ := getAdmin(t, adminHandler(adminConfig{}), "/metrics"); code != 404 {
 		t.Errorf("GET /metrics without a gatherer: %d, want 404", code)
 	}
-	if code, _, _ := getAdmin(t, observability.AdminHandler(observability.AdminConfig{}), "/readyz"); code != 200 {
+	if code, _, _ := getAdmin(t, adminHandler(adminConfig{}), "/readyz"); code != 200 {
 		t.Errorf("GET /readyz without Ready: %d, want 200", code)
 	}
 }
 
-func TestServer(t *testing.T) {
-	s, err := observability.ListenAdmin(t.Context(), "127.0.0.1:0", observability.AdminHandler(observability.AdminConfig{}))
+func TestAdminServer(t *testing.T) {
+	s, err := listenAdmin(t.Context(), "127.0.0.1:0", adminHandler(adminConfig{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package observability_test
+package observability
 
 import (
 	"context"
@@ -18,7 +18,6 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
-	"github.com/contacts-facade/contacts-facade/internal/observability"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 	"github.com/contacts-facade/contacts-facade/service"
@@ -51,11 +50,11 @@ func BenchmarkCall(b *testing.B) {
 
 func benchStack(b *testing.B, withMetrics, withTracing bool) contactsv1.ContactsServiceClient {
 	b.Helper()
-	tr := observability.TracingOff()
+	tr := tracingOff()
 	if withTracing {
-		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(observability.RedactSpans(tracetest.NewNoopExporter())))
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(redactSpans(tracetest.NewNoopExporter())))
 		b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-		tr = observability.NewTracing(tp)
+		tr = newTracing(tp)
 	}
 	emu := httptest.NewServer(emulator.New(emulator.Options{}))
 	b.Cleanup(emu.Close)
@@ -73,7 +72,7 @@ func benchStack(b *testing.B, withMetrics, withTracing bool) contactsv1.Contacts
 		opts = append(opts, grpc.StatsHandler(h))
 	}
 	if withMetrics {
-		m := observability.NewMetrics()
+		m := newMetrics()
 		opts = append(opts, grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor()))
 	}
 	g := grpc.NewServer(opts...)
@@ -93,7 +92,7 @@ func benchStack(b *testing.B, withMetrics, withTracing bool) contactsv1.Contacts
 
 // BenchmarkObserveAttempt is the upstream metrics' cost per HTTP request.
 func BenchmarkObserveAttempt(b *testing.B) {
-	m := observability.NewMetrics()
+	m := newMetrics()
 	b.ReportAllocs()
 	for b.Loop() {
 		m.ObserveAttempt(upstream.MethodGet, 200, "", "ok", 3*time.Millisecond)

@@ -1,4 +1,4 @@
-package observability_test
+package observability
 
 import (
 	"context"
@@ -19,7 +19,6 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
-	"github.com/contacts-facade/contacts-facade/internal/observability"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 	"github.com/contacts-facade/contacts-facade/service"
@@ -37,11 +36,11 @@ const (
 
 var _ interface {
 	ObserveAttempt(upstream.Method, int, string, string, time.Duration)
-} = (*observability.Metrics)(nil)
+} = (*metrics)(nil)
 
 // facade is the real service over the emulator, on a bufconn gRPC server
 // with the metrics interceptors.
-func facade(t *testing.T, m *observability.Metrics) contactsv1.ContactsServiceClient {
+func facade(t *testing.T, m *metrics) contactsv1.ContactsServiceClient {
 	t.Helper()
 	emu := httptest.NewServer(emulator.New(emulator.Options{}))
 	t.Cleanup(emu.Close)
@@ -66,7 +65,7 @@ func facade(t *testing.T, m *observability.Metrics) contactsv1.ContactsServiceCl
 	return contactsv1.NewContactsServiceClient(cc)
 }
 
-func scrape(t *testing.T, m *observability.Metrics) string {
+func scrape(t *testing.T, m *metrics) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(m.Registry(), promhttp.HandlerOpts{EnableOpenMetrics: true}).
@@ -79,7 +78,7 @@ func scrape(t *testing.T, m *observability.Metrics) string {
 }
 
 func TestScrapeHoldsNoPII(t *testing.T) {
-	m := observability.NewMetrics()
+	m := newMetrics()
 	c := facade(t, m)
 	ctx := t.Context()
 	contact := &contactsv1.Contact{
@@ -143,7 +142,7 @@ func TestScrapeHoldsNoPII(t *testing.T) {
 
 // Whatever the upstream answers, the series stay within the known values.
 func TestLabelCardinalityIsBounded(t *testing.T) {
-	m := observability.NewMetrics()
+	m := newMetrics()
 	for i := range 5000 {
 		m.ObserveAttempt(upstream.MethodGet, 100+i%500, fmt.Sprint(i), "error_answer", time.Millisecond)
 		m.TokenExchanged(fmt.Sprint("outcome-", i))
@@ -173,8 +172,8 @@ func TestLabelCardinalityIsBounded(t *testing.T) {
 
 // Register serves collectors added later, and refuses a duplicate.
 func TestRegister(t *testing.T) {
-	m := observability.NewMetrics()
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: observability.Namespace, Name: "redis_up", Help: "test"})
+	m := newMetrics()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "redis_up", Help: "test"})
 	g.Set(1)
 	if err := m.Register(g); err != nil {
 		t.Fatal(err)
@@ -191,7 +190,7 @@ func TestRegister(t *testing.T) {
 func TestTokenGauges(t *testing.T) {
 	now := time.Unix(1000, 0)
 	state := upstreamauth.TokenSnapshot{}
-	m := observability.NewMetrics()
+	m := newMetrics()
 	if err := m.WatchToken(func() upstreamauth.TokenSnapshot { return state }, func() time.Time { return now }); err != nil {
 		t.Fatal(err)
 	}

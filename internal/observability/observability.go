@@ -10,9 +10,9 @@
 // others count (the token, the read path, the shared Redis); each is nil
 // or does nothing when the part is off.
 //
-// No label, attribute or log line carries a value of a request or an
-// answer, a credential or a token: labels are folded into fixed sets, the
-// property id is cut from span URLs before they leave the process.
+// No value of a request or an answer, no credential and no token becomes
+// a metric label: labels are folded into fixed sets. The property id and
+// the query are cut from span URLs before the spans leave the process.
 // Nothing is global: the metrics have a registry of their own and the
 // tracer provider is passed to the instrumentation, never installed.
 package observability
@@ -54,10 +54,10 @@ type Config struct {
 type Observability struct {
 	cfg     Config
 	log     *slog.Logger
-	metrics *Metrics // nil without AdminListen
-	tracing *Tracing
+	metrics *metrics // nil without AdminListen
+	tracing *tracing
 	ready   atomic.Bool
-	admin   *AdminServer
+	admin   *adminServer
 	served  chan error
 }
 
@@ -65,11 +65,11 @@ type Observability struct {
 // environment. Call Shutdown when done, even when New fails: it returns
 // an Observability with everything off then.
 func New(ctx context.Context, cfg Config, getenv func(string) string, log *slog.Logger) (*Observability, error) {
-	o := &Observability{cfg: cfg, log: log, tracing: TracingOff()}
+	o := &Observability{cfg: cfg, log: log, tracing: tracingOff()}
 	if cfg.AdminListen != "" {
-		o.metrics = NewMetrics()
+		o.metrics = newMetrics()
 	}
-	tr, err := TracingFromEnv(ctx, getenv, serviceName, cfg.Version)
+	tr, err := tracingFromEnv(ctx, getenv, serviceName, cfg.Version)
 	if err != nil {
 		return o, err
 	}
@@ -82,7 +82,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, log *slog.
 
 // LogHandler adds the trace and span ids of the call to each log line of
 // h.
-func (o *Observability) LogHandler(h slog.Handler) slog.Handler { return LogHandler(h) }
+func (o *Observability) LogHandler(h slog.Handler) slog.Handler { return withTraceIDs(h) }
 
 // ServerHooks are what the gRPC server needs, to run outside its own
 // interceptors: grpcserver.Config.UnaryInterceptors, StreamInterceptors and
@@ -148,11 +148,11 @@ func (o *Observability) WatchReads(stats func() readpath.Stats) {
 		return
 	}
 	counter := func(name, help string, v func(readpath.Stats) uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: Namespace, Subsystem: "reads", Name: name, Help: help},
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Subsystem: "reads", Name: name, Help: help},
 			func() float64 { return float64(v(stats())) })
 	}
 	gauge := func(name, help string, v func(readpath.Stats) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Subsystem: "reads", Name: name, Help: help},
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Subsystem: "reads", Name: name, Help: help},
 			func() float64 { return v(stats()) })
 	}
 	err := o.metrics.Register(
@@ -179,7 +179,7 @@ func (o *Observability) WatchRedis(degraded func() bool) {
 	if o.metrics == nil {
 		return
 	}
-	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "redis_degraded",
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: "redis_degraded",
 		Help: "1 while the shared Redis does not answer (local token budget, writes refused), else 0."},
 		func() float64 {
 			if degraded() {
@@ -202,8 +202,8 @@ func (o *Observability) StartAdmin(ctx context.Context) error {
 	if o.cfg.AdminListen == "" {
 		return nil
 	}
-	h := AdminHandler(AdminConfig{Gatherer: o.metrics.Registry(), Ready: o.ready.Load, Pprof: o.cfg.AdminPprof})
-	s, err := ListenAdmin(ctx, o.cfg.AdminListen, h)
+	h := adminHandler(adminConfig{Gatherer: o.metrics.Registry(), Ready: o.ready.Load, Pprof: o.cfg.AdminPprof})
+	s, err := listenAdmin(ctx, o.cfg.AdminListen, h)
 	if err != nil {
 		return err
 	}
