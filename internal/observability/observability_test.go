@@ -1,9 +1,15 @@
 package observability
 
 import (
+	"bytes"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/contacts-facade/contacts-facade/internal/readpath"
+	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 )
 
 func newForTest(t *testing.T, cfg Config) *Observability {
@@ -56,4 +62,63 @@ func TestObservabilityOff(t *testing.T) {
 	if u, s, _ := on.ServerHooks(); len(u) != 1 || len(s) != 1 || on.UpstreamObserver() == nil || on.OnTokenExchange() == nil {
 		t.Error("AdminListen: no metrics hooks")
 	}
+}
+
+// The Watch methods serve what others count, read at each scrape; without
+// metrics they register nothing, and never call what they watch.
+func TestWatch(t *testing.T) {
+	var logs bytes.Buffer
+	o, err := New(t.Context(), Config{AdminListen: "127.0.0.1:0"}, func(string) string { return "" }, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(o.Shutdown)
+	stats := readpath.Stats{UpstreamGets: 7, Joins: 3, Hits: 11, Misses: 5, StaleServes: 2, StaleOnError: 1, Evictions: 4, Invalidations: 6, Entries: 9, Bytes: 4096}
+	degraded := false
+	o.WatchToken(func() upstreamauth.TokenSnapshot {
+		return upstreamauth.TokenSnapshot{BudgetLeft: 17, HasToken: true, ExpiresAt: time.Now().Add(time.Hour)}
+	})
+	o.WatchReads(func() readpath.Stats { return stats })
+	o.WatchRedis(func() bool { return degraded })
+	want := []string{
+		"contacts_facade_token_budget_left 17\n",
+		"contacts_facade_reads_upstream_gets_total 7\n",
+		"contacts_facade_reads_coalesced_total 3\n",
+		"contacts_facade_reads_cache_hits_total 11\n",
+		"contacts_facade_reads_cache_misses_total 5\n",
+		"contacts_facade_reads_cache_stale_total 2\n",
+		"contacts_facade_reads_cache_stale_on_error_total 1\n",
+		"contacts_facade_reads_cache_evictions_total 4\n",
+		"contacts_facade_reads_invalidations_total 6\n",
+		"contacts_facade_reads_cache_entries 9\n",
+		"contacts_facade_reads_cache_bytes 4096\n",
+		"contacts_facade_redis_degraded 0\n",
+	}
+	text := scrape(t, o.metrics)
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("scrape lacks %q", w)
+		}
+	}
+	stats.Hits, degraded = 12, true
+	text = scrape(t, o.metrics)
+	for _, w := range []string{"contacts_facade_reads_cache_hits_total 12\n", "contacts_facade_redis_degraded 1\n"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("second scrape lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("scrape:\n%s", text)
+	}
+	// A second watch of the same thing is refused, and said so.
+	o.WatchRedis(func() bool { return degraded })
+	if !strings.Contains(logs.String(), "redis metrics") {
+		t.Errorf("watching Redis twice: no error logged:\n%s", logs.String())
+	}
+
+	off := newForTest(t, Config{})
+	called := func() { t.Error("without metrics, a watched func was called") }
+	off.WatchToken(func() upstreamauth.TokenSnapshot { called(); return upstreamauth.TokenSnapshot{} })
+	off.WatchReads(func() readpath.Stats { called(); return readpath.Stats{} })
+	off.WatchRedis(func() bool { called(); return false })
 }
