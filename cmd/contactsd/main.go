@@ -21,7 +21,7 @@ import (
 	"syscall"
 
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
-	"github.com/contacts-facade/contacts-facade/internal/metrics"
+	"github.com/contacts-facade/contacts-facade/internal/observability"
 	"github.com/contacts-facade/contacts-facade/internal/readpath"
 
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
@@ -76,12 +76,12 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		v, _ := lookupEnv(k)
 		return v
 	}
-	obs, err := newObservability(ctx, cfg.obs, getenv, log)
-	defer obs.shutdown()
+	obs, err := observability.New(ctx, observability.Config{AdminListen: cfg.obs.adminListen, AdminPprof: cfg.obs.adminPprof, Version: version}, getenv, log)
+	defer obs.Shutdown()
 	if err != nil {
 		return err
 	}
-	log = slog.New(obs.logHandler(log.Handler()))
+	log = slog.New(obs.LogHandler(log.Handler()))
 
 	upstreamURL, authURL := cfg.upstreamURL, cfg.authURL
 	embedded := cfg.emulator
@@ -140,7 +140,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		HTTPClient:          exchangeHTTP,
 		RenewBefore:         cfg.renewBefore,
 		MaxExchangesPerHour: cfg.share.exchangesPerHour,
-		OnExchange:          obs.onTokenExchange(),
+		OnExchange:          obs.OnTokenExchange(),
 		Logger:              log.With("component", "upstreamauth"),
 	}
 	fl.tokenConfig(&tc)
@@ -152,7 +152,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		defer c.Close()
 	}
 	if ts, ok := auth.(*upstreamauth.TokenSource); ok {
-		obs.watchToken(func() metrics.TokenState { return tokenState(ts.Snapshot()) })
+		obs.WatchToken(ts.Snapshot)
 	}
 	client, err := upstream.New(upstream.Config{
 		BaseURL:      upstreamURL,
@@ -160,8 +160,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		MaxBodyBytes: cfg.maxBodyBytes,
 		UserAgent:    "contacts-facade/" + version,
 		H2C:          cfg.upstreamH2C,
-		HTTPClient:   obs.upstreamHTTPClient(cfg.upstreamH2C),
-		Observer:     obs.upstreamObserver(),
+		HTTPClient:   obs.UpstreamHTTPClient(cfg.upstreamH2C),
+		Observer:     obs.UpstreamObserver(),
 	})
 	if err != nil {
 		return err
@@ -169,9 +169,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	defer client.CloseIdleConnections()
 	reader := newReads(client, cfg.share, cfg.defaultTimeout)
 	defer reader.Close()
-	obs.watchReads(reader.Stats)
+	obs.WatchReads(reader.Stats)
 	if fl.budget != nil {
-		obs.watchRedis(fl.budget.Degraded)
+		obs.WatchRedis(fl.budget.Degraded)
 	}
 	var bus readpath.Bus
 	if fl.store != nil {
@@ -214,7 +214,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			return configError{err}
 		}
 	}
-	unary, stream, opts := obs.serverHooks()
+	unary, stream, opts := obs.ServerHooks()
 	srv := grpcserver.New(grpcserver.Config{
 		Service:             svc,
 		Logger:              log,
@@ -244,7 +244,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			return fmt.Errorf("-health-listen: %w", err)
 		}
 	}
-	if err := obs.startAdmin(ctx); err != nil {
+	if err := obs.StartAdmin(ctx); err != nil {
 		_ = lis.Close()
 		if healthLis != nil {
 			_ = healthLis.Close()
@@ -263,7 +263,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		servers++
 		go func() { served <- srv.ServeHealth(healthLis) }()
 	}
-	obs.setReady(true)
+	obs.SetReady(true)
 	if ready != nil {
 		ready <- lis.Addr()
 	}
@@ -274,7 +274,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		servers--
 	case <-ctx.Done():
 	}
-	obs.setReady(false)
+	obs.SetReady(false)
 	log.Info("shutting down: health is NOT_SERVING", "drain_delay", cfg.drainDelay, "timeout", cfg.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.drainDelay+cfg.shutdownTimeout)
 	defer cancel()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -70,50 +69,5 @@ func TestAdminListener(t *testing.T) {
 				t.Error("the admin listener still answers after run returned")
 			}
 		})
-	}
-}
-
-// /readyz follows the serving state: 503 before the server serves and from
-// the start of the shutdown.
-func TestReadyz(t *testing.T) {
-	o, err := newObservability(t.Context(), obsConfig{adminListen: "127.0.0.1:0"}, func(string) string { return "" }, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := o.startAdmin(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	defer o.shutdown()
-	addr := o.admin.Addr().String()
-	for _, tt := range []struct {
-		ready bool
-		code  int
-	}{{false, 503}, {true, 200}, {false, 503}} {
-		o.setReady(tt.ready)
-		if code, _ := adminGet(t, addr, "/readyz"); code != tt.code {
-			t.Errorf("ready %v: GET /readyz %d, want %d", tt.ready, code, tt.code)
-		}
-	}
-}
-
-// Without OTEL_* and without -admin-listen, nothing is added to the
-// server or the upstream client.
-func TestObservabilityOff(t *testing.T) {
-	o, err := newObservability(t.Context(), obsConfig{}, func(string) string { return "" }, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.shutdown()
-	u, s, opts := o.serverHooks()
-	if len(u)+len(s)+len(opts) != 0 || o.upstreamHTTPClient(false) != nil || o.upstreamObserver() != nil || o.onTokenExchange() != nil {
-		t.Errorf("observability off adds hooks: %d %d %d %v %v", len(u), len(s), len(opts), o.upstreamHTTPClient(false), o.upstreamObserver())
-	}
-	on, err := newObservability(t.Context(), obsConfig{adminListen: "127.0.0.1:0"}, func(string) string { return "" }, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer on.shutdown()
-	if u, s, _ := on.serverHooks(); len(u) != 1 || len(s) != 1 || on.upstreamObserver() == nil || on.onTokenExchange() == nil {
-		t.Error("-admin-listen: no metrics hooks")
 	}
 }

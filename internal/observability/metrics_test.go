@@ -1,4 +1,4 @@
-package metrics_test
+package observability
 
 import (
 	"context"
@@ -19,7 +19,6 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
-	"github.com/contacts-facade/contacts-facade/internal/metrics"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 	"github.com/contacts-facade/contacts-facade/service"
@@ -37,11 +36,11 @@ const (
 
 var _ interface {
 	ObserveAttempt(upstream.Method, int, string, string, time.Duration)
-} = (*metrics.Metrics)(nil)
+} = (*metrics)(nil)
 
 // facade is the real service over the emulator, on a bufconn gRPC server
 // with the metrics interceptors.
-func facade(t *testing.T, m *metrics.Metrics) contactsv1.ContactsServiceClient {
+func facade(t *testing.T, m *metrics) contactsv1.ContactsServiceClient {
 	t.Helper()
 	emu := httptest.NewServer(emulator.New(emulator.Options{}))
 	t.Cleanup(emu.Close)
@@ -70,7 +69,7 @@ func facade(t *testing.T, m *metrics.Metrics) contactsv1.ContactsServiceClient {
 	return contactsv1.NewContactsServiceClient(cc)
 }
 
-func scrape(t *testing.T, m *metrics.Metrics) string {
+func scrape(t *testing.T, m *metrics) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(m.Registry(), promhttp.HandlerOpts{EnableOpenMetrics: true}).
@@ -83,7 +82,7 @@ func scrape(t *testing.T, m *metrics.Metrics) string {
 }
 
 func TestScrapeHoldsNoPII(t *testing.T) {
-	m := metrics.New()
+	m := newMetrics()
 	c := facade(t, m)
 	ctx := t.Context()
 	contact := &contactsv1.Contact{
@@ -106,8 +105,8 @@ func TestScrapeHoldsNoPII(t *testing.T) {
 	m.ObserveAttempt(upstream.MethodPut, 0, piiName, "transport_error", time.Millisecond)
 	m.TokenExchanged("ok")
 	m.TokenExchanged(piiToken)
-	if err := m.WatchToken(func() metrics.TokenState {
-		return metrics.TokenState{BudgetLeft: 29, HasToken: true, ExpiresAt: time.Unix(3600, 0)}
+	if err := m.WatchToken(func() upstreamauth.TokenSnapshot {
+		return upstreamauth.TokenSnapshot{BudgetLeft: 29, HasToken: true, ExpiresAt: time.Unix(3600, 0)}
 	}, func() time.Time { return time.Unix(600, 0) }); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +146,7 @@ func TestScrapeHoldsNoPII(t *testing.T) {
 
 // Whatever the upstream answers, the series stay within the known values.
 func TestLabelCardinalityIsBounded(t *testing.T) {
-	m := metrics.New()
+	m := newMetrics()
 	for i := range 5000 {
 		m.ObserveAttempt(upstream.MethodGet, 100+i%500, fmt.Sprint(i), "error_answer", time.Millisecond)
 		m.TokenExchanged(fmt.Sprint("outcome-", i))
@@ -177,8 +176,8 @@ func TestLabelCardinalityIsBounded(t *testing.T) {
 
 // Register serves collectors added later, and refuses a duplicate.
 func TestRegister(t *testing.T) {
-	m := metrics.New()
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: metrics.Namespace, Name: "redis_up", Help: "test"})
+	m := newMetrics()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "redis_up", Help: "test"})
 	g.Set(1)
 	if err := m.Register(g); err != nil {
 		t.Fatal(err)
@@ -194,18 +193,18 @@ func TestRegister(t *testing.T) {
 // The token gauges read the snapshot at scrape time.
 func TestTokenGauges(t *testing.T) {
 	now := time.Unix(1000, 0)
-	state := metrics.TokenState{}
-	m := metrics.New()
-	if err := m.WatchToken(func() metrics.TokenState { return state }, func() time.Time { return now }); err != nil {
+	state := upstreamauth.TokenSnapshot{}
+	m := newMetrics()
+	if err := m.WatchToken(func() upstreamauth.TokenSnapshot { return state }, func() time.Time { return now }); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		state         metrics.TokenState
+		state         upstreamauth.TokenSnapshot
 		budget, until string
 	}{
-		{metrics.TokenState{BudgetLeft: 30}, "30", "0"},
-		{metrics.TokenState{BudgetLeft: 12, HasToken: true, ExpiresAt: now.Add(90 * time.Second)}, "12", "90"},
-		{metrics.TokenState{BudgetLeft: 0, HasToken: true, ExpiresAt: now.Add(-time.Second)}, "0", "0"},
+		{upstreamauth.TokenSnapshot{BudgetLeft: 30}, "30", "0"},
+		{upstreamauth.TokenSnapshot{BudgetLeft: 12, HasToken: true, ExpiresAt: now.Add(90 * time.Second)}, "12", "90"},
+		{upstreamauth.TokenSnapshot{BudgetLeft: 0, HasToken: true, ExpiresAt: now.Add(-time.Second)}, "0", "0"},
 	}
 	for _, tt := range tests {
 		state = tt.state

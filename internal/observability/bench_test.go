@@ -1,4 +1,4 @@
-package telemetry_test
+package observability
 
 import (
 	"context"
@@ -18,8 +18,6 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
-	"github.com/contacts-facade/contacts-facade/internal/metrics"
-	"github.com/contacts-facade/contacts-facade/internal/telemetry"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 	"github.com/contacts-facade/contacts-facade/service"
@@ -30,7 +28,7 @@ import (
 // metrics and tracing off and on. Tracing samples every call and exports
 // through the batcher to an exporter that drops the spans.
 //
-//	go test ./internal/telemetry -run '^$' -bench Call -benchmem -count 5
+//	go test ./internal/observability -run '^$' -bench Call -benchmem -count 5
 func BenchmarkCall(b *testing.B) {
 	for _, c := range []struct {
 		name             string
@@ -52,11 +50,11 @@ func BenchmarkCall(b *testing.B) {
 
 func benchStack(b *testing.B, withMetrics, withTracing bool) contactsv1.ContactsServiceClient {
 	b.Helper()
-	tr := telemetry.Off()
+	tr := tracingOff()
 	if withTracing {
-		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(telemetry.Redact(tracetest.NewNoopExporter())))
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(redactSpans(tracetest.NewNoopExporter())))
 		b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-		tr = telemetry.New(tp)
+		tr = newTracing(tp)
 	}
 	emu := httptest.NewServer(emulator.New(emulator.Options{}))
 	b.Cleanup(emu.Close)
@@ -74,7 +72,7 @@ func benchStack(b *testing.B, withMetrics, withTracing bool) contactsv1.Contacts
 		opts = append(opts, grpc.StatsHandler(h))
 	}
 	if withMetrics {
-		m := metrics.New()
+		m := newMetrics()
 		opts = append(opts, grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor()))
 	}
 	g := grpc.NewServer(opts...)
@@ -98,7 +96,7 @@ func benchStack(b *testing.B, withMetrics, withTracing bool) contactsv1.Contacts
 
 // BenchmarkObserveAttempt is the upstream metrics' cost per HTTP request.
 func BenchmarkObserveAttempt(b *testing.B) {
-	m := metrics.New()
+	m := newMetrics()
 	b.ReportAllocs()
 	for b.Loop() {
 		m.ObserveAttempt(upstream.MethodGet, 200, "", "ok", 3*time.Millisecond)

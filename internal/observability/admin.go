@@ -1,8 +1,9 @@
-// Package admin is contactsd's admin HTTP listener: Prometheus metrics,
+// The admin listener: contactsd's admin HTTP listener: Prometheus metrics,
 // liveness and readiness for platforms that probe over HTTP, and, only when
 // asked for, the pprof profiles. It serves no contact data; bind it to
 // loopback or a port that only the platform reaches.
-package admin
+
+package observability
 
 import (
 	"context"
@@ -16,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Config is what Handler needs.
-type Config struct {
+// adminConfig is what adminHandler needs.
+type adminConfig struct {
 	// Gatherer is served at /metrics; nil serves no /metrics.
 	Gatherer prometheus.Gatherer
 	// Ready reports whether the gRPC server is SERVING (its health
@@ -29,13 +30,13 @@ type Config struct {
 	Pprof bool
 }
 
-// Handler routes the admin endpoints:
+// adminHandler routes the admin endpoints:
 //
 //	/metrics        Prometheus text or OpenMetrics (with exemplars)
 //	/healthz        200 while the process serves HTTP at all
 //	/readyz         200 when Ready, else 503
 //	/debug/pprof/   only with Pprof
-func Handler(cfg Config) http.Handler {
+func adminHandler(cfg adminConfig) http.Handler {
 	mux := http.NewServeMux()
 	if cfg.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
@@ -44,13 +45,13 @@ func Handler(cfg Config) http.Handler {
 			ErrorHandling: promhttp.ContinueOnError,
 		}))
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { text(w, http.StatusOK, "ok") })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if cfg.Ready != nil && !cfg.Ready() {
-			text(w, http.StatusServiceUnavailable, "not serving")
+			writeText(w, http.StatusServiceUnavailable, "not serving")
 			return
 		}
-		text(w, http.StatusOK, "serving")
+		writeText(w, http.StatusOK, "serving")
 	})
 	if cfg.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -63,28 +64,28 @@ func Handler(cfg Config) http.Handler {
 	return mux
 }
 
-func text(w http.ResponseWriter, code int, msg string) {
+func writeText(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(msg + "\n"))
 }
 
-// Server is the admin listener.
-type Server struct {
+// adminServer is the admin listener.
+type adminServer struct {
 	http *http.Server
 	lis  net.Listener
 }
 
-// Listen binds addr and returns a Server that serves h once Serve is
+// listenAdmin binds addr and returns an adminServer that serves h once Serve is
 // called.
-func Listen(ctx context.Context, addr string, h http.Handler) (*Server, error) {
+func listenAdmin(ctx context.Context, addr string, h http.Handler) (*adminServer, error) {
 	var lc net.ListenConfig
 	lis, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
+	return &adminServer{
 		lis: lis,
 		http: &http.Server{
 			Handler:           h,
@@ -99,10 +100,10 @@ func Listen(ctx context.Context, addr string, h http.Handler) (*Server, error) {
 }
 
 // Addr is the bound address.
-func (s *Server) Addr() net.Addr { return s.lis.Addr() }
+func (s *adminServer) Addr() net.Addr { return s.lis.Addr() }
 
 // Serve serves until Shutdown; it returns nil after Shutdown.
-func (s *Server) Serve() error {
+func (s *adminServer) Serve() error {
 	if err := s.http.Serve(s.lis); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -111,7 +112,7 @@ func (s *Server) Serve() error {
 
 // Shutdown stops accepting and waits for requests in flight until ctx
 // ends, then closes them.
-func (s *Server) Shutdown(ctx context.Context) error {
+func (s *adminServer) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		_ = s.http.Close()

@@ -1,4 +1,4 @@
-package telemetry_test
+package observability
 
 import (
 	"bytes"
@@ -27,13 +27,12 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
-	"github.com/contacts-facade/contacts-facade/internal/telemetry"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 	"github.com/contacts-facade/contacts-facade/service"
 )
 
-func TestEnabled(t *testing.T) {
+func TestTracingEnabled(t *testing.T) {
 	tests := []struct {
 		env  map[string]string
 		want bool
@@ -50,14 +49,14 @@ func TestEnabled(t *testing.T) {
 		{map[string]string{"OTEL_SDK_DISABLED": "false", "OTEL_TRACES_EXPORTER": "otlp"}, true},
 	}
 	for _, tt := range tests {
-		if got := telemetry.Enabled(func(k string) string { return tt.env[k] }); got != tt.want {
+		if got := tracingEnabled(func(k string) string { return tt.env[k] }); got != tt.want {
 			t.Errorf("Enabled(%v) = %v, want %v", tt.env, got, tt.want)
 		}
 	}
 }
 
-func TestFromEnv(t *testing.T) {
-	off, err := telemetry.FromEnv(t.Context(), func(string) string { return "" }, "contactsd", "test")
+func TestTracingFromEnv(t *testing.T) {
+	off, err := tracingFromEnv(t.Context(), func(string) string { return "" }, "contactsd", "test")
 	if err != nil || off.On() || off.ServerHandler() != nil {
 		t.Fatalf("FromEnv with no OTEL_*: on %v, handler %v, err %v", off.On(), off.ServerHandler(), err)
 	}
@@ -67,7 +66,7 @@ func TestFromEnv(t *testing.T) {
 	}
 	// autoexport reads the process environment.
 	t.Setenv("OTEL_TRACES_EXPORTER", "console")
-	on, err := telemetry.FromEnv(t.Context(), func(k string) string { return map[string]string{"OTEL_TRACES_EXPORTER": "console"}[k] }, "contactsd", "test")
+	on, err := tracingFromEnv(t.Context(), func(k string) string { return map[string]string{"OTEL_TRACES_EXPORTER": "console"}[k] }, "contactsd", "test")
 	if err != nil || !on.On() || on.ServerHandler() == nil {
 		t.Fatalf("FromEnv with OTEL_TRACES_EXPORTER=console: on %v, err %v", on.On(), err)
 	}
@@ -98,9 +97,9 @@ func (h recordTraceparent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // upstream HTTP span, whose context reached the upstream as traceparent.
 func TestSpanTree(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(telemetry.Redact(exp)))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(redactSpans(exp)))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	tr := telemetry.New(tp)
+	tr := newTracing(tp)
 
 	rec := recordTraceparent{next: emulator.New(emulator.Options{}), got: make(chan string, 10)}
 	emu := httptest.NewServer(rec)
@@ -214,10 +213,10 @@ func TestAnnotateUpstream(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	ctx, span := tp.Tracer("test").Start(t.Context(), "call")
-	telemetry.AnnotateUpstream(ctx, "ruid-1", "448", 500)
-	telemetry.AnnotateUpstream(ctx, "ruid-2", "", 200) // the retry that succeeded
+	annotateUpstream(ctx, "ruid-1", "448", 500)
+	annotateUpstream(ctx, "ruid-2", "", 200) // the retry that succeeded
 	span.End()
-	telemetry.AnnotateUpstream(t.Context(), "ruid-3", "", 200) // no span: nothing, no panic
+	annotateUpstream(t.Context(), "ruid-3", "", 200) // no span: nothing, no panic
 	got := attrMap(exp.GetSpans()[0].Attributes)
 	if got["contacts.upstream.ruid"].AsString() != "ruid-2" || got["contacts.upstream.http_status"].AsInt64() != 200 || got["contacts.upstream.ota_code"].AsString() != "448" {
 		t.Errorf("attributes: %v", exp.GetSpans()[0].Attributes)
@@ -226,7 +225,7 @@ func TestAnnotateUpstream(t *testing.T) {
 
 func TestLogHandler(t *testing.T) {
 	var buf bytes.Buffer
-	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(&buf, nil))).With("component", "test")
+	log := slog.New(withTraceIDs(slog.NewJSONHandler(&buf, nil))).With("component", "test")
 	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
 	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
 	traced := trace.ContextWithSpanContext(t.Context(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid}))
@@ -255,9 +254,9 @@ func TestLogHandler(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
+func TestRedactSpans(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(telemetry.Redact(exp)))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(redactSpans(exp)))
 	_, span := tp.Tracer("test").Start(t.Context(), "HTTP PUT", trace.WithAttributes(
 		semconv.URLFull("https://user:pw@supply-xml.booking.com/contacts-api/properties/7654321/contacts?no_language_fallback=1#x"),
 		semconv.URLPath("/contacts-api/properties/7654321/contacts"),

@@ -1,4 +1,4 @@
-// Package telemetry sets up OpenTelemetry tracing for contactsd: the
+// Tracing: OpenTelemetry tracing for contactsd: the
 // tracer provider and exporter from the standard OTEL_* environment
 // variables, the gRPC server's stats handler (otelgrpc), the upstream HTTP
 // client's transport (otelhttp), W3C trace context propagation, and a
@@ -8,7 +8,8 @@
 // instrumentation explicitly, never installed with otel.SetTracerProvider.
 // With tracing off the handler and transport are not installed at all, so
 // they cost nothing.
-package telemetry
+
+package observability
 
 import (
 	"context"
@@ -26,7 +27,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc/stats"
 )
 
@@ -35,55 +35,54 @@ import (
 // contactsd asks for an explicit choice instead, so that a deployment
 // that never heard of OpenTelemetry sends nothing anywhere.
 const (
-	EnvSDKDisabled         = "OTEL_SDK_DISABLED"
-	EnvTracesExporter      = "OTEL_TRACES_EXPORTER"
-	EnvOTLPEndpoint        = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	EnvOTLPTracesEndpoint  = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-	instrumentationName    = "github.com/contacts-facade/contacts-facade/internal/telemetry"
+	envSDKDisabled         = "OTEL_SDK_DISABLED"
+	envTracesExporter      = "OTEL_TRACES_EXPORTER"
+	envOTLPEndpoint        = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	envOTLPTracesEndpoint  = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 	attrUpstreamRUID       = "contacts.upstream.ruid"
 	attrUpstreamOTACode    = "contacts.upstream.ota_code"
 	attrUpstreamHTTPStatus = "contacts.upstream.http_status"
 )
 
-// Enabled reports whether the environment asks for traces:
+// tracingEnabled reports whether the environment asks for traces:
 // OTEL_TRACES_EXPORTER set to anything but "none", or, with it unset, an
 // OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT or
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). OTEL_SDK_DISABLED=true turns
 // tracing off whatever else is set.
-func Enabled(getenv func(string) string) bool {
-	if strings.EqualFold(strings.TrimSpace(getenv(EnvSDKDisabled)), "true") {
+func tracingEnabled(getenv func(string) string) bool {
+	if strings.EqualFold(strings.TrimSpace(getenv(envSDKDisabled)), "true") {
 		return false
 	}
-	switch exp := strings.TrimSpace(getenv(EnvTracesExporter)); exp {
+	switch exp := strings.TrimSpace(getenv(envTracesExporter)); exp {
 	case "none":
 		return false
 	case "":
-		return getenv(EnvOTLPEndpoint) != "" || getenv(EnvOTLPTracesEndpoint) != ""
+		return getenv(envOTLPEndpoint) != "" || getenv(envOTLPTracesEndpoint) != ""
 	default:
 		return true
 	}
 }
 
-// Tracing is the tracer provider and propagator of the process. The zero
-// value, and Off, trace nothing.
-type Tracing struct {
+// tracing is the tracer provider and propagator of the process. The zero
+// value, and tracingOff, trace nothing.
+type tracing struct {
 	tp       trace.TracerProvider
 	prop     propagation.TextMapPropagator
 	shutdown func(context.Context) error
 }
 
-// Off traces nothing.
-func Off() *Tracing { return &Tracing{} }
+// tracingOff traces nothing.
+func tracingOff() *tracing { return &tracing{} }
 
-// New traces with tp (for tests: an SDK provider with an in-memory
+// newTracing traces with tp (for tests: an SDK provider with an in-memory
 // exporter). It propagates W3C trace context only: baggage is not passed
 // on, since a caller's baggage could carry anything to the upstream.
-func New(tp trace.TracerProvider) *Tracing {
-	return &Tracing{tp: tp, prop: propagation.TraceContext{}}
+func newTracing(tp trace.TracerProvider) *tracing {
+	return &tracing{tp: tp, prop: propagation.TraceContext{}}
 }
 
-// FromEnv builds the tracing that the OTEL_* environment asks for (see
-// Enabled); Off when it asks for none. The exporter is chosen by
+// tracingFromEnv builds the tracing that the OTEL_* environment asks for (see
+// tracingEnabled); tracingOff when it asks for none. The exporter is chosen by
 // go.opentelemetry.io/contrib/exporters/autoexport (OTEL_TRACES_EXPORTER:
 // otlp, console; OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf, grpc), the
 // sampler by the SDK (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG;
@@ -91,9 +90,9 @@ func New(tp trace.TracerProvider) *Tracing {
 // OTEL_RESOURCE_ATTRIBUTES over service.name=serviceName and
 // service.version=version. autoexport and the SDK read the process
 // environment themselves; getenv only decides whether to start them.
-func FromEnv(ctx context.Context, getenv func(string) string, serviceName, version string) (*Tracing, error) {
-	if !Enabled(getenv) {
-		return Off(), nil
+func tracingFromEnv(ctx context.Context, getenv func(string) string, serviceName, version string) (*tracing, error) {
+	if !tracingEnabled(getenv) {
+		return tracingOff(), nil
 	}
 	exp, err := autoexport.NewSpanExporter(ctx)
 	if err != nil {
@@ -107,36 +106,28 @@ func FromEnv(ctx context.Context, getenv func(string) string, serviceName, versi
 		return nil, err
 	}
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(Redact(exp)),
+		sdktrace.WithBatcher(redactSpans(exp)),
 		sdktrace.WithResource(res),
 	)
-	t := New(tp)
+	t := newTracing(tp)
 	t.shutdown = tp.Shutdown
 	return t, nil
 }
 
 // On reports whether spans are recorded.
-func (t *Tracing) On() bool { return t.tp != nil }
-
-// TracerProvider is the provider, a no-op one when tracing is off.
-func (t *Tracing) TracerProvider() trace.TracerProvider {
-	if t.tp == nil {
-		return tracenoop.NewTracerProvider()
-	}
-	return t.tp
-}
+func (t *tracing) On() bool { return t.tp != nil }
 
 // ServerHandler is the gRPC server's stats handler (grpc.StatsHandler),
 // which starts a server span per call, as a child of the caller's
 // traceparent; nil when tracing is off.
-func (t *Tracing) ServerHandler() stats.Handler {
+func (t *tracing) ServerHandler() stats.Handler {
 	if !t.On() {
 		return nil
 	}
 	return otelgrpc.NewServerHandler(
 		otelgrpc.WithTracerProvider(t.tp),
 		otelgrpc.WithPropagators(t.prop),
-		// Metrics come from Prometheus (internal/metrics).
+		// Metrics come from Prometheus (metrics.go).
 		otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()),
 	)
 }
@@ -144,7 +135,7 @@ func (t *Tracing) ServerHandler() stats.Handler {
 // Transport wraps the upstream client's transport so that each HTTP request
 // gets a client span and a traceparent header; base itself when tracing is
 // off. CloseIdleConnections reaches base.
-func (t *Tracing) Transport(base http.RoundTripper) http.RoundTripper {
+func (t *tracing) Transport(base http.RoundTripper) http.RoundTripper {
 	if !t.On() {
 		return base
 	}
@@ -172,20 +163,20 @@ func (t tracedTransport) CloseIdleConnections() {
 }
 
 // Shutdown flushes the spans still buffered and stops the exporter.
-func (t *Tracing) Shutdown(ctx context.Context) error {
+func (t *tracing) Shutdown(ctx context.Context) error {
 	if t.shutdown == nil {
 		return nil
 	}
 	return t.shutdown(ctx)
 }
 
-// AnnotateUpstream puts what identifies an upstream answer on the span of
+// annotateUpstream puts what identifies an upstream answer on the span of
 // ctx (the call's server span when ctx is the call's context): the
 // upstream's meta.ruid, its first OTA error code ("" for none) and the
 // HTTP status. The ruid is Booking.com's request id, not personal data.
 // After a retry the last answer's values win. It does nothing without a
 // recording span.
-func AnnotateUpstream(ctx context.Context, ruid, otaCode string, httpStatus int) {
+func annotateUpstream(ctx context.Context, ruid, otaCode string, httpStatus int) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return

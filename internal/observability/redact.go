@@ -1,4 +1,4 @@
-package telemetry
+package observability
 
 import (
 	"context"
@@ -10,12 +10,12 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
-// Redact wraps exp so that the spans it exports name the route, not the
+// redactSpans wraps exp so that the spans it exports name the route, not the
 // property: in url.full and url.path the segment after /properties/
 // becomes "{property_id}", and the query is dropped. otelhttp sets those
 // attributes after the span starts, so a span processor cannot rewrite
 // them; the exporter is the last place before they leave the process.
-func Redact(exp sdktrace.SpanExporter) sdktrace.SpanExporter { return redactExporter{exp} }
+func redactSpans(exp sdktrace.SpanExporter) sdktrace.SpanExporter { return redactExporter{exp} }
 
 type redactExporter struct{ sdktrace.SpanExporter }
 

@@ -1,4 +1,4 @@
-package admin_test
+package observability
 
 import (
 	"context"
@@ -10,11 +10,9 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/contacts-facade/contacts-facade/internal/admin"
 )
 
-func get(t *testing.T, h http.Handler, path string, header ...string) (int, http.Header, string) {
+func getAdmin(t *testing.T, h http.Handler, path string, header ...string) (int, http.Header, string) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, path, nil).WithContext(t.Context())
 	for i := 0; i+1 < len(header); i += 2 {
@@ -26,7 +24,7 @@ func get(t *testing.T, h http.Handler, path string, header ...string) (int, http
 	return rec.Code, rec.Header(), string(b)
 }
 
-func registry(t *testing.T) *prometheus.Registry {
+func exemplarRegistry(t *testing.T) *prometheus.Registry {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "test_calls_total", Help: "test"})
@@ -35,9 +33,9 @@ func registry(t *testing.T) *prometheus.Registry {
 	return reg
 }
 
-func TestEndpoints(t *testing.T) {
+func TestAdminEndpoints(t *testing.T) {
 	var ready atomic.Bool
-	h := admin.Handler(admin.Config{Gatherer: registry(t), Ready: ready.Load})
+	h := adminHandler(adminConfig{Gatherer: exemplarRegistry(t), Ready: ready.Load})
 	tests := []struct {
 		name, path string
 		ready      bool
@@ -58,7 +56,7 @@ func TestEndpoints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ready.Store(tt.ready)
-			code, hdr, body := get(t, h, tt.path, tt.header...)
+			code, hdr, body := getAdmin(t, h, tt.path, tt.header...)
 			if code != tt.code || !strings.Contains(body, tt.body) || !strings.HasPrefix(hdr.Get("Content-Type"), tt.ctype) {
 				t.Errorf("GET %s: %d %q %q; want %d, %q in the body, %q", tt.path, code, hdr.Get("Content-Type"), body, tt.code, tt.body, tt.ctype)
 			}
@@ -68,8 +66,8 @@ func TestEndpoints(t *testing.T) {
 
 func TestPprofOnlyWhenAsked(t *testing.T) {
 	for _, on := range []bool{false, true} {
-		h := admin.Handler(admin.Config{Pprof: on})
-		code, _, body := get(t, h, "/debug/pprof/goroutine?debug=1")
+		h := adminHandler(adminConfig{Pprof: on})
+		code, _, body := getAdmin(t, h, "/debug/pprof/goroutine?debug=1")
 		if got := code == 200 && strings.Contains(body, "goroutine profile:"); got != on {
 			t.Errorf("Pprof %v: GET goroutine profile: %d", on, code)
 		}
@@ -77,16 +75,16 @@ func TestPprofOnlyWhenAsked(t *testing.T) {
 }
 
 func TestNoMetricsWithoutGatherer(t *testing.T) {
-	if code, _, _ := get(t, admin.Handler(admin.Config{}), "/metrics"); code != 404 {
+	if code, _, _ := getAdmin(t, adminHandler(adminConfig{}), "/metrics"); code != 404 {
 		t.Errorf("GET /metrics without a gatherer: %d, want 404", code)
 	}
-	if code, _, _ := get(t, admin.Handler(admin.Config{}), "/readyz"); code != 200 {
+	if code, _, _ := getAdmin(t, adminHandler(adminConfig{}), "/readyz"); code != 200 {
 		t.Errorf("GET /readyz without Ready: %d, want 200", code)
 	}
 }
 
-func TestServer(t *testing.T) {
-	s, err := admin.Listen(t.Context(), "127.0.0.1:0", admin.Handler(admin.Config{}))
+func TestAdminServer(t *testing.T) {
+	s, err := listenAdmin(t.Context(), "127.0.0.1:0", adminHandler(adminConfig{}))
 	if err != nil {
 		t.Fatal(err)
 	}
