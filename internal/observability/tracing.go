@@ -20,7 +20,6 @@ import (
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/attribute"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -35,13 +34,10 @@ import (
 // contactsd asks for an explicit choice instead, so that a deployment
 // that never heard of OpenTelemetry sends nothing anywhere.
 const (
-	envSDKDisabled         = "OTEL_SDK_DISABLED"
-	envTracesExporter      = "OTEL_TRACES_EXPORTER"
-	envOTLPEndpoint        = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	envOTLPTracesEndpoint  = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-	attrUpstreamRUID       = "contacts.upstream.ruid"
-	attrUpstreamOTACode    = "contacts.upstream.ota_code"
-	attrUpstreamHTTPStatus = "contacts.upstream.http_status"
+	envSDKDisabled        = "OTEL_SDK_DISABLED"
+	envTracesExporter     = "OTEL_TRACES_EXPORTER"
+	envOTLPEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	envOTLPTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 )
 
 // tracingEnabled reports whether the environment asks for traces:
@@ -168,28 +164,4 @@ func (t *tracing) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	return t.shutdown(ctx)
-}
-
-// annotateUpstream puts what identifies an upstream answer on the span of
-// ctx (the call's server span when ctx is the call's context): the
-// upstream's meta.ruid, its first OTA error code ("" for none) and the
-// HTTP status. The ruid is Booking.com's request id, not personal data.
-// After a retry the last answer's values win. It does nothing without a
-// recording span.
-func annotateUpstream(ctx context.Context, ruid, otaCode string, httpStatus int) {
-	span := trace.SpanFromContext(ctx)
-	if !span.IsRecording() {
-		return
-	}
-	attrs := make([]attribute.KeyValue, 0, 3)
-	if ruid != "" {
-		attrs = append(attrs, attribute.String(attrUpstreamRUID, ruid))
-	}
-	if otaCode != "" {
-		attrs = append(attrs, attribute.String(attrUpstreamOTACode, otaCode))
-	}
-	if httpStatus != 0 {
-		attrs = append(attrs, attribute.Int(attrUpstreamHTTPStatus, httpStatus))
-	}
-	span.SetAttributes(attrs...)
 }

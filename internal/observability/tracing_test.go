@@ -209,20 +209,6 @@ func names(spans tracetest.SpanStubs) []string {
 	return n
 }
 
-func TestAnnotateUpstream(t *testing.T) {
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	ctx, span := tp.Tracer("test").Start(t.Context(), "call")
-	annotateUpstream(ctx, "ruid-1", "448", 500)
-	annotateUpstream(ctx, "ruid-2", "", 200) // the retry that succeeded
-	span.End()
-	annotateUpstream(t.Context(), "ruid-3", "", 200) // no span: nothing, no panic
-	got := attrMap(exp.GetSpans()[0].Attributes)
-	if got["contacts.upstream.ruid"].AsString() != "ruid-2" || got["contacts.upstream.http_status"].AsInt64() != 200 || got["contacts.upstream.ota_code"].AsString() != "448" {
-		t.Errorf("attributes: %v", exp.GetSpans()[0].Attributes)
-	}
-}
-
 func TestLogHandler(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(withTraceIDs(slog.NewJSONHandler(&buf, nil))).With("component", "test")
