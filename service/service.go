@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -96,6 +97,11 @@ type Config struct {
 	// (default DefaultLockWait): past it the call gets UNAVAILABLE
 	// WRITE_LOCK_TIMEOUT with RetryInfo.
 	LockWait time.Duration
+	// WriteTimeout caps the upstream part of a write (the fresh read and
+	// the PUT, with their retries), whatever the caller's deadline, so
+	// that one stalled write does not hold the property's other writers
+	// for as long as its caller will wait (default DefaultWriteTimeout).
+	WriteTimeout time.Duration
 	// DefaultTimeout is the deadline of calls that come without one
 	// (default DefaultTimeout), so that no upstream call waits forever.
 	DefaultTimeout time.Duration
@@ -112,6 +118,8 @@ const (
 	DefaultLockWait = 10 * time.Second
 	// DefaultTimeout is the deadline of a call that has none.
 	DefaultTimeout = 30 * time.Second
+	// DefaultWriteTimeout is a few upstream round trips with retries.
+	DefaultWriteTimeout = 20 * time.Second
 )
 
 // Errors of New.
@@ -132,6 +140,7 @@ type Service struct {
 	locks    Locker
 	requests RequestStore
 	lockWait time.Duration
+	writeCap time.Duration
 	timeout  time.Duration
 	log      *slog.Logger
 	limiter  *lograte.Limiter // of the WARN lines of fail
@@ -164,6 +173,7 @@ func New(cfg Config) (*Service, error) {
 		locks:    cfg.Locks,
 		requests: cfg.Requests,
 		lockWait: cmp.Or(cfg.LockWait, DefaultLockWait),
+		writeCap: cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout),
 		timeout:  cmp.Or(cfg.DefaultTimeout, DefaultTimeout),
 		log:      log,
 		limiter:  lograte.New(failLogInterval, nil),
@@ -176,6 +186,11 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.requests == nil {
 		s.requests = idempotency.NewMemory(idempotency.MemoryConfig{})
+	}
+	// A claim on a request_id must outlive the write that holds it, or a
+	// retry elsewhere would run the write a second time.
+	if p, ok := s.requests.(interface{ PendingTTL() time.Duration }); ok && p.PendingTTL() <= s.lockWait+s.writeCap {
+		return nil, fmt.Errorf("service: the request store's pending TTL (%v) must be longer than LockWait + WriteTimeout (%v)", p.PendingTTL(), s.lockWait+s.writeCap)
 	}
 	return s, nil
 }

@@ -139,8 +139,11 @@ func (s *Service) write(ctx context.Context, call *access.Call, spec writeSpec) 
 		return w, false, err
 	}
 	defer lease.Unlock()
-	// Upstream calls under the lease end when the lease is lost.
-	wctx, cancel := context.WithCancelCause(ctx)
+	// Upstream calls under the lease end when the lease is lost, and
+	// after WriteTimeout whatever the caller's deadline.
+	capped, cancelCap := context.WithTimeout(ctx, s.writeCap)
+	defer cancelCap()
+	wctx, cancel := context.WithCancelCause(capped)
 	defer cancel(nil)
 	defer context.AfterFunc(lease.Context(), func() {
 		if errors.Is(context.Cause(lease.Context()), writelock.ErrLockLost) {

@@ -52,7 +52,7 @@ func TestParseConfig(t *testing.T) {
 			want := config{listen: "localhost:50051", authMode: upstreamauth.ModeAuto, logLevel: slog.LevelInfo, logFormat: "text",
 				defaultTimeout: 30 * time.Second, shutdownTimeout: 30 * time.Second, renewBefore: 5 * time.Minute, maxBodyBytes: 1 << 20,
 				maxConnAge: 5 * time.Minute, emulator: true, emulatorByDefault: true,
-				share: sharingConfig{localBudget: 3, exchangesPerHour: 30, cacheMaxEntries: 10_000, cacheMaxBytes: 16 << 20, lockWait: 10 * time.Second}}
+				share: sharingConfig{localBudget: 3, exchangesPerHour: 30, cacheMaxEntries: 10_000, cacheMaxBytes: 16 << 20, lockWait: 10 * time.Second, writeTimeout: 20 * time.Second}}
 			if c != want {
 				return fmt.Errorf("got %+v, want %+v", c, want)
 			}
@@ -291,7 +291,7 @@ func TestHelp(t *testing.T) {
 		"shutdown-timeout", "drain-delay", "max-connection-age", "token-renew-before", "max-upstream-body", "tls-cert", "tls-key",
 		"client-ca", "log-level", "log-format", "admin-listen", "admin-pprof",
 		"redis-url", "redis-local-budget", "token-exchanges-per-hour", "no-read-coalescing", "read-cache-ttl", "read-cache-stale",
-		"read-cache-stale-if-error", "read-cache-max-entries", "read-cache-max-bytes", "write-lock-wait",
+		"read-cache-stale-if-error", "read-cache-max-entries", "read-cache-max-bytes", "write-lock-wait", "write-timeout",
 		"policy", "audit-log", "trust-proxy-client-cert", "trusted-proxies"}
 	slices.Sort(defined)
 	slices.Sort(documented)

@@ -199,6 +199,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		Audit:          callers.trail,
 		Callers:        callers.resolver,
 		LockWait:       cfg.share.lockWait,
+		WriteTimeout:   cfg.share.writeTimeout,
 		DefaultTimeout: cfg.defaultTimeout,
 		Logger:         log,
 	}

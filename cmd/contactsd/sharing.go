@@ -40,6 +40,7 @@ type sharingConfig struct {
 	cacheMaxEntries  int
 	cacheMaxBytes    int64
 	lockWait         time.Duration
+	writeTimeout     time.Duration
 }
 
 func addSharingFlags(fs *flag.FlagSet, c *sharingConfig) {
@@ -63,6 +64,8 @@ func addSharingFlags(fs *flag.FlagSet, c *sharingConfig) {
 	fs.Int64Var(&c.cacheMaxBytes, "read-cache-max-bytes", readpath.DefaultMaxBytes, "most bytes (protobuf size) the read cache holds")
 	fs.DurationVar(&c.lockWait, "write-lock-wait", service.DefaultLockWait,
 		"how long a write waits for its property's write lock before UNAVAILABLE WRITE_LOCK_TIMEOUT")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", service.DefaultWriteTimeout,
+		"the most the upstream part of a write (its fresh read and PUT, with retries) may take,\nwhatever the caller's deadline: the property's other writes wait for it")
 }
 
 // finish reads the environment's Redis URL and checks the values.
@@ -90,8 +93,8 @@ func (c *sharingConfig) finish(set map[string]bool, lookupEnv func(string) (stri
 	if c.localBudget <= 0 || c.exchangesPerHour <= 0 {
 		return errors.New("-redis-local-budget and -token-exchanges-per-hour must be positive")
 	}
-	if c.cacheTTL < 0 || c.cacheStale < 0 || c.cacheStaleErr < 0 || c.cacheMaxEntries <= 0 || c.cacheMaxBytes <= 0 || c.lockWait <= 0 {
-		return errors.New("the -read-cache-* durations must not be negative, their bounds and -write-lock-wait must be positive")
+	if c.cacheTTL < 0 || c.cacheStale < 0 || c.cacheStaleErr < 0 || c.cacheMaxEntries <= 0 || c.cacheMaxBytes <= 0 || c.lockWait <= 0 || c.writeTimeout <= 0 {
+		return errors.New("the -read-cache-* durations must not be negative, their bounds, -write-lock-wait and -write-timeout must be positive")
 	}
 	if c.cacheTTL == 0 && (c.cacheStale > 0 || c.cacheStaleErr > 0) {
 		return errors.New("-read-cache-stale and -read-cache-stale-if-error need -read-cache-ttl")
@@ -146,11 +149,12 @@ func (f *fleet) tokenConfig(cfg *upstreamauth.TokenConfig) {
 }
 
 // serviceConfig puts the shared state of safe edits into cfg: Redis's
-// when there is one, else the service's in-process defaults stay.
+// when there is one, else the service's in-process defaults stay. A claim
+// on a request_id outlives the longest write that can hold it twice over.
 func (f *fleet) serviceConfig(cfg *service.Config) {
 	if f.store != nil {
 		cfg.Locks = f.store.WriteLocks(0)
-		cfg.Requests = f.store.Requests(0, 0)
+		cfg.Requests = f.store.Requests(0, max(redisstore.DefaultPendingTTL, 2*(cfg.LockWait+cfg.WriteTimeout)))
 	}
 }
 

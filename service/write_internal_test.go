@@ -1,0 +1,91 @@
+package service
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+)
+
+// deadlineWrites reads an empty property and records the deadline of the
+// context of each upstream call.
+type deadlineWrites struct{ read, write time.Time }
+
+func (d *deadlineWrites) List(ctx context.Context, _ string, _ bool) (*contactsv1.ListContactsResponse, error) {
+	d.read, _ = ctx.Deadline()
+	return &contactsv1.ListContactsResponse{}, nil
+}
+
+func (d *deadlineWrites) Replace(ctx context.Context, _ string, _ []*contactsv1.Contact) (*contactsv1.ReplaceContactsResponse, error) {
+	d.write, _ = ctx.Deadline()
+	return &contactsv1.ReplaceContactsResponse{}, nil
+}
+
+func (d *deadlineWrites) Create(ctx context.Context, _ string, _ []*contactsv1.Contact) (*contactsv1.CreateContactsResponse, error) {
+	d.write, _ = ctx.Deadline()
+	return &contactsv1.CreateContactsResponse{}, nil
+}
+
+// TestWriteTimeoutCapsTheUpstreamPart (issue 27, item 6): the fresh read
+// and the PUT of a write end by WriteTimeout even when the caller would
+// wait much longer, so a stalled upstream call holds the property's
+// write lock no longer than that.
+func TestWriteTimeoutCapsTheUpstreamPart(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		writeCap time.Duration // Config.WriteTimeout; 0: the default
+		want     time.Duration
+	}{
+		{"configured", time.Minute, time.Minute},
+		{"default", 0, DefaultWriteTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := &deadlineWrites{}
+			s, err := New(Config{Upstream: up, Policy: AllowAll(), Audit: NoAudit(), WriteTimeout: tc.writeCap})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+			defer cancel()
+			before := time.Now()
+			if _, err := s.SetProfileContacts(ctx, setRequest("")); err != nil {
+				t.Fatal(err)
+			}
+			after := time.Now()
+			for name, d := range map[string]time.Time{"fresh read": up.read, "PUT": up.write} {
+				if d.IsZero() || d.After(after.Add(tc.want)) || d.Before(before.Add(tc.want)) {
+					t.Errorf("%s deadline in %v, want %v (the caller's is an hour)", name, d.Sub(before), tc.want)
+				}
+			}
+		})
+	}
+}
+
+// pendingStore is a request store whose claims expire after pending.
+type pendingStore struct {
+	RequestStore
+	pending time.Duration
+}
+
+func (p pendingStore) PendingTTL() time.Duration { return p.pending }
+
+// TestPendingTTLOutlivesTheWrite (issue 27, item 6): New refuses a
+// request store whose claims could expire while the write that holds one
+// still runs (LockWait + WriteTimeout).
+func TestPendingTTLOutlivesTheWrite(t *testing.T) {
+	cfg := Config{Upstream: &deadlineWrites{}, Policy: AllowAll(), Audit: NoAudit(), LockWait: 10 * time.Second, WriteTimeout: 20 * time.Second}
+	for _, tc := range []struct {
+		pending time.Duration
+		ok      bool
+	}{
+		{30 * time.Second, false},
+		{29 * time.Second, false},
+		{2 * time.Minute, true},
+	} {
+		cfg.Requests = pendingStore{pending: tc.pending}
+		if _, err := New(cfg); (err == nil) != tc.ok {
+			t.Errorf("pending TTL %v: New error %v, want ok=%v", tc.pending, err, tc.ok)
+		}
+	}
+}
