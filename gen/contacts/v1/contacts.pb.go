@@ -2078,12 +2078,12 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\x1bPHONE_TECH_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18PHONE_TECH_TYPE_LANDLINE\x10\x01\x12\x17\n" +
 	"\x13PHONE_TECH_TYPE_FAX\x10\x03\x12\x1a\n" +
-	"\x16PHONE_TECH_TYPE_MOBILE\x10\x052\xc7\x05\n" +
-	"\x0fContactsService\x12S\n" +
-	"\fListContacts\x12 .contacts.v1.ListContactsRequest\x1a!.contacts.v1.ListContactsResponse\x12\\\n" +
+	"\x16PHONE_TECH_TYPE_MOBILE\x10\x052\xd1\x05\n" +
+	"\x0fContactsService\x12X\n" +
+	"\fListContacts\x12 .contacts.v1.ListContactsRequest\x1a!.contacts.v1.ListContactsResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\x0fReplaceContacts\x12#.contacts.v1.ReplaceContactsRequest\x1a$.contacts.v1.ReplaceContactsResponse\x12Y\n" +
-	"\x0eCreateContacts\x12\".contacts.v1.CreateContactsRequest\x1a#.contacts.v1.CreateContactsResponse\x12e\n" +
-	"\x12GetProfileContacts\x12&.contacts.v1.GetProfileContactsRequest\x1a'.contacts.v1.GetProfileContactsResponse\x12e\n" +
+	"\x0eCreateContacts\x12\".contacts.v1.CreateContactsRequest\x1a#.contacts.v1.CreateContactsResponse\x12j\n" +
+	"\x12GetProfileContacts\x12&.contacts.v1.GetProfileContactsRequest\x1a'.contacts.v1.GetProfileContactsResponse\"\x03\x90\x02\x01\x12e\n" +
 	"\x12SetProfileContacts\x12&.contacts.v1.SetProfileContactsRequest\x1a'.contacts.v1.SetProfileContactsResponse\x12k\n" +
 	"\x14UpdateProfileContact\x12(.contacts.v1.UpdateProfileContactRequest\x1a).contacts.v1.UpdateProfileContactResponse\x12k\n" +
 	"\x14ClearProfileContacts\x12(.contacts.v1.ClearProfileContactsRequest\x1a).contacts.v1.ClearProfileContactsResponseB\xd7\x01\n" +

@@ -71,6 +71,9 @@ type ContactsServiceClient interface {
 	// ListContacts returns every contact of the property.
 	//
 	// REST: GET /properties/{property_id}/contacts.
+	//
+	// A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+	// clients and the facade may retry it freely.
 	ListContacts(ctx context.Context, in *ListContactsRequest, opts ...grpc.CallOption) (*ListContactsResponse, error)
 	// ReplaceContacts REPLACES ALL CONTACTS OF THE PROPERTY with the given list.
 	//
@@ -93,6 +96,9 @@ type ContactsServiceClient interface {
 	// that carry it, each with all its profiles.
 	//
 	// REST: GET /properties/{property_id}/contacts, filtered by the facade.
+	//
+	// A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+	// clients and the facade may retry it freely.
 	GetProfileContacts(ctx context.Context, in *GetProfileContactsRequest, opts ...grpc.CallOption) (*GetProfileContactsResponse, error)
 	// SetProfileContacts makes exactly the given contacts serve one profile,
 	// and leaves every other profile served by exactly the contacts it had.
@@ -238,6 +244,9 @@ type ContactsServiceServer interface {
 	// ListContacts returns every contact of the property.
 	//
 	// REST: GET /properties/{property_id}/contacts.
+	//
+	// A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+	// clients and the facade may retry it freely.
 	ListContacts(context.Context, *ListContactsRequest) (*ListContactsResponse, error)
 	// ReplaceContacts REPLACES ALL CONTACTS OF THE PROPERTY with the given list.
 	//
@@ -260,6 +269,9 @@ type ContactsServiceServer interface {
 	// that carry it, each with all its profiles.
 	//
 	// REST: GET /properties/{property_id}/contacts, filtered by the facade.
+	//
+	// A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+	// clients and the facade may retry it freely.
 	GetProfileContacts(context.Context, *GetProfileContactsRequest) (*GetProfileContactsResponse, error)
 	// SetProfileContacts makes exactly the given contacts serve one profile,
 	// and leaves every other profile served by exactly the contacts it had.
