@@ -204,7 +204,7 @@ func idempotent[Resp proto.Message](ctx context.Context, s *Service, call errmap
 	switch {
 	case errors.Is(err, idempotency.ErrMismatch):
 		return zero, safeStatus(rowRequestIDReused, call, "", nil, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
-			Field: "request_id", Reason: ReasonRequestIDReused, Description: "this request_id was used for a different request"}}})
+			Field: "request_id", Reason: contactsv1.ErrorReason_REQUEST_ID_REUSED.String(), Description: "this request_id was used for a different request"}}})
 	case err != nil:
 		return zero, waitFailed(call, err)
 	case begun.Done:

@@ -28,16 +28,12 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/policy"
 )
 
-// Reasons of the statuses this package gives (ErrorInfo.reason, domain
-// errmap.Domain).
+// The statuses this package gives have the reasons CALLER_NOT_ALLOWED,
+// CALLER_RATE_LIMITED and AUDIT_UNAVAILABLE (proto/contacts/v1/errors.proto),
+// built by errmap.Status.
 const (
-	ReasonCallerNotAllowed   = "CALLER_NOT_ALLOWED"
-	ReasonCallerRateLimited  = "CALLER_RATE_LIMITED"
-	ReasonAuditUnavailable   = "AUDIT_UNAVAILABLE"
-	servicePrefix            = "/" + "contacts.v1.ContactsService" + "/"
-	maxLimiters              = 10000
-	metaCaller, metaRPC      = "caller", "rpc"
-	metaMissing, metaProfile = "missing", "profile"
+	servicePrefix = "/" + "contacts.v1.ContactsService" + "/"
+	maxLimiters   = 10000
 )
 
 // Config is what New needs.
@@ -163,12 +159,10 @@ func (g *Gate) spend(id caller.Identity, grant *policy.Grant, method, propertyID
 	} else {
 		res.CancelAt(now)
 		md := errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID}, "")
-		md[metaCaller], md[metaRPC] = id.Name, method
-		st := status.New(codes.ResourceExhausted, "caller "+id.Name+" is over its share of the upstream; retry later")
-		st, _ = st.WithDetails(
-			&errdetails.ErrorInfo{Reason: ReasonCallerRateLimited, Domain: errmap.Domain, Metadata: md},
-			&errdetails.RetryInfo{RetryDelay: durationpb.New(max(delay, time.Millisecond))})
-		return st.Err()
+		md[errmap.MetaCaller], md[errmap.MetaRPC] = id.Name, method
+		return errmap.Status(codes.ResourceExhausted, contactsv1.ErrorReason_CALLER_RATE_LIMITED,
+			"caller "+id.Name+" is over its share of the upstream; retry later", md,
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(max(delay, time.Millisecond))}).Err()
 	}
 }
 
@@ -247,13 +241,11 @@ func profileName(p contactsv1.ProfileType) string {
 func denied(id caller.Identity, method, missing, propertyID string) error {
 	msg := "caller " + id.Name + " may not " + describe(method, missing)
 	md := errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID}, "")
-	md[metaCaller], md[metaMissing] = id.Name, missing
+	md[errmap.MetaCaller], md[errmap.MetaMissing] = id.Name, missing
 	if method != "" {
-		md[metaRPC] = method
+		md[errmap.MetaRPC] = method
 	}
-	st, _ := status.New(codes.PermissionDenied, msg).WithDetails(
-		&errdetails.ErrorInfo{Reason: ReasonCallerNotAllowed, Domain: errmap.Domain, Metadata: md})
-	return st.Err()
+	return errmap.Status(codes.PermissionDenied, contactsv1.ErrorReason_CALLER_NOT_ALLOWED, msg, md).Err()
 }
 
 func describe(method, missing string) string {
@@ -268,9 +260,9 @@ func describe(method, missing string) string {
 }
 
 func auditUnavailable(propertyID string) error {
-	st, _ := status.New(codes.Unavailable, "the audit trail cannot be written; writes are refused until it can").WithDetails(
-		&errdetails.ErrorInfo{Reason: ReasonAuditUnavailable, Domain: errmap.Domain, Metadata: errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID}, "")})
-	return st.Err()
+	return errmap.Status(codes.Unavailable, contactsv1.ErrorReason_AUDIT_UNAVAILABLE,
+		"the audit trail cannot be written; writes are refused until it can",
+		errmap.FacadeMetadata(errmap.Call{PropertyID: propertyID}, "")).Err()
 }
 
 // record starts the audit record of a write from its request.
@@ -314,7 +306,7 @@ func (g *Gate) audit(rec *audit.Record, entry *audit.Entry, resp any, err error,
 			// Refused by the facade itself before any write: by the
 			// policy (a profile only the fresh state shows) or by
 			// validation. An upstream refusal was a call allowed.
-			if rec.Reason == ReasonCallerNotAllowed || (st.Code() == codes.InvalidArgument && md[errmap.MetaSource] == errmap.SourceFacade) {
+			if rec.Reason == contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() || (st.Code() == codes.InvalidArgument && md[errmap.MetaSource] == errmap.SourceFacade) {
 				rec.Allowed = false
 			}
 			break
