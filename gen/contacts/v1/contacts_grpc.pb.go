@@ -12,7 +12,9 @@
 // a reason such as INVALID_VALUE, and metadata otaCode, httpStatus and
 // requestId), a google.rpc.BadRequest with one field violation per bad field
 // (paths in this file's field names, e.g. "contacts[0].phones[1].phone_number"),
-// and where they apply ResourceInfo, RetryInfo, RequestInfo and Help.
+// and where they apply ResourceInfo, RetryInfo, RequestInfo and Help. Every
+// reason, with its code and what to do, is a value of ErrorReason
+// (contacts/v1/errors.proto).
 
 package contactsv1
 
