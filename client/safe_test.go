@@ -8,32 +8,33 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/contacts-facade/contacts-facade/client"
-	"github.com/contacts-facade/contacts-facade/internal/access"
-	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
-	"github.com/contacts-facade/contacts-facade/service"
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/errmap"
 )
 
-// TestReasonsMatchServer: the client repeats the reasons of the facade's
-// own refusals (it must not import the server); this keeps them equal.
+// TestReasonsMatchServer: the client repeats, as string constants, the
+// reasons of the facade's own refusals, which the server takes from
+// contactsv1.ErrorReason (proto/contacts/v1/errors.proto); this keeps them
+// equal.
 func TestReasonsMatchServer(t *testing.T) {
 	for _, c := range []struct{ client, server string }{
-		{client.ReasonEtagMismatch, service.ReasonEtagMismatch},
-		{client.ReasonRequestIDReused, service.ReasonRequestIDReused},
-		{client.ReasonGeneralRequired, service.ReasonGeneralRequired},
-		{client.ReasonProfileHasNoContact, service.ReasonProfileNoContact},
-		{client.ReasonProfileHasSeveralContacts, service.ReasonProfileSeveral},
-		{client.ReasonContactsNotWritable, service.ReasonContactsNotWritable},
-		{client.ReasonWriteLockTimeout, service.ReasonWriteLockTimeout},
-		{client.ReasonWriteLockLost, service.ReasonWriteLockLost},
-		{client.ReasonWriteStateUnavailable, service.ReasonWriteStateDown},
-		{client.MetaCurrentEtag, service.MetaCurrentEtag},
-		{client.ReasonCallerNotAllowed, access.ReasonCallerNotAllowed},
-		{client.ReasonCallerRateLimited, access.ReasonCallerRateLimited},
-		{client.ReasonAuditUnavailable, access.ReasonAuditUnavailable},
-		{client.ReasonMalformedRequest, grpcserver.ReasonMalformedRequest},
-		{client.ReasonRequestTooLarge, grpcserver.ReasonRequestTooLarge},
-		{client.ReasonUnknownMethod, grpcserver.ReasonUnknownMethod},
-		{client.ReasonServerShuttingDown, grpcserver.ReasonServerShuttingDown},
+		{client.ReasonEtagMismatch, contactsv1.ErrorReason_ETAG_MISMATCH.String()},
+		{client.ReasonRequestIDReused, contactsv1.ErrorReason_REQUEST_ID_REUSED.String()},
+		{client.ReasonGeneralRequired, contactsv1.ErrorReason_GENERAL_REQUIRED.String()},
+		{client.ReasonProfileHasNoContact, contactsv1.ErrorReason_PROFILE_HAS_NO_CONTACT.String()},
+		{client.ReasonProfileHasSeveralContacts, contactsv1.ErrorReason_PROFILE_HAS_SEVERAL_CONTACTS.String()},
+		{client.ReasonContactsNotWritable, contactsv1.ErrorReason_CONTACTS_NOT_WRITABLE.String()},
+		{client.ReasonWriteLockTimeout, contactsv1.ErrorReason_WRITE_LOCK_TIMEOUT.String()},
+		{client.ReasonWriteLockLost, contactsv1.ErrorReason_WRITE_LOCK_LOST.String()},
+		{client.ReasonWriteStateUnavailable, contactsv1.ErrorReason_WRITE_STATE_UNAVAILABLE.String()},
+		{client.MetaCurrentEtag, errmap.MetaCurrentEtag},
+		{client.ReasonCallerNotAllowed, contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String()},
+		{client.ReasonCallerRateLimited, contactsv1.ErrorReason_CALLER_RATE_LIMITED.String()},
+		{client.ReasonAuditUnavailable, contactsv1.ErrorReason_AUDIT_UNAVAILABLE.String()},
+		{client.ReasonMalformedRequest, contactsv1.ErrorReason_MALFORMED_REQUEST.String()},
+		{client.ReasonRequestTooLarge, contactsv1.ErrorReason_REQUEST_TOO_LARGE.String()},
+		{client.ReasonUnknownMethod, contactsv1.ErrorReason_UNKNOWN_METHOD.String()},
+		{client.ReasonServerShuttingDown, contactsv1.ErrorReason_SERVER_SHUTTING_DOWN.String()},
 	} {
 		if c.client != c.server {
 			t.Errorf("client has %q, server %q", c.client, c.server)

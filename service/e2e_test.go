@@ -12,7 +12,6 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
-	"github.com/contacts-facade/contacts-facade/internal/errmap"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 )
@@ -88,42 +87,42 @@ func TestSeedRowsEndToEnd(t *testing.T) {
 	t.Run("150 create on a property with contacts", func(t *testing.T) {
 		_, err := s.client.CreateContacts(ctxT(t), &contactsv1.CreateContactsRequest{PropertyId: full,
 			Contacts: []*contactsv1.Contact{validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL)}})
-		checkStatus(t, err, want{code: codes.AlreadyExists, reason: errmap.ReasonChangesNotPermitted, otaCode: "150", httpStatus: "400", resource: true})
+		checkStatus(t, err, want{code: codes.AlreadyExists, reason: contactsv1.ErrorReason_CHANGES_NOT_PERMITTED.String(), otaCode: "150", httpStatus: "400", resource: true})
 	})
 	t.Run("320 language code unknown upstream", func(t *testing.T) {
 		c := validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL)
 		c.ContactPerson.LanguageCode = "xx"
 		_, err := s.client.ReplaceContacts(ctxT(t), &contactsv1.ReplaceContactsRequest{PropertyId: full, Contacts: []*contactsv1.Contact{c}})
-		checkStatus(t, err, want{code: codes.InvalidArgument, reason: errmap.ReasonInvalidValue, otaCode: "320", httpStatus: "400",
+		checkStatus(t, err, want{code: codes.InvalidArgument, reason: contactsv1.ErrorReason_INVALID_VALUE.String(), otaCode: "320", httpStatus: "400",
 			fields: []string{"contacts[0].contact_person.language_code"}})
 	})
 	t.Run("321 address without city", func(t *testing.T) {
 		c := validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL)
 		c.Address = &contactsv1.Address{AddressLine: "Main Street 1", CountryCode: "NL", LanguageCode: "nl"}
 		_, err := s.client.ReplaceContacts(ctxT(t), &contactsv1.ReplaceContactsRequest{PropertyId: full, Contacts: []*contactsv1.Contact{c}})
-		checkStatus(t, err, want{code: codes.InvalidArgument, reason: errmap.ReasonRequiredFieldMissing, otaCode: "321", httpStatus: "400",
+		checkStatus(t, err, want{code: codes.InvalidArgument, reason: contactsv1.ErrorReason_REQUIRED_FIELD_MISSING.String(), otaCode: "321", httpStatus: "400",
 			fields: []string{"contacts[0].address.city_name"}})
 	})
 	t.Run("450 contract profile, refused by the facade in the same shape", func(t *testing.T) {
 		_, err := s.client.ReplaceContacts(ctxT(t), &contactsv1.ReplaceContactsRequest{PropertyId: full, Contacts: []*contactsv1.Contact{
 			validContact(contactsv1.ProfileType_PROFILE_TYPE_GENERAL, contactsv1.ProfileType_PROFILE_TYPE_CONTRACT)}})
-		checkStatus(t, err, want{code: codes.InvalidArgument, reason: errmap.ReasonUnableToProcess, otaCode: "450",
+		checkStatus(t, err, want{code: codes.InvalidArgument, reason: contactsv1.ErrorReason_UNABLE_TO_PROCESS.String(), otaCode: "450",
 			fields: []string{"contacts[0].profiles[1]"}})
 	})
 	t.Run("635 unknown property", func(t *testing.T) {
 		_, err := s.client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: "9999999"})
-		checkStatus(t, err, want{code: codes.NotFound, reason: errmap.ReasonNotFound, otaCode: "635", httpStatus: "404", resource: true})
+		checkStatus(t, err, want{code: codes.NotFound, reason: contactsv1.ErrorReason_NOT_FOUND.String(), otaCode: "635", httpStatus: "404", resource: true})
 	})
 	t.Run("635 property without access", func(t *testing.T) {
 		_, err := s.client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: strconv.Itoa(emulator.DemoPropertyNoAccess)})
-		checkStatus(t, err, want{code: codes.NotFound, reason: errmap.ReasonNotFound, otaCode: "635", httpStatus: "404", resource: true})
+		checkStatus(t, err, want{code: codes.NotFound, reason: contactsv1.ErrorReason_NOT_FOUND.String(), otaCode: "635", httpStatus: "404", resource: true})
 	})
 	t.Run("local: several problems, one BadRequest", func(t *testing.T) {
 		c := validContact(contactsv1.ProfileType_PROFILE_TYPE_RESERVATIONS)
 		c.Email = ""
 		c.Phones = append(c.Phones, &contactsv1.Phone{PhoneNumber: "0201234567", PhoneTechType: contactsv1.PhoneTechType_PHONE_TECH_TYPE_FAX, Extension: "1"})
 		_, err := s.client.ReplaceContacts(ctxT(t), &contactsv1.ReplaceContactsRequest{PropertyId: "12a", Contacts: []*contactsv1.Contact{c}})
-		checkStatus(t, err, want{code: codes.InvalidArgument, reason: errmap.ReasonInvalidValue, otaCode: "320",
+		checkStatus(t, err, want{code: codes.InvalidArgument, reason: contactsv1.ErrorReason_INVALID_VALUE.String(), otaCode: "320",
 			fields: []string{"property_id", "contacts[0].phones[1].phone_number", "contacts[0].phones[1].extension", "contacts[0].email", "contacts"}})
 	})
 }
@@ -131,7 +130,7 @@ func TestSeedRowsEndToEnd(t *testing.T) {
 func TestSeedRow497BadToken(t *testing.T) {
 	s := newStack(t, func(string) upstream.Authorizer { return upstreamauth.NewStaticToken("not-a-token-of-ours") })
 	_, err := s.client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: strconv.Itoa(emulator.DemoPropertyFull)})
-	checkStatus(t, err, want{code: codes.Unauthenticated, reason: errmap.ReasonAuthorizationError, otaCode: "497", httpStatus: "400"})
+	checkStatus(t, err, want{code: codes.Unauthenticated, reason: contactsv1.ErrorReason_AUTHORIZATION_ERROR.String(), otaCode: "497", httpStatus: "400"})
 }
 
 func TestTokenExchangeRefused(t *testing.T) {
@@ -144,7 +143,7 @@ func TestTokenExchangeRefused(t *testing.T) {
 		return ts
 	})
 	_, err := s.client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: strconv.Itoa(emulator.DemoPropertyFull)})
-	checkStatus(t, err, want{code: codes.Unauthenticated, reason: errmap.ReasonTokenExchangeFailed, httpStatus: "401"})
+	checkStatus(t, err, want{code: codes.Unauthenticated, reason: contactsv1.ErrorReason_TOKEN_EXCHANGE_FAILED.String(), httpStatus: "401"})
 }
 
 // TestRevokedTokenIsReplaced: the emulator revokes every token; the next

@@ -264,22 +264,22 @@ func TestUpstreamFaults(t *testing.T) {
 		want           faultWant
 	}{
 		{name: "slow answer past the caller's deadline", rpc: "list", handle: hang, callerDeadline: 300 * time.Millisecond,
-			want: faultWant{code: codes.DeadlineExceeded, reason: errmap.ReasonUpstreamTimeout, md: facadeMD(), hits: 1, cancelled: true, localDeadline: true}},
+			want: faultWant{code: codes.DeadlineExceeded, reason: contactsv1.ErrorReason_UPSTREAM_TIMEOUT.String(), md: facadeMD(), hits: 1, cancelled: true, localDeadline: true}},
 		{name: "slow answer past the server's default deadline", rpc: "list", handle: hang, serverDeadline: 300 * time.Millisecond,
-			want: faultWant{code: codes.DeadlineExceeded, reason: errmap.ReasonUpstreamTimeout, md: facadeMD(), hits: 1, cancelled: true}},
+			want: faultWant{code: codes.DeadlineExceeded, reason: contactsv1.ErrorReason_UPSTREAM_TIMEOUT.String(), md: facadeMD(), hits: 1, cancelled: true}},
 		{name: "slow write past the caller's deadline", rpc: "replace", handle: hang, callerDeadline: 300 * time.Millisecond,
-			want: faultWant{code: codes.DeadlineExceeded, reason: errmap.ReasonUpstreamTimeout, md: facadeMD(), hits: 1, cancelled: true, localDeadline: true}},
+			want: faultWant{code: codes.DeadlineExceeded, reason: contactsv1.ErrorReason_UPSTREAM_TIMEOUT.String(), md: facadeMD(), hits: 1, cancelled: true, localDeadline: true}},
 		{name: "slow drip past the caller's deadline", rpc: "list", handle: drip, callerDeadline: 300 * time.Millisecond,
-			want: faultWant{code: codes.DeadlineExceeded, reason: errmap.ReasonUpstreamTimeout, md: facadeMD(), hits: 1, cancelled: true, localDeadline: true}},
+			want: faultWant{code: codes.DeadlineExceeded, reason: contactsv1.ErrorReason_UPSTREAM_TIMEOUT.String(), md: facadeMD(), hits: 1, cancelled: true, localDeadline: true}},
 		{name: "slow drip past the server's default deadline", rpc: "list", handle: drip, serverDeadline: 300 * time.Millisecond,
-			want: faultWant{code: codes.DeadlineExceeded, reason: errmap.ReasonUpstreamTimeout, md: facadeMD(), hits: 1, cancelled: true}},
+			want: faultWant{code: codes.DeadlineExceeded, reason: contactsv1.ErrorReason_UPSTREAM_TIMEOUT.String(), md: facadeMD(), hits: 1, cancelled: true}},
 
 		// A refused dial provably sent nothing: retried (GET and PUT alike),
 		// then UNAVAILABLE from the facade, without an HTTP status.
 		{name: "connection refused GET", rpc: "list", dead: true,
-			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: facadeMD()}},
+			want: faultWant{code: codes.Unavailable, reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE.String(), md: facadeMD()}},
 		{name: "connection refused PUT", rpc: "replace", dead: true,
-			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: facadeMD()}},
+			want: faultWant{code: codes.Unavailable, reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE.String(), md: facadeMD()}},
 
 		// Reset mid-body: the status line and Content-Length came, then the
 		// connection closed. The read fails with io.ErrUnexpectedEOF: no
@@ -288,39 +288,39 @@ func TestUpstreamFaults(t *testing.T) {
 		// retried (3 sends), PUT is not (the request may have been applied).
 		{name: "reset mid-body GET", rpc: "list",
 			handle: hijacked("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n" + bodyStart),
-			want:   faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: facadeMD(), hits: 3}},
+			want:   faultWant{code: codes.Unavailable, reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE.String(), md: facadeMD(), hits: 3}},
 		{name: "reset mid-body PUT", rpc: "replace",
 			handle: hijacked("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n" + bodyStart),
-			want:   faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: facadeMD(), hits: 1}},
+			want:   faultWant{code: codes.Unavailable, reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE.String(), md: facadeMD(), hits: 1}},
 		{name: "reset mid-chunk GET", rpc: "list",
 			handle: hijacked("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n" + bodyStart),
-			want:   faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: facadeMD(), hits: 3}},
+			want:   faultWant{code: codes.Unavailable, reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE.String(), md: facadeMD(), hits: 3}},
 		// Without Content-Length or chunking the body ends where the
 		// connection does (RFC 9112 §6.3): a cut there is indistinguishable
 		// from the end, the client sees truncated JSON: INTERNAL.
 		{name: "close-delimited body cut", rpc: "list",
 			handle: hijacked("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + bodyStart),
-			want:   faultWant{code: codes.Internal, reason: errmap.ReasonBadUpstreamResponse, md: upMD(200), hits: 1}},
+			want:   faultWant{code: codes.Internal, reason: contactsv1.ErrorReason_BAD_UPSTREAM_RESPONSE.String(), md: upMD(200), hits: 1}},
 
 		// A proxy's HTML error page: undecodable, but its status says
 		// enough: UNAVAILABLE. 502 and 503 are retried on GET, 500 is not.
 		{name: "500 HTML", rpc: "list", handle: answer(500, "text/html", htmlErrorPage),
-			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: upMD(500), hits: 1}},
+			want: faultWant{code: codes.Unavailable, reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE.String(), md: upMD(500), hits: 1}},
 		{name: "502 HTML", rpc: "list", handle: answer(502, "text/html", htmlErrorPage),
-			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: upMD(502), hits: 3}},
+			want: faultWant{code: codes.Unavailable, reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE.String(), md: upMD(502), hits: 3}},
 		{name: "503 HTML", rpc: "list", handle: answer(503, "text/html", htmlErrorPage),
-			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: upMD(503), hits: 3}},
+			want: faultWant{code: codes.Unavailable, reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE.String(), md: upMD(503), hits: 3}},
 		{name: "503 HTML on PUT", rpc: "replace", handle: answer(503, "text/html", htmlErrorPage),
-			want: faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: upMD(503), hits: 1}},
+			want: faultWant{code: codes.Unavailable, reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE.String(), md: upMD(503), hits: 1}},
 
 		{name: "429 with Retry-After", rpc: "list",
 			handle: answer(429, "application/json", `{"errors":[{"message":"Too many requests"}],"meta":{"ruid":"ruid-429"}}`, "Retry-After", "7"),
-			want:   faultWant{code: codes.ResourceExhausted, reason: errmap.ReasonRateLimited, md: mdReq(429, "ruid-429"), retry: 7 * time.Second, hits: 1}},
+			want:   faultWant{code: codes.ResourceExhausted, reason: contactsv1.ErrorReason_RATE_LIMITED.String(), md: mdReq(429, "ruid-429"), retry: 7 * time.Second, hits: 1}},
 		// A gateway's plain-text 429: the status says enough, so the caller
 		// gets RESOURCE_EXHAUSTED with the RetryInfo.
 		{name: "429 plain text with Retry-After", rpc: "list",
 			handle: answer(429, "text/plain", "Too Many Requests", "Retry-After", "7"),
-			want:   faultWant{code: codes.ResourceExhausted, reason: errmap.ReasonRateLimited, md: upMD(429), retry: 7 * time.Second, hits: 1}},
+			want:   faultWant{code: codes.ResourceExhausted, reason: contactsv1.ErrorReason_RATE_LIMITED.String(), md: upMD(429), retry: 7 * time.Second, hits: 1}},
 
 		// Bodies over the client's cap (1 MiB): cut, and nothing near their
 		// size is ever allocated. With Content-Length the client reads only
@@ -329,23 +329,23 @@ func TestUpstreamFaults(t *testing.T) {
 		// allocates twice per buffer growth), against the 128 MiB the
 		// endless handler would send.
 		{name: "10 MiB body", rpc: "list", handle: largeBody,
-			want: faultWant{code: codes.Internal, reason: errmap.ReasonUpstreamTooLarge, md: upMD(200), hits: 1, maxAlloc: 1 << 20}},
+			want: faultWant{code: codes.Internal, reason: contactsv1.ErrorReason_UPSTREAM_RESPONSE_TOO_LARGE.String(), md: upMD(200), hits: 1, maxAlloc: 1 << 20}},
 		{name: "endless body", rpc: "list", handle: endlessBody,
-			want: faultWant{code: codes.Internal, reason: errmap.ReasonUpstreamTooLarge, md: upMD(200), hits: 1, maxAlloc: 10 << 20}},
+			want: faultWant{code: codes.Internal, reason: contactsv1.ErrorReason_UPSTREAM_RESPONSE_TOO_LARGE.String(), md: upMD(200), hits: 1, maxAlloc: 10 << 20}},
 		{name: "endless body on PUT", rpc: "replace", handle: endlessBody,
-			want: faultWant{code: codes.Internal, reason: errmap.ReasonUpstreamTooLarge, md: upMD(200), hits: 1, maxAlloc: 10 << 20}},
+			want: faultWant{code: codes.Internal, reason: contactsv1.ErrorReason_UPSTREAM_RESPONSE_TOO_LARGE.String(), md: upMD(200), hits: 1, maxAlloc: 10 << 20}},
 
 		// 200 that is not the documented JSON: never a half-filled success.
 		{name: "truncated JSON 200", rpc: "list", handle: answer(200, "application/json", `{"data":{"contacts":[{"contact_profiles":[{"type":"general"}],"email":"a@`),
-			want: faultWant{code: codes.Internal, reason: errmap.ReasonBadUpstreamResponse, md: upMD(200), hits: 1}},
+			want: faultWant{code: codes.Internal, reason: contactsv1.ErrorReason_BAD_UPSTREAM_RESPONSE.String(), md: upMD(200), hits: 1}},
 		{name: "non-JSON 200", rpc: "list", handle: answer(200, "text/html", "<html><body>Welcome</body></html>"),
-			want: faultWant{code: codes.Internal, reason: errmap.ReasonBadUpstreamResponse, md: upMD(200), hits: 1}},
+			want: faultWant{code: codes.Internal, reason: contactsv1.ErrorReason_BAD_UPSTREAM_RESPONSE.String(), md: upMD(200), hits: 1}},
 		{name: "unrelated JSON 200", rpc: "list", handle: answer(200, "application/json", `{"status":"ok"}`),
-			want: faultWant{code: codes.Internal, reason: errmap.ReasonBadUpstreamResponse, md: upMD(200), hits: 1}},
+			want: faultWant{code: codes.Internal, reason: contactsv1.ErrorReason_BAD_UPSTREAM_RESPONSE.String(), md: upMD(200), hits: 1}},
 		{name: "truncated JSON 200 on PUT", rpc: "replace", handle: answer(200, "application/json", `{"warnings":[],"meta":{"ruid":`),
-			want: faultWant{code: codes.Internal, reason: errmap.ReasonBadUpstreamResponse, md: upMD(200), hits: 1}},
+			want: faultWant{code: codes.Internal, reason: contactsv1.ErrorReason_BAD_UPSTREAM_RESPONSE.String(), md: upMD(200), hits: 1}},
 		{name: "empty 200 on POST", rpc: "create", handle: answer(200, "application/json", ""),
-			want: faultWant{code: codes.Internal, reason: errmap.ReasonBadUpstreamResponse, md: upMD(200), hits: 1}},
+			want: faultWant{code: codes.Internal, reason: contactsv1.ErrorReason_BAD_UPSTREAM_RESPONSE.String(), md: upMD(200), hits: 1}},
 
 		// Retries as seen by the caller.
 		{name: "GET 503 then success", rpc: "list",
@@ -353,10 +353,10 @@ func TestUpstreamFaults(t *testing.T) {
 			want:   faultWant{code: codes.OK, hits: 2}},
 		{name: "PUT 503 not retried", rpc: "replace",
 			handle: sequence(answer(503, "application/json", `{"errors":[]}`), answer(200, "application/json", okWriteBody)),
-			want:   faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: mdReq(503, ""), hits: 1}},
+			want:   faultWant{code: codes.Unavailable, reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE.String(), md: mdReq(503, ""), hits: 1}},
 		{name: "POST 503 not retried", rpc: "create",
 			handle: sequence(answer(503, "application/json", `{"errors":[]}`), answer(200, "application/json", okWriteBody)),
-			want:   faultWant{code: codes.Unavailable, reason: errmap.ReasonUpstreamUnavailable, md: mdReq(503, ""), hits: 1}},
+			want:   faultWant{code: codes.Unavailable, reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE.String(), md: mdReq(503, ""), hits: 1}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

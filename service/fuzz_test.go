@@ -128,7 +128,7 @@ func FuzzValidate(f *testing.F) {
 					infos++
 				case *errdetails.BadRequest:
 					for _, v := range d.GetFieldViolations() {
-						if v.GetReason() == errmap.ReasonViolationsOmitted {
+						if v.GetReason() == contactsv1.ErrorReason_VIOLATIONS_OMITTED.String() {
 							// The status is kept small: the last violation
 							// counts the ones left out.
 							n, err := strconv.Atoi(strings.Fields(v.GetDescription())[0])

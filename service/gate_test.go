@@ -66,7 +66,7 @@ func TestGateSeesWhatAReplaceDeletes(t *testing.T) {
 	var refused, ok access.Record
 	_ = json.Unmarshal([]byte(lines[0]), &refused)
 	_ = json.Unmarshal([]byte(lines[1]), &ok)
-	if refused.Code != "PermissionDenied" || refused.Reason != access.ReasonCallerNotAllowed || refused.Allowed {
+	if refused.Code != "PermissionDenied" || refused.Reason != contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() || refused.Allowed {
 		t.Errorf("refused record %+v", refused)
 	}
 	if ok.Code != "OK" || ok.EtagBefore != before || ok.EtagAfter != w.GetEtag() || strings.Join(ok.Profiles, ",") != "INVOICES" {
@@ -105,7 +105,7 @@ func TestLockWaitIsBounded(t *testing.T) {
 			info = d
 		}
 	}
-	if st.Code() != codes.Unavailable || info.GetReason() != service.ReasonWriteLockTimeout || retry.GetRetryDelay().AsDuration() <= 0 {
+	if st.Code() != codes.Unavailable || info.GetReason() != contactsv1.ErrorReason_WRITE_LOCK_TIMEOUT.String() || retry.GetRetryDelay().AsDuration() <= 0 {
 		t.Fatalf("got %v %v %v, want UNAVAILABLE WRITE_LOCK_TIMEOUT with RetryInfo", st.Code(), info, retry)
 	}
 }

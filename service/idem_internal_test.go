@@ -132,7 +132,7 @@ func TestRequestIDIsBoundToTheCaller(t *testing.T) {
 		t.Fatalf("A's own retry: %v, %d PUTs; want its outcome replayed, 1 PUT", err, up.puts.Load())
 	}
 	_, err = s.SetProfileContacts(asCaller(t.Context(), "spiffe://b"), setRequest(id))
-	if wantReason(t, err, codes.InvalidArgument, contactsv1ErrorReason("REQUEST_ID_REUSED")); up.puts.Load() != 1 {
+	if wantReason(t, err, codes.InvalidArgument, contactsv1.ErrorReason_REQUEST_ID_REUSED.String()); up.puts.Load() != 1 {
 		t.Fatalf("%d PUTs, want 1", up.puts.Load())
 	}
 }
@@ -168,7 +168,7 @@ func TestLockStoreDownIsNotALockTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.SetProfileContacts(t.Context(), setRequest(""))
-	wantReason(t, err, codes.Unavailable, contactsv1ErrorReason("WRITE_STATE_UNAVAILABLE"))
+	wantReason(t, err, codes.Unavailable, contactsv1.ErrorReason_WRITE_STATE_UNAVAILABLE.String())
 }
 
 // wantReason fails t unless err is a status of code whose ErrorInfo has
@@ -183,6 +183,3 @@ func wantReason(t *testing.T, err error, code codes.Code, reason string) {
 	}
 	t.Fatalf("got %v %v, want %v %s", st.Code(), st.Details(), code, reason)
 }
-
-// contactsv1ErrorReason is the wire string of a reason.
-func contactsv1ErrorReason(name string) string { return name }

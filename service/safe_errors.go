@@ -3,43 +3,31 @@ package service
 import (
 	"context"
 	"errors"
+	"maps"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
 )
 
-// Reasons of the errors of safe edits, in errmap.Domain. Like errmap's,
-// they are a contract with callers: add new ones, never rename.
-const (
-	ReasonEtagMismatch        = "ETAG_MISMATCH"
-	ReasonRequestIDReused     = "REQUEST_ID_REUSED"
-	ReasonGeneralRequired     = "GENERAL_REQUIRED"
-	ReasonProfileNoContact    = "PROFILE_HAS_NO_CONTACT"
-	ReasonProfileSeveral      = "PROFILE_HAS_SEVERAL_CONTACTS"
-	ReasonContactsNotWritable = "CONTACTS_NOT_WRITABLE"
-	ReasonWriteLockTimeout    = "WRITE_LOCK_TIMEOUT"
-	ReasonWriteLockLost       = "WRITE_LOCK_LOST"
-	ReasonWriteStateDown      = "WRITE_STATE_UNAVAILABLE"
-)
-
 // MetaCurrentEtag is the ErrorInfo metadata key of the property's current
-// etag, on ETAG_MISMATCH.
-const MetaCurrentEtag = "currentEtag"
+// etag, on ETAG_MISMATCH (defined in errmap with every other key).
+const MetaCurrentEtag = errmap.MetaCurrentEtag
 
 // helpSafeEdits documents the rows below.
 const helpSafeEdits = "https://github.com/contacts-facade/contacts-facade#safe-edits"
 
 // safeRow is one error of safe edits: found by the facade, never an
-// upstream answer.
+// upstream answer. The reasons are declared, with what a caller should do,
+// in proto/contacts/v1/errors.proto.
 type safeRow struct {
 	code    codes.Code
-	reason  string
+	reason  contactsv1.ErrorReason
 	message string
 }
 
@@ -47,43 +35,37 @@ type safeRow struct {
 // since 2021; code.proto's older text says FAILED_PRECONDITION): the
 // caller re-reads and retries the whole read-modify-write.
 var (
-	rowEtagMismatch = safeRow{codes.Aborted, ReasonEtagMismatch,
+	rowEtagMismatch = safeRow{codes.Aborted, contactsv1.ErrorReason_ETAG_MISMATCH,
 		"the contacts changed since the etag was read; read them again and retry"}
-	rowRequestIDReused = safeRow{codes.InvalidArgument, ReasonRequestIDReused,
+	rowRequestIDReused = safeRow{codes.InvalidArgument, contactsv1.ErrorReason_REQUEST_ID_REUSED,
 		"request_id was already used for a different request; use a new UUID for a new request"}
-	rowGeneralRequired = safeRow{codes.FailedPrecondition, ReasonGeneralRequired,
+	rowGeneralRequired = safeRow{codes.FailedPrecondition, contactsv1.ErrorReason_GENERAL_REQUIRED,
 		"exactly one contact must serve PROFILE_TYPE_GENERAL: it cannot be cleared, only set"}
-	rowProfileNoContact = safeRow{codes.FailedPrecondition, ReasonProfileNoContact,
+	rowProfileNoContact = safeRow{codes.FailedPrecondition, contactsv1.ErrorReason_PROFILE_HAS_NO_CONTACT,
 		"no contact serves the profile: use SetProfileContacts"}
-	rowProfileSeveral = safeRow{codes.FailedPrecondition, ReasonProfileSeveral,
+	rowProfileSeveral = safeRow{codes.FailedPrecondition, contactsv1.ErrorReason_PROFILE_HAS_SEVERAL_CONTACTS,
 		"several contacts serve the profile, so which to update is ambiguous: use SetProfileContacts"}
-	rowContactsNotWritable = safeRow{codes.FailedPrecondition, ReasonContactsNotWritable,
+	rowContactsNotWritable = safeRow{codes.FailedPrecondition, contactsv1.ErrorReason_CONTACTS_NOT_WRITABLE,
 		"the property's current contacts cannot be written back through the Contacts API, so the facade cannot edit them safely"}
-	rowWriteLockTimeout = safeRow{codes.Unavailable, ReasonWriteLockTimeout,
+	rowWriteLockTimeout = safeRow{codes.Unavailable, contactsv1.ErrorReason_WRITE_LOCK_TIMEOUT,
 		"other writes of this property held its write lock for too long; retry after the delay in RetryInfo"}
-	rowWriteStateDown = safeRow{codes.Unavailable, ReasonWriteStateDown,
+	rowWriteStateDown = safeRow{codes.Unavailable, contactsv1.ErrorReason_WRITE_STATE_UNAVAILABLE,
 		"the facade could not reach the shared write locks or request records (Redis); nothing was written, retry after the delay in RetryInfo"}
-	rowWriteLockLost = safeRow{codes.Aborted, ReasonWriteLockLost,
+	rowWriteLockLost = safeRow{codes.Aborted, contactsv1.ErrorReason_WRITE_LOCK_LOST,
 		"the facade lost the write lock of the property before writing; nothing was written, retry"}
 )
 
-// safeStatus builds the status of row in the shape of every error of the
-// facade: one ErrorInfo with the six metadata keys (source "facade") plus
-// extra keys, then the details given, then a Help link.
+// safeStatus builds the status of row with errmap.Status, in the shape of
+// every error of the facade: one ErrorInfo with the six metadata keys
+// (source "facade") plus extra keys, then the details given, then a Help
+// link.
 func safeStatus(row safeRow, call errmap.Call, upstreamRequestID string, extra map[string]string, details ...protoadapt.MessageV1) error {
 	md := errmap.FacadeMetadata(call, upstreamRequestID)
-	for k, v := range extra {
-		md[k] = v
-	}
-	all := make([]protoadapt.MessageV1, 0, len(details)+2)
-	all = append(all, &errdetails.ErrorInfo{Reason: row.reason, Domain: errmap.Domain, Metadata: md})
+	maps.Copy(md, extra)
+	all := make([]protoadapt.MessageV1, 0, len(details)+1)
 	all = append(all, details...)
-	all = append(all, &errdetails.Help{Links: []*errdetails.Help_Link{{Description: "What " + row.reason + " means and how to fix it", Url: helpSafeEdits}}})
-	st, err := status.New(row.code, row.message).WithDetails(all...)
-	if err != nil {
-		return errmap.Internal(call).Err() // a detail that cannot be marshalled: a bug
-	}
-	return st.Err()
+	all = append(all, errmap.Help(row.reason, helpSafeEdits))
+	return errmap.Status(row.code, row.reason, row.message, md, all...).Err()
 }
 
 // waitFailed is the status of a wait (for the write lock, or for a

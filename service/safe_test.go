@@ -325,7 +325,7 @@ func TestOutsideWriterAborts(t *testing.T) {
 	}
 	for name, write := range writes {
 		err := write()
-		checkStatus(t, err, want{code: codes.Aborted, reason: service.ReasonEtagMismatch})
+		checkStatus(t, err, want{code: codes.Aborted, reason: contactsv1.ErrorReason_ETAG_MISMATCH.String()})
 		if got := errorInfo(t, err).GetMetadata()[service.MetaCurrentEtag]; got != now.GetEtag() {
 			t.Errorf("%s: currentEtag %q, want %q", name, got, now.GetEtag())
 		}
@@ -383,9 +383,9 @@ func TestRequestIDConcurrentDuplicates(t *testing.T) {
 	other := proto.CloneOf(req)
 	other.Contacts[0].Email = "other@example.com"
 	_, err = s.client.SetProfileContacts(ctx, other)
-	checkStatus(t, err, want{code: codes.InvalidArgument, reason: service.ReasonRequestIDReused, fields: []string{"request_id"}})
+	checkStatus(t, err, want{code: codes.InvalidArgument, reason: contactsv1.ErrorReason_REQUEST_ID_REUSED.String(), fields: []string{"request_id"}})
 	_, err = s.client.ClearProfileContacts(ctx, &contactsv1.ClearProfileContactsRequest{PropertyId: fullID, Profile: invoices, RequestId: req.GetRequestId()})
-	checkStatus(t, err, want{code: codes.InvalidArgument, reason: service.ReasonRequestIDReused, fields: []string{"request_id"}})
+	checkStatus(t, err, want{code: codes.InvalidArgument, reason: contactsv1.ErrorReason_REQUEST_ID_REUSED.String(), fields: []string{"request_id"}})
 }
 
 // TestUpdateSharedContact: the demo general+invoices contact gets a new
@@ -540,12 +540,12 @@ func TestSafeEditRefusals(t *testing.T) {
 		{"GENERAL cleared", func(ctx context.Context) error {
 			_, err := s.client.ClearProfileContacts(ctx, &contactsv1.ClearProfileContactsRequest{PropertyId: fullID, Profile: general})
 			return err
-		}, want{code: codes.FailedPrecondition, reason: service.ReasonGeneralRequired}},
+		}, want{code: codes.FailedPrecondition, reason: contactsv1.ErrorReason_GENERAL_REQUIRED.String()}},
 		{"update of a profile nobody serves", func(ctx context.Context) error {
 			_, err := s.client.UpdateProfileContact(ctx, &contactsv1.UpdateProfileContactRequest{PropertyId: fullID,
 				Profile: contactsv1.ProfileType_PROFILE_TYPE_PARITY, Contact: named("x"), UpdateMask: mask("email")})
 			return err
-		}, want{code: codes.FailedPrecondition, reason: service.ReasonProfileNoContact}},
+		}, want{code: codes.FailedPrecondition, reason: contactsv1.ErrorReason_PROFILE_HAS_NO_CONTACT.String()}},
 		{"update leaves the contact invalid", func(ctx context.Context) error {
 			_, err := s.client.UpdateProfileContact(ctx, &contactsv1.UpdateProfileContactRequest{PropertyId: fullID, Profile: invoices,
 				Contact: &contactsv1.Contact{Address: &contactsv1.Address{CityName: "Utrecht"}}, UpdateMask: mask("email", "address")})
@@ -556,7 +556,7 @@ func TestSafeEditRefusals(t *testing.T) {
 			_, err := s.client.SetProfileContacts(ctx, &contactsv1.SetProfileContactsRequest{PropertyId: strconv.Itoa(emulator.DemoPropertyNoLanguage),
 				Profile: invoices, Contacts: []*contactsv1.Contact{named("x")}})
 			return err
-		}, want{code: codes.FailedPrecondition, reason: service.ReasonContactsNotWritable}},
+		}, want{code: codes.FailedPrecondition, reason: contactsv1.ErrorReason_CONTACTS_NOT_WRITABLE.String()}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -141,7 +141,7 @@ func TestLargeErrorsReachSmallHeaderClients(t *testing.T) {
 			}
 			if tc.cut {
 				last := br.GetFieldViolations()[len(br.GetFieldViolations())-1]
-				if last.GetReason() != errmap.ReasonViolationsOmitted || !strings.Contains(last.GetDescription(), "more violations left out") {
+				if last.GetReason() != contactsv1.ErrorReason_VIOLATIONS_OMITTED.String() || !strings.Contains(last.GetDescription(), "more violations left out") {
 					t.Errorf("last violation %v does not count the ones left out", last)
 				}
 			}

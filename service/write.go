@@ -98,7 +98,7 @@ func writeRPC[Resp proto.Message](ctx context.Context, s *Service, spec writeSpe
 	switch {
 	case errors.Is(err, idempotency.ErrMismatch):
 		return zero, safeStatus(rowRequestIDReused, spec.call, "", nil, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
-			Field: "request_id", Reason: ReasonRequestIDReused, Description: "this request_id was used for a different request"}}})
+			Field: "request_id", Reason: contactsv1.ErrorReason_REQUEST_ID_REUSED.String(), Description: "this request_id was used for a different request"}}})
 	case err != nil:
 		return zero, waitFailed(spec.call, err)
 	case begun.Done:

@@ -3,8 +3,9 @@
 // file to look for: clients/descriptors/contacts.binpb.
 //
 // The set is a google.protobuf.FileDescriptorSet, dependencies first, of
-//   - contacts/v1/contacts.proto WITH its comments (the descriptor written by
-//     cmd/protoc-gen-go-sourceinfo, the one server reflection serves);
+//   - contacts/v1/contacts.proto and contacts/v1/errors.proto (the ErrorReason
+//     vocabulary) WITH their comments (the descriptors written by
+//     cmd/protoc-gen-go-sourceinfo, the ones server reflection serves);
 //   - google/rpc/status.proto and google/rpc/error_details.proto, the types of
 //     the error details, and their imports (google/protobuf/any.proto and
 //     duration.proto), as linked into contactsd from genproto (without
@@ -42,7 +43,15 @@ const DefaultOut = "clients/descriptors/contacts.binpb"
 var roots = []string{
 	"google/rpc/status.proto",
 	"google/rpc/error_details.proto",
+	"contacts/v1/errors.proto",
 	"contacts/v1/contacts.proto",
+}
+
+// withComments are the serialized descriptors, comments included, of the
+// files of proto/, by path.
+var withComments = map[string]func() []byte{
+	"contacts/v1/contacts.proto": contactsv1.File_contacts_v1_contacts_proto_with_comments,
+	"contacts/v1/errors.proto":   contactsv1.File_contacts_v1_errors_proto_with_comments,
 }
 
 func main() {
@@ -74,12 +83,12 @@ func build() ([]byte, error) {
 // descriptorSet collects roots and everything they import, each file after
 // its imports (what protoc --include_imports writes).
 func descriptorSet() (*descriptorpb.FileDescriptorSet, error) {
-	commented := &descriptorpb.FileDescriptorProto{}
-	if err := proto.Unmarshal(contactsv1.File_contacts_v1_contacts_proto_with_comments(), commented); err != nil {
-		return nil, fmt.Errorf("contacts.v1 descriptor with comments: %w", err)
-	}
 	lookup := func(path string) (*descriptorpb.FileDescriptorProto, error) {
-		if path == commented.GetName() {
+		if raw, ok := withComments[path]; ok {
+			commented := &descriptorpb.FileDescriptorProto{}
+			if err := proto.Unmarshal(raw(), commented); err != nil {
+				return nil, fmt.Errorf("%s with comments: %w", path, err)
+			}
 			return commented, nil
 		}
 		fd, err := protoregistry.GlobalFiles.FindFileByPath(path)

@@ -59,6 +59,7 @@ func TestCommittedSetContents(t *testing.T) {
 	for _, name := range []string{
 		"contacts.v1.ContactsService",
 		"contacts.v1.ReplaceContactsRequest",
+		"contacts.v1.ErrorReason",
 		"google.rpc.Status",
 		"google.rpc.ErrorInfo",
 		"google.rpc.BadRequest",
@@ -83,5 +84,15 @@ func TestCommittedSetContents(t *testing.T) {
 	replace := svc.Methods().ByName("ReplaceContacts")
 	if c := fd.SourceLocations().ByDescriptor(replace).LeadingComments; !strings.Contains(c, "overlay") {
 		t.Errorf("ReplaceContacts has comment %q, want the proto's (about the overlay)", c)
+	}
+
+	// So does the error vocabulary: what each reason means and what to do.
+	errs, err := files.FindFileByPath("contacts/v1/errors.proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag := errs.Enums().ByName("ErrorReason").Values().ByName("ETAG_MISMATCH")
+	if c := errs.SourceLocations().ByDescriptor(etag).LeadingComments; !strings.Contains(c, "ABORTED") {
+		t.Errorf("ETAG_MISMATCH has comment %q, want the proto's (with its code)", c)
 	}
 }

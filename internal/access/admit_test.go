@@ -177,7 +177,7 @@ func TestAllowAllAndNoAudit(t *testing.T) {
 	// Even AllowAll knows only the service's RPCs.
 	for _, method := range []string{"/contacts.v1.ContactsService/DeleteEverything", "/grpc.health.v1.Health/Check", "ListContacts", ""} {
 		call, err := g.Admit(context.Background(), method, &contactsv1.ListContactsRequest{})
-		if call != nil || status.Code(err) != codes.PermissionDenied || errorInfo(status.Convert(err)).GetReason() != access.ReasonCallerNotAllowed {
+		if call != nil || status.Code(err) != codes.PermissionDenied || errorInfo(status.Convert(err)).GetReason() != contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() {
 			t.Errorf("Admit(%q) = %v, %v; want PERMISSION_DENIED CALLER_NOT_ALLOWED", method, call, err)
 		}
 	}
@@ -234,7 +234,7 @@ func TestAdmitReadsAndWrites(t *testing.T) {
 		}
 		st := status.Convert(err)
 		info := errorInfo(st)
-		if st.Code() != codes.PermissionDenied || info.GetReason() != access.ReasonCallerNotAllowed ||
+		if st.Code() != codes.PermissionDenied || info.GetReason() != contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() ||
 			info.GetMetadata()["missing"] != tt.missing || info.GetMetadata()["caller"] != tt.caller {
 			t.Errorf("%s: %v %v, want PERMISSION_DENIED missing %q", tt.name, st.Code(), info, tt.missing)
 		}
@@ -245,7 +245,7 @@ func TestAdmitReadsAndWrites(t *testing.T) {
 	}
 	// Pinned by hand: the refused Set of GENERAL is on the trail, refused.
 	r := tr.records(t)[1]
-	if r.RPC != "SetProfileContacts" || r.Allowed || r.Code != "PermissionDenied" || r.Reason != access.ReasonCallerNotAllowed ||
+	if r.RPC != "SetProfileContacts" || r.Allowed || r.Code != "PermissionDenied" || r.Reason != contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() ||
 		r.Caller != "spiffe://corp/invoicer" || r.CallerSource != "proxy_header" || !r.Time.Equal(at) {
 		t.Errorf("record of the refused Set: %+v", r)
 	}
@@ -290,16 +290,16 @@ func TestMayWrite(t *testing.T) {
 	// was refused, and holds only the profiles allowed.
 	call.End(nil, call.MayWrite(contactsv1.ProfileType_PROFILE_TYPE_GENERAL))
 	recs := tr.records(t)
-	if len(recs) != 1 || recs[0].Allowed || recs[0].Reason != access.ReasonCallerNotAllowed || strings.Join(recs[0].Profiles, ",") != "INVOICES" {
+	if len(recs) != 1 || recs[0].Allowed || recs[0].Reason != contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() || strings.Join(recs[0].Profiles, ",") != "INVOICES" {
 		t.Fatalf("records %+v", recs)
 	}
 }
 
 func TestEndWritesTheRecord(t *testing.T) {
 	inv := contactsv1.ProfileType_PROFILE_TYPE_INVOICES
-	upstream := errmap.Status(codes.FailedPrecondition, "CHANGE_NOT_PERMITTED", "upstream says no",
+	upstream := errmap.Status(codes.FailedPrecondition, contactsv1.ErrorReason_CHANGES_NOT_PERMITTED, "upstream says no",
 		map[string]string{"source": "upstream", "requestId": "ruid-up"})
-	validation := errmap.Status(codes.InvalidArgument, "INVALID_VALUE", "bad e-mail",
+	validation := errmap.Status(codes.InvalidArgument, contactsv1.ErrorReason_INVALID_VALUE, "bad e-mail",
 		map[string]string{"source": "facade", "requestId": ""})
 	if len(upstream.Details()) != 1 || len(validation.Details()) != 1 {
 		t.Fatal("the test's statuses lack their ErrorInfo")
@@ -316,7 +316,7 @@ func TestEndWritesTheRecord(t *testing.T) {
 		{"service's etags win", &contactsv1.SetProfileContactsResponse{Etag: `W/"resp"`}, nil, [2]string{`W/"b"`, `W/"a"`},
 			access.Record{Code: "OK", Allowed: true, EtagBefore: `W/"b"`, EtagAfter: `W/"a"`}},
 		{"upstream error", nil, upstream.Err(), [2]string{},
-			access.Record{Code: "FailedPrecondition", Reason: "CHANGE_NOT_PERMITTED", UpstreamRUID: "ruid-up", Allowed: true, EtagBefore: `W/"req"`}},
+			access.Record{Code: "FailedPrecondition", Reason: "CHANGES_NOT_PERMITTED", UpstreamRUID: "ruid-up", Allowed: true, EtagBefore: `W/"req"`}},
 		{"refused by validation", nil, validation.Err(), [2]string{},
 			access.Record{Code: "InvalidArgument", Reason: "INVALID_VALUE", Allowed: false, EtagBefore: `W/"req"`}},
 	}
@@ -369,7 +369,7 @@ func TestInvalidUTF8CallerIsRefused(t *testing.T) {
 		call, err := g.Admit(proxied(name), method, req)
 		st := status.Convert(err)
 		info := errorInfo(st)
-		if call != nil || st.Code() != codes.PermissionDenied || info.GetReason() != access.ReasonCallerNotAllowed ||
+		if call != nil || st.Code() != codes.PermissionDenied || info.GetReason() != contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() ||
 			info.GetMetadata()["missing"] != "identity" || info.GetMetadata()["caller"] != "spiffe://corp/ops/\uFFFD" {
 			t.Errorf("%s: call %v, %v %v; want refused, missing identity", method, call, st.Code(), info)
 		}
@@ -379,7 +379,7 @@ func TestInvalidUTF8CallerIsRefused(t *testing.T) {
 		t.Fatalf("%d records, want 5", len(recs))
 	}
 	for _, r := range recs {
-		if r.Allowed || r.Caller != "spiffe://corp/ops/\uFFFD" || r.Reason != access.ReasonCallerNotAllowed {
+		if r.Allowed || r.Caller != "spiffe://corp/ops/\uFFFD" || r.Reason != contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() {
 			t.Errorf("record %+v", r)
 		}
 	}
@@ -400,7 +400,7 @@ func TestRefusalWithoutDetailsIsStillARefusal(t *testing.T) {
 	if call != nil || err == nil || st.Code() != codes.PermissionDenied || len(st.Details()) != 0 {
 		t.Fatalf("call %v, %v with %d details; want PERMISSION_DENIED without details", call, st.Code(), len(st.Details()))
 	}
-	if recs := tr.records(t); len(recs) != 1 || recs[0].Allowed || recs[0].Reason != access.ReasonCallerNotAllowed {
+	if recs := tr.records(t); len(recs) != 1 || recs[0].Allowed || recs[0].Reason != contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() {
 		t.Fatalf("records %+v", recs)
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 // failingDetails is errmap.Status whose WithDetails fails: a metadata key
 // that is not UTF-8 does not marshal.
-func failingDetails(code codes.Code, reason, msg string, md map[string]string, details ...protoadapt.MessageV1) *status.Status {
+func failingDetails(code codes.Code, reason contactsv1.ErrorReason, msg string, md map[string]string, details ...protoadapt.MessageV1) *status.Status {
 	md["\xff"] = "x"
 	return errmap.Status(code, reason, msg, md, details...)
 }
@@ -41,7 +41,7 @@ func (d *disk) Write(p []byte) (int, error) {
 // did not marshal) stays a refusal with its code when its details cannot
 // be attached, and the refused write is on the trail.
 func TestRefusalsSurviveFailingDetails(t *testing.T) {
-	if st := failingDetails(codes.PermissionDenied, ReasonCallerNotAllowed, "m", map[string]string{}); len(st.Details()) != 0 {
+	if st := failingDetails(codes.PermissionDenied, contactsv1.ErrorReason_CALLER_NOT_ALLOWED, "m", map[string]string{}); len(st.Details()) != 0 {
 		t.Fatal("the test's WithDetails does not fail")
 	}
 	set := &contactsv1.SetProfileContactsRequest{PropertyId: "1", Profile: contactsv1.ProfileType_PROFILE_TYPE_INVOICES}
@@ -51,12 +51,12 @@ func TestRefusalsSurviveFailingDetails(t *testing.T) {
 		admitted    int  // calls before the one refused, each admitted
 		trailBroken bool // the last write of the trail failed
 		code        codes.Code
-		reason      string
+		reason      contactsv1.ErrorReason
 	}{
-		{"denied", "default:\n  rpcs: [read]\n", 0, false, codes.PermissionDenied, ReasonCallerNotAllowed},
+		{"denied", "default:\n  rpcs: [read]\n", 0, false, codes.PermissionDenied, contactsv1.ErrorReason_CALLER_NOT_ALLOWED},
 		{"rate limited", "default:\n  rpcs: [\"*\"]\n  write_profiles: [\"*\"]\n  rate: {per_second: 1, burst: 2}\n", 2, false,
-			codes.ResourceExhausted, ReasonCallerRateLimited},
-		{"audit unavailable", "default:\n  rpcs: [\"*\"]\n  write_profiles: [\"*\"]\n", 0, true, codes.Unavailable, ReasonAuditUnavailable},
+			codes.ResourceExhausted, contactsv1.ErrorReason_CALLER_RATE_LIMITED},
+		{"audit unavailable", "default:\n  rpcs: [\"*\"]\n  write_profiles: [\"*\"]\n", 0, true, codes.Unavailable, contactsv1.ErrorReason_AUDIT_UNAVAILABLE},
 	}
 	for _, tt := range tests {
 		p, err := ParsePolicy([]byte(tt.policy))
@@ -89,7 +89,7 @@ func TestRefusalsSurviveFailingDetails(t *testing.T) {
 			t.Errorf("%s: call %v, %v with %d details; want %v without details", tt.name, call, st.Code(), len(st.Details()), tt.code)
 		}
 		var rec Record
-		if err := json.Unmarshal(d.buf.Bytes(), &rec); err != nil || rec.Allowed || rec.Reason != tt.reason || rec.Code != tt.code.String() {
+		if err := json.Unmarshal(d.buf.Bytes(), &rec); err != nil || rec.Allowed || rec.Reason != tt.reason.String() || rec.Code != tt.code.String() {
 			t.Errorf("%s: record %s (%v), want the refusal with reason %s", tt.name, d.buf.String(), err, tt.reason)
 		}
 	}

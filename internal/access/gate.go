@@ -22,14 +22,6 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
 )
 
-// Reasons of the statuses this package gives (ErrorInfo.reason, domain
-// errmap.Domain).
-const (
-	ReasonCallerNotAllowed  = "CALLER_NOT_ALLOWED"
-	ReasonCallerRateLimited = "CALLER_RATE_LIMITED"
-	ReasonAuditUnavailable  = "AUDIT_UNAVAILABLE"
-)
-
 const (
 	servicePrefix       = "/" + "contacts.v1.ContactsService" + "/"
 	maxLimiters         = 10000
@@ -60,7 +52,7 @@ type Config struct {
 }
 
 // refuseFunc builds the status of a refusal: errmap.Status.
-type refuseFunc func(code codes.Code, reason, msg string, md map[string]string, details ...protoadapt.MessageV1) *status.Status
+type refuseFunc func(code codes.Code, reason contactsv1.ErrorReason, msg string, md map[string]string, details ...protoadapt.MessageV1) *status.Status
 
 // Gate decides, per call of contacts.v1.ContactsService, who the caller is
 // and whether it may make the call. It is safe for concurrent use.
@@ -154,7 +146,7 @@ func (g *Gate) Admit(ctx context.Context, fullMethod string, req proto.Message) 
 		method = fullMethod
 	}
 	c := &Call{gate: g, id: id, grant: g.cfg.Policy.Load().Match(id.Name), method: method, property: propertyOf(req)}
-	if !isRead(method) && !g.cfg.Audit.none() {
+	if !IsRead(method) && !g.cfg.Audit.none() {
 		c.rec = g.record(id, method, req)
 	}
 	if err := g.admit(c, req, known); err != nil {
@@ -176,7 +168,7 @@ func (g *Gate) admit(c *Call, req proto.Message, known bool) error {
 			return g.denied(c, missingProperty)
 		}
 	}
-	if !isRead(c.method) {
+	if !IsRead(c.method) {
 		if err := c.MayWrite(requestProfiles(req)...); err != nil {
 			return err
 		}
@@ -204,7 +196,7 @@ func (g *Gate) spend(c *Call) error {
 	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
 	name := printable(c.id.Name)
 	md[metaCaller], md[metaRPC] = name, c.method
-	return g.refuse(codes.ResourceExhausted, ReasonCallerRateLimited,
+	return g.refuse(codes.ResourceExhausted, contactsv1.ErrorReason_CALLER_RATE_LIMITED,
 		"caller "+name+" is over its share of the upstream; retry later", md,
 		&errdetails.RetryInfo{RetryDelay: durationpb.New(max(delay, time.Millisecond))}).Err()
 }
@@ -308,7 +300,7 @@ func (g *Gate) denied(c *Call, missing string) error {
 	name := printable(c.id.Name)
 	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
 	md[metaCaller], md[metaMissing], md[metaRPC] = name, missing, c.method
-	return g.refuse(codes.PermissionDenied, ReasonCallerNotAllowed, "caller "+name+" may not "+describe(c.method, missing), md).Err()
+	return g.refuse(codes.PermissionDenied, contactsv1.ErrorReason_CALLER_NOT_ALLOWED, "caller "+name+" may not "+describe(c.method, missing), md).Err()
 }
 
 func describe(method, missing string) string {
@@ -328,7 +320,7 @@ func describe(method, missing string) string {
 func (g *Gate) auditUnavailable(c *Call) error {
 	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
 	md[metaRPC] = c.method
-	return g.refuse(codes.Unavailable, ReasonAuditUnavailable,
+	return g.refuse(codes.Unavailable, contactsv1.ErrorReason_AUDIT_UNAVAILABLE,
 		"the audit trail cannot be written; writes are refused until it can", md).Err()
 }
 
@@ -386,7 +378,7 @@ func (c *Call) end(resp proto.Message, err error, allowed bool) {
 	if !allowed {
 		// Refused by the gate: its reason, though its details may be
 		// missing.
-		rec.Reason = reasonOf(st.Code())
+		rec.Reason = reasonOf(st.Code()).String()
 	}
 	for _, d := range st.Details() {
 		if info, ok := d.(*errdetails.ErrorInfo); ok {
@@ -396,7 +388,7 @@ func (c *Call) end(resp proto.Message, err error, allowed bool) {
 			// Refused by the facade itself before any write: by the
 			// policy (a profile only the fresh state shows) or by
 			// validation. An upstream refusal was a call allowed.
-			if rec.Reason == ReasonCallerNotAllowed || (st.Code() == codes.InvalidArgument && md[errmap.MetaSource] == errmap.SourceFacade) {
+			if rec.Reason == contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() || (st.Code() == codes.InvalidArgument && md[errmap.MetaSource] == errmap.SourceFacade) {
 				rec.Allowed = false
 			}
 			break
@@ -417,14 +409,14 @@ func (c *Call) end(resp proto.Message, err error, allowed bool) {
 }
 
 // reasonOf is the reason of a refusal of the gate by its code.
-func reasonOf(code codes.Code) string {
+func reasonOf(code codes.Code) contactsv1.ErrorReason {
 	switch code {
 	case codes.ResourceExhausted:
-		return ReasonCallerRateLimited
+		return contactsv1.ErrorReason_CALLER_RATE_LIMITED
 	case codes.Unavailable:
-		return ReasonAuditUnavailable
+		return contactsv1.ErrorReason_AUDIT_UNAVAILABLE
 	default:
-		return ReasonCallerNotAllowed
+		return contactsv1.ErrorReason_CALLER_NOT_ALLOWED
 	}
 }
 

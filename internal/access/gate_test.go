@@ -268,7 +268,7 @@ func TestPolicyThroughMTLS(t *testing.T) {
 			continue
 		}
 		info := errorInfo(st)
-		if info.GetReason() != access.ReasonCallerNotAllowed || info.GetMetadata()["missing"] != tt.missing || info.GetMetadata()["caller"] == "" {
+		if info.GetReason() != contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() || info.GetMetadata()["missing"] != tt.missing || info.GetMetadata()["caller"] == "" {
 			t.Errorf("%s %s: ErrorInfo %v, want missing %q", tt.caller, tt.call, info, tt.missing)
 		}
 		// The six keys every ErrorInfo of the facade carries.
@@ -333,7 +333,7 @@ func TestEveryWriteLeavesOneAuditRecordWithoutPII(t *testing.T) {
 		ok.Code != "OK" || ok.UpstreamRUID != "ruid-1" || strings.Join(ok.Profiles, ",") != "GENERAL,INVOICES" || ok.Time.IsZero() {
 		t.Errorf("allowed record = %+v", ok)
 	}
-	if refused.Caller != "anonymous" || refused.Allowed || refused.Code != "PermissionDenied" || refused.Reason != access.ReasonCallerNotAllowed {
+	if refused.Caller != "anonymous" || refused.Allowed || refused.Code != "PermissionDenied" || refused.Reason != contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() {
 		t.Errorf("refused record = %+v", refused)
 	}
 }

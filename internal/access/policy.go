@@ -18,6 +18,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/time/rate"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 )
@@ -367,16 +369,27 @@ func methods() []string {
 	return out
 }
 
-// isRead reports whether an RPC only reads: AIP-131/132's Get and List.
-func isRead(method string) bool {
-	return strings.HasPrefix(method, "Get") || strings.HasPrefix(method, "List")
+// IsRead reports whether a ContactsService RPC only reads, as its
+// descriptor declares it: `option idempotency_level = NO_SIDE_EFFECTS` in
+// contacts.proto. method is the short name ("ListContacts") or the full
+// one ("/contacts.v1.ContactsService/ListContacts"); an unknown method, or
+// one of another service, is not a read.
+func IsRead(method string) bool {
+	svc := contactsv1.File_contacts_v1_contacts_proto.Services().ByName("ContactsService")
+	method = strings.TrimPrefix(method, "/"+string(svc.FullName())+"/")
+	m := svc.Methods().ByName(protoreflect.Name(method))
+	if m == nil {
+		return false
+	}
+	opts, _ := m.Options().(*descriptorpb.MethodOptions)
+	return opts.GetIdempotencyLevel() == descriptorpb.MethodOptions_NO_SIDE_EFFECTS
 }
 
 func readMethods() []string {
-	return slices.DeleteFunc(methods(), func(m string) bool { return !isRead(m) })
+	return slices.DeleteFunc(methods(), func(m string) bool { return !IsRead(m) })
 }
 
-func writeMethods() []string { return slices.DeleteFunc(methods(), isRead) }
+func writeMethods() []string { return slices.DeleteFunc(methods(), IsRead) }
 
 // eachString calls fn for each string of a list node.
 func eachString(n *yaml.Node, fn func(string, *yaml.Node) error) []error {

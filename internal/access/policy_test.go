@@ -167,7 +167,7 @@ func TestAllowAllAndIsRead(t *testing.T) {
 	if !g.writesAllProfiles() || !g.AllowsProperty("1") || g.Rate.PerSecond != 0 || g.Rate.limit() != rate.Inf {
 		t.Error("allow-all restricts something")
 	}
-	if !isRead("ListContacts") || isRead("ReplaceContacts") || isRead("CreateContacts") {
+	if !IsRead("ListContacts") || IsRead("ReplaceContacts") || IsRead("CreateContacts") {
 		t.Error("isRead wrong")
 	}
 	if _, ok := parseProfile("UNSPECIFIED"); ok {

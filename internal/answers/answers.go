@@ -7,8 +7,9 @@
 //
 // Both the upstream client and the error translation ask this table; no
 // other code decides from an HTTP status or an OTA code what an answer
-// means. The package depends on nothing of the facade, so that upstream
-// and errmap can both import it.
+// means. The package depends on nothing of the facade but the generated
+// contacts.v1 API, whose ErrorReason (contacts/v1/errors.proto) names every
+// reason, so that upstream and errmap can both import it.
 //
 // An upstream error answer is looked up by its HTTP status and the OTA code
 // of its first errors[] entry (API): first the (status, code) rows, then
@@ -19,7 +20,11 @@
 // and documentation.
 package answers
 
-import "google.golang.org/grpc/codes"
+import (
+	"google.golang.org/grpc/codes"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+)
 
 // Row is one line of the table: everything one kind of answer means.
 type Row struct {
@@ -32,8 +37,10 @@ type Row struct {
 	// offending fields: OTA 450 with a field is the caller's CONTRACT
 	// profile; without one it is a malformed request of the facade itself.
 	CodeWithFields codes.Code
-	// Reason is the ErrorInfo reason.
-	Reason string
+	// Reason is the ErrorInfo reason: on the wire, its name
+	// (contacts/v1/errors.proto). ERROR_REASON_UNSPECIFIED only in the
+	// row of Success, which builds no status.
+	Reason contactsv1.ErrorReason
 	// Message is the short, human, English status message.
 	Message string
 	// Help is the documentation of the error.
@@ -111,10 +118,10 @@ func API(status int, ota string) Row {
 		return r
 	}
 	r := byStatus(status)
-	if ota != "" && r.Reason != ReasonBadUpstreamResponse {
+	if ota != "" && r.Reason != contactsv1.ErrorReason_BAD_UPSTREAM_RESPONSE {
 		// The status is known but the OTA code is not: keep the meaning
 		// of the HTTP status, and say the OTA code is new to us.
-		r.Reason = ReasonUnknownOTAError
+		r.Reason = contactsv1.ErrorReason_UNKNOWN_OTA_ERROR
 	}
 	return r
 }

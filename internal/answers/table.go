@@ -7,11 +7,9 @@ import (
 	"strconv"
 
 	"google.golang.org/grpc/codes"
-)
 
-// Domain is the ErrorInfo domain of every error of the facade: the facade
-// defines the reasons below, so (Domain, Reason) identifies an error.
-const Domain = "contacts-facade.booking.connectivity"
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+)
 
 // Documentation the Help detail points at.
 const (
@@ -19,40 +17,6 @@ const (
 	helpContactRules    = "https://developers.booking.com/connectivity/docs/contacts-api/implementing-contacts-api-ga"
 	helpAuthentication  = "https://developers.booking.com/connectivity/docs/token-based-authentication"
 	helpFacadeErrors    = "https://github.com/contacts-facade/contacts-facade#handling-errors"
-)
-
-// Reasons: the ErrorInfo.reason values. They are a contract with callers;
-// add new ones, never rename.
-const (
-	ReasonChangesNotPermitted  = "CHANGES_NOT_PERMITTED"  // OTA 150
-	ReasonInvalidValue         = "INVALID_VALUE"          // OTA 320
-	ReasonRequiredFieldMissing = "REQUIRED_FIELD_MISSING" // OTA 321
-	ReasonInvalidItem          = "INVALID_ITEM"           // OTA 394
-	ReasonSimultaneousUpdates  = "SIMULTANEOUS_UPDATES"   // OTA 447
-	ReasonSystemError          = "SYSTEM_ERROR"           // OTA 448
-	ReasonUnableToProcess      = "UNABLE_TO_PROCESS"      // OTA 450
-	ReasonAuthorizationError   = "AUTHORIZATION_ERROR"    // OTA 497
-	ReasonNotFound             = "NOT_FOUND"              // OTA 635
-	ReasonUnknownOTAError      = "UNKNOWN_OTA_ERROR"      // an OTA code not in the table
-
-	ReasonAuthenticationFailed = "AUTHENTICATION_FAILED" // HTTP 401 without a known OTA code
-	ReasonPermissionDenied     = "PERMISSION_DENIED"     // HTTP 403
-	ReasonConflict             = "CONFLICT"              // HTTP 409
-	ReasonRateLimited          = "RATE_LIMITED"          // HTTP 429
-	ReasonUpstreamTimeout      = "UPSTREAM_TIMEOUT"      // HTTP 408/504, or our deadline passed
-	ReasonUpstreamUnavailable  = "UPSTREAM_UNAVAILABLE"  // HTTP 500/502/503, refused or reset connection
-	ReasonUpstreamError        = "UPSTREAM_ERROR"        // any other HTTP status
-
-	ReasonBadUpstreamResponse = "BAD_UPSTREAM_RESPONSE"       // a body that is not the documented JSON
-	ReasonUpstreamTooLarge    = "UPSTREAM_RESPONSE_TOO_LARGE" // a body or headers over the size cap
-	ReasonCancelled           = "CANCELLED"                   // the caller went away
-
-	ReasonTokenExchangeFailed      = "TOKEN_EXCHANGE_FAILED"       // client id/secret refused
-	ReasonTokenExchangeUnavailable = "TOKEN_EXCHANGE_UNAVAILABLE"  // exchange unreachable, 5xx, timeout
-	ReasonTokenExchangeRateLimited = "TOKEN_EXCHANGE_RATE_LIMITED" // exchange answered 429
-	ReasonTokenBudgetExhausted     = "TOKEN_BUDGET_EXHAUSTED"      // our own 30-per-hour guard
-
-	ReasonInternal = "INTERNAL" // a facade bug, never an upstream answer
 )
 
 // key identifies an upstream error answer: its HTTP status and OTA code.
@@ -74,45 +38,45 @@ var apiRows = map[key]Row{
 	// 150 on POST: the general contact exists already, the caller should
 	// use ReplaceContacts. On any other call the state forbids the change.
 	{http.StatusBadRequest, "150"}: {Code: codes.FailedPrecondition, CodeOnCreate: codes.AlreadyExists,
-		Reason: ReasonChangesNotPermitted, Message: "changes are not permitted", Help: helpTroubleshooting},
+		Reason: contactsv1.ErrorReason_CHANGES_NOT_PERMITTED, Message: "changes are not permitted", Help: helpTroubleshooting},
 	{http.StatusBadRequest, "320"}: {Code: codes.InvalidArgument,
-		Reason: ReasonInvalidValue, Message: "the request has invalid values", Help: helpContactRules},
+		Reason: contactsv1.ErrorReason_INVALID_VALUE, Message: "the request has invalid values", Help: helpContactRules},
 	{http.StatusBadRequest, "321"}: {Code: codes.InvalidArgument,
-		Reason: ReasonRequiredFieldMissing, Message: "the request lacks required fields", Help: helpContactRules},
+		Reason: contactsv1.ErrorReason_REQUIRED_FIELD_MISSING, Message: "the request lacks required fields", Help: helpContactRules},
 	{http.StatusBadRequest, "394"}: {Code: codes.InvalidArgument,
-		Reason: ReasonInvalidItem, Message: "the request has an unknown item", Help: helpTroubleshooting},
+		Reason: contactsv1.ErrorReason_INVALID_ITEM, Message: "the request has an unknown item", Help: helpTroubleshooting},
 	// 450 names a field only for the CONTRACT profile, which the caller
 	// chose; otherwise the facade sent a bad URL, method or body: a bug of
 	// ours, so INTERNAL.
 	{http.StatusBadRequest, "450"}: {Code: codes.Internal, CodeWithFields: codes.InvalidArgument,
-		Reason: ReasonUnableToProcess, Message: "the upstream was unable to process the request", Help: helpTroubleshooting},
+		Reason: contactsv1.ErrorReason_UNABLE_TO_PROCESS, Message: "the upstream was unable to process the request", Help: helpTroubleshooting},
 	// 447 "simultaneous updates, retry later" (Content API): retrying the
 	// same call is what the upstream asks for, so UNAVAILABLE (AIP-194),
 	// and a GET is retried. A write is not: the other update may be a
 	// newer overlay.
 	{http.StatusBadRequest, "447"}: {Code: codes.Unavailable,
-		Reason: ReasonSimultaneousUpdates, Message: "another update of this property is in progress; retry later", Help: helpTroubleshooting,
+		Reason: contactsv1.ErrorReason_SIMULTANEOUS_UPDATES, Message: "another update of this property is in progress; retry later", Help: helpTroubleshooting,
 		RetryGet: true, SpendsBudget: true, InvalidatesCache: true},
 	// 497 on 400 or 401: the credentials were refused; fresh ones may
 	// succeed.
 	{http.StatusBadRequest, "497"}: {Code: codes.Unauthenticated,
-		Reason: ReasonAuthorizationError, Message: "the upstream refused the credentials", Help: helpAuthentication,
+		Reason: contactsv1.ErrorReason_AUTHORIZATION_ERROR, Message: "the upstream refused the credentials", Help: helpAuthentication,
 		RenewToken: true},
 	{http.StatusUnauthorized, "497"}: {Code: codes.Unauthenticated,
-		Reason: ReasonAuthorizationError, Message: "the upstream refused the credentials", Help: helpAuthentication,
+		Reason: contactsv1.ErrorReason_AUTHORIZATION_ERROR, Message: "the upstream refused the credentials", Help: helpAuthentication,
 		RenewToken: true},
 	// 403/497 (Connections API): authenticated, but no access. Renewing
 	// the token would spend the hourly token budget on calls that cannot
 	// succeed.
 	{http.StatusForbidden, "497"}: {Code: codes.PermissionDenied,
-		Reason: ReasonAuthorizationError, Message: "the account has no access to this property", Help: helpAuthentication},
+		Reason: contactsv1.ErrorReason_AUTHORIZATION_ERROR, Message: "the account has no access to this property", Help: helpAuthentication},
 	// 635 also covers "no access to the property": the API does not tell
 	// the two apart, and neither can we.
 	{http.StatusNotFound, "635"}: {Code: codes.NotFound,
-		Reason: ReasonNotFound, Message: "property not found, or the account has no access to it", Help: helpTroubleshooting},
+		Reason: contactsv1.ErrorReason_NOT_FOUND, Message: "property not found, or the account has no access to it", Help: helpTroubleshooting},
 	// 500/448 "system error, retry later" (Connections API).
 	{http.StatusInternalServerError, "448"}: {Code: codes.Unavailable,
-		Reason: ReasonSystemError, Message: "the upstream had a system error; retry later", Help: helpTroubleshooting,
+		Reason: contactsv1.ErrorReason_SYSTEM_ERROR, Message: "the upstream had a system error; retry later", Help: helpTroubleshooting,
 		RetryGet: true, SpendsBudget: true, InvalidatesCache: true},
 }
 
@@ -128,50 +92,50 @@ var apiRows = map[key]Row{
 // then unknown (or, for 409, someone else's).
 var statusRows = map[int]Row{
 	http.StatusBadRequest: {Code: codes.InvalidArgument,
-		Reason: ReasonUpstreamError, Message: "the upstream rejected the request", Help: helpTroubleshooting},
+		Reason: contactsv1.ErrorReason_UPSTREAM_ERROR, Message: "the upstream rejected the request", Help: helpTroubleshooting},
 	// 401 whatever the body: the credentials were refused.
 	http.StatusUnauthorized: {Code: codes.Unauthenticated,
-		Reason: ReasonAuthenticationFailed, Message: "the upstream refused the credentials", Help: helpAuthentication,
+		Reason: contactsv1.ErrorReason_AUTHENTICATION_FAILED, Message: "the upstream refused the credentials", Help: helpAuthentication,
 		RenewToken: true},
 	http.StatusForbidden: {Code: codes.PermissionDenied,
-		Reason: ReasonPermissionDenied, Message: "the account has no access to this property", Help: helpAuthentication},
+		Reason: contactsv1.ErrorReason_PERMISSION_DENIED, Message: "the account has no access to this property", Help: helpAuthentication},
 	http.StatusNotFound: {Code: codes.NotFound,
-		Reason: ReasonNotFound, Message: "property not found, or the account has no access to it", Help: helpTroubleshooting},
+		Reason: contactsv1.ErrorReason_NOT_FOUND, Message: "property not found, or the account has no access to it", Help: helpTroubleshooting},
 	http.StatusRequestTimeout: {Code: codes.DeadlineExceeded,
-		Reason: ReasonUpstreamTimeout, Message: "the upstream timed out", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_UPSTREAM_TIMEOUT, Message: "the upstream timed out", Help: helpFacadeErrors,
 		InvalidatesCache: true},
 	http.StatusConflict: {Code: codes.Aborted,
-		Reason: ReasonConflict, Message: "the change conflicts with another one; read and try again", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_CONFLICT, Message: "the change conflicts with another one; read and try again", Help: helpFacadeErrors,
 		InvalidatesCache: true},
 	http.StatusTooManyRequests: {Code: codes.ResourceExhausted,
-		Reason: ReasonRateLimited, Message: "the upstream rate limit is exceeded; retry later", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_RATE_LIMITED, Message: "the upstream rate limit is exceeded; retry later", Help: helpFacadeErrors,
 		SpendsBudget: true},
 	http.StatusInternalServerError: {Code: codes.Unavailable,
-		Reason: ReasonUpstreamUnavailable, Message: "the upstream is unavailable; retry later", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE, Message: "the upstream is unavailable; retry later", Help: helpFacadeErrors,
 		SpendsBudget: true, InvalidatesCache: true},
 	http.StatusBadGateway: {Code: codes.Unavailable,
-		Reason: ReasonUpstreamUnavailable, Message: "the upstream is unavailable; retry later", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE, Message: "the upstream is unavailable; retry later", Help: helpFacadeErrors,
 		RetryGet: true, SpendsBudget: true, InvalidatesCache: true},
 	http.StatusServiceUnavailable: {Code: codes.Unavailable,
-		Reason: ReasonUpstreamUnavailable, Message: "the upstream is unavailable; retry later", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE, Message: "the upstream is unavailable; retry later", Help: helpFacadeErrors,
 		RetryGet: true, SpendsBudget: true, InvalidatesCache: true},
 	http.StatusGatewayTimeout: {Code: codes.DeadlineExceeded,
-		Reason: ReasonUpstreamTimeout, Message: "the upstream timed out", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_UPSTREAM_TIMEOUT, Message: "the upstream timed out", Help: helpFacadeErrors,
 		RetryGet: true, SpendsBudget: true, InvalidatesCache: true},
 }
 
 // Rows for an HTTP status in no table: by class, never a bare UNKNOWN.
 var (
 	other4xx = Row{Code: codes.FailedPrecondition,
-		Reason: ReasonUpstreamError, Message: "the upstream rejected the request", Help: helpFacadeErrors}
+		Reason: contactsv1.ErrorReason_UPSTREAM_ERROR, Message: "the upstream rejected the request", Help: helpFacadeErrors}
 	other5xx = Row{Code: codes.Unavailable,
-		Reason: ReasonUpstreamUnavailable, Message: "the upstream is unavailable; retry later", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE, Message: "the upstream is unavailable; retry later", Help: helpFacadeErrors,
 		SpendsBudget: true, InvalidatesCache: true}
 	// A 1xx/2xx/3xx status with an error body (a 2xx with errors[] is a
 	// failure, never half a success): the answer makes no sense, and what
 	// a write did is unknown.
 	otherStatus = Row{Code: codes.Internal,
-		Reason: ReasonBadUpstreamResponse, Message: "the upstream answered with an unexpected status", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_BAD_UPSTREAM_RESPONSE, Message: "the upstream answered with an unexpected status", Help: helpFacadeErrors,
 		InvalidatesCache: true}
 )
 
@@ -180,10 +144,10 @@ var (
 // write; a 4xx one did not.
 var (
 	badBody = Row{Code: codes.Internal,
-		Reason: ReasonBadUpstreamResponse, Message: "the upstream answer could not be decoded", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_BAD_UPSTREAM_RESPONSE, Message: "the upstream answer could not be decoded", Help: helpFacadeErrors,
 		InvalidatesCache: true}
 	badBody5xx = Row{Code: codes.Unavailable,
-		Reason: ReasonBadUpstreamResponse, Message: "the upstream is unavailable; its answer could not be decoded", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_BAD_UPSTREAM_RESPONSE, Message: "the upstream is unavailable; its answer could not be decoded", Help: helpFacadeErrors,
 		SpendsBudget: true, InvalidatesCache: true}
 )
 
@@ -193,44 +157,44 @@ var failureRows = [numFailures]Row{
 	Success: {Code: codes.OK, InvalidatesCache: true},
 	// Never sent: even a write may be retried, and nothing changed.
 	Unreachable: {Code: codes.Unavailable,
-		Reason: ReasonUpstreamUnavailable, Message: "the upstream cannot be reached; retry later", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE, Message: "the upstream cannot be reached; retry later", Help: helpFacadeErrors,
 		RetryGet: true, RetryWrite: true, SpendsBudget: true},
 	// Maybe sent: a GET is retried, a write is not, and its outcome is
 	// unknown.
 	ConnectionLost: {Code: codes.Unavailable,
-		Reason: ReasonUpstreamUnavailable, Message: "the upstream cannot be reached; retry later", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_UPSTREAM_UNAVAILABLE, Message: "the upstream cannot be reached; retry later", Help: helpFacadeErrors,
 		RetryGet: true, SpendsBudget: true, InvalidatesCache: true},
 	// The deadline is spent, so nothing is retried; the client counts
 	// no send made after the context ended.
 	Timeout: {Code: codes.DeadlineExceeded,
-		Reason: ReasonUpstreamTimeout, Message: "the upstream did not answer before the deadline", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_UPSTREAM_TIMEOUT, Message: "the upstream did not answer before the deadline", Help: helpFacadeErrors,
 		SpendsBudget: true, InvalidatesCache: true},
 	Cancelled: {Code: codes.Canceled,
-		Reason: ReasonCancelled, Message: "the call was cancelled", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_CANCELLED, Message: "the call was cancelled", Help: helpFacadeErrors,
 		InvalidatesCache: true},
 	// The facade's cap is smaller than the answer: asking again gets the
 	// same answer. A write's outcome is unknown.
 	BodyTooLarge: {Code: codes.Internal,
-		Reason: ReasonUpstreamTooLarge, Message: "the upstream answer is larger than the facade accepts", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_UPSTREAM_RESPONSE_TOO_LARGE, Message: "the upstream answer is larger than the facade accepts", Help: helpFacadeErrors,
 		InvalidatesCache: true},
 	// Headers that large come from a broken proxy or a hostile server,
 	// not from the Contacts API: the caller can only wait it out, so
 	// UNAVAILABLE; the client does not ask for another one.
 	HeadersTooLarge: {Code: codes.Unavailable,
-		Reason: ReasonUpstreamTooLarge, Message: "the upstream answered with headers larger than the facade accepts; retry later", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_UPSTREAM_RESPONSE_TOO_LARGE, Message: "the upstream answered with headers larger than the facade accepts; retry later", Help: helpFacadeErrors,
 		SpendsBudget: true, InvalidatesCache: true},
 	// The token exchange comes before any send: nothing changed.
 	ExchangeRefused: {Code: codes.Unauthenticated,
-		Reason: ReasonTokenExchangeFailed, Message: "the token exchange refused the facade's client credentials", Help: helpAuthentication},
+		Reason: contactsv1.ErrorReason_TOKEN_EXCHANGE_FAILED, Message: "the token exchange refused the facade's client credentials", Help: helpAuthentication},
 	ExchangeUnavailable: {Code: codes.Unavailable,
-		Reason: ReasonTokenExchangeUnavailable, Message: "the token exchange is unavailable; retry later", Help: helpAuthentication},
+		Reason: contactsv1.ErrorReason_TOKEN_EXCHANGE_UNAVAILABLE, Message: "the token exchange is unavailable; retry later", Help: helpAuthentication},
 	ExchangeRateLimited: {Code: codes.Unavailable,
-		Reason: ReasonTokenExchangeRateLimited, Message: "the token exchange refuses more tokens for now; retry later", Help: helpAuthentication},
+		Reason: contactsv1.ErrorReason_TOKEN_EXCHANGE_RATE_LIMITED, Message: "the token exchange refuses more tokens for now; retry later", Help: helpAuthentication},
 	TokenBudget: {Code: codes.Unavailable,
-		Reason: ReasonTokenBudgetExhausted, Message: "the hourly token budget of the machine account is spent; retry later", Help: helpAuthentication},
+		Reason: contactsv1.ErrorReason_TOKEN_BUDGET_EXHAUSTED, Message: "the hourly token budget of the machine account is spent; retry later", Help: helpAuthentication},
 	// A bug: what happened upstream is unknown.
 	Internal: {Code: codes.Internal,
-		Reason: ReasonInternal, Message: "internal error of the facade", Help: helpFacadeErrors,
+		Reason: contactsv1.ErrorReason_INTERNAL, Message: "internal error of the facade", Help: helpFacadeErrors,
 		InvalidatesCache: true},
 }
 
@@ -257,7 +221,7 @@ var localRows = map[string]Row{
 	"320": apiRows[key{http.StatusBadRequest, "320"}],
 	"321": apiRows[key{http.StatusBadRequest, "321"}],
 	// A CONTRACT profile: the caller's fault, so INVALID_ARGUMENT.
-	"450": {Code: codes.InvalidArgument, Reason: ReasonUnableToProcess,
+	"450": {Code: codes.InvalidArgument, Reason: contactsv1.ErrorReason_UNABLE_TO_PROCESS,
 		Message: "the request has a profile the API does not accept", Help: helpTroubleshooting},
 }
 

@@ -87,9 +87,8 @@ func BenchmarkInvalidLocal(b *testing.B) {
 	}
 }
 
-// TestTranslateWithInfoMatchesStatus pins the fast path the benchmarks
-// measure to what a caller decodes: every detail decodes with no unknown
-// field (so the hand-written ErrorInfo uses the right field numbers), the
+// TestTranslateWithInfoMatchesStatus pins what the benchmarks measure to
+// what a caller decodes: every detail decodes with no unknown field, the
 // same error always gives the same status, and TranslateWithInfo reports
 // the reason and metadata of the ErrorInfo the status carries.
 func TestTranslateWithInfoMatchesStatus(t *testing.T) {

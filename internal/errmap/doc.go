@@ -8,6 +8,12 @@
 // from the same rows (upstream.Meaning); Translate builds the status from
 // the row; no other code chooses a gRPC code.
 //
+// Status is the one builder of every status of the facade, its own
+// refusals included (service, access gate, gRPC server): code, message, an
+// ErrorInfo first, then the details, with grpc-go's WithDetails. Every
+// reason is a value of contactsv1.ErrorReason (proto/contacts/v1/errors.proto,
+// where each is documented for callers); the wire carries its name.
+//
 // Every status carries, following AIP-193:
 //   - exactly one google.rpc.ErrorInfo: Reason (UPPER_SNAKE_CASE), Domain,
 //     and always the same six metadata keys, empty when unknown: otaCode,

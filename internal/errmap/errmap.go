@@ -10,28 +10,14 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/answers"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
-)
-
-// Metadata keys of ErrorInfo. Every error carries all six (empty when a
-// value is unknown): callers may rely on each.
-const (
-	MetaOTACode    = "otaCode"    // the OTA code of the first upstream error, e.g. "320"
-	MetaOTACodes   = "otaCodes"   // every distinct OTA code, in order, comma-separated
-	MetaHTTPStatus = "httpStatus" // the upstream HTTP status, e.g. "400"
-	MetaRequestID  = "requestId"  // the upstream meta.ruid (or the token exchange's ruid)
-	MetaPropertyID = "propertyId" // the property of the call
-	MetaSource     = "source"     // "upstream": the REST API said so; "facade": the facade found it
-)
-
-// Values of MetaSource.
-const (
-	SourceUpstream = "upstream"
-	SourceFacade   = "facade"
 )
 
 // Call describes the gRPC call an error belongs to.
@@ -62,14 +48,14 @@ func Invalid(vs []Violation, call Call) *status.Status {
 		return Internal(call)
 	}
 	row := answers.Local(vs[0].OTACode)
-	br, slab := newBadRequest(len(vs))
+	br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, 0, min(len(vs), maxViolations))}
 	codesSeen := make([]string, 0, 2)
-	for i, v := range vs {
-		fv := &slab[i]
-		fv.Field = bound(v.Field, maxField)
-		fv.Reason = answers.Local(v.OTACode).Reason
-		fv.Description = bound(v.Description, maxDescription)
-		br.FieldViolations = append(br.FieldViolations, fv)
+	for _, v := range vs {
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field:       bound(v.Field, maxField),
+			Reason:      answers.Local(v.OTACode).Reason.String(),
+			Description: bound(v.Description, maxDescription),
+		})
 		codesSeen = appendDistinct(codesSeen, v.OTACode)
 	}
 	md := metadata(call, SourceFacade, 0, "", codesSeen)
@@ -164,12 +150,9 @@ func fromAPIError(e *upstream.APIError, row answers.Row, call Call) Translated {
 	}
 
 	var br *errdetails.BadRequest
-	// The violations are taken from slab, allocated for up to maxViolations
-	// of them at a time (with br, the first time) rather than one by one.
-	var slab []errdetails.BadRequest_FieldViolation
 	codesSeen := make([]string, 0, 2)
 	primaryHasFields := false
-	for i, m := range e.Errors {
+	for _, m := range e.Errors {
 		if m.Code != "" {
 			codesSeen = appendDistinct(codesSeen, string(m.Code))
 		}
@@ -177,26 +160,19 @@ func fromAPIError(e *upstream.APIError, row answers.Row, call Call) Translated {
 			continue
 		}
 		var desc, reason string
-		for j, f := range m.Details.Fields {
+		for _, f := range m.Details.Fields {
 			path := ProtoFieldPath(f)
 			if path == "" {
 				continue // a blank name says nothing a caller could fix
 			}
 			if desc == "" {
-				desc, reason = bound(describe(m), maxDescription), answers.API(e.HTTPStatus, string(m.Code)).Reason
+				desc, reason = bound(describe(m), maxDescription), answers.API(e.HTTPStatus, string(m.Code)).Reason.String()
 			}
-			if len(slab) == 0 {
-				n := min(fieldsFrom(e.Errors[i:], j, e.HTTPStatus), maxViolations)
-				if br == nil {
-					br, slab = newBadRequest(n)
-				} else {
-					slab = make([]errdetails.BadRequest_FieldViolation, n)
-				}
+			if br == nil {
+				br = &errdetails.BadRequest{}
 			}
-			fv := &slab[0]
-			slab = slab[1:]
-			fv.Field, fv.Reason, fv.Description = bound(path, maxField), reason, desc
-			br.FieldViolations = append(br.FieldViolations, fv)
+			br.FieldViolations = append(br.FieldViolations,
+				&errdetails.BadRequest_FieldViolation{Field: bound(path, maxField), Reason: reason, Description: desc})
 			primaryHasFields = primaryHasFields || m.Code == e.Errors[0].Code
 		}
 	}
@@ -214,53 +190,14 @@ func fromAPIError(e *upstream.APIError, row answers.Row, call Call) Translated {
 	if br != nil {
 		msg = withFirstViolation(msg, br)
 	}
-	details := make([]proto.Message, 0, 3)
-	details = appendCommon(details, code, call, e.RequestID, e.RetryAfter)
+	details := appendCommon(make([]protoadapt.MessageV1, 0, 3), code, call, e.RequestID, e.RetryAfter)
 	return build(code, msg, row, md, br, details...)
-}
-
-// smallViolations is how many violations newBadRequest allocates with
-// their BadRequest: a refusal seldom names more fields.
-const smallViolations = 4
-
-// smallBadRequest is a BadRequest with room for smallViolations
-// violations.
-type smallBadRequest struct {
-	br   errdetails.BadRequest
-	ptrs [smallViolations]*errdetails.BadRequest_FieldViolation
-	vals [smallViolations]errdetails.BadRequest_FieldViolation
-}
-
-// newBadRequest returns an empty BadRequest with room for n violations,
-// and n violations to fill and append to it. For up to smallViolations,
-// the message, its slice and the violations come in one allocation rather
-// than three.
-func newBadRequest(n int) (*errdetails.BadRequest, []errdetails.BadRequest_FieldViolation) {
-	if n <= smallViolations {
-		s := new(smallBadRequest)
-		s.br.FieldViolations = s.ptrs[:0]
-		return &s.br, s.vals[:n]
-	}
-	br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, 0, n)}
-	return br, make([]errdetails.BadRequest_FieldViolation, n)
 }
 
 // hasFields reports whether the upstream error entry m names fields that
 // become violations: a 5xx names none a caller could fix.
 func hasFields(m upstream.Message, httpStatus int) bool {
 	return m.Details != nil && len(m.Details.Fields) > 0 && httpStatus < 500
-}
-
-// fieldsFrom counts the fields named by the entries ms, from the field
-// skip of the first on: at most the violations still to come.
-func fieldsFrom(ms []upstream.Message, skip, httpStatus int) int {
-	n := -skip
-	for _, m := range ms {
-		if hasFields(m, httpStatus) {
-			n += len(m.Details.Fields)
-		}
-	}
-	return n
 }
 
 // fromRow builds the status of a row that has no upstream error body
@@ -270,7 +207,7 @@ func fromRow(row answers.Row, call Call, md map[string]string, retryAfter time.D
 	if md == nil {
 		md = metadata(call, SourceFacade, 0, "", nil)
 	}
-	details := appendCommon(make([]proto.Message, 0, 3), row.Code, call, md[MetaRequestID], retryAfter)
+	details := appendCommon(make([]protoadapt.MessageV1, 0, 3), row.Code, call, md[MetaRequestID], retryAfter)
 	return build(row.Code, row.Message, row, md, nil, details...)
 }
 
@@ -310,7 +247,7 @@ func Internal(call Call) *status.Status {
 
 // appendCommon adds the details that depend on the code and the call:
 // ResourceInfo, RetryInfo and RequestInfo.
-func appendCommon(details []proto.Message, code codes.Code, call Call, requestID string, retryAfter time.Duration) []proto.Message {
+func appendCommon(details []protoadapt.MessageV1, code codes.Code, call Call, requestID string, retryAfter time.Duration) []protoadapt.MessageV1 {
 	id := bound(call.PropertyID, maxPropertyID)
 	switch code {
 	case codes.NotFound, codes.PermissionDenied:
@@ -337,6 +274,67 @@ func appendCommon(details []proto.Message, code codes.Code, call Call, requestID
 		details = append(details, &errdetails.RequestInfo{RequestId: bound(requestID, maxRequestID)})
 	}
 	return details
+}
+
+// build assembles the status of a row once, through Status: the ErrorInfo,
+// the BadRequest br (nil when none), the other details, and Help last, so
+// that every status has exactly one of each detail type. The message is
+// cut at maxMessage bytes; when the whole status would encode to more than
+// MaxStatusBytes (by proto.Size), the violations of br are cut
+// (fitBadRequest).
+func build(code codes.Code, msg string, row answers.Row, md map[string]string, br *errdetails.BadRequest, details ...protoadapt.MessageV1) Translated {
+	msg = bound(msg, maxMessage)
+	all := make([]protoadapt.MessageV1, 0, len(details)+2)
+	if br != nil {
+		all = append(all, br)
+	}
+	all = append(all, details...)
+	if row.Help != "" {
+		all = append(all, Help(row.Reason, row.Help))
+	}
+	st := Status(code, row.Reason, msg, md, all...)
+	if br != nil {
+		if size := proto.Size(st.Proto()); size > MaxStatusBytes {
+			if cut := fitBadRequest(br, proto.Size(br)-(size-MaxStatusBytes)); cut != nil {
+				all[0] = cut
+				st = Status(code, row.Reason, msg, md, all...)
+			}
+		}
+	}
+	return Translated{Status: st, Reason: row.Reason.String(), Metadata: md}
+}
+
+// fitBadRequest returns a copy of br whose encoding takes at most budget
+// bytes: the first violations that fit, then one more saying how many were
+// left out. It returns nil when br fits already.
+func fitBadRequest(br *errdetails.BadRequest, budget int) *errdetails.BadRequest {
+	vs := br.GetFieldViolations()
+	// The closing violation, sized with the largest count it can state.
+	omitted := func(n int) *errdetails.BadRequest_FieldViolation {
+		return &errdetails.BadRequest_FieldViolation{
+			Reason:      contactsv1.ErrorReason_VIOLATIONS_OMITTED.String(),
+			Description: strconv.Itoa(n) + " more violations left out to keep the error small; fix the ones above and send again to see them",
+		}
+	}
+	// The size of a violation within br: its tag, length and bytes.
+	size := func(v *errdetails.BadRequest_FieldViolation) int {
+		return protowire.SizeTag(1) + protowire.SizeBytes(proto.Size(v))
+	}
+	budget -= size(omitted(len(vs)))
+	kept := 0
+	for used := 0; kept < len(vs); kept++ {
+		used += size(vs[kept])
+		if used > budget {
+			break
+		}
+	}
+	if kept == len(vs) {
+		return nil
+	}
+	out := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, 0, kept+1)}
+	out.FieldViolations = append(out.FieldViolations, vs[:kept]...)
+	out.FieldViolations = append(out.FieldViolations, omitted(len(vs)-kept))
+	return out
 }
 
 // describe renders one upstream error entry for a FieldViolation.

@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 )
 
 // grpc-go answers a request it cannot decode with a bare INTERNAL, and
@@ -71,7 +73,7 @@ func (d decoder) receive(ctx context.Context, recv func(any) error, m any) error
 	}
 	defer raw.data.Free()
 	if n := raw.data.Len(); n > d.maxRecvBytes {
-		d.refused(ctx, codes.ResourceExhausted, ReasonRequestTooLarge, "size")
+		d.refused(ctx, codes.ResourceExhausted, contactsv1.ErrorReason_REQUEST_TOO_LARGE.String(), "size")
 		return requestTooLarge(d.maxRecvBytes).Err()
 	}
 	msg, ok := m.(proto.Message)
@@ -86,7 +88,7 @@ func (d decoder) receive(ctx context.Context, recv func(any) error, m any) error
 		if strings.Contains(err.Error(), "UTF-8") {
 			kind = "utf8"
 		}
-		d.refused(ctx, codes.InvalidArgument, ReasonMalformedRequest, kind)
+		d.refused(ctx, codes.InvalidArgument, contactsv1.ErrorReason_MALFORMED_REQUEST.String(), kind)
 		return malformedRequest().Err()
 	}
 	return nil

@@ -150,7 +150,7 @@ func TestStreamPanicBecomesInternal(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = w.Recv()
-	wantRefusal(t, err, codes.Internal, errmap.ReasonInternal)
+	wantRefusal(t, err, codes.Internal, contactsv1.ErrorReason_INTERNAL.String())
 	if strings.Contains(err.Error(), "0xfeedface") {
 		t.Errorf("the panic value reached the caller: %v", err)
 	}
@@ -240,14 +240,14 @@ func TestMalformedRequest(t *testing.T) {
 				var out []byte
 				err = conn.Invoke(ctxT(t), tc.method, &tc.body, &out, grpc.ForceCodecV2(rawCodec{}))
 			}
-			wantRefusal(t, err, codes.InvalidArgument, grpcserver.ReasonMalformedRequest)
+			wantRefusal(t, err, codes.InvalidArgument, contactsv1.ErrorReason_MALFORMED_REQUEST.String())
 			if got := rec.get(tc.method); len(got) == 0 || got[len(got)-1] != codes.InvalidArgument {
 				t.Errorf("outer interceptor saw %v, want INVALID_ARGUMENT last", got)
 			}
 			var logged bool
 			for _, r := range h.logs.records(t) {
 				if r["msg"] == "request refused" && r["level"] == "DEBUG" && r["method"] == tc.method && r["kind"] == tc.kind &&
-					r["reason"] == grpcserver.ReasonMalformedRequest {
+					r["reason"] == contactsv1.ErrorReason_MALFORMED_REQUEST.String() {
 					logged = true
 				}
 			}
@@ -267,7 +267,7 @@ func TestMalformedRequest(t *testing.T) {
 	// The call log records the refusals with their reason.
 	var callLogged bool
 	for _, r := range h.logs.records(t) {
-		if r["msg"] == "finished call" && r["grpc.method"] == "ListContacts" && r["grpc.code"] == "InvalidArgument" && r["reason"] == grpcserver.ReasonMalformedRequest {
+		if r["msg"] == "finished call" && r["grpc.method"] == "ListContacts" && r["grpc.code"] == "InvalidArgument" && r["reason"] == contactsv1.ErrorReason_MALFORMED_REQUEST.String() {
 			callLogged = true
 		}
 	}
@@ -305,7 +305,7 @@ func TestPlainServerLosesTheRefusal(t *testing.T) {
 	}
 	h := start(t, grpcserver.Config{})
 	err = h.dial(t).Invoke(ctxT(t), methodList, &body, &out, grpc.ForceCodecV2(rawCodec{}))
-	wantRefusal(t, err, codes.InvalidArgument, grpcserver.ReasonMalformedRequest)
+	wantRefusal(t, err, codes.InvalidArgument, contactsv1.ErrorReason_MALFORMED_REQUEST.String())
 }
 
 func TestUnknownMethod(t *testing.T) {
@@ -315,14 +315,14 @@ func TestUnknownMethod(t *testing.T) {
 	for _, m := range []string{"/contacts.v1.ContactsService/DeleteContacts", "/no.such.Service/Call"} {
 		var out []byte
 		err := conn.Invoke(ctxT(t), m, &[]byte{}, &out, grpc.ForceCodecV2(rawCodec{}))
-		wantRefusal(t, err, codes.Unimplemented, grpcserver.ReasonUnknownMethod)
+		wantRefusal(t, err, codes.Unimplemented, contactsv1.ErrorReason_UNKNOWN_METHOD.String())
 		if got := rec.get(m); len(got) != 1 || got[0] != codes.Unimplemented {
 			t.Errorf("%s: outer interceptor saw %v, want UNIMPLEMENTED", m, got)
 		}
 	}
 	var logged int
 	for _, r := range h.logs.records(t) {
-		if r["msg"] == "finished call" && r["level"] == "DEBUG" && r["grpc.code"] == "Unimplemented" && r["reason"] == grpcserver.ReasonUnknownMethod {
+		if r["msg"] == "finished call" && r["level"] == "DEBUG" && r["grpc.code"] == "Unimplemented" && r["reason"] == contactsv1.ErrorReason_UNKNOWN_METHOD.String() {
 			logged++
 		}
 	}
@@ -340,9 +340,9 @@ func TestRequestTooLargeHasErrorInfo(t *testing.T) {
 	h := start(t, grpcserver.Config{Limits: grpcserver.Limits{MaxRecvMsgBytes: 1000}, UnaryInterceptors: []grpc.UnaryServerInterceptor{rec.unary}})
 	client := contactsv1.NewContactsServiceClient(h.dial(t))
 	_, err := client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: strings.Repeat("1", 1500)})
-	ei := wantRefusal(t, err, codes.ResourceExhausted, grpcserver.ReasonRequestTooLarge)
-	if ei.GetMetadata()[grpcserver.MetaMaxRequestBytes] != "1000" {
-		t.Errorf("metadata %v, want %s=1000", ei.GetMetadata(), grpcserver.MetaMaxRequestBytes)
+	ei := wantRefusal(t, err, codes.ResourceExhausted, contactsv1.ErrorReason_REQUEST_TOO_LARGE.String())
+	if ei.GetMetadata()[errmap.MetaMaxRequestBytes] != "1000" {
+		t.Errorf("metadata %v, want %s=1000", ei.GetMetadata(), errmap.MetaMaxRequestBytes)
 	}
 	// Past twice the limit grpc refuses the request before reading it.
 	_, err = client.ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: strings.Repeat("1", 2500)})
@@ -501,13 +501,13 @@ func TestShutdownDeadlineAnswersUnavailable(t *testing.T) {
 	cancel()
 
 	readErr := wait(t, results, "the read to end")
-	ei := wantRefusal(t, readErr, codes.Unavailable, grpcserver.ReasonServerShuttingDown)
-	if _, ok := ei.GetMetadata()[grpcserver.MetaOutcome]; ok {
+	ei := wantRefusal(t, readErr, codes.Unavailable, contactsv1.ErrorReason_SERVER_SHUTTING_DOWN.String())
+	if _, ok := ei.GetMetadata()[errmap.MetaOutcome]; ok {
 		t.Errorf("a read carries an outcome: %v", ei.GetMetadata())
 	}
 	wait(t, writeDone, "the write to end")
-	ei = wantRefusal(t, writeErr, codes.Unavailable, grpcserver.ReasonServerShuttingDown)
-	if ei.GetMetadata()[grpcserver.MetaOutcome] != "unknown" || !strings.Contains(status.Convert(writeErr).Message(), "outcome is unknown") ||
+	ei = wantRefusal(t, writeErr, codes.Unavailable, contactsv1.ErrorReason_SERVER_SHUTTING_DOWN.String())
+	if ei.GetMetadata()[errmap.MetaOutcome] != "unknown" || !strings.Contains(status.Convert(writeErr).Message(), "outcome is unknown") ||
 		!strings.Contains(status.Convert(writeErr).Message(), "ListContacts") {
 		t.Errorf("write: %v %v, want its outcome unknown and ListContacts to read the state", writeErr, ei.GetMetadata())
 	}
@@ -605,7 +605,7 @@ func TestHealthOnlyPort(t *testing.T) {
 		}
 	}
 	_, err = contactsv1.NewContactsServiceClient(conn).ListContacts(ctxT(t), &contactsv1.ListContactsRequest{PropertyId: "1"})
-	wantRefusal(t, err, codes.Unimplemented, grpcserver.ReasonUnknownMethod)
+	wantRefusal(t, err, codes.Unimplemented, contactsv1.ErrorReason_UNKNOWN_METHOD.String())
 
 	w := watch(t, ctxT(t), conn, "", healthpb.HealthCheckResponse_SERVING)
 	h.shutdown(t, context.Background())

@@ -35,19 +35,25 @@ func registerReflection(reg grpc.ServiceRegistrar, g *grpc.Server) error {
 	return nil
 }
 
-// commentedFiles builds a registry of the contacts.v1 files with comments.
+// commentedFiles builds a registry of the contacts.v1 files with comments:
+// the service and the ErrorReason vocabulary.
 func commentedFiles() (*protoregistry.Files, error) {
-	fdp := &descriptorpb.FileDescriptorProto{}
-	if err := proto.Unmarshal(contactsv1.File_contacts_v1_contacts_proto_with_comments(), fdp); err != nil {
-		return nil, fmt.Errorf("contacts.v1 descriptor: %w", err)
-	}
-	fd, err := protodesc.NewFile(fdp, protoregistry.GlobalFiles)
-	if err != nil {
-		return nil, fmt.Errorf("contacts.v1 descriptor: %w", err)
-	}
 	files := &protoregistry.Files{}
-	if err := files.RegisterFile(fd); err != nil {
-		return nil, err
+	for _, raw := range [][]byte{
+		contactsv1.File_contacts_v1_contacts_proto_with_comments(),
+		contactsv1.File_contacts_v1_errors_proto_with_comments(),
+	} {
+		fdp := &descriptorpb.FileDescriptorProto{}
+		if err := proto.Unmarshal(raw, fdp); err != nil {
+			return nil, fmt.Errorf("contacts.v1 descriptor: %w", err)
+		}
+		fd, err := protodesc.NewFile(fdp, protoregistry.GlobalFiles)
+		if err != nil {
+			return nil, fmt.Errorf("contacts.v1 descriptor %s: %w", fdp.GetName(), err)
+		}
+		if err := files.RegisterFile(fd); err != nil {
+			return nil, err
+		}
 	}
 	return files, nil
 }

@@ -1,6 +1,7 @@
 package grpcserver_test
 
 import (
+	"strings"
 	"testing"
 
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
@@ -78,6 +79,47 @@ func TestReflectionServesErrorDetails(t *testing.T) {
 				t.Fatalf("%s is a %T, want a message", tc.symbol, d)
 			}
 		})
+	}
+}
+
+// TestReflectionServesErrorReasons: grpcurl describe contacts.v1.ErrorReason
+// shows the error vocabulary with its comments (what each reason means and
+// what to do), like the service's.
+func TestReflectionServesErrorReasons(t *testing.T) {
+	h := start(t, grpcserver.Config{})
+	client := reflectionv1.NewServerReflectionClient(h.dial(t))
+	stream, err := client.ServerReflectionInfo(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = stream.CloseSend() }()
+	if err := stream.Send(&reflectionv1.ServerReflectionRequest{
+		MessageRequest: &reflectionv1.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: "contacts.v1.ErrorReason"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := resp.GetFileDescriptorResponse().GetFileDescriptorProto()
+	if len(raw) == 0 {
+		t.Fatalf("no file served: %v", resp.GetErrorResponse())
+	}
+	fdp := &descriptorpb.FileDescriptorProto{}
+	if err := proto.Unmarshal(raw[0], fdp); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := protodesc.NewFile(fdp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag := fd.Enums().ByName("ErrorReason").Values().ByName("ETAG_MISMATCH")
+	if fd.Path() != "contacts/v1/errors.proto" || etag == nil {
+		t.Fatalf("served %s without ETAG_MISMATCH", fd.Path())
+	}
+	if c := fd.SourceLocations().ByDescriptor(etag).LeadingComments; !strings.Contains(c, "ABORTED") {
+		t.Errorf("ETAG_MISMATCH has comment %q, want the proto's", c)
 	}
 }
 

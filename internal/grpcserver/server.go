@@ -240,7 +240,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 		return
 	case <-ctx.Done():
 	}
-	s.log.Warn("shutdown deadline passed; the calls still in flight answer UNAVAILABLE " + ReasonServerShuttingDown)
+	s.log.Warn("shutdown deadline passed; the calls still in flight answer UNAVAILABLE " + contactsv1.ErrorReason_SERVER_SHUTTING_DOWN.String())
 	s.cancelHardStop()
 	select {
 	case <-done:

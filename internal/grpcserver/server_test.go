@@ -219,8 +219,8 @@ func TestPanicBecomesInternal(t *testing.T) {
 			infos = append(infos, ei)
 		}
 	}
-	if len(infos) != 1 || infos[0].GetReason() != errmap.ReasonInternal || infos[0].GetDomain() != errmap.Domain {
-		t.Fatalf("ErrorInfo details %v, want exactly one with reason %s, domain %s", infos, errmap.ReasonInternal, errmap.Domain)
+	if len(infos) != 1 || infos[0].GetReason() != contactsv1.ErrorReason_INTERNAL.String() || infos[0].GetDomain() != errmap.Domain {
+		t.Fatalf("ErrorInfo details %v, want exactly one with reason %s, domain %s", infos, contactsv1.ErrorReason_INTERNAL.String(), errmap.Domain)
 	}
 
 	// The server is still up, on the same connection.

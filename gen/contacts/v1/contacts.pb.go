@@ -12,7 +12,9 @@
 // a reason such as INVALID_VALUE, and metadata otaCode, httpStatus and
 // requestId), a google.rpc.BadRequest with one field violation per bad field
 // (paths in this file's field names, e.g. "contacts[0].phones[1].phone_number"),
-// and where they apply ResourceInfo, RetryInfo, RequestInfo and Help.
+// and where they apply ResourceInfo, RetryInfo, RequestInfo and Help. Every
+// reason, with its code and what to do, is a value of ErrorReason
+// (contacts/v1/errors.proto).
 
 package contactsv1
 
@@ -2078,12 +2080,12 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\x1bPHONE_TECH_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18PHONE_TECH_TYPE_LANDLINE\x10\x01\x12\x17\n" +
 	"\x13PHONE_TECH_TYPE_FAX\x10\x03\x12\x1a\n" +
-	"\x16PHONE_TECH_TYPE_MOBILE\x10\x052\xc7\x05\n" +
-	"\x0fContactsService\x12S\n" +
-	"\fListContacts\x12 .contacts.v1.ListContactsRequest\x1a!.contacts.v1.ListContactsResponse\x12\\\n" +
+	"\x16PHONE_TECH_TYPE_MOBILE\x10\x052\xd1\x05\n" +
+	"\x0fContactsService\x12X\n" +
+	"\fListContacts\x12 .contacts.v1.ListContactsRequest\x1a!.contacts.v1.ListContactsResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\x0fReplaceContacts\x12#.contacts.v1.ReplaceContactsRequest\x1a$.contacts.v1.ReplaceContactsResponse\x12Y\n" +
-	"\x0eCreateContacts\x12\".contacts.v1.CreateContactsRequest\x1a#.contacts.v1.CreateContactsResponse\x12e\n" +
-	"\x12GetProfileContacts\x12&.contacts.v1.GetProfileContactsRequest\x1a'.contacts.v1.GetProfileContactsResponse\x12e\n" +
+	"\x0eCreateContacts\x12\".contacts.v1.CreateContactsRequest\x1a#.contacts.v1.CreateContactsResponse\x12j\n" +
+	"\x12GetProfileContacts\x12&.contacts.v1.GetProfileContactsRequest\x1a'.contacts.v1.GetProfileContactsResponse\"\x03\x90\x02\x01\x12e\n" +
 	"\x12SetProfileContacts\x12&.contacts.v1.SetProfileContactsRequest\x1a'.contacts.v1.SetProfileContactsResponse\x12k\n" +
 	"\x14UpdateProfileContact\x12(.contacts.v1.UpdateProfileContactRequest\x1a).contacts.v1.UpdateProfileContactResponse\x12k\n" +
 	"\x14ClearProfileContacts\x12(.contacts.v1.ClearProfileContactsRequest\x1a).contacts.v1.ClearProfileContactsResponseB\xd7\x01\n" +

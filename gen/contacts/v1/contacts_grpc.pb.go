@@ -12,7 +12,9 @@
 // a reason such as INVALID_VALUE, and metadata otaCode, httpStatus and
 // requestId), a google.rpc.BadRequest with one field violation per bad field
 // (paths in this file's field names, e.g. "contacts[0].phones[1].phone_number"),
-// and where they apply ResourceInfo, RetryInfo, RequestInfo and Help.
+// and where they apply ResourceInfo, RetryInfo, RequestInfo and Help. Every
+// reason, with its code and what to do, is a value of ErrorReason
+// (contacts/v1/errors.proto).
 
 package contactsv1
 
@@ -71,6 +73,9 @@ type ContactsServiceClient interface {
 	// ListContacts returns every contact of the property.
 	//
 	// REST: GET /properties/{property_id}/contacts.
+	//
+	// A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+	// clients and the facade may retry it freely.
 	ListContacts(ctx context.Context, in *ListContactsRequest, opts ...grpc.CallOption) (*ListContactsResponse, error)
 	// ReplaceContacts REPLACES ALL CONTACTS OF THE PROPERTY with the given list.
 	//
@@ -93,6 +98,9 @@ type ContactsServiceClient interface {
 	// that carry it, each with all its profiles.
 	//
 	// REST: GET /properties/{property_id}/contacts, filtered by the facade.
+	//
+	// A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+	// clients and the facade may retry it freely.
 	GetProfileContacts(ctx context.Context, in *GetProfileContactsRequest, opts ...grpc.CallOption) (*GetProfileContactsResponse, error)
 	// SetProfileContacts makes exactly the given contacts serve one profile,
 	// and leaves every other profile served by exactly the contacts it had.
@@ -238,6 +246,9 @@ type ContactsServiceServer interface {
 	// ListContacts returns every contact of the property.
 	//
 	// REST: GET /properties/{property_id}/contacts.
+	//
+	// A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+	// clients and the facade may retry it freely.
 	ListContacts(context.Context, *ListContactsRequest) (*ListContactsResponse, error)
 	// ReplaceContacts REPLACES ALL CONTACTS OF THE PROPERTY with the given list.
 	//
@@ -260,6 +271,9 @@ type ContactsServiceServer interface {
 	// that carry it, each with all its profiles.
 	//
 	// REST: GET /properties/{property_id}/contacts, filtered by the facade.
+	//
+	// A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+	// clients and the facade may retry it freely.
 	GetProfileContacts(context.Context, *GetProfileContactsRequest) (*GetProfileContactsResponse, error)
 	// SetProfileContacts makes exactly the given contacts serve one profile,
 	// and leaves every other profile served by exactly the contacts it had.

@@ -108,6 +108,9 @@ class ContactsServiceServicer(object):
         """ListContacts returns every contact of the property.
 
         REST: GET /properties/{property_id}/contacts.
+
+        A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+        clients and the facade may retry it freely.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -145,6 +148,9 @@ class ContactsServiceServicer(object):
         that carry it, each with all its profiles.
 
         REST: GET /properties/{property_id}/contacts, filtered by the facade.
+
+        A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+        clients and the facade may retry it freely.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
