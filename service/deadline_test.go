@@ -93,3 +93,24 @@ func TestNewRefusesAnIncompleteConfig(t *testing.T) {
 		t.Fatalf("New with every required field: %v", err)
 	}
 }
+
+// TestNewUpstreamNeedsCredentials: a client without any credentials is
+// an error, not a client whose every call the upstream refuses.
+func TestNewUpstreamNeedsCredentials(t *testing.T) {
+	for _, cfg := range []service.UpstreamConfig{
+		{BaseURL: "https://example.com/contacts-api"},
+		{BaseURL: "https://example.com/contacts-api", ClientID: "id-only"},
+	} {
+		if c, err := service.NewUpstream(cfg); err == nil {
+			_ = c.Close()
+			t.Errorf("NewUpstream(%+v) succeeded", cfg)
+		}
+	}
+	c, err := service.NewUpstream(service.UpstreamConfig{BaseURL: "https://example.com/contacts-api", Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

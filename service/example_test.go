@@ -14,15 +14,14 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
-	"github.com/contacts-facade/contacts-facade/internal/upstream"
-	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // Example mounts the contacts service on a gRPC server of your own, next
 // to another service (here grpc.health.v1), and calls both. The upstream
-// is the emulator of the Contacts API; in production it is the REST
-// client pointed at Booking.com.
+// here is the emulator of the Contacts API with its demo token; in
+// production, the Booking.com URL and the machine account's ClientID and
+// ClientSecret.
 func Example() {
 	ctx := context.Background()
 	base, stopEmulator, err := emulator.Start(ctx, "127.0.0.1:0", emulator.New(emulator.Options{}))
@@ -30,10 +29,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer stopEmulator(ctx)
-	up, err := upstream.New(upstream.Config{BaseURL: base, Authorizer: upstreamauth.NewStaticToken(emulator.DemoStaticToken)})
+	up, err := service.NewUpstream(service.UpstreamConfig{BaseURL: base, Token: emulator.DemoStaticToken})
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer up.Close()
 
 	svc, err := service.New(service.Config{
 		Upstream: up,

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -283,21 +282,10 @@ func TestHelp(t *testing.T) {
 	}
 	help := out.String()
 
-	// Every flag the binary defines, and the documented ones: a new flag
-	// must be added to the README's table and here.
+	// Every flag the binary defines is described (docs/configuration.md is
+	// generated from the same flag set: TestConfigurationDoc).
 	var defined []string
 	newFlagSet(&config{}, io.Discard).VisitAll(func(f *flag.Flag) { defined = append(defined, f.Name) })
-	documented := []string{"listen", "health-listen", "upstream", "auth-url", "auth", "allow-insecure-upstream", "upstream-h2c", "default-timeout",
-		"shutdown-timeout", "drain-delay", "max-connection-age", "token-renew-before", "max-upstream-body", "tls-cert", "tls-key",
-		"client-ca", "log-level", "log-format", "admin-listen", "admin-pprof",
-		"redis-url", "redis-local-budget", "token-exchanges-per-hour", "no-read-coalescing", "read-cache-ttl", "read-cache-stale",
-		"read-cache-stale-if-error", "read-cache-max-entries", "read-cache-max-bytes", "write-lock-wait", "write-timeout",
-		"policy", "audit-log", "trust-proxy-client-cert", "trusted-proxies"}
-	slices.Sort(defined)
-	slices.Sort(documented)
-	if !slices.Equal(defined, documented) {
-		t.Errorf("flags %v, documented %v", defined, documented)
-	}
 	for _, f := range defined {
 		if !strings.Contains(help, "  -"+f+" ") && !strings.Contains(help, "  -"+f+"\n") {
 			t.Errorf("-h does not describe -%s", f)

@@ -468,21 +468,21 @@ go tool grpcurl -plaintext -format-error -d '{
 	}
 }
 
-// TestReadmeHasTheSession fails when the README's grpcurl session differs
-// from the one TestGrpcurlSession runs: every command, as written, must be
-// in README.md.
+// TestReadmeHasTheSession fails when the documented grpcurl session
+// differs from the one TestGrpcurlSession runs: every command, as written,
+// must be in docs/grpcurl.md.
 func TestReadmeHasTheSession(t *testing.T) {
 	steps, err := readGrpcurlSession(filepath.Join("testdata", "grpcurl-session.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	readme, err := os.ReadFile(filepath.Join("..", "..", "docs", "grpcurl.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range steps {
 		if !strings.Contains(string(readme), s.command) {
-			t.Errorf("README.md lacks the command of %s:\n%s", s.name(), s.command)
+			t.Errorf("docs/grpcurl.md lacks the command of %s:\n%s", s.name(), s.command)
 		}
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
-	"github.com/contacts-facade/contacts-facade/internal/errmap"
 	"github.com/contacts-facade/contacts-facade/internal/access"
+	"github.com/contacts-facade/contacts-facade/internal/errmap"
 )
 
 // The server gives the statuses below before or after the service sees a
