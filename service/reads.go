@@ -17,7 +17,7 @@ func (s *Service) ListContacts(ctx context.Context, req *contactsv1.ListContacts
 	if err != nil {
 		return nil, err
 	}
-	defer func() { call.End(resp, err) }()
+	defer func() { err = cutShort(ctx, err); call.End(resp, err) }()
 	return s.read(ctx, req.GetPropertyId(), req.GetNoLanguageFallback(), validateList(req))
 }
 
@@ -27,7 +27,7 @@ func (s *Service) GetProfileContacts(ctx context.Context, req *contactsv1.GetPro
 	if err != nil {
 		return nil, err
 	}
-	defer func() { call.End(resp, err) }()
+	defer func() { err = cutShort(ctx, err); call.End(resp, err) }()
 	all, err := s.read(ctx, req.GetPropertyId(), false, validateGetProfile(req))
 	if err != nil {
 		return nil, err

@@ -75,7 +75,7 @@ func writeRPC[Resp proto.Message](ctx context.Context, s *Service, spec writeSpe
 	if err != nil {
 		return zero, err
 	}
-	defer func() { call.End(resp, err) }()
+	defer func() { err = cutShort(ctx, err); call.End(resp, err) }()
 	if len(spec.violations) > 0 {
 		return zero, errmap.Invalid(spec.violations, spec.call).Err()
 	}
@@ -208,6 +208,22 @@ func (s *Service) write(ctx context.Context, call *access.Call, spec writeSpec) 
 	w.etag, w.warnings, w.upstreamID = safeedit.Etag(after), resp.GetWarnings(), resp.GetRequestId()
 	call.SetEtags(etagBefore, w.etag)
 	return w, true, nil
+}
+
+// cutShort is the error the caller gets for err: when the server cut the
+// call short (its context ended with a status as its cause, such as
+// UNAVAILABLE SERVER_SHUTTING_DOWN), that status, which the audit trail
+// then records too.
+func cutShort(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	if cause := context.Cause(ctx); cause != ctx.Err() {
+		if _, ok := status.FromError(cause); ok {
+			return cause
+		}
+	}
+	return err
 }
 
 // lock takes the property's write lock, waiting at most lockWait.

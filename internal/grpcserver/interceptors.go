@@ -127,12 +127,14 @@ func reasonOf(st *status.Status) string {
 }
 
 // callContextUnary cancels the call's context when the shutdown deadline
-// passes; such a call then answers UNAVAILABLE SERVER_SHUTTING_DOWN
-// whatever its handler returns on failure.
+// passes, with UNAVAILABLE SERVER_SHUTTING_DOWN as its cause; such a call
+// then answers that status whatever its handler returns on failure.
 func (s *Server) callContextUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(s.hardStop, cancel)()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// The cause is the status the caller gets, so that the handler can
+	// answer (and audit) it itself.
+	defer context.AfterFunc(s.hardStop, func() { cancel(shuttingDown(info.FullMethod).Err()) })()
 	resp, err := handler(ctx, req)
 	if err != nil && ctx.Err() != nil && s.hardStop.Err() != nil {
 		return nil, shuttingDown(info.FullMethod).Err()
