@@ -47,6 +47,11 @@ const (
 	// ReasonWriteLockLost: ABORTED, the facade lost the property's write
 	// lock before writing; nothing was written, resend the same request.
 	ReasonWriteLockLost = "WRITE_LOCK_LOST"
+	// ReasonOutcomeUnknown: FAILED_PRECONDITION, a retry of a Replace or
+	// Create sent without an etag whose first attempt may have been
+	// applied; read the contacts, and send it again with their etag and a
+	// new request_id only if it was not.
+	ReasonOutcomeUnknown = "OUTCOME_UNKNOWN"
 
 	// ReasonCallerNotAllowed: PERMISSION_DENIED, the facade's policy does
 	// not let this caller make the call (the RPC, the property or a

@@ -27,6 +27,7 @@ func TestReasonsMatchServer(t *testing.T) {
 		{client.ReasonWriteLockTimeout, contactsv1.ErrorReason_WRITE_LOCK_TIMEOUT.String()},
 		{client.ReasonWriteLockLost, contactsv1.ErrorReason_WRITE_LOCK_LOST.String()},
 		{client.ReasonWriteStateUnavailable, contactsv1.ErrorReason_WRITE_STATE_UNAVAILABLE.String()},
+		{client.ReasonOutcomeUnknown, contactsv1.ErrorReason_OUTCOME_UNKNOWN.String()},
 		{client.MetaCurrentEtag, errmap.MetaCurrentEtag},
 		{client.ReasonCallerNotAllowed, contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String()},
 		{client.ReasonCallerRateLimited, contactsv1.ErrorReason_CALLER_RATE_LIMITED.String()},

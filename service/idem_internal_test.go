@@ -18,6 +18,7 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/access"
+	"github.com/contacts-facade/contacts-facade/internal/safeedit"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/writelock"
 )
@@ -182,4 +183,45 @@ func wantReason(t *testing.T, err error, code codes.Code, reason string) {
 		}
 	}
 	t.Fatalf("got %v %v, want %v %s", st.Code(), st.Details(), code, reason)
+}
+
+// replaceRequest is a ReplaceContacts of one GENERAL contact.
+func replaceRequest(id, etag string) *contactsv1.ReplaceContactsRequest {
+	return &contactsv1.ReplaceContactsRequest{PropertyId: "1000001", Contacts: requestContacts()[:1], RequestId: id, Etag: etag}
+}
+
+// TestOverlayWithUnknownOutcomeIsNotRunAgain (issue 27, weak spot): a
+// ReplaceContacts without an etag whose PUT got a 503 (it may have been
+// applied) is not run again by its retry, which could overwrite a newer
+// write: the retry is answered FAILED_PRECONDITION OUTCOME_UNKNOWN. With
+// an etag the retry runs (the etag guards it), and so does a per-profile
+// write (it merges on the fresh state).
+func TestOverlayWithUnknownOutcomeIsNotRunAgain(t *testing.T) {
+	firstFails := func() *flakyWrites {
+		return &flakyWrites{write: func(n int64) error {
+			if n == 1 {
+				return &upstream.APIError{Method: upstream.MethodPut, HTTPStatus: 503}
+			}
+			return nil
+		}}
+	}
+	id := "6f1c2a3e-8b4d-4f6a-9c1e-2d3b4a5c6d7e"
+
+	up := firstFails()
+	s := newForTest(t, up, nil)
+	if _, err := s.ReplaceContacts(t.Context(), replaceRequest(id, "")); status.Code(err) != codes.Unavailable {
+		t.Fatalf("first attempt: %v, want the upstream's UNAVAILABLE", err)
+	}
+	_, err := s.ReplaceContacts(t.Context(), replaceRequest(id, ""))
+	if wantReason(t, err, codes.FailedPrecondition, contactsv1.ErrorReason_OUTCOME_UNKNOWN.String()); up.puts.Load() != 1 {
+		t.Fatalf("%d PUTs, want 1: the retry ran the overlay again", up.puts.Load())
+	}
+
+	up = firstFails()
+	s = newForTest(t, up, nil)
+	etag := safeedit.Etag(nil) // the empty property's
+	_, _ = s.ReplaceContacts(t.Context(), replaceRequest(id, etag))
+	if _, err := s.ReplaceContacts(t.Context(), replaceRequest(id, etag)); err != nil || up.puts.Load() != 2 {
+		t.Fatalf("retry with an etag: %v, %d PUTs; want it run (2 PUTs)", err, up.puts.Load())
+	}
 }

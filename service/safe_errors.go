@@ -53,6 +53,8 @@ var (
 		"the facade could not reach the shared write locks or request records (Redis); nothing was written, retry after the delay in RetryInfo"}
 	rowWriteLockLost = safeRow{codes.Aborted, contactsv1.ErrorReason_WRITE_LOCK_LOST,
 		"the facade lost the write lock of the property before writing; nothing was written, retry"}
+	rowOutcomeUnknown = safeRow{codes.FailedPrecondition, contactsv1.ErrorReason_OUTCOME_UNKNOWN,
+		"an earlier attempt with this request_id sent its write without an etag and its outcome is unknown; read the contacts, and if the write is not there send it again with their etag and a new request_id"}
 )
 
 // safeStatus builds the status of row with errmap.Status, in the shape of

@@ -111,11 +111,17 @@ func writeRPC[Resp proto.Message](ctx context.Context, s *Service, spec writeSpe
 	defer func() { begun.Finish(o, remember) }()
 	w, sent, err := s.write(ctx, call, spec)
 	if err != nil {
+		kept := err
+		if sent && !definite(err) && !spec.profileEdit && spec.etag == "" {
+			// A whole-set write without an etag may have been applied: a
+			// retry must not run it again over a write made since.
+			kept = safeStatus(rowOutcomeUnknown, spec.call, "", nil)
+		}
 		var merr error
-		o.Status, merr = proto.Marshal(status.Convert(err).Proto())
+		o.Status, merr = proto.Marshal(status.Convert(kept).Proto())
 		// An outcome that cannot be stored is not remembered: a retry
 		// runs again rather than replay nothing as a success.
-		remember = merr == nil && sent && definite(err)
+		remember = merr == nil && sent && (definite(err) || kept != err)
 		return zero, err
 	}
 	resp = respond(w)
@@ -248,7 +254,8 @@ func (s *Service) lock(ctx context.Context, c errmap.Call) (writelock.Lease, err
 // the same uncertainty for 24 hours. Running again is safe: under the
 // write lock the retry reads the state afresh, and a per-profile write
 // that finds it already done writes nothing; an etag'd Replace finds the
-// etag moved.
+// etag moved. A Replace or Create without an etag has no such guard: its
+// retry is answered OUTCOME_UNKNOWN instead (writeRPC).
 func definite(err error) bool {
 	switch status.Code(err) {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.Unknown, codes.Internal, codes.Aborted, codes.ResourceExhausted:

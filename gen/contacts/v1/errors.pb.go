@@ -191,6 +191,14 @@ const (
 	// writes are refused; nothing was written. UNAVAILABLE, with RetryInfo:
 	// resend the same request after the delay; reads go on.
 	ErrorReason_WRITE_STATE_UNAVAILABLE ErrorReason = 35
+	// A retry of a ReplaceContacts or CreateContacts sent without an etag,
+	// whose first attempt reached the upstream with an outcome the facade
+	// could not learn (a timeout, a lost connection, a 5xx). Running it
+	// again could overwrite a newer write, so the facade does not.
+	// FAILED_PRECONDITION, remembered for the request_id: read the property,
+	// check whether the write happened, and if not send it again with the
+	// etag you read and a new request_id.
+	ErrorReason_OUTCOME_UNKNOWN ErrorReason = 43
 	// The policy does not let this caller call the RPC, use the property or
 	// change a profile (metadata caller, rpc, missing: "rpc:<Method>",
 	// "property" or "profile:<NAME>"). PERMISSION_DENIED: check that caller
@@ -258,6 +266,7 @@ var (
 		33: "WRITE_LOCK_TIMEOUT",
 		34: "WRITE_LOCK_LOST",
 		35: "WRITE_STATE_UNAVAILABLE",
+		43: "OUTCOME_UNKNOWN",
 		36: "CALLER_NOT_ALLOWED",
 		37: "CALLER_RATE_LIMITED",
 		38: "AUDIT_UNAVAILABLE",
@@ -303,6 +312,7 @@ var (
 		"WRITE_LOCK_TIMEOUT":           33,
 		"WRITE_LOCK_LOST":              34,
 		"WRITE_STATE_UNAVAILABLE":      35,
+		"OUTCOME_UNKNOWN":              43,
 		"CALLER_NOT_ALLOWED":           36,
 		"CALLER_RATE_LIMITED":          37,
 		"AUDIT_UNAVAILABLE":            38,
@@ -344,7 +354,7 @@ var File_contacts_v1_errors_proto protoreflect.FileDescriptor
 
 const file_contacts_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18contacts/v1/errors.proto\x12\vcontacts.v1*\x8f\b\n" +
+	"\x18contacts/v1/errors.proto\x12\vcontacts.v1*\xa4\b\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CHANGES_NOT_PERMITTED\x10\x01\x12\x11\n" +
@@ -382,7 +392,8 @@ const file_contacts_v1_errors_proto_rawDesc = "" +
 	"\x15CONTACTS_NOT_WRITABLE\x10 \x12\x16\n" +
 	"\x12WRITE_LOCK_TIMEOUT\x10!\x12\x13\n" +
 	"\x0fWRITE_LOCK_LOST\x10\"\x12\x1b\n" +
-	"\x17WRITE_STATE_UNAVAILABLE\x10#\x12\x16\n" +
+	"\x17WRITE_STATE_UNAVAILABLE\x10#\x12\x13\n" +
+	"\x0fOUTCOME_UNKNOWN\x10+\x12\x16\n" +
 	"\x12CALLER_NOT_ALLOWED\x10$\x12\x17\n" +
 	"\x13CALLER_RATE_LIMITED\x10%\x12\x15\n" +
 	"\x11AUDIT_UNAVAILABLE\x10&\x12\x15\n" +
