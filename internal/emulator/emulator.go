@@ -62,7 +62,7 @@ const (
 // Defaults of Options.
 const (
 	DefaultTokenLifetime    = time.Hour
-	DefaultExchangesPerHour = 30
+	defaultExchangesPerHour = 30
 )
 
 // maxBodyBytes caps request bodies; a larger body answers 400 + OTA 450.
@@ -139,7 +139,7 @@ func New(opts Options) *Emulator {
 		opts.TokenLifetime = DefaultTokenLifetime
 	}
 	if opts.ExchangesPerHour <= 0 {
-		opts.ExchangesPerHour = DefaultExchangesPerHour
+		opts.ExchangesPerHour = defaultExchangesPerHour
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

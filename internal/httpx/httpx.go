@@ -13,10 +13,10 @@ import (
 	"time"
 )
 
-// MaxRetryAfter is the longest Retry-After the facade believes. A larger
+// maxRetryAfter is the longest Retry-After the facade believes. A larger
 // value (or a date further ahead) is cut to it, so that a wrong header
 // cannot park a caller or the token exchange for days.
-const MaxRetryAfter = 24 * time.Hour
+const maxRetryAfter = 24 * time.Hour
 
 // MaxResponseHeaderBytes caps the response headers of every upstream
 // answer. Go's default is 10 MiB, which lets 40 hostile answers cost
@@ -36,10 +36,10 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 		if n <= 0 {
 			return 0
 		}
-		return time.Duration(min(n, int64(MaxRetryAfter/time.Second))) * time.Second
+		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return min(t.Sub(now), MaxRetryAfter)
+		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
 }

@@ -20,11 +20,11 @@ func TestParseRetryAfter(t *testing.T) {
 		{"1.5", 0},
 		{"7", 7 * time.Second},
 		{" 7 ", 7 * time.Second},
-		{"99999999999", MaxRetryAfter},
+		{"99999999999", maxRetryAfter},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
 		{"Tuesday, 01-Dec-26 12:00:10 GMT", 10 * time.Second}, // RFC 850
-		{now.Add(30 * 24 * time.Hour).Format(http.TimeFormat), MaxRetryAfter},
+		{now.Add(30 * 24 * time.Hour).Format(http.TimeFormat), maxRetryAfter},
 	}
 	for _, tt := range tests {
 		if got := ParseRetryAfter(tt.in, now); got != tt.want {

@@ -366,7 +366,7 @@ func TestPanicInASharedGet(t *testing.T) {
 	up := &panicky{fakeUp: *newFake(false)}
 	r := New(up, Options{})
 	defer r.Close()
-	if _, err := r.Read(context.Background(), "1", false); !errors.Is(err, ErrPanicked) {
+	if _, err := r.Read(context.Background(), "1", false); !errors.Is(err, errPanicked) {
 		t.Fatalf("read through a panic: %v, want ErrPanicked", err)
 	}
 	mustRead(t, r, "1")

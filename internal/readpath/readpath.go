@@ -64,7 +64,7 @@ type Upstream interface {
 
 // Defaults of Options.
 const (
-	DefaultFlightTimeout = 30 * time.Second
+	defaultFlightTimeout = 30 * time.Second
 	DefaultMaxEntries    = 10_000
 	DefaultMaxBytes      = 16 << 20
 )
@@ -223,10 +223,10 @@ func New(up Upstream, opts Options) *Reader {
 		r.now = time.Now
 	}
 	if r.timeout <= 0 {
-		r.timeout = DefaultFlightTimeout
+		r.timeout = defaultFlightTimeout
 	}
 	if r.staleOn == nil {
-		r.staleOn = StaleWorthy
+		r.staleOn = staleWorthy
 	}
 	if r.maxEntries <= 0 {
 		r.maxEntries = DefaultMaxEntries
@@ -246,14 +246,14 @@ func (r *Reader) Close() {
 	r.inFlights.Wait()
 }
 
-// StaleWorthy is the default Options.ServeStaleOn: failures that say
+// staleWorthy is the default Options.ServeStaleOn: failures that say
 // nothing about the data, only that the upstream could not be reached or
 // could not answer: a transport error or timeout, and an HTTP 5xx. A 4xx
 // (the property is gone or no longer ours, the credentials were refused, a
 // 429 quota) is an answer about this caller or this property and is
 // passed on: serving stale data over it would hide a lost access or keep
 // hammering a quota.
-func StaleWorthy(err error) bool {
+func staleWorthy(err error) bool {
 	if _, ok := errors.AsType[*upstream.TransportError](err); ok {
 		return true
 	}
@@ -570,18 +570,18 @@ func (r *Reader) land(f *flight, resp *contactsv1.ListContactsResponse, err erro
 	close(f.done)
 }
 
-// ErrPanicked is what the callers of a shared GET get when the upstream
+// errPanicked is what the callers of a shared GET get when the upstream
 // client panicked in it: the panic must not fail the others as well, nor,
 // in a background refresh (on a goroutine of its own, out of reach of the
 // server's panic recovery), end the process.
-var ErrPanicked = errors.New("readpath: the upstream read panicked")
+var errPanicked = errors.New("readpath: the upstream read panicked")
 
 // list is the upstream GET of a flight, with its panic turned into
 // ErrPanicked.
 func (r *Reader) list(f *flight) (resp *contactsv1.ListContactsResponse, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			resp, err = nil, ErrPanicked
+			resp, err = nil, errPanicked
 		}
 	}()
 	return r.up.List(f.ctx, f.p.id, f.nlf)

@@ -11,9 +11,9 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 )
 
-// FallbackLanguage is what the upstream answers for a contact person whose
+// fallbackLanguage is what the upstream answers for a contact person whose
 // language is missing, unless asked for no_language_fallback.
-const FallbackLanguage = "en-gb"
+const fallbackLanguage = "en-gb"
 
 // etagVersion starts the hashed bytes: a change of the canonical form
 // changes every etag instead of making two forms collide.
@@ -81,9 +81,9 @@ func WellFormedEtag(s string) bool {
 	return true
 }
 
-// SameContent reports whether a and b are the same contact but for their
+// sameContent reports whether a and b are the same contact but for their
 // profiles: what the etag sees of them, profiles aside.
-func SameContent(a, b *contactsv1.Contact) bool {
+func sameContent(a, b *contactsv1.Contact) bool {
 	var ab, bb [canonicalSize]byte
 	return bytes.Equal(appendCanonical(ab[:0], a, false), appendCanonical(bb[:0], b, false))
 }
@@ -141,7 +141,7 @@ func appendCanonical(b []byte, c *contactsv1.Contact, withProfiles bool) []byte 
 		b = binary.AppendUvarint(b, uint64(job))
 		lang := p.GetLanguageCode()
 		if lang == "" {
-			lang = FallbackLanguage
+			lang = fallbackLanguage
 		}
 		b = appendString(b, lang)
 	}

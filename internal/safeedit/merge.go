@@ -129,7 +129,7 @@ func withoutProfile(state []*contactsv1.Contact, p contactsv1.ProfileType) (out 
 // at index at.
 func addServing(out []*contactsv1.Contact, c *contactsv1.Contact, p contactsv1.ProfileType, at int) []*contactsv1.Contact {
 	for _, o := range out {
-		if SameContent(o, c) {
+		if sameContent(o, c) {
 			if !slices.Contains(o.Profiles, p) {
 				o.Profiles = append(o.Profiles, p)
 			}

@@ -25,13 +25,13 @@ import (
 
 // Defaults of Config and RetryPolicy; see their fields.
 const (
-	DefaultMaxBodyBytes = 1 << 20
-	DefaultUserAgent    = "contacts-facade"
-	DefaultMaxAttempts  = 3
-	DefaultBaseDelay    = 50 * time.Millisecond
-	DefaultMaxDelay     = time.Second
-	DefaultMaxTokens    = 10
-	DefaultTokenRatio   = 0.1
+	defaultMaxBodyBytes = 1 << 20
+	defaultUserAgent    = "contacts-facade"
+	defaultMaxAttempts  = 3
+	defaultBaseDelay    = 50 * time.Millisecond
+	defaultMaxDelay     = time.Second
+	defaultMaxTokens    = 10
+	defaultTokenRatio   = 0.1
 )
 
 const (
@@ -127,8 +127,8 @@ func New(cfg Config) (*Client, error) {
 		base:      u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"),
 		auth:      cfg.Authorizer,
 		http:      cfg.HTTPClient,
-		maxBody:   cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes),
-		userAgent: cmp.Or(cfg.UserAgent, DefaultUserAgent),
+		maxBody:   cmp.Or(cfg.MaxBodyBytes, defaultMaxBodyBytes),
+		userAgent: cmp.Or(cfg.UserAgent, defaultUserAgent),
 		retry:     r,
 		observer:  cfg.Observer,
 		sleep:     sleepContext,

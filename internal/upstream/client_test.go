@@ -359,7 +359,7 @@ func TestNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseIdleConnections()
-	if c.base != "https://supply-xml.booking.com/contacts-api" || c.maxBody != 1<<20 || c.userAgent != DefaultUserAgent {
+	if c.base != "https://supply-xml.booking.com/contacts-api" || c.maxBody != 1<<20 || c.userAgent != defaultUserAgent {
 		t.Errorf("base %q maxBody %d user agent %q", c.base, c.maxBody, c.userAgent)
 	}
 	wantRetry := RetryPolicy{MaxAttempts: 3, BaseDelay: 50 * time.Millisecond, MaxDelay: time.Second, Budget: RetryBudget{MaxTokens: 10, TokenRatio: 0.1}}

@@ -89,58 +89,58 @@ func lookup[E ~int32](names []string, e E) (string, bool) {
 	return names[e], true
 }
 
-// ProfileTypeString returns the REST contact_profiles[].type of p. It
+// profileTypeString returns the REST contact_profiles[].type of p. It
 // reports false for PROFILE_TYPE_UNSPECIFIED and for values the REST API has
 // no name for, so callers can refuse them instead of sending "".
-func ProfileTypeString(p contactsv1.ProfileType) (string, bool) {
+func profileTypeString(p contactsv1.ProfileType) (string, bool) {
 	return lookup(profileTypeNames[:], p)
 }
 
-// ParseProfileType returns the enum of a REST profile type. It reports false
+// parseProfileType returns the enum of a REST profile type. It reports false
 // for values the facade does not know (matching is exact, as documented).
-func ParseProfileType(s string) (contactsv1.ProfileType, bool) {
+func parseProfileType(s string) (contactsv1.ProfileType, bool) {
 	p, ok := profileTypeByName[s]
 	return p, ok
 }
 
-// GenderString returns the REST contact_person.gender of g; false for
+// genderString returns the REST contact_person.gender of g; false for
 // GENDER_UNSPECIFIED (which is sent as no gender) and unknown values.
-func GenderString(g contactsv1.Gender) (string, bool) {
+func genderString(g contactsv1.Gender) (string, bool) {
 	return lookup(genderNames[:], g)
 }
 
-// ParseGender returns the enum of a REST gender; false when unknown.
-func ParseGender(s string) (contactsv1.Gender, bool) {
+// parseGender returns the enum of a REST gender; false when unknown.
+func parseGender(s string) (contactsv1.Gender, bool) {
 	g, ok := genderByName[s]
 	return g, ok
 }
 
-// JobTitleString returns the REST contact_person.job_title of j; false for
+// jobTitleString returns the REST contact_person.job_title of j; false for
 // JOB_TITLE_UNSPECIFIED (which is sent as no job title) and unknown values.
-func JobTitleString(j contactsv1.JobTitle) (string, bool) {
+func jobTitleString(j contactsv1.JobTitle) (string, bool) {
 	return lookup(jobTitleNames[:], j)
 }
 
-// ParseJobTitle returns the enum of a REST job title; false when unknown.
+// parseJobTitle returns the enum of a REST job title; false when unknown.
 // Matching is exact: "Sales & Marketing Manager", not a normalised form,
 // because that is what the upstream stores and returns.
-func ParseJobTitle(s string) (contactsv1.JobTitle, bool) {
+func parseJobTitle(s string) (contactsv1.JobTitle, bool) {
 	j, ok := jobTitleByName[s]
 	return j, ok
 }
 
-// PhoneTechTypeCode returns the REST phone_tech_type of t (1, 3 or 5);
+// phoneTechTypeCode returns the REST phone_tech_type of t (1, 3 or 5);
 // false for PHONE_TECH_TYPE_UNSPECIFIED and unknown values.
-func PhoneTechTypeCode(t contactsv1.PhoneTechType) (int, bool) {
+func phoneTechTypeCode(t contactsv1.PhoneTechType) (int, bool) {
 	if slices.Contains(phoneTechTypes[:], t) {
 		return int(t), true
 	}
 	return 0, false
 }
 
-// ParsePhoneTechType returns the enum of a REST phone_tech_type; false when
+// parsePhoneTechType returns the enum of a REST phone_tech_type; false when
 // the code is not one of 1, 3, 5.
-func ParsePhoneTechType(code int) (contactsv1.PhoneTechType, bool) {
+func parsePhoneTechType(code int) (contactsv1.PhoneTechType, bool) {
 	t := contactsv1.PhoneTechType(code)
 	if int(t) == code && slices.Contains(phoneTechTypes[:], t) {
 		return t, true
@@ -183,13 +183,13 @@ func ContactsToWire(cs []*contactsv1.Contact) []Contact {
 		n := len(c.GetProfiles())
 		w.ContactProfiles, profiles = profiles[:n:n], profiles[n:]
 		for j, p := range c.GetProfiles() {
-			w.ContactProfiles[j].Type, _ = ProfileTypeString(p)
+			w.ContactProfiles[j].Type, _ = profileTypeString(p)
 		}
 
 		n = len(c.GetPhones())
 		w.Phones, phones = phones[:n:n], phones[n:]
 		for j, p := range c.GetPhones() {
-			code, _ := PhoneTechTypeCode(p.GetPhoneTechType())
+			code, _ := phoneTechTypeCode(p.GetPhoneTechType())
 			w.Phones[j] = Phone{
 				PhoneNumber:   p.GetPhoneNumber(),
 				PhoneTechType: FlexInt(code),
@@ -201,8 +201,8 @@ func ContactsToWire(cs []*contactsv1.Contact) []Contact {
 			w.ContactPerson, persons = &persons[0], persons[1:]
 			languages[0] = p.GetLanguageCode()
 			w.ContactPerson.Name = p.GetName()
-			w.ContactPerson.Gender, _ = GenderString(p.GetGender())
-			w.ContactPerson.JobTitle, _ = JobTitleString(p.GetJobTitle())
+			w.ContactPerson.Gender, _ = genderString(p.GetGender())
+			w.ContactPerson.JobTitle, _ = jobTitleString(p.GetJobTitle())
 			w.ContactPerson.LanguageCode, languages = &languages[0], languages[1:]
 		}
 
@@ -268,7 +268,7 @@ func ContactsFromWire(ws []Contact) ([]*contactsv1.Contact, []*contactsv1.Warnin
 		c.Profiles, profiles = profiles[:n:n], profiles[n:]
 		for j, p := range w.ContactProfiles {
 			var ok bool
-			if c.Profiles[j], ok = ParseProfileType(p.Type); !ok {
+			if c.Profiles[j], ok = parseProfileType(p.Type); !ok {
 				unknown("contacts[%d].profiles[%d]", i, j)
 			}
 		}
@@ -283,7 +283,7 @@ func ContactsFromWire(ws []Contact) ([]*contactsv1.Contact, []*contactsv1.Warnin
 			p.PhoneNumber = wp.PhoneNumber
 			p.Extension = wp.Extension
 			var ok bool
-			if p.PhoneTechType, ok = ParsePhoneTechType(int(wp.PhoneTechType)); !ok {
+			if p.PhoneTechType, ok = parsePhoneTechType(int(wp.PhoneTechType)); !ok {
 				unknown("contacts[%d].phones[%d].phone_tech_type", i, j)
 			}
 		}
@@ -297,10 +297,10 @@ func ContactsFromWire(ws []Contact) ([]*contactsv1.Contact, []*contactsv1.Warnin
 				p.LanguageCode = *wp.LanguageCode
 			}
 			var ok bool
-			if p.Gender, ok = ParseGender(wp.Gender); !ok && wp.Gender != "" {
+			if p.Gender, ok = parseGender(wp.Gender); !ok && wp.Gender != "" {
 				unknown("contacts[%d].contact_person.gender", i)
 			}
-			if p.JobTitle, ok = ParseJobTitle(wp.JobTitle); !ok && wp.JobTitle != "" {
+			if p.JobTitle, ok = parseJobTitle(wp.JobTitle); !ok && wp.JobTitle != "" {
 				unknown("contacts[%d].contact_person.job_title", i)
 			}
 		}

@@ -20,45 +20,45 @@ import (
 func TestVocabularyCoversEveryEnumValue(t *testing.T) {
 	for n, name := range contactsv1.ProfileType_name {
 		p := contactsv1.ProfileType(n)
-		rest, ok := ProfileTypeString(p)
+		rest, ok := profileTypeString(p)
 		if ok != (n != 0) {
 			t.Errorf("ProfileTypeString(%s) ok = %v", name, ok)
 			continue
 		}
-		if back, ok2 := ParseProfileType(rest); n != 0 && (!ok2 || back != p) {
+		if back, ok2 := parseProfileType(rest); n != 0 && (!ok2 || back != p) {
 			t.Errorf("ParseProfileType(%q) = %v, %v; want %s", rest, back, ok2, name)
 		}
 	}
 	for n, name := range contactsv1.Gender_name {
 		g := contactsv1.Gender(n)
-		rest, ok := GenderString(g)
+		rest, ok := genderString(g)
 		if ok != (n != 0) {
 			t.Errorf("GenderString(%s) ok = %v", name, ok)
 			continue
 		}
-		if back, ok2 := ParseGender(rest); n != 0 && (!ok2 || back != g) {
+		if back, ok2 := parseGender(rest); n != 0 && (!ok2 || back != g) {
 			t.Errorf("ParseGender(%q) = %v, %v; want %s", rest, back, ok2, name)
 		}
 	}
 	for n, name := range contactsv1.JobTitle_name {
 		j := contactsv1.JobTitle(n)
-		rest, ok := JobTitleString(j)
+		rest, ok := jobTitleString(j)
 		if ok != (n != 0) {
 			t.Errorf("JobTitleString(%s) ok = %v", name, ok)
 			continue
 		}
-		if back, ok2 := ParseJobTitle(rest); n != 0 && (!ok2 || back != j) {
+		if back, ok2 := parseJobTitle(rest); n != 0 && (!ok2 || back != j) {
 			t.Errorf("ParseJobTitle(%q) = %v, %v; want %s", rest, back, ok2, name)
 		}
 	}
 	for n, name := range contactsv1.PhoneTechType_name {
 		p := contactsv1.PhoneTechType(n)
-		code, ok := PhoneTechTypeCode(p)
+		code, ok := phoneTechTypeCode(p)
 		if ok != (n != 0) {
 			t.Errorf("PhoneTechTypeCode(%s) ok = %v", name, ok)
 			continue
 		}
-		if back, ok2 := ParsePhoneTechType(code); n != 0 && (!ok2 || back != p || code != int(n)) {
+		if back, ok2 := parsePhoneTechType(code); n != 0 && (!ok2 || back != p || code != int(n)) {
 			t.Errorf("ParsePhoneTechType(%d) = %v, %v; want %s", code, back, ok2, name)
 		}
 	}
@@ -89,32 +89,32 @@ func TestVocabularyValues(t *testing.T) {
 }
 
 func TestVocabularyRefusesUnknown(t *testing.T) {
-	if _, ok := ProfileTypeString(-1); ok {
+	if _, ok := profileTypeString(-1); ok {
 		t.Error("ProfileTypeString(-1) ok")
 	}
-	if _, ok := ProfileTypeString(99); ok {
+	if _, ok := profileTypeString(99); ok {
 		t.Error("ProfileTypeString(99) ok")
 	}
-	if _, ok := JobTitleString(18); ok {
+	if _, ok := jobTitleString(18); ok {
 		t.Error("JobTitleString(18) ok")
 	}
 	for _, s := range []string{"", "General", " general", "sales & marketing manager", "unknown"} {
-		if _, ok := ParseProfileType(s); ok {
+		if _, ok := parseProfileType(s); ok {
 			t.Errorf("ParseProfileType(%q) ok", s)
 		}
-		if _, ok := ParseJobTitle(s); ok {
+		if _, ok := parseJobTitle(s); ok {
 			t.Errorf("ParseJobTitle(%q) ok", s)
 		}
-		if _, ok := ParseGender(s); ok {
+		if _, ok := parseGender(s); ok {
 			t.Errorf("ParseGender(%q) ok", s)
 		}
 	}
 	for _, code := range []int{0, 2, 4, 6, -1, 1 << 33} {
-		if _, ok := ParsePhoneTechType(code); ok {
+		if _, ok := parsePhoneTechType(code); ok {
 			t.Errorf("ParsePhoneTechType(%d) ok", code)
 		}
 	}
-	if _, ok := PhoneTechTypeCode(2); ok {
+	if _, ok := phoneTechTypeCode(2); ok {
 		t.Error("PhoneTechTypeCode(2) ok")
 	}
 }

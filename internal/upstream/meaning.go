@@ -53,11 +53,11 @@ func failureOf(err error) (answers.Failure, bool) {
 	return answers.ConnectionLost, true
 }
 
-// InvalidatesCache reports whether a PUT or POST that ended with err (nil
+// invalidatesCache reports whether a PUT or POST that ended with err (nil
 // for success) may have changed the property, or found it being changed,
 // so that a cached read of it must be dropped. An Authorizer's error means
 // nothing was sent: false.
-func InvalidatesCache(err error) bool {
+func invalidatesCache(err error) bool {
 	if err == nil {
 		return answers.Of(answers.Success).InvalidatesCache
 	}

@@ -49,11 +49,11 @@ func (r RetryPolicy) withDefaults() (RetryPolicy, error) {
 	if r.MaxAttempts < 0 || r.BaseDelay < 0 || r.MaxDelay < 0 || r.Budget.MaxTokens < 0 || r.Budget.TokenRatio < 0 {
 		return r, errors.New("upstream: RetryPolicy values must not be negative")
 	}
-	r.MaxAttempts = cmp.Or(r.MaxAttempts, DefaultMaxAttempts)
-	r.BaseDelay = cmp.Or(r.BaseDelay, DefaultBaseDelay)
-	r.MaxDelay = max(cmp.Or(r.MaxDelay, DefaultMaxDelay), r.BaseDelay)
-	r.Budget.MaxTokens = cmp.Or(r.Budget.MaxTokens, DefaultMaxTokens)
-	r.Budget.TokenRatio = cmp.Or(r.Budget.TokenRatio, DefaultTokenRatio)
+	r.MaxAttempts = cmp.Or(r.MaxAttempts, defaultMaxAttempts)
+	r.BaseDelay = cmp.Or(r.BaseDelay, defaultBaseDelay)
+	r.MaxDelay = max(cmp.Or(r.MaxDelay, defaultMaxDelay), r.BaseDelay)
+	r.Budget.MaxTokens = cmp.Or(r.Budget.MaxTokens, defaultMaxTokens)
+	r.Budget.TokenRatio = cmp.Or(r.Budget.TokenRatio, defaultTokenRatio)
 	return r, nil
 }
 

@@ -139,7 +139,7 @@ func TestClientFollowsTheTable(t *testing.T) {
 					if err != nil {
 						t.Fatalf("err = %v", err)
 					}
-					if !InvalidatesCache(nil) {
+					if !invalidatesCache(nil) {
 						t.Error("a successful write leaves the cache")
 					}
 				} else {
@@ -147,8 +147,8 @@ func TestClientFollowsTheTable(t *testing.T) {
 					if !ok || got != row {
 						t.Fatalf("Meaning(%v) = %+v, %v; want the row %s", err, got, ok, e.Name)
 					}
-					if InvalidatesCache(err) != row.InvalidatesCache {
-						t.Errorf("InvalidatesCache = %v, want %v", InvalidatesCache(err), row.InvalidatesCache)
+					if invalidatesCache(err) != row.InvalidatesCache {
+						t.Errorf("InvalidatesCache = %v, want %v", invalidatesCache(err), row.InvalidatesCache)
 					}
 				}
 				retried := (m == MethodGet && row.RetryGet) || (m != MethodGet && row.RetryWrite)

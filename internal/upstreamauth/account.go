@@ -78,7 +78,7 @@ func (a Account) Authorizer(mode string, tc TokenConfig, log *slog.Logger) (upst
 			return nil, errors.New("-auth basic needs a user name and a password")
 		}
 		log.Warn("upstream credentials: legacy Basic auth; Booking.com sunset it on 2025-12-31, move to token exchange", "username_set", true)
-		return NewBasic(a.Username, a.Password), nil
+		return newBasic(a.Username, a.Password), nil
 	case ModeNone:
 		log.Warn("upstream credentials: none (-auth none)")
 		return nil, nil

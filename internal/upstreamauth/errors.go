@@ -48,10 +48,10 @@ func (k Kind) String() string {
 	}
 }
 
-// ErrClosed is the cause of the error Authorize returns once the
+// errClosed is the cause of the error Authorize returns once the
 // TokenSource has been closed, so that shutdown is told apart from an
 // upstream outage.
-var ErrClosed = errors.New("token source closed")
+var errClosed = errors.New("token source closed")
 
 // Error is the failure to obtain a token. Authorize returns it unchanged
 // (the REST client passes it through), so the error translation can map it

@@ -99,7 +99,7 @@ func (x *exchanger) exchange(ctx context.Context) (exchanged, *Error) {
 			return exchanged{}, fail(KindUnavailable, decodeErr)
 		}
 		if !validBearer(ans.JWT) {
-			return exchanged{}, fail(KindUnavailable, fmt.Errorf("%w: answer holds no usable jwt", ErrInvalidToken))
+			return exchanged{}, fail(KindUnavailable, fmt.Errorf("%w: answer holds no usable jwt", errInvalidToken))
 		}
 		return exchanged{jwt: ans.JWT, ruid: ruid, obtained: obtained}, nil
 	case code == http.StatusBadRequest || code == http.StatusUnauthorized || code == http.StatusForbidden:

@@ -74,7 +74,7 @@ func (s *TokenSource) obtain(ctx context.Context, f *flight) (*token, *Error, en
 		return tok, nil, endLoaded
 	}
 	if !ok {
-		return nil, &Error{Kind: KindUnavailable, Err: ErrPeerExchanging}, endPeer
+		return nil, &Error{Kind: KindUnavailable, Err: errPeerExchanging}, endPeer
 	}
 	if unlock != nil {
 		defer unlock()
@@ -88,7 +88,7 @@ func (s *TokenSource) obtain(ctx context.Context, f *flight) (*token, *Error, en
 	}
 	ex, xerr := s.ex.exchange(ctx)
 	if xerr != nil {
-		if errors.Is(xerr, ErrInvalidToken) {
+		if errors.Is(xerr, errInvalidToken) {
 			return nil, xerr, endInvalid
 		}
 		return nil, xerr, endFailed

@@ -89,11 +89,11 @@ const (
 	maxClockSkew = time.Minute
 )
 
-// ErrInvalidToken is the cause (errors.Is) of the *Error of an exchange
+// errInvalidToken is the cause (errors.Is) of the *Error of an exchange
 // that answered 200 with a token that cannot be used: not a bearer string,
 // or a JWT that had expired before it arrived. Its Kind is
 // KindUnavailable.
-var ErrInvalidToken = errors.New("the exchange issued an unusable token")
+var errInvalidToken = errors.New("the exchange issued an unusable token")
 
 // tokenExpiry works out until when a token obtained at obtained may be
 // used: its exp, cut to documentedLifetime; documentedLifetime when it has
@@ -109,7 +109,7 @@ func tokenExpiry(jwt string, obtained time.Time) (expires time.Time, fromJWT boo
 		return latest, false, nil
 	case exp.Before(obtained.Add(-maxClockSkew)):
 		return time.Time{}, false, fmt.Errorf("%w: its exp lies %s before it was received",
-			ErrInvalidToken, obtained.Sub(exp).Truncate(time.Second))
+			errInvalidToken, obtained.Sub(exp).Truncate(time.Second))
 	case !exp.After(obtained):
 		return latest, false, nil
 	case exp.After(latest):

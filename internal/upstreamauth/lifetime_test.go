@@ -32,7 +32,7 @@ func TestExpiredJWTIsAFailedExchange(t *testing.T) {
 			})
 			_, req, err := authorize(t.Context(), t, ts)
 			e := asError(t, err)
-			if e.Kind != KindUnavailable || e.HTTPStatus != http.StatusOK || !errors.Is(err, ErrInvalidToken) || e.RequestID != "ruid-1" {
+			if e.Kind != KindUnavailable || e.HTTPStatus != http.StatusOK || !errors.Is(err, errInvalidToken) || e.RequestID != "ruid-1" {
 				t.Fatalf("got %v (kind %v, status %d, ruid %q), want unavailable, 200, ErrInvalidToken, ruid-1", err, e.Kind, e.HTTPStatus, e.RequestID)
 			}
 			if req.Header.Get("Authorization") != "" || ts.Snapshot().HasToken {
@@ -42,7 +42,7 @@ func TestExpiredJWTIsAFailedExchange(t *testing.T) {
 				t.Errorf("no failure logged: %s", logs.String())
 			}
 			clock.Advance(suspectMinBackoff - time.Second)
-			if _, _, err := authorize(t.Context(), t, ts); !errors.Is(err, ErrInvalidToken) || f.count() != 1 {
+			if _, _, err := authorize(t.Context(), t, ts); !errors.Is(err, errInvalidToken) || f.count() != 1 {
 				t.Fatalf("within the back-off: %v, exchanges %d (want ErrInvalidToken, 1)", err, f.count())
 			}
 			clock.Advance(time.Second)

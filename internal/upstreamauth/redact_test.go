@@ -36,7 +36,7 @@ func TestStaticToken(t *testing.T) {
 }
 
 func TestBasic(t *testing.T) {
-	a := NewBasic("machine-user", basicPass)
+	a := newBasic("machine-user", basicPass)
 	req := newRequest(t)
 	if err := a.Authorize(t.Context(), req); err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestBasic(t *testing.T) {
 	if a.Rejected(req) {
 		t.Fatal("Rejected = true, want false")
 	}
-	err := NewBasic("", "x").Authorize(t.Context(), newRequest(t))
+	err := newBasic("", "x").Authorize(t.Context(), newRequest(t))
 	if e := asError(t, err); e.Kind != KindCredentialsRejected {
 		t.Fatalf("empty user: %v", e)
 	}
@@ -66,7 +66,7 @@ func TestRedaction(t *testing.T) {
 
 	values := map[string]any{
 		"StaticToken":  NewStaticToken(staticSecret),
-		"Basic":        NewBasic("machine-user", basicPass),
+		"Basic":        newBasic("machine-user", basicPass),
 		"TokenSource":  ts,
 		"TokenConfig":  cfg,
 		"*TokenConfig": &cfg,
@@ -75,7 +75,7 @@ func TestRedaction(t *testing.T) {
 			Basic  *Basic
 			Source *TokenSource
 			Config TokenConfig
-		}{NewStaticToken(staticSecret), NewBasic("u", basicPass), ts, cfg},
+		}{NewStaticToken(staticSecret), newBasic("u", basicPass), ts, cfg},
 	}
 	check := func(what, out string) {
 		t.Helper()
@@ -108,7 +108,7 @@ func TestRedaction(t *testing.T) {
 	}
 	// The LogValuer output is useful, not just empty.
 	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("auth", "source", ts, "basic", NewBasic("machine-user", basicPass))
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("auth", "source", ts, "basic", newBasic("machine-user", basicPass))
 	for _, want := range []string{testClientID, "token_expires_at", `"user":"machine-user"`, redacted} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("slog output lacks %q: %s", want, buf.String())

@@ -69,10 +69,10 @@ func (t SharedToken) LogValue() slog.Value {
 		slog.Time("obtained_at", t.Obtained))
 }
 
-// ErrPeerExchanging is the cause of the KindUnavailable error returned
+// errPeerExchanging is the cause of the KindUnavailable error returned
 // while another replica holds the Shared lock and no usable token is
 // cached.
-var ErrPeerExchanging = errors.New("another replica is exchanging for a token")
+var errPeerExchanging = errors.New("another replica is exchanging for a token")
 
 // peerWait is how long a replica whose wait for a peer's token ran out
 // holds off before it asks again.

@@ -159,7 +159,7 @@ func TestSharedLockHeldTooLong(t *testing.T) {
 	})
 	ts.peerPoll = time.Millisecond
 	_, _, err := authorize(t.Context(), t, ts)
-	if e := asError(t, err); e.Kind != KindUnavailable || !errors.Is(err, ErrPeerExchanging) {
+	if e := asError(t, err); e.Kind != KindUnavailable || !errors.Is(err, errPeerExchanging) {
 		t.Fatalf("got %v, want unavailable with ErrPeerExchanging", err)
 	}
 	if f.count() != 0 {

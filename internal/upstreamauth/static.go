@@ -64,11 +64,11 @@ type Basic struct {
 	user, pass string
 }
 
-// NewBasic returns an Authorizer that sends user and pass as HTTP Basic
+// newBasic returns an Authorizer that sends user and pass as HTTP Basic
 // credentials.
 //
 // Deprecated: Basic authentication is sunset; use NewTokenSource.
-func NewBasic(user, pass string) *Basic {
+func newBasic(user, pass string) *Basic {
 	return &Basic{user: user, pass: pass}
 }
 

@@ -19,15 +19,15 @@ const DefaultExchangeURL = "https://connectivity-authentication.booking.com/toke
 
 // Defaults of TokenConfig.
 const (
-	// DefaultRenewBefore leaves room for a slow or failed renewal before
+	// defaultRenewBefore leaves room for a slow or failed renewal before
 	// the token expires (tokens live an hour).
-	DefaultRenewBefore = 5 * time.Minute
+	defaultRenewBefore = 5 * time.Minute
 	// DefaultMaxExchangesPerHour is Booking.com's limit of tokens per
 	// account and hour.
 	DefaultMaxExchangesPerHour = 30
-	// DefaultExchangeTimeout bounds one exchange, so a hung endpoint
+	// defaultExchangeTimeout bounds one exchange, so a hung endpoint
 	// cannot hold the waiting calls for long.
-	DefaultExchangeTimeout = 30 * time.Second
+	defaultExchangeTimeout = 30 * time.Second
 )
 
 const (
@@ -258,13 +258,13 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 		return nil, errors.New("upstreamauth: RenewBefore, MaxExchangesPerHour and ExchangeTimeout must not be negative")
 	}
 	if cfg.RenewBefore == 0 {
-		cfg.RenewBefore = DefaultRenewBefore
+		cfg.RenewBefore = defaultRenewBefore
 	}
 	if cfg.MaxExchangesPerHour == 0 {
 		cfg.MaxExchangesPerHour = DefaultMaxExchangesPerHour
 	}
 	if cfg.ExchangeTimeout == 0 {
-		cfg.ExchangeTimeout = DefaultExchangeTimeout
+		cfg.ExchangeTimeout = defaultExchangeTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -347,7 +347,7 @@ func (s *TokenSource) token(ctx context.Context) (string, error) {
 	now := s.now()
 	if s.closed {
 		s.mu.Unlock()
-		return "", &Error{Kind: KindUnavailable, Err: ErrClosed}
+		return "", &Error{Kind: KindUnavailable, Err: errClosed}
 	}
 	cur := s.tok
 	if cur != nil && now.Before(cur.renewAt) && !cur.renewWanted {

@@ -774,7 +774,7 @@ func TestClose(t *testing.T) {
 		t.Fatalf("waiter after Close: %v", e)
 	}
 	_, _, err := authorize(t.Context(), t, ts)
-	if e := asError(t, err); !errors.Is(e, ErrClosed) {
+	if e := asError(t, err); !errors.Is(e, errClosed) {
 		t.Fatalf("after Close: %v, want ErrClosed", e)
 	}
 }
@@ -787,8 +787,8 @@ func TestNewTokenSourceConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = ts.Close() }()
-	if ts.ex.url != DefaultExchangeURL || ts.renewBefore != DefaultRenewBefore ||
-		ts.budget.Limit() != DefaultMaxExchangesPerHour || ts.reserve != 5 || ts.timeout != DefaultExchangeTimeout || ts.now == nil {
+	if ts.ex.url != DefaultExchangeURL || ts.renewBefore != defaultRenewBefore ||
+		ts.budget.Limit() != DefaultMaxExchangesPerHour || ts.reserve != 5 || ts.timeout != defaultExchangeTimeout || ts.now == nil {
 		t.Fatalf("defaults not applied: %+v", ts)
 	}
 	for name, edit := range map[string]func(*TokenConfig){
