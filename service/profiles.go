@@ -20,11 +20,11 @@ func (s *Service) ReplaceContacts(ctx context.Context, req *contactsv1.ReplaceCo
 	return writeRPC(ctx, s, writeSpec{
 		rpc: contactsv1.ContactsService_ReplaceContacts_FullMethodName, req: req,
 		call: errmap.Call{Method: upstream.MethodPut, PropertyID: req.GetPropertyId()},
-		etag: req.GetEtag(), requestID: req.GetRequestId(), violations: validateReplace(req),
+		etag: req.GetEtag(), requestID: req.GetRequestId(), violations: validateReplace(req), validateOnly: req.GetValidateOnly(),
 		merge: func([]*contactsv1.Contact) ([]*contactsv1.Contact, error) { return req.GetContacts(), nil },
 	}, func(w written) *contactsv1.ReplaceContactsResponse {
 		return &contactsv1.ReplaceContactsResponse{Warnings: w.warnings, RequestId: w.upstreamID, UpstreamRequestId: w.upstreamID,
-			Etag: w.etag, PreviousContacts: w.previous}
+			Etag: w.etag, PreviousContacts: w.previous, Contacts: w.next, DeletedContacts: w.deleted}
 	})
 }
 
@@ -34,11 +34,11 @@ func (s *Service) CreateContacts(ctx context.Context, req *contactsv1.CreateCont
 	return writeRPC(ctx, s, writeSpec{
 		rpc: contactsv1.ContactsService_CreateContacts_FullMethodName, req: req,
 		call:      errmap.Call{Method: upstream.MethodPost, PropertyID: req.GetPropertyId()},
-		requestID: req.GetRequestId(), violations: validateCreate(req),
+		requestID: req.GetRequestId(), violations: validateCreate(req), validateOnly: req.GetValidateOnly(),
 		merge: func([]*contactsv1.Contact) ([]*contactsv1.Contact, error) { return req.GetContacts(), nil },
 	}, func(w written) *contactsv1.CreateContactsResponse {
 		return &contactsv1.CreateContactsResponse{Warnings: w.warnings, RequestId: w.upstreamID, UpstreamRequestId: w.upstreamID,
-			Etag: w.etag, PreviousContacts: w.previous}
+			Etag: w.etag, PreviousContacts: w.previous, Contacts: w.after, DeletedContacts: w.deleted}
 	})
 }
 
@@ -47,14 +47,14 @@ func (s *Service) SetProfileContacts(ctx context.Context, req *contactsv1.SetPro
 	c := errmap.Call{Method: upstream.MethodPut, PropertyID: req.GetPropertyId()}
 	return writeRPC(ctx, s, writeSpec{
 		rpc: contactsv1.ContactsService_SetProfileContacts_FullMethodName, req: req, call: c,
-		etag: req.GetEtag(), requestID: req.GetRequestId(), violations: validateSetProfile(req), profileEdit: true,
+		etag: req.GetEtag(), requestID: req.GetRequestId(), violations: validateSetProfile(req), validateOnly: req.GetValidateOnly(), profileEdit: true,
 		merge: func(cur []*contactsv1.Contact) ([]*contactsv1.Contact, error) {
 			next, err := safeedit.SetProfile(cur, req.GetProfile(), req.GetContacts())
 			return next, mergeFailed(c, err)
 		},
 	}, func(w written) *contactsv1.SetProfileContactsResponse {
 		return &contactsv1.SetProfileContactsResponse{Contacts: w.next, Etag: w.etag, PreviousContacts: w.previous,
-			Warnings: w.warnings, UpstreamRequestId: w.upstreamID}
+			Warnings: w.warnings, UpstreamRequestId: w.upstreamID, DeletedContacts: w.deleted}
 	})
 }
 
@@ -64,7 +64,7 @@ func (s *Service) UpdateProfileContact(ctx context.Context, req *contactsv1.Upda
 	mask, vs := validateUpdateProfile(req)
 	return writeRPC(ctx, s, writeSpec{
 		rpc: contactsv1.ContactsService_UpdateProfileContact_FullMethodName, req: req, call: c,
-		etag: req.GetEtag(), requestID: req.GetRequestId(), violations: vs, profileEdit: true,
+		etag: req.GetEtag(), requestID: req.GetRequestId(), violations: vs, validateOnly: req.GetValidateOnly(), profileEdit: true,
 		merge: func(cur []*contactsv1.Contact) ([]*contactsv1.Contact, error) {
 			next, updated, err := safeedit.UpdateProfile(cur, req.GetProfile(), req.GetContact(), mask)
 			if err != nil {
@@ -81,7 +81,7 @@ func (s *Service) UpdateProfileContact(ctx context.Context, req *contactsv1.Upda
 		},
 	}, func(w written) *contactsv1.UpdateProfileContactResponse {
 		return &contactsv1.UpdateProfileContactResponse{Contacts: w.next, Etag: w.etag, PreviousContacts: w.previous,
-			Warnings: w.warnings, UpstreamRequestId: w.upstreamID}
+			Warnings: w.warnings, UpstreamRequestId: w.upstreamID, DeletedContacts: w.deleted}
 	})
 }
 
@@ -94,14 +94,14 @@ func (s *Service) ClearProfileContacts(ctx context.Context, req *contactsv1.Clea
 	}
 	return writeRPC(ctx, s, writeSpec{
 		rpc: contactsv1.ContactsService_ClearProfileContacts_FullMethodName, req: req, call: c,
-		etag: req.GetEtag(), requestID: req.GetRequestId(), violations: validateClearProfile(req), refusal: refusal, profileEdit: true,
+		etag: req.GetEtag(), requestID: req.GetRequestId(), violations: validateClearProfile(req), refusal: refusal, validateOnly: req.GetValidateOnly(), profileEdit: true,
 		merge: func(cur []*contactsv1.Contact) ([]*contactsv1.Contact, error) {
 			next, err := safeedit.ClearProfile(cur, req.GetProfile())
 			return next, mergeFailed(c, err)
 		},
 	}, func(w written) *contactsv1.ClearProfileContactsResponse {
 		return &contactsv1.ClearProfileContactsResponse{Contacts: w.next, Etag: w.etag, PreviousContacts: w.previous,
-			Warnings: w.warnings, UpstreamRequestId: w.upstreamID}
+			Warnings: w.warnings, UpstreamRequestId: w.upstreamID, DeletedContacts: w.deleted}
 	})
 }
 

@@ -47,6 +47,9 @@ type writeSpec struct {
 	// merge computes the contacts to send from the property's current
 	// ones. Its error is a status.
 	merge func(current []*contactsv1.Contact) ([]*contactsv1.Contact, error)
+	// validateOnly makes the write a dry run (AIP-163): every check, no
+	// write, no request_id record.
+	validateOnly bool
 	// profileEdit marks the per-profile RPCs (Set, Update, Clear): they
 	// write nothing when the merge changes nothing, and refuse to write
 	// back a state the facade cannot represent. ReplaceContacts and
@@ -57,8 +60,16 @@ type writeSpec struct {
 // written is the outcome of a write.
 type written struct {
 	previous []*contactsv1.Contact
-	// next is what the facade sent, or would have sent (nothing to write).
-	next     []*contactsv1.Contact
+	// next is what the facade sent, or would have sent (nothing to write,
+	// or a dry run).
+	next []*contactsv1.Contact
+	// after is what the property holds after the write: next, or for a
+	// POST the previous contacts and next.
+	after []*contactsv1.Contact
+	// deleted are the contacts of previous that after no longer holds.
+	deleted []*contactsv1.Contact
+	// etag is the etag of after; for a dry run, of previous: the etag the
+	// real call must carry to write what the dry run showed.
 	etag     string
 	warnings []*contactsv1.Warning
 	// upstreamID is the ruid of the write, or of the read when no write
@@ -82,7 +93,7 @@ func writeRPC[Resp proto.Message](ctx context.Context, s *Service, spec writeSpe
 	if spec.refusal != nil {
 		return zero, spec.refusal
 	}
-	if spec.requestID == "" {
+	if spec.requestID == "" || spec.validateOnly {
 		w, _, err := s.write(ctx, call, spec)
 		if err != nil {
 			return zero, err
@@ -174,12 +185,13 @@ func (s *Service) write(ctx context.Context, call *access.Call, spec writeSpec) 
 	if w.next, err = spec.merge(before); err != nil {
 		return w, false, err
 	}
-	after := w.next
+	w.after = w.next
 	if spec.call.Method == upstream.MethodPost {
 		// ASSUMPTION (as the emulator's): POST adds the contacts to those
 		// the property has.
-		after = append(append(make([]*contactsv1.Contact, 0, len(before)+len(w.next)), before...), w.next...)
+		w.after = append(append(make([]*contactsv1.Contact, 0, len(before)+len(w.next)), before...), w.next...)
 	}
+	w.deleted = safeedit.Deleted(before, w.after)
 	if spec.profileEdit {
 		if safeedit.SameState(before, w.next) {
 			return w, false, nil // nothing to write
@@ -188,8 +200,11 @@ func (s *Service) write(ctx context.Context, call *access.Call, spec writeSpec) 
 			return w, false, err
 		}
 	}
-	if err := call.MayWrite(changedProfiles(before, after)...); err != nil {
+	if err := call.MayWrite(changedProfiles(before, w.after)...); err != nil {
 		return w, false, err
+	}
+	if spec.validateOnly {
+		return w, false, nil // every check made: a dry run stops here
 	}
 	if errors.Is(context.Cause(wctx), writelock.ErrLockLost) {
 		return w, false, safeStatus(rowWriteLockLost, spec.call, cur.GetRequestId(), nil)
@@ -211,7 +226,7 @@ func (s *Service) write(ctx context.Context, call *access.Call, spec writeSpec) 
 		return w, true, s.fail(ctx, spec.call, err)
 	}
 	etagBefore := w.etag
-	w.etag, w.warnings, w.upstreamID = safeedit.Etag(after), resp.GetWarnings(), resp.GetRequestId()
+	w.etag, w.warnings, w.upstreamID = safeedit.Etag(w.after), resp.GetWarnings(), resp.GetRequestId()
 	call.SetEtags(etagBefore, w.etag)
 	return w, true, nil
 }

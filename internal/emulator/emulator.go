@@ -128,6 +128,8 @@ type Emulator struct {
 	// puts counts the PUT requests that reached each property, for tests
 	// (Puts).
 	puts map[int32]int
+	// posts counts the POST requests likewise.
+	posts map[int32]int
 }
 
 // New returns an Emulator seeded with the demo properties.
@@ -161,6 +163,7 @@ func New(opts Options) *Emulator {
 		sleep:      opts.Sleep,
 		properties: props,
 		puts:       map[int32]int{},
+		posts:      map[int32]int{},
 	}
 }
 
@@ -369,11 +372,13 @@ func (e *Emulator) serveGet(w http.ResponseWriter, r *http.Request, id int32) {
 // the property. The body is validated first, exactly as for PUT, and only
 // then does a property that already has a general contact answer 150.
 func (e *Emulator) serveWrite(w http.ResponseWriter, r *http.Request, id int32, create bool) {
-	if !create {
-		e.mu.Lock()
+	e.mu.Lock()
+	if create {
+		e.posts[id]++
+	} else {
 		e.puts[id]++
-		e.mu.Unlock()
 	}
+	e.mu.Unlock()
 	if problems := checkQuery(r); len(problems) > 0 {
 		writeProblems(w, http.StatusBadRequest, problems...)
 		return

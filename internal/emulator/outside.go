@@ -62,3 +62,10 @@ func (e *Emulator) Puts(propertyID int32) int {
 	defer e.mu.RUnlock()
 	return e.puts[propertyID]
 }
+
+// Posts is Puts for POST requests.
+func (e *Emulator) Posts(propertyID int32) int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.posts[propertyID]
+}

@@ -88,9 +88,9 @@ func sameContent(a, b *contactsv1.Contact) bool {
 	return bytes.Equal(appendCanonical(ab[:0], a, false), appendCanonical(bb[:0], b, false))
 }
 
-// AppendContent appends to b the form of c that SameContent compares: c
+// AppendContent appends to b the form of c that sameContent compares: c
 // as the etag sees it, profiles aside. Two contacts have equal forms
-// exactly when SameContent reports them the same.
+// exactly when sameContent reports them the same.
 func AppendContent(b []byte, c *contactsv1.Contact) []byte {
 	return appendCanonical(b, c, false)
 }

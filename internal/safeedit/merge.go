@@ -140,3 +140,16 @@ func addServing(out []*contactsv1.Contact, c *contactsv1.Contact, p contactsv1.P
 	n.Profiles = []contactsv1.ProfileType{p}
 	return slices.Insert(out, min(at, len(out)), n)
 }
+
+// Deleted returns the contacts of before that after no longer holds:
+// those equal in content (profiles aside) to no contact of after. A
+// contact that only loses a profile is not deleted.
+func Deleted(before, after []*contactsv1.Contact) []*contactsv1.Contact {
+	var out []*contactsv1.Contact
+	for _, b := range before {
+		if !slices.ContainsFunc(after, func(a *contactsv1.Contact) bool { return sameContent(a, b) }) {
+			out = append(out, b)
+		}
+	}
+	return out
+}

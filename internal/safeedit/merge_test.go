@@ -2,6 +2,7 @@ package safeedit_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -182,5 +183,30 @@ func TestPopulatedMask(t *testing.T) {
 	want := edit(anna, func(c *contactsv1.Contact) { c.ContactPerson.Name, c.Email = "anne", "anne@example.com" })
 	if diff := cmp.Diff(want, updated, protocmp.Transform()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestDeleted: only contacts whose content is gone are deleted; one that
+// keeps its content and loses a profile is not.
+func TestDeleted(t *testing.T) {
+	gen, inv := contactsv1.ProfileType_PROFILE_TYPE_GENERAL, contactsv1.ProfileType_PROFILE_TYPE_INVOICES
+	a := &contactsv1.Contact{Profiles: []contactsv1.ProfileType{gen, inv}, Email: "a@example.com"}
+	aGenOnly := &contactsv1.Contact{Profiles: []contactsv1.ProfileType{gen}, Email: "a@example.com"}
+	b := &contactsv1.Contact{Profiles: []contactsv1.ProfileType{inv}, Email: "b@example.com"}
+	for _, tc := range []struct {
+		name          string
+		before, after []*contactsv1.Contact
+		want          []*contactsv1.Contact
+	}{
+		{"nothing changes", []*contactsv1.Contact{a, b}, []*contactsv1.Contact{a, b}, nil},
+		{"b goes", []*contactsv1.Contact{a, b}, []*contactsv1.Contact{a}, []*contactsv1.Contact{b}},
+		{"a loses a profile only", []*contactsv1.Contact{a}, []*contactsv1.Contact{aGenOnly}, nil},
+		{"all go", []*contactsv1.Contact{a, b}, nil, []*contactsv1.Contact{a, b}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := safeedit.Deleted(tc.before, tc.after); !slices.Equal(got, tc.want) {
+				t.Fatalf("Deleted = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -540,7 +540,14 @@ type ReplaceContactsRequest struct {
 	// 24 hours once the upstream write was sent; a call that failed before it
 	// (invalid request, etag mismatch, failed read) wrote nothing and is run
 	// again. Not related to the upstream_request_id of responses.
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Optional. A dry run (AIP-163): the facade makes every check of the real
+	// call (access policy, validation, a fresh read, the etag) and answers
+	// what it would write and delete, without writing, without remembering
+	// request_id, and fails exactly where the real call would fail before its
+	// write. Checks only Booking.com makes (e.g. a phone number against the
+	// property's country) are not made: a dry run that passes is no promise.
+	ValidateOnly  bool `protobuf:"varint,5,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -603,6 +610,13 @@ func (x *ReplaceContactsRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *ReplaceContactsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
 // ReplaceContactsResponse confirms a replacement.
 type ReplaceContactsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -614,6 +628,8 @@ type ReplaceContactsResponse struct {
 	// Deprecated: Marked as deprecated in contacts/v1/contacts.proto.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The etag of the contacts after the write: pass it to the next write.
+	// With validate_only: the etag the dry run was computed against; pass it
+	// to the real call, so that it writes only what the dry run showed.
 	Etag string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Every contact of the property as it was right before this write (read
 	// by the facade under its write lock). ReplaceContacts with these
@@ -622,8 +638,14 @@ type ReplaceContactsResponse struct {
 	// The upstream's id of the write (REST meta.ruid), for Booking.com
 	// connectivity support.
 	UpstreamRequestId string `protobuf:"bytes,5,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The contacts the write sent (or, with validate_only, would send).
+	Contacts []*Contact `protobuf:"bytes,6,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// The contacts of previous_contacts that the write deleted (or, with
+	// validate_only, would delete): those the property no longer holds, in
+	// content, after it.
+	DeletedContacts []*Contact `protobuf:"bytes,7,rep,name=deleted_contacts,json=deletedContacts,proto3" json:"deleted_contacts,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ReplaceContactsResponse) Reset() {
@@ -692,6 +714,20 @@ func (x *ReplaceContactsResponse) GetUpstreamRequestId() string {
 	return ""
 }
 
+func (x *ReplaceContactsResponse) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *ReplaceContactsResponse) GetDeletedContacts() []*Contact {
+	if x != nil {
+		return x.DeletedContacts
+	}
+	return nil
+}
+
 // CreateContactsRequest carries the first contacts of a property.
 type CreateContactsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -708,7 +744,14 @@ type CreateContactsRequest struct {
 	// 24 hours once the upstream write was sent; a call that failed before it
 	// (invalid request, etag mismatch, failed read) wrote nothing and is run
 	// again. Not related to the upstream_request_id of responses.
-	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Optional. A dry run (AIP-163): the facade makes every check of the real
+	// call (access policy, validation, a fresh read, the etag) and answers
+	// what it would write and delete, without writing, without remembering
+	// request_id, and fails exactly where the real call would fail before its
+	// write. Checks only Booking.com makes (e.g. a phone number against the
+	// property's country) are not made: a dry run that passes is no promise.
+	ValidateOnly  bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -764,6 +807,13 @@ func (x *CreateContactsRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *CreateContactsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
 // CreateContactsResponse confirms a creation.
 type CreateContactsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -776,6 +826,7 @@ type CreateContactsResponse struct {
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The etag of the contacts after the creation (the contacts the property
 	// had before, which the upstream keeps, and the created ones).
+	// With validate_only: the etag the dry run was computed against.
 	Etag string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Every contact of the property as it was right before this write (read
 	// by the facade under its write lock). ReplaceContacts with these
@@ -784,8 +835,14 @@ type CreateContactsResponse struct {
 	// The upstream's id of the write (REST meta.ruid), for Booking.com
 	// connectivity support.
 	UpstreamRequestId string `protobuf:"bytes,5,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The contacts the property holds after the creation (or, with
+	// validate_only, would hold): the previous ones and the created ones.
+	Contacts []*Contact `protobuf:"bytes,6,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// The contacts a creation deletes: always empty (a POST adds), here so
+	// that every write answers the same question.
+	DeletedContacts []*Contact `protobuf:"bytes,7,rep,name=deleted_contacts,json=deletedContacts,proto3" json:"deleted_contacts,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CreateContactsResponse) Reset() {
@@ -852,6 +909,20 @@ func (x *CreateContactsResponse) GetUpstreamRequestId() string {
 		return x.UpstreamRequestId
 	}
 	return ""
+}
+
+func (x *CreateContactsResponse) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *CreateContactsResponse) GetDeletedContacts() []*Contact {
+	if x != nil {
+		return x.DeletedContacts
+	}
+	return nil
 }
 
 // GetProfileContactsRequest names a property and one of its profiles.
@@ -1019,7 +1090,14 @@ type SetProfileContactsRequest struct {
 	// 24 hours once the upstream write was sent; a call that failed before it
 	// (invalid request, etag mismatch, failed read) wrote nothing and is run
 	// again. Not related to the upstream_request_id of responses.
-	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Optional. A dry run (AIP-163): the facade makes every check of the real
+	// call (access policy, validation, a fresh read, the etag) and answers
+	// what it would write and delete, without writing, without remembering
+	// request_id, and fails exactly where the real call would fail before its
+	// write. Checks only Booking.com makes (e.g. a phone number against the
+	// property's country) are not made: a dry run that passes is no promise.
+	ValidateOnly  bool `protobuf:"varint,6,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1089,12 +1167,21 @@ func (x *SetProfileContactsRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *SetProfileContactsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
 // SetProfileContactsResponse confirms SetProfileContacts.
 type SetProfileContactsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Every contact of the property after the write, as the facade sent it.
 	Contacts []*Contact `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
 	// The etag of the contacts after the write: pass it to the next write.
+	// With validate_only: the etag the dry run was computed against; pass it
+	// to the real call, so that it writes only what the dry run showed.
 	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Every contact of the property as it was right before this write (read
 	// by the facade under its write lock). ReplaceContacts with these
@@ -1105,8 +1192,12 @@ type SetProfileContactsResponse struct {
 	// The upstream's id of the write (REST meta.ruid), for Booking.com
 	// connectivity support; the id of the read when no write was needed.
 	UpstreamRequestId string `protobuf:"bytes,5,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The contacts of previous_contacts that the write deleted (or, with
+	// validate_only, would delete): those the property no longer holds, in
+	// content, after it.
+	DeletedContacts []*Contact `protobuf:"bytes,6,rep,name=deleted_contacts,json=deletedContacts,proto3" json:"deleted_contacts,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SetProfileContactsResponse) Reset() {
@@ -1174,6 +1265,13 @@ func (x *SetProfileContactsResponse) GetUpstreamRequestId() string {
 	return ""
 }
 
+func (x *SetProfileContactsResponse) GetDeletedContacts() []*Contact {
+	if x != nil {
+		return x.DeletedContacts
+	}
+	return nil
+}
+
 // UpdateProfileContactRequest changes some fields of the one contact of a
 // profile.
 type UpdateProfileContactRequest struct {
@@ -1210,7 +1308,14 @@ type UpdateProfileContactRequest struct {
 	// 24 hours once the upstream write was sent; a call that failed before it
 	// (invalid request, etag mismatch, failed read) wrote nothing and is run
 	// again. Not related to the upstream_request_id of responses.
-	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Optional. A dry run (AIP-163): the facade makes every check of the real
+	// call (access policy, validation, a fresh read, the etag) and answers
+	// what it would write and delete, without writing, without remembering
+	// request_id, and fails exactly where the real call would fail before its
+	// write. Checks only Booking.com makes (e.g. a phone number against the
+	// property's country) are not made: a dry run that passes is no promise.
+	ValidateOnly  bool `protobuf:"varint,7,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1287,12 +1392,21 @@ func (x *UpdateProfileContactRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *UpdateProfileContactRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
 // UpdateProfileContactResponse confirms UpdateProfileContact.
 type UpdateProfileContactResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Every contact of the property after the write, as the facade sent it.
 	Contacts []*Contact `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
 	// The etag of the contacts after the write: pass it to the next write.
+	// With validate_only: the etag the dry run was computed against; pass it
+	// to the real call, so that it writes only what the dry run showed.
 	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Every contact of the property as it was right before this write (read
 	// by the facade under its write lock). ReplaceContacts with these
@@ -1303,8 +1417,12 @@ type UpdateProfileContactResponse struct {
 	// The upstream's id of the write (REST meta.ruid), for Booking.com
 	// connectivity support; the id of the read when no write was needed.
 	UpstreamRequestId string `protobuf:"bytes,5,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The contacts of previous_contacts that the write deleted (or, with
+	// validate_only, would delete): those the property no longer holds, in
+	// content, after it.
+	DeletedContacts []*Contact `protobuf:"bytes,6,rep,name=deleted_contacts,json=deletedContacts,proto3" json:"deleted_contacts,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *UpdateProfileContactResponse) Reset() {
@@ -1372,6 +1490,13 @@ func (x *UpdateProfileContactResponse) GetUpstreamRequestId() string {
 	return ""
 }
 
+func (x *UpdateProfileContactResponse) GetDeletedContacts() []*Contact {
+	if x != nil {
+		return x.DeletedContacts
+	}
+	return nil
+}
+
 // ClearProfileContactsRequest names the profile no contact may serve any
 // more.
 type ClearProfileContactsRequest struct {
@@ -1395,7 +1520,14 @@ type ClearProfileContactsRequest struct {
 	// 24 hours once the upstream write was sent; a call that failed before it
 	// (invalid request, etag mismatch, failed read) wrote nothing and is run
 	// again. Not related to the upstream_request_id of responses.
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Optional. A dry run (AIP-163): the facade makes every check of the real
+	// call (access policy, validation, a fresh read, the etag) and answers
+	// what it would write and delete, without writing, without remembering
+	// request_id, and fails exactly where the real call would fail before its
+	// write. Checks only Booking.com makes (e.g. a phone number against the
+	// property's country) are not made: a dry run that passes is no promise.
+	ValidateOnly  bool `protobuf:"varint,5,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1458,12 +1590,21 @@ func (x *ClearProfileContactsRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *ClearProfileContactsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
 // ClearProfileContactsResponse confirms ClearProfileContacts.
 type ClearProfileContactsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Every contact of the property after the write, as the facade sent it.
 	Contacts []*Contact `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
 	// The etag of the contacts after the write: pass it to the next write.
+	// With validate_only: the etag the dry run was computed against; pass it
+	// to the real call, so that it writes only what the dry run showed.
 	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Every contact of the property as it was right before this write (read
 	// by the facade under its write lock). ReplaceContacts with these
@@ -1474,8 +1615,12 @@ type ClearProfileContactsResponse struct {
 	// The upstream's id of the write (REST meta.ruid), for Booking.com
 	// connectivity support; the id of the read when no write was needed.
 	UpstreamRequestId string `protobuf:"bytes,5,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The contacts of previous_contacts that the write deleted (or, with
+	// validate_only, would delete): those the property no longer holds, in
+	// content, after it.
+	DeletedContacts []*Contact `protobuf:"bytes,6,rep,name=deleted_contacts,json=deletedContacts,proto3" json:"deleted_contacts,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ClearProfileContactsResponse) Reset() {
@@ -1541,6 +1686,13 @@ func (x *ClearProfileContactsResponse) GetUpstreamRequestId() string {
 		return x.UpstreamRequestId
 	}
 	return ""
+}
+
+func (x *ClearProfileContactsResponse) GetDeletedContacts() []*Contact {
+	if x != nil {
+		return x.DeletedContacts
+	}
+	return nil
 }
 
 // Contact is one contact of a property: a person, how to reach them, and the
@@ -1935,34 +2087,40 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\x126\n" +
 	"\tcache_age\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\bcacheAge\x12\x1f\n" +
 	"\vcache_stale\x18\a \x01(\bR\n" +
-	"cacheStale\"\x9e\x01\n" +
+	"cacheStale\"\xc3\x01\n" +
 	"\x16ReplaceContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x120\n" +
 	"\bcontacts\x18\x02 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"\xf5\x01\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x05 \x01(\bR\fvalidateOnly\"\xe8\x02\n" +
 	"\x17ReplaceContactsResponse\x120\n" +
 	"\bwarnings\x18\x01 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12!\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tB\x02\x18\x01R\trequestId\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\x12A\n" +
 	"\x11previous_contacts\x18\x04 \x03(\v2\x14.contacts.v1.ContactR\x10previousContacts\x12.\n" +
-	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\x89\x01\n" +
+	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\x120\n" +
+	"\bcontacts\x18\x06 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12?\n" +
+	"\x10deleted_contacts\x18\a \x03(\v2\x14.contacts.v1.ContactR\x0fdeletedContacts\"\xae\x01\n" +
 	"\x15CreateContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x120\n" +
 	"\bcontacts\x18\x02 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"\xf4\x01\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"\xe7\x02\n" +
 	"\x16CreateContactsResponse\x120\n" +
 	"\bwarnings\x18\x01 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12!\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tB\x02\x18\x01R\trequestId\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\x12A\n" +
 	"\x11previous_contacts\x18\x04 \x03(\v2\x14.contacts.v1.ContactR\x10previousContacts\x12.\n" +
-	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"p\n" +
+	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\x120\n" +
+	"\bcontacts\x18\x06 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12?\n" +
+	"\x10deleted_contacts\x18\a \x03(\v2\x14.contacts.v1.ContactR\x0fdeletedContacts\"p\n" +
 	"\x19GetProfileContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x122\n" +
@@ -1971,7 +2129,7 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\bcontacts\x18\x01 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x120\n" +
 	"\bwarnings\x18\x03 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12.\n" +
-	"\x13upstream_request_id\x18\x04 \x01(\tR\x11upstreamRequestId\"\xd5\x01\n" +
+	"\x13upstream_request_id\x18\x04 \x01(\tR\x11upstreamRequestId\"\xfa\x01\n" +
 	"\x19SetProfileContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x122\n" +
@@ -1979,13 +2137,15 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\bcontacts\x18\x03 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
 	"\x04etag\x18\x04 \x01(\tR\x04etag\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x05 \x01(\tR\trequestId\"\x87\x02\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x06 \x01(\bR\fvalidateOnly\"\xc8\x02\n" +
 	"\x1aSetProfileContactsResponse\x120\n" +
 	"\bcontacts\x18\x01 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12A\n" +
 	"\x11previous_contacts\x18\x03 \x03(\v2\x14.contacts.v1.ContactR\x10previousContacts\x120\n" +
 	"\bwarnings\x18\x04 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12.\n" +
-	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\x92\x02\n" +
+	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\x12?\n" +
+	"\x10deleted_contacts\x18\x06 \x03(\v2\x14.contacts.v1.ContactR\x0fdeletedContacts\"\xb7\x02\n" +
 	"\x1bUpdateProfileContactRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x122\n" +
@@ -1995,26 +2155,30 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"updateMask\x12\x12\n" +
 	"\x04etag\x18\x05 \x01(\tR\x04etag\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x06 \x01(\tR\trequestId\"\x89\x02\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\a \x01(\bR\fvalidateOnly\"\xca\x02\n" +
 	"\x1cUpdateProfileContactResponse\x120\n" +
 	"\bcontacts\x18\x01 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12A\n" +
 	"\x11previous_contacts\x18\x03 \x03(\v2\x14.contacts.v1.ContactR\x10previousContacts\x120\n" +
 	"\bwarnings\x18\x04 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12.\n" +
-	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\xa5\x01\n" +
+	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\x12?\n" +
+	"\x10deleted_contacts\x18\x06 \x03(\v2\x14.contacts.v1.ContactR\x0fdeletedContacts\"\xca\x01\n" +
 	"\x1bClearProfileContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x122\n" +
 	"\aprofile\x18\x02 \x01(\x0e2\x18.contacts.v1.ProfileTypeR\aprofile\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"\x89\x02\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x05 \x01(\bR\fvalidateOnly\"\xca\x02\n" +
 	"\x1cClearProfileContactsResponse\x120\n" +
 	"\bcontacts\x18\x01 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12A\n" +
 	"\x11previous_contacts\x18\x03 \x03(\v2\x14.contacts.v1.ContactR\x10previousContacts\x120\n" +
 	"\bwarnings\x18\x04 \x03(\v2\x14.contacts.v1.WarningR\bwarnings\x12.\n" +
-	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\"\xf4\x01\n" +
+	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\x12?\n" +
+	"\x10deleted_contacts\x18\x06 \x03(\v2\x14.contacts.v1.ContactR\x0fdeletedContacts\"\xf4\x01\n" +
 	"\aContact\x124\n" +
 	"\bprofiles\x18\x01 \x03(\x0e2\x18.contacts.v1.ProfileTypeR\bprofiles\x12A\n" +
 	"\x0econtact_person\x18\x02 \x01(\v2\x1a.contacts.v1.ContactPersonR\rcontactPerson\x12.\n" +
@@ -2139,53 +2303,60 @@ var file_contacts_v1_contacts_proto_depIdxs = []int32{
 	18, // 3: contacts.v1.ReplaceContactsRequest.contacts:type_name -> contacts.v1.Contact
 	22, // 4: contacts.v1.ReplaceContactsResponse.warnings:type_name -> contacts.v1.Warning
 	18, // 5: contacts.v1.ReplaceContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	18, // 6: contacts.v1.CreateContactsRequest.contacts:type_name -> contacts.v1.Contact
-	22, // 7: contacts.v1.CreateContactsResponse.warnings:type_name -> contacts.v1.Warning
-	18, // 8: contacts.v1.CreateContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	0,  // 9: contacts.v1.GetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
-	18, // 10: contacts.v1.GetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
-	22, // 11: contacts.v1.GetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
-	0,  // 12: contacts.v1.SetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
-	18, // 13: contacts.v1.SetProfileContactsRequest.contacts:type_name -> contacts.v1.Contact
-	18, // 14: contacts.v1.SetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
-	18, // 15: contacts.v1.SetProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	22, // 16: contacts.v1.SetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
-	0,  // 17: contacts.v1.UpdateProfileContactRequest.profile:type_name -> contacts.v1.ProfileType
-	18, // 18: contacts.v1.UpdateProfileContactRequest.contact:type_name -> contacts.v1.Contact
-	24, // 19: contacts.v1.UpdateProfileContactRequest.update_mask:type_name -> google.protobuf.FieldMask
-	18, // 20: contacts.v1.UpdateProfileContactResponse.contacts:type_name -> contacts.v1.Contact
-	18, // 21: contacts.v1.UpdateProfileContactResponse.previous_contacts:type_name -> contacts.v1.Contact
-	22, // 22: contacts.v1.UpdateProfileContactResponse.warnings:type_name -> contacts.v1.Warning
-	0,  // 23: contacts.v1.ClearProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
-	18, // 24: contacts.v1.ClearProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
-	18, // 25: contacts.v1.ClearProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	22, // 26: contacts.v1.ClearProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
-	0,  // 27: contacts.v1.Contact.profiles:type_name -> contacts.v1.ProfileType
-	19, // 28: contacts.v1.Contact.contact_person:type_name -> contacts.v1.ContactPerson
-	20, // 29: contacts.v1.Contact.address:type_name -> contacts.v1.Address
-	21, // 30: contacts.v1.Contact.phones:type_name -> contacts.v1.Phone
-	1,  // 31: contacts.v1.ContactPerson.gender:type_name -> contacts.v1.Gender
-	2,  // 32: contacts.v1.ContactPerson.job_title:type_name -> contacts.v1.JobTitle
-	3,  // 33: contacts.v1.Phone.phone_tech_type:type_name -> contacts.v1.PhoneTechType
-	4,  // 34: contacts.v1.ContactsService.ListContacts:input_type -> contacts.v1.ListContactsRequest
-	6,  // 35: contacts.v1.ContactsService.ReplaceContacts:input_type -> contacts.v1.ReplaceContactsRequest
-	8,  // 36: contacts.v1.ContactsService.CreateContacts:input_type -> contacts.v1.CreateContactsRequest
-	10, // 37: contacts.v1.ContactsService.GetProfileContacts:input_type -> contacts.v1.GetProfileContactsRequest
-	12, // 38: contacts.v1.ContactsService.SetProfileContacts:input_type -> contacts.v1.SetProfileContactsRequest
-	14, // 39: contacts.v1.ContactsService.UpdateProfileContact:input_type -> contacts.v1.UpdateProfileContactRequest
-	16, // 40: contacts.v1.ContactsService.ClearProfileContacts:input_type -> contacts.v1.ClearProfileContactsRequest
-	5,  // 41: contacts.v1.ContactsService.ListContacts:output_type -> contacts.v1.ListContactsResponse
-	7,  // 42: contacts.v1.ContactsService.ReplaceContacts:output_type -> contacts.v1.ReplaceContactsResponse
-	9,  // 43: contacts.v1.ContactsService.CreateContacts:output_type -> contacts.v1.CreateContactsResponse
-	11, // 44: contacts.v1.ContactsService.GetProfileContacts:output_type -> contacts.v1.GetProfileContactsResponse
-	13, // 45: contacts.v1.ContactsService.SetProfileContacts:output_type -> contacts.v1.SetProfileContactsResponse
-	15, // 46: contacts.v1.ContactsService.UpdateProfileContact:output_type -> contacts.v1.UpdateProfileContactResponse
-	17, // 47: contacts.v1.ContactsService.ClearProfileContacts:output_type -> contacts.v1.ClearProfileContactsResponse
-	41, // [41:48] is the sub-list for method output_type
-	34, // [34:41] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	18, // 6: contacts.v1.ReplaceContactsResponse.contacts:type_name -> contacts.v1.Contact
+	18, // 7: contacts.v1.ReplaceContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	18, // 8: contacts.v1.CreateContactsRequest.contacts:type_name -> contacts.v1.Contact
+	22, // 9: contacts.v1.CreateContactsResponse.warnings:type_name -> contacts.v1.Warning
+	18, // 10: contacts.v1.CreateContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	18, // 11: contacts.v1.CreateContactsResponse.contacts:type_name -> contacts.v1.Contact
+	18, // 12: contacts.v1.CreateContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	0,  // 13: contacts.v1.GetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
+	18, // 14: contacts.v1.GetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	22, // 15: contacts.v1.GetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	0,  // 16: contacts.v1.SetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
+	18, // 17: contacts.v1.SetProfileContactsRequest.contacts:type_name -> contacts.v1.Contact
+	18, // 18: contacts.v1.SetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	18, // 19: contacts.v1.SetProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	22, // 20: contacts.v1.SetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	18, // 21: contacts.v1.SetProfileContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	0,  // 22: contacts.v1.UpdateProfileContactRequest.profile:type_name -> contacts.v1.ProfileType
+	18, // 23: contacts.v1.UpdateProfileContactRequest.contact:type_name -> contacts.v1.Contact
+	24, // 24: contacts.v1.UpdateProfileContactRequest.update_mask:type_name -> google.protobuf.FieldMask
+	18, // 25: contacts.v1.UpdateProfileContactResponse.contacts:type_name -> contacts.v1.Contact
+	18, // 26: contacts.v1.UpdateProfileContactResponse.previous_contacts:type_name -> contacts.v1.Contact
+	22, // 27: contacts.v1.UpdateProfileContactResponse.warnings:type_name -> contacts.v1.Warning
+	18, // 28: contacts.v1.UpdateProfileContactResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	0,  // 29: contacts.v1.ClearProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
+	18, // 30: contacts.v1.ClearProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	18, // 31: contacts.v1.ClearProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	22, // 32: contacts.v1.ClearProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	18, // 33: contacts.v1.ClearProfileContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	0,  // 34: contacts.v1.Contact.profiles:type_name -> contacts.v1.ProfileType
+	19, // 35: contacts.v1.Contact.contact_person:type_name -> contacts.v1.ContactPerson
+	20, // 36: contacts.v1.Contact.address:type_name -> contacts.v1.Address
+	21, // 37: contacts.v1.Contact.phones:type_name -> contacts.v1.Phone
+	1,  // 38: contacts.v1.ContactPerson.gender:type_name -> contacts.v1.Gender
+	2,  // 39: contacts.v1.ContactPerson.job_title:type_name -> contacts.v1.JobTitle
+	3,  // 40: contacts.v1.Phone.phone_tech_type:type_name -> contacts.v1.PhoneTechType
+	4,  // 41: contacts.v1.ContactsService.ListContacts:input_type -> contacts.v1.ListContactsRequest
+	6,  // 42: contacts.v1.ContactsService.ReplaceContacts:input_type -> contacts.v1.ReplaceContactsRequest
+	8,  // 43: contacts.v1.ContactsService.CreateContacts:input_type -> contacts.v1.CreateContactsRequest
+	10, // 44: contacts.v1.ContactsService.GetProfileContacts:input_type -> contacts.v1.GetProfileContactsRequest
+	12, // 45: contacts.v1.ContactsService.SetProfileContacts:input_type -> contacts.v1.SetProfileContactsRequest
+	14, // 46: contacts.v1.ContactsService.UpdateProfileContact:input_type -> contacts.v1.UpdateProfileContactRequest
+	16, // 47: contacts.v1.ContactsService.ClearProfileContacts:input_type -> contacts.v1.ClearProfileContactsRequest
+	5,  // 48: contacts.v1.ContactsService.ListContacts:output_type -> contacts.v1.ListContactsResponse
+	7,  // 49: contacts.v1.ContactsService.ReplaceContacts:output_type -> contacts.v1.ReplaceContactsResponse
+	9,  // 50: contacts.v1.ContactsService.CreateContacts:output_type -> contacts.v1.CreateContactsResponse
+	11, // 51: contacts.v1.ContactsService.GetProfileContacts:output_type -> contacts.v1.GetProfileContactsResponse
+	13, // 52: contacts.v1.ContactsService.SetProfileContacts:output_type -> contacts.v1.SetProfileContactsResponse
+	15, // 53: contacts.v1.ContactsService.UpdateProfileContact:output_type -> contacts.v1.UpdateProfileContactResponse
+	17, // 54: contacts.v1.ContactsService.ClearProfileContacts:output_type -> contacts.v1.ClearProfileContactsResponse
+	48, // [48:55] is the sub-list for method output_type
+	41, // [41:48] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_contacts_v1_contacts_proto_init() }
