@@ -45,6 +45,9 @@ type writeLease struct{ l *Lease }
 func (w writeLease) Context() context.Context { return w.l.Context() }
 func (w writeLease) Fence() uint64            { return uint64(w.l.Fence()) }
 
+// Check verifies that Redis still holds the lease (one round trip).
+func (w writeLease) Check(ctx context.Context) error { return w.l.Check(ctx) }
+
 func (w writeLease) Unlock() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
