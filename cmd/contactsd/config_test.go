@@ -51,7 +51,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "defaults", check: func(c config) error {
 			want := config{listen: "localhost:50051", authMode: upstreamauth.ModeAuto, logLevel: slog.LevelInfo, logFormat: "text",
 				defaultTimeout: 30 * time.Second, shutdownTimeout: 30 * time.Second, renewBefore: 5 * time.Minute, maxBodyBytes: 1 << 20,
-				maxConnAge: 5 * time.Minute, emulator: true, emulatorByDefault: true,
+				maxConnAge: 5 * time.Minute, connTimeout: 10 * time.Second, maxConns: 10_000, emulator: true, emulatorByDefault: true,
 				share: sharingConfig{localBudget: 3, exchangesPerHour: 30, cacheMaxEntries: 10_000, cacheMaxBytes: 16 << 20, lockWait: 10 * time.Second}}
 			if c != want {
 				return fmt.Errorf("got %+v, want %+v", c, want)
@@ -135,6 +135,14 @@ func TestParseConfig(t *testing.T) {
 			}
 			return nil
 		}},
+		{name: "-connection-timeout and -max-connections", args: []string{"-connection-timeout", "3s", "-max-connections", "50"}, check: func(c config) error {
+			if c.connTimeout != 3*time.Second || c.maxConns != 50 {
+				return fmt.Errorf("connection timeout %v, max connections %d", c.connTimeout, c.maxConns)
+			}
+			return nil
+		}},
+		{name: "zero -max-connections", args: []string{"-max-connections", "0"}, err: "must be positive"},
+		{name: "zero -connection-timeout", args: []string{"-connection-timeout", "0s"}, err: "must be positive"},
 		{name: "negative -drain-delay", args: []string{"-drain-delay", "-1s"}, err: "must not be negative"},
 		{name: "-health-listen", args: []string{"-health-listen", "127.0.0.1:8081"}, check: func(c config) error {
 			if c.healthListen != "127.0.0.1:8081" {
@@ -288,7 +296,7 @@ func TestHelp(t *testing.T) {
 	var defined []string
 	newFlagSet(&config{}, io.Discard).VisitAll(func(f *flag.Flag) { defined = append(defined, f.Name) })
 	documented := []string{"listen", "health-listen", "upstream", "auth-url", "auth", "allow-insecure-upstream", "upstream-h2c", "default-timeout",
-		"shutdown-timeout", "drain-delay", "max-connection-age", "token-renew-before", "max-upstream-body", "tls-cert", "tls-key",
+		"shutdown-timeout", "drain-delay", "max-connection-age", "connection-timeout", "max-connections", "token-renew-before", "max-upstream-body", "tls-cert", "tls-key",
 		"client-ca", "log-level", "log-format", "admin-listen", "admin-pprof",
 		"redis-url", "redis-local-budget", "token-exchanges-per-hour", "no-read-coalescing", "read-cache-ttl", "read-cache-stale",
 		"read-cache-stale-if-error", "read-cache-max-entries", "read-cache-max-bytes", "write-lock-wait",

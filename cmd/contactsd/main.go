@@ -227,6 +227,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			// A call without a deadline of its own gets the default one:
 			// an old connection's calls get that long to finish.
 			MaxConnectionAgeGrace: cfg.defaultTimeout,
+			ConnectionTimeout:     cfg.connTimeout,
+			MaxConnections:        cfg.maxConns,
 		},
 		TLS:        tlsCfg,
 		DrainDelay: cfg.drainDelay,
