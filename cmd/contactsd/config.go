@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"log/slog"
 	"net/url"
 	"os"
@@ -305,4 +306,16 @@ func readFileCapped(path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes: not the file meant", path, max)
 	}
 	return b, nil
+}
+
+// pprofExposed reports whether -admin-pprof serves /debug/pprof/ on an
+// address other hosts may reach: an empty host (all interfaces), an
+// unspecified or non-loopback address, or a host name other than
+// localhost (it may resolve anywhere).
+func pprofExposed(adminListen string, pprof bool) bool {
+	if !pprof || adminListen == "" {
+		return false
+	}
+	host, _, err := net.SplitHostPort(adminListen)
+	return err != nil || !httpx.IsLoopback(host)
 }
