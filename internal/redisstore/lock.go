@@ -24,7 +24,20 @@ var ErrLockLost = writelock.ErrLockLost
 // could not be had before the caller's context ended.
 var ErrLockBusy = errors.New("redisstore: lock held by another replica")
 
-// acquireScript takes the lock when free and hands out the next fencing
+// plainAcquireScript takes the lock when free and hands out the next
+// fencing value; else it returns the holder's remaining lease in
+// milliseconds as a negative number.
+var plainAcquireScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCR', KEYS[2])
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 1 then ttl = 1 end
+return -ttl
+`)
+
+// acquireScript is plainAcquireScript for locks that guard writes
+// (WriteLocks): it takes the lock when free and hands out the next fencing
 // value; else it returns the holder's remaining lease in milliseconds as a
 // negative number. Before either it checks the account's epoch marker
 // (KEYS[3], no expiry): a marker that is gone or not the one this replica
@@ -99,11 +112,19 @@ type Lease struct {
 }
 
 // Lock takes the lock name for ttl, waiting (with jittered polling) until
-// it is free or ctx ends. While held it is renewed every ttl/3.
+// it is free or ctx ends. While held it is renewed every ttl/3. It does
+// not watch for Redis losing its state (WriteLocks does): for locks that
+// only save work, like the token exchange's.
 func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (*Lease, error) {
+	return s.lock(ctx, name, ttl, false)
+}
+
+// lock is Lock; guarded locks refuse while Redis may have lost its state
+// (tryLock).
+func (s *Store) lock(ctx context.Context, name string, ttl time.Duration, guarded bool) (*Lease, error) {
 	wait := 5 * time.Millisecond
 	for {
-		l, remaining, err := s.tryLock(ctx, name, ttl)
+		l, remaining, err := s.tryLock(ctx, name, ttl, guarded)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, errors.Join(ErrLockBusy, ctx.Err())
@@ -131,24 +152,34 @@ func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (*Leas
 // TryLock takes the lock name for ttl if it is free; ok is false when
 // another holder has it.
 func (s *Store) TryLock(ctx context.Context, name string, ttl time.Duration) (l *Lease, ok bool, err error) {
-	l, _, err = s.tryLock(ctx, name, ttl)
+	l, _, err = s.tryLock(ctx, name, ttl, false)
 	return l, l != nil, err
 }
 
 // tryLock makes one attempt; when the lock is held it returns the
-// holder's remaining lease. It refuses (ErrStateLost) while this replica
+// holder's remaining lease. A guarded attempt refuses (ErrStateLost) while this replica
 // treats Redis as having lost its state, and opens that window when the
 // attempt shows a loss: the epoch marker gone or replaced, the server's
 // run_id changed (INFO server, sent in the same pipeline, so on the same
 // connection and server run as the script), or the lock's fence counter
 // gone back.
-func (s *Store) tryLock(ctx context.Context, name string, ttl time.Duration) (*Lease, time.Duration, error) {
-	if err := s.state.writable(); err != nil {
-		return nil, 0, err
-	}
+func (s *Store) tryLock(ctx context.Context, name string, ttl time.Duration, guarded bool) (*Lease, time.Duration, error) {
 	key := s.key("lock", name)
 	token := randomToken()
 	sent := time.Now()
+	if !guarded {
+		n, err := plainAcquireScript.Run(ctx, s.rdb, []string{key, key + ":fence"}, token, ttl.Milliseconds()).Int64()
+		if err != nil {
+			return nil, 0, err
+		}
+		if n > 0 {
+			return s.newLease(key, token, n, ttl, sent), 0, nil
+		}
+		return nil, time.Duration(-n) * time.Millisecond, nil
+	}
+	if err := s.state.writable(); err != nil {
+		return nil, 0, err
+	}
 	var info *redis.StringCmd
 	var res *redis.Cmd
 	// Errors are read per command: a server without INFO server (or with

@@ -31,14 +31,14 @@ func TestLostStateRefusesForOneLease(t *testing.T) {
 			mr.SetTime(now)
 			ctx := context.Background()
 			for range 3 {
-				l, err := s.Lock(ctx, "p1", ttl)
+				l, err := s.lock(ctx, "p1", ttl, true)
 				if err != nil {
 					t.Fatal(err)
 				}
 				_ = l.Unlock(ctx)
 			}
 			tc.lose(s, mr)
-			if _, err := s.Lock(ctx, "p1", ttl); !errors.Is(err, ErrStateLost) {
+			if _, err := s.lock(ctx, "p1", ttl, true); !errors.Is(err, ErrStateLost) {
 				t.Fatalf("Lock after the loss = %v, want ErrStateLost", err)
 			}
 			if ok := mr.Exists(s.key("lock", "p1")); ok {
@@ -46,12 +46,12 @@ func TestLostStateRefusesForOneLease(t *testing.T) {
 			}
 			now = now.Add(ttl - time.Millisecond)
 			mr.SetTime(now)
-			if _, err := s.Lock(ctx, "p2", ttl); !errors.Is(err, ErrStateLost) {
+			if _, err := s.lock(ctx, "p2", ttl, true); !errors.Is(err, ErrStateLost) {
 				t.Fatalf("Lock just before one lease = %v, want ErrStateLost", err)
 			}
 			now = now.Add(time.Millisecond)
 			mr.SetTime(now)
-			l, err := s.Lock(ctx, "p1", ttl)
+			l, err := s.lock(ctx, "p1", ttl, true)
 			if err != nil {
 				t.Fatalf("Lock one lease after the loss = %v", err)
 			}
@@ -70,13 +70,13 @@ func TestFreshReplicaWaitsOutAnotherReplicasLossWindow(t *testing.T) {
 	s.state.now = clock
 	mr.SetTime(now)
 	ctx := context.Background()
-	l, err := s.Lock(ctx, "p1", 10*time.Second)
+	l, err := s.lock(ctx, "p1", 10*time.Second, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = l.Unlock(ctx)
 	mr.FlushAll()
-	if _, err := s.Lock(ctx, "p1", 10*time.Second); !errors.Is(err, ErrStateLost) {
+	if _, err := s.lock(ctx, "p1", 10*time.Second, true); !errors.Is(err, ErrStateLost) {
 		t.Fatalf("Lock after the flush = %v", err)
 	}
 	fresh, err := New(s.rdb, "acct-1", "s3cret")
@@ -84,12 +84,12 @@ func TestFreshReplicaWaitsOutAnotherReplicasLossWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh.state.now = clock
-	if _, err := fresh.Lock(ctx, "p1", 10*time.Second); !errors.Is(err, ErrStateLost) {
+	if _, err := fresh.lock(ctx, "p1", 10*time.Second, true); !errors.Is(err, ErrStateLost) {
 		t.Fatalf("fresh replica's Lock within the window = %v, want ErrStateLost", err)
 	}
 	now = now.Add(10 * time.Second)
 	mr.SetTime(now)
-	l, err = fresh.Lock(ctx, "p1", 10*time.Second)
+	l, err = fresh.lock(ctx, "p1", 10*time.Second, true)
 	if err != nil {
 		t.Fatalf("fresh replica's Lock after the window = %v", err)
 	}
@@ -110,4 +110,25 @@ func TestServerRun(t *testing.T) {
 			t.Errorf("serverRun(%q) = %q, %v; want %q, %v", tc.info, id, up, tc.id, tc.up)
 		}
 	}
+}
+
+// TestUnguardedLocksIgnoreTheLoss: the token exchange's lock (Store.Lock,
+// TryLock) only saves work, and is not refused after a loss.
+func TestUnguardedLocksIgnoreTheLoss(t *testing.T) {
+	s, mr := newMini(t)
+	ctx := context.Background()
+	l, err := s.lock(ctx, "w", time.Minute, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = l.Unlock(ctx)
+	mr.FlushAll()
+	if _, err := s.lock(ctx, "w", time.Minute, true); !errors.Is(err, ErrStateLost) {
+		t.Fatalf("guarded lock after the flush = %v, want ErrStateLost", err)
+	}
+	u, ok, err := s.TryLock(ctx, "token-exchange", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("TryLock after the flush: ok=%v err=%v", ok, err)
+	}
+	_ = u.Unlock(ctx)
 }
