@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -56,6 +57,16 @@ func (p tlsPEM) config(cfg config) (*tls.Config, error) {
 		return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	// Session tickets under keys of this set (crypto/tls uses the keys
+	// GetConfigForClient's config sets, else the outer config's, which
+	// never change): a reload ends the resumption of sessions made under
+	// the previous files. (Go also checks a resumed client chain against
+	// the current client CAs.)
+	var ticketKey [32]byte
+	if _, err := rand.Read(ticketKey[:]); err != nil {
+		return nil, err
+	}
+	tc.SetSessionTicketKeys([][32]byte{ticketKey})
 	if cfg.clientCA != "" {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(p.ca) {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/credentials"
 )
 
 // reloadPKI issues server certificates into the files the server reads,
@@ -64,10 +66,12 @@ func (p *reloadPKI) issueServer(cn string) {
 }
 
 // serveTLS completes the handshake of every connection to a loopback
-// listener with cfg, until the test ends.
+// listener with cfg as the gRPC server does (credentials.NewTLS, which
+// clones the config of each handshake), until the test ends.
 func serveTLS(t *testing.T, cfg *tls.Config) string {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	creds := credentials.NewTLS(cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +83,9 @@ func serveTLS(t *testing.T, cfg *tls.Config) string {
 			if err != nil {
 				return
 			}
-			_ = c.(*tls.Conn).Handshake()
+			if tc, _, err := creds.ServerHandshake(c); err == nil {
+				c = tc
+			}
 			_ = c.Close()
 		}
 	}()
@@ -91,7 +97,7 @@ func serveTLS(t *testing.T, cfg *tls.Config) string {
 // connection, presenting client when it has one.
 func handshake(t *testing.T, addr string, roots *x509.CertPool, client *tls.Certificate) (string, error) {
 	t.Helper()
-	cfg := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2"}}
 	if client != nil {
 		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return client, nil }
 	}
@@ -188,4 +194,51 @@ func TestTLSFilesReload(t *testing.T) {
 
 func pemOf(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
+
+// TestTLSReloadEndsResumption: sessions resume within one set of TLS
+// files, and a reload that drops a client CA also refuses the sessions
+// its clients made before, instead of resuming them.
+func TestTLSReloadEndsResumption(t *testing.T) {
+	p := newReloadPKI(t)
+	p.issueServer("server")
+	if err := os.WriteFile(p.caFile, pemOf("CERTIFICATE", p.caA), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	files, err := newTLSFiles(config{tlsCert: p.cert, tlsKey: p.key, clientCA: p.caFile}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serveTLS(t, files.serverConfig())
+	cache := tls.NewLRUClientSessionCache(4)
+	connect := func() (resumed bool, err error) {
+		cfg := &tls.Config{RootCAs: p.roots, ClientSessionCache: cache, NextProtos: []string{"h2"},
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &p.fromA, nil }}
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, cfg)
+		if err != nil {
+			return false, err
+		}
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		// Reading takes the session ticket, or the server's refusal.
+		if _, err := c.Read(make([]byte, 1)); err != nil && !strings.Contains(err.Error(), "EOF") {
+			return false, err
+		}
+		return c.ConnectionState().DidResume, nil
+	}
+	if _, err := connect(); err != nil {
+		t.Fatalf("first connection: %v", err)
+	}
+	if resumed, err := connect(); err != nil || !resumed {
+		t.Fatalf("second connection: resumed=%v err=%v, want a resumed session", resumed, err)
+	}
+	if err := os.WriteFile(p.caFile, pemOf("CERTIFICATE", p.caB), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !files.reload(true) {
+		t.Fatal("reload refused")
+	}
+	if resumed, err := connect(); err == nil {
+		t.Fatalf("a client of the dropped CA connected after the reload (resumed=%v)", resumed)
+	}
 }
