@@ -209,6 +209,11 @@ func (s *Service) write(ctx context.Context, call *access.Call, spec writeSpec) 
 	if errors.Is(context.Cause(wctx), writelock.ErrLockLost) {
 		return w, false, safeStatus(rowWriteLockLost, spec.call, cur.GetRequestId(), nil)
 	}
+	// The lock may have vanished since its last renewal (Redis flushed
+	// or restarted): no PUT on a lease the Locker may no longer hold.
+	if err := lease.Check(wctx); err != nil {
+		return w, false, safeStatus(rowWriteLockLost, spec.call, cur.GetRequestId(), nil)
+	}
 
 	var resp interface {
 		GetWarnings() []*contactsv1.Warning

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
 
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 )
 
@@ -66,6 +68,8 @@ type config struct {
 	shutdownTimeout   time.Duration
 	drainDelay        time.Duration
 	maxConnAge        time.Duration
+	connTimeout       time.Duration
+	maxConns          int
 	renewBefore       time.Duration
 	maxBodyBytes      int64
 	tlsCert           string
@@ -161,6 +165,10 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 		"on SIGINT/SIGTERM, how long health says NOT_SERVING while calls are still served,\nbefore the listener closes: give load balancers time to stop sending (e.g. 5s)")
 	fs.DurationVar(&c.maxConnAge, "max-connection-age", 5*time.Minute,
 		"end each client connection after about this long (GOAWAY), so that clients\nrebalance over replicas; 0: never")
+	fs.DurationVar(&c.connTimeout, "connection-timeout", grpcserver.DefaultConnectionTimeout,
+		"close a new connection that has not completed its TLS handshake and HTTP/2 preface within this long")
+	fs.IntVar(&c.maxConns, "max-connections", grpcserver.DefaultMaxConnections,
+		"connections open at once per listener; past it new ones wait in the accept queue")
 	fs.DurationVar(&c.renewBefore, "token-renew-before", 5*time.Minute, "renew the upstream token this long before it expires")
 	fs.Int64Var(&c.maxBodyBytes, "max-upstream-body", 1<<20, "largest upstream answer read, in bytes")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate file: serve TLS (with -tls-key)")
@@ -192,6 +200,9 @@ func (c config) check() error {
 	}
 	if c.maxBodyBytes <= 0 || c.defaultTimeout <= 0 || c.shutdownTimeout <= 0 {
 		return errors.New("-max-upstream-body, -default-timeout and -shutdown-timeout must be positive")
+	}
+	if c.connTimeout <= 0 || c.maxConns <= 0 {
+		return errors.New("-connection-timeout and -max-connections must be positive")
 	}
 	if c.drainDelay < 0 || c.maxConnAge < 0 {
 		return errors.New("-drain-delay and -max-connection-age must not be negative")
@@ -295,4 +306,16 @@ func readFileCapped(path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes: not the file meant", path, max)
 	}
 	return b, nil
+}
+
+// pprofExposed reports whether -admin-pprof serves /debug/pprof/ on an
+// address other hosts may reach: an empty host (all interfaces), an
+// unspecified or non-loopback address, or a host name other than
+// localhost (it may resolve anywhere).
+func pprofExposed(adminListen string, pprof bool) bool {
+	if !pprof || adminListen == "" {
+		return false
+	}
+	host, _, err := net.SplitHostPort(adminListen)
+	return err != nil || !httpx.IsLoopback(host)
 }

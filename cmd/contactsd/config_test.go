@@ -50,7 +50,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "defaults", check: func(c config) error {
 			want := config{listen: "localhost:50051", authMode: upstreamauth.ModeAuto, logLevel: slog.LevelInfo, logFormat: "text",
 				defaultTimeout: 30 * time.Second, shutdownTimeout: 30 * time.Second, renewBefore: 5 * time.Minute, maxBodyBytes: 1 << 20,
-				maxConnAge: 5 * time.Minute, emulator: true, emulatorByDefault: true,
+				maxConnAge: 5 * time.Minute, connTimeout: 10 * time.Second, maxConns: 10_000, emulator: true, emulatorByDefault: true,
 				share: sharingConfig{localBudget: 3, exchangesPerHour: 30, cacheMaxEntries: 10_000, cacheMaxBytes: 16 << 20, lockWait: 10 * time.Second, writeTimeout: 20 * time.Second}}
 			if c != want {
 				return fmt.Errorf("got %+v, want %+v", c, want)
@@ -134,6 +134,14 @@ func TestParseConfig(t *testing.T) {
 			}
 			return nil
 		}},
+		{name: "-connection-timeout and -max-connections", args: []string{"-connection-timeout", "3s", "-max-connections", "50"}, check: func(c config) error {
+			if c.connTimeout != 3*time.Second || c.maxConns != 50 {
+				return fmt.Errorf("connection timeout %v, max connections %d", c.connTimeout, c.maxConns)
+			}
+			return nil
+		}},
+		{name: "zero -max-connections", args: []string{"-max-connections", "0"}, err: "must be positive"},
+		{name: "zero -connection-timeout", args: []string{"-connection-timeout", "0s"}, err: "must be positive"},
 		{name: "negative -drain-delay", args: []string{"-drain-delay", "-1s"}, err: "must not be negative"},
 		{name: "-health-listen", args: []string{"-health-listen", "127.0.0.1:8081"}, check: func(c config) error {
 			if c.healthListen != "127.0.0.1:8081" {

@@ -8,7 +8,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
 	"github.com/contacts-facade/contacts-facade/internal/observability"
@@ -67,6 +67,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	if pprofExposed(cfg.obs.adminListen, cfg.obs.adminPprof) {
+		log.Warn("-admin-pprof serves /debug/pprof/ (heap and goroutine dumps, CPU profiles) on a non-loopback address: bind -admin-listen to loopback or a port only the platform reaches", "admin_listen", cfg.obs.adminListen)
+	}
 	// SIGHUP reloads the caller policy; taken from the start, so that one
 	// sent while contactsd starts does not end it.
 	hup := make(chan os.Signal, 1)
@@ -211,9 +214,21 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 
 	var tlsCfg *tls.Config
 	if cfg.tlsCert != "" {
-		if tlsCfg, err = loadTLS(cfg); err != nil {
+		files, err := newTLSFiles(cfg, log.With("component", "tls"))
+		if err != nil {
 			return configError{err}
 		}
+		tlsCfg = files.serverConfig()
+		// SIGHUP, or a change of the files' content, reloads them.
+		tlsHUP := make(chan os.Signal, 1)
+		signal.Notify(tlsHUP, syscall.SIGHUP)
+		defer signal.Stop(tlsHUP)
+		poll := time.NewTicker(tlsPollInterval)
+		defer poll.Stop()
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() { defer close(watched); files.watch(watchCtx, tlsHUP, poll.C) }()
+		defer func() { stopWatch(); <-watched }()
 	}
 	unary, stream, opts := obs.ServerHooks()
 	srv := grpcserver.New(grpcserver.Config{
@@ -228,6 +243,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			// A call without a deadline of its own gets the default one:
 			// an old connection's calls get that long to finish.
 			MaxConnectionAgeGrace: cfg.defaultTimeout,
+			ConnectionTimeout:     cfg.connTimeout,
+			MaxConnections:        cfg.maxConns,
 		},
 		TLS:        tlsCfg,
 		DrainDelay: cfg.drainDelay,
@@ -319,35 +336,4 @@ func readAccount(getenv func(string) string, embedded bool) (upstreamauth.Accoun
 		a.Username, a.Password = emulator.DemoUsername, emulator.DemoPassword
 	}
 	return a, nil
-}
-
-// loadTLS builds the server's TLS config, with client verification when
-// -client-ca is set.
-func loadTLS(cfg config) (*tls.Config, error) {
-	certPEM, err := readFileCapped(cfg.tlsCert, maxPEMFileBytes)
-	if err != nil {
-		return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
-	}
-	keyPEM, err := readFileCapped(cfg.tlsKey, maxPEMFileBytes)
-	if err != nil {
-		return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if cfg.clientCA != "" {
-		pem, err := readFileCapped(cfg.clientCA, maxPEMFileBytes)
-		if err != nil {
-			return nil, fmt.Errorf("-client-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("-client-ca: no PEM certificate in %s", cfg.clientCA)
-		}
-		tc.ClientCAs = pool
-		tc.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return tc, nil
 }

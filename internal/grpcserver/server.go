@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -50,6 +51,16 @@ type Limits struct {
 	// flight then get MaxConnectionAgeGrace to finish (default 30s).
 	MaxConnectionAge      time.Duration
 	MaxConnectionAgeGrace time.Duration
+	// ConnectionTimeout bounds a new connection's setup: the TLS
+	// handshake and the client's HTTP/2 preface and settings (default
+	// 10s, grpc's own is 120s). A connection that has not sent them by
+	// then is closed.
+	ConnectionTimeout time.Duration
+	// MaxConnections caps the connections open on each listener (default
+	// 10,000): past it the next connection waits in the kernel's accept
+	// queue until one closes. It bounds the memory and file descriptors
+	// that idle or half-open connections can take.
+	MaxConnections int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -57,8 +68,16 @@ func (l Limits) withDefaults() Limits {
 	l.MaxHeaderListBytes = cmp.Or(l.MaxHeaderListBytes, 16<<10)
 	l.MaxConcurrentStreams = cmp.Or(l.MaxConcurrentStreams, 1000)
 	l.MaxConnectionAgeGrace = cmp.Or(l.MaxConnectionAgeGrace, 30*time.Second)
+	l.ConnectionTimeout = cmp.Or(l.ConnectionTimeout, DefaultConnectionTimeout)
+	l.MaxConnections = cmp.Or(l.MaxConnections, DefaultMaxConnections)
 	return l
 }
+
+// Defaults of Limits.
+const (
+	DefaultConnectionTimeout = 10 * time.Second
+	DefaultMaxConnections    = 10_000
+)
 
 // Config is what New needs.
 type Config struct {
@@ -116,6 +135,7 @@ type Server struct {
 	decoder    decoder
 	drainDelay time.Duration
 	after      func(time.Duration) <-chan time.Time
+	maxConns   int
 
 	callLog     logging.Logger
 	callLogOpts []logging.Option
@@ -138,6 +158,7 @@ func New(cfg Config) *Server {
 		log:            log,
 		decoder:        decoder{log: log, maxRecvBytes: lim.MaxRecvMsgBytes},
 		drainDelay:     cfg.DrainDelay,
+		maxConns:       lim.MaxConnections,
 		after:          cfg.After,
 		hardStop:       hardStop,
 		cancelHardStop: cancel,
@@ -150,6 +171,9 @@ func New(cfg Config) *Server {
 	common := []grpc.ServerOption{
 		grpc.ForceServerCodecV2(newCodec()),
 		grpc.MaxHeaderListSize(lim.MaxHeaderListBytes),
+		// A connection that has not finished its TLS handshake and sent
+		// its HTTP/2 preface by then is closed (grpc's default: 120s).
+		grpc.ConnectionTimeout(lim.ConnectionTimeout),
 		// Refuse clients that ping more often than every 10s without
 		// calls in flight: a cheap guard against ping floods.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
@@ -206,12 +230,18 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Serve serves on lis until Shutdown or Stop.
-func (s *Server) Serve(lis net.Listener) error { return s.grpc.Serve(lis) }
+// Serve serves on lis until Shutdown or Stop, with at most
+// Limits.MaxConnections connections open on it.
+func (s *Server) Serve(lis net.Listener) error {
+	return s.grpc.Serve(netutil.LimitListener(lis, s.maxConns))
+}
 
 // ServeHealth serves grpc.health.v1.Health only, in plaintext, on lis,
-// until Shutdown. It reports what the main server's health reports.
-func (s *Server) ServeHealth(lis net.Listener) error { return s.healthOnly.Serve(lis) }
+// until Shutdown. It reports what the main server's health reports. It
+// has its own cap of Limits.MaxConnections.
+func (s *Server) ServeHealth(lis net.Listener) error {
+	return s.healthOnly.Serve(netutil.LimitListener(lis, s.maxConns))
+}
 
 // Shutdown flips health to NOT_SERVING, keeps serving for the drain
 // delay so that load balancers stop sending calls, then closes the

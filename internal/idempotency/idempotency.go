@@ -14,8 +14,10 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // ErrMismatch: the request id was used before for a different request.
@@ -28,7 +30,37 @@ type Outcome struct {
 	Status   []byte
 }
 
-func (o Outcome) size() int { return len(o.Response) + len(o.Status) }
+// clone copies o into slices of their own length, so that a caller's
+// larger buffer is not kept alive behind a short outcome.
+func (o Outcome) clone() Outcome {
+	return Outcome{Response: bytes.Clone(o.Response), Status: bytes.Clone(o.Status)}
+}
+
+// entryFixed is what a remembered entry costs whatever its contents: the
+// entry, its LRU element, and its map slot (key header and pointer, with
+// the table's spare capacity: a map grown by doubling is at worst half
+// full, and groups add control bytes).
+const entryFixed = int(unsafe.Sizeof(entry{})) + int(unsafe.Sizeof(list.Element{})) + mapSlot
+
+const mapSlot = 2*(int(unsafe.Sizeof(""))+int(unsafe.Sizeof(uintptr(0)))) + 8
+
+// allocated is what the heap spends on n bytes of one allocation: size
+// classes waste up to an eighth (plus the rounding of small ones).
+func allocated(n int) int {
+	if n == 0 {
+		return 0
+	}
+	return n + n/8 + 16
+}
+
+// EntrySize is what Memory counts against MaxBytes for a remembered
+// outcome: its bytes and key and fingerprint, and the fixed cost of an
+// entry (about 250 bytes), so that the bound holds for the heap and not
+// only for the outcomes.
+func EntrySize(key string, fingerprint []byte, o Outcome) int {
+	return entryFixed + allocated(len(key)) + allocated(len(fingerprint)) +
+		allocated(len(o.Response)) + allocated(len(o.Status))
+}
 
 // Result is what Begin found.
 type Result struct {
@@ -63,9 +95,10 @@ const (
 type MemoryConfig struct {
 	// TTL is how long an outcome is remembered after it was finished.
 	TTL time.Duration
-	// MaxEntries and MaxBytes bound the remembered outcomes (their
-	// response and status bytes): past either, the least recently used
-	// are forgotten first, even before their TTL.
+	// MaxEntries and MaxBytes bound the remembered outcomes (MaxBytes
+	// counts what each costs in memory, EntrySize: its response and
+	// status, key, fingerprint and the entry's own overhead): past either,
+	// the least recently used are forgotten first, even before their TTL.
 	MaxEntries int
 	MaxBytes   int
 	// Now is the clock; default time.Now.
@@ -87,6 +120,7 @@ type entry struct {
 	fingerprint []byte
 	done        bool
 	outcome     Outcome
+	size        int // EntrySize, once done
 	expires     time.Time
 	finished    chan struct{} // closed by Finish
 	elem        *list.Element
@@ -119,7 +153,7 @@ func (m *Memory) Begin(ctx context.Context, key string, fingerprint []byte) (Res
 			e = nil
 		}
 		if e == nil {
-			e = &entry{key: key, fingerprint: bytes.Clone(fingerprint), finished: make(chan struct{})}
+			e = &entry{key: strings.Clone(key), fingerprint: bytes.Clone(fingerprint), finished: make(chan struct{})}
 			m.entries[key] = e
 			m.mu.Unlock()
 			var once sync.Once
@@ -150,14 +184,17 @@ func (m *Memory) Begin(ctx context.Context, key string, fingerprint []byte) (Res
 func (m *Memory) finish(e *entry, o Outcome, remember bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	defer close(e.finished)
-	if !remember || o.size() > m.cfg.MaxBytes {
+	close(e.finished)
+	// Waiters hold their own reference: the entry need not keep it.
+	e.finished = nil
+	size := EntrySize(e.key, e.fingerprint, o)
+	if !remember || size > m.cfg.MaxBytes {
 		delete(m.entries, e.key)
 		return
 	}
-	e.done, e.outcome, e.expires = true, o, m.cfg.Now().Add(m.cfg.TTL)
+	e.done, e.outcome, e.size, e.expires = true, o.clone(), size, m.cfg.Now().Add(m.cfg.TTL)
 	e.elem = m.lru.PushFront(e)
-	m.bytes += o.size()
+	m.bytes += size
 	for m.lru.Len() > m.cfg.MaxEntries || m.bytes > m.cfg.MaxBytes {
 		m.remove(m.lru.Back().Value.(*entry))
 	}
@@ -166,8 +203,15 @@ func (m *Memory) finish(e *entry, o Outcome, remember bool) {
 // remove forgets a done entry. The caller holds m.mu.
 func (m *Memory) remove(e *entry) {
 	m.lru.Remove(e.elem)
-	m.bytes -= e.outcome.size()
+	m.bytes -= e.size
 	delete(m.entries, e.key)
+}
+
+// Bytes is what the remembered outcomes count against MaxBytes.
+func (m *Memory) Bytes() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bytes
 }
 
 // Len returns how many outcomes are remembered (requests running aside).

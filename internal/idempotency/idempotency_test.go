@@ -122,12 +122,17 @@ func TestWaitEndsWithContext(t *testing.T) {
 }
 
 func TestBounded(t *testing.T) {
-	s, _ := newStore(idempotency.MemoryConfig{MaxEntries: 3, MaxBytes: 10})
+	// MaxBytes counts each entry's whole cost: three of these fit.
+	one := idempotency.EntrySize("0", []byte("req"), idempotency.Outcome{Response: []byte("ab")})
+	s, _ := newStore(idempotency.MemoryConfig{MaxEntries: 3, MaxBytes: 3 * one})
 	for i := range 5 {
 		run(t, s, strconv.Itoa(i), "req", "ab", true)
 	}
 	if n := s.Len(); n != 3 {
 		t.Errorf("%d entries, want the bound 3", n)
+	}
+	if b := s.Bytes(); b != 3*one {
+		t.Errorf("Bytes() = %d, want 3 entries of %d", b, one)
 	}
 	run(t, s, "2", "req", "", true) // used: now the most recent
 	run(t, s, "big", "req", "012345", true)
@@ -136,5 +141,25 @@ func TestBounded(t *testing.T) {
 	}
 	if _, ran := run(t, s, "3", "req", "again", true); !ran {
 		t.Error("the least recently used entry was not evicted by the byte bound")
+	}
+}
+
+// TestEntrySizeCountsTheOverhead pins what an entry costs beyond its
+// outcome: the bound must not count the outcome's bytes alone.
+func TestEntrySizeCountsTheOverhead(t *testing.T) {
+	for _, tc := range []struct {
+		key, fp      string
+		resp, status int
+		min          int
+	}{
+		{"", "", 0, 0, 200},
+		{"k", "", 0, 0, 200 + 1},
+		{"request-00000001", "0123456789abcdef0123456789abcdef", 16, 0, 200 + 16 + 32 + 16},
+		{"k", "f", 0, 1000, 200 + 1 + 1 + 1000},
+	} {
+		got := idempotency.EntrySize(tc.key, []byte(tc.fp), idempotency.Outcome{Response: make([]byte, tc.resp), Status: make([]byte, tc.status)})
+		if got < tc.min || got > 2*tc.min+200 {
+			t.Errorf("EntrySize(%q, %q, %d+%d) = %d, want between %d and %d", tc.key, tc.fp, tc.resp, tc.status, got, tc.min, 2*tc.min+200)
+		}
 	}
 }

@@ -22,6 +22,14 @@ const (
 	// DefaultPendingTTL bounds a claim whose replica died mid-call: after
 	// it a retry runs the request again. It exceeds any call's deadline.
 	DefaultPendingTTL = 2 * time.Minute
+	// MinPendingTTL is the shortest pending TTL Requests accepts: twice
+	// the longest a write runs with the service's defaults (10 s lock
+	// wait + 20 s write timeout). A claim that expired while its write
+	// still ran would let a retry on another replica write a second time.
+	// A deployment with a longer lock wait or write timeout passes a
+	// pendingTTL above both (contactsd: twice their sum); the service
+	// refuses a store whose PendingTTL does not outlive them.
+	MinPendingTTL = time.Minute
 	// requestPoll is how often a duplicate waiting for the first call
 	// asks for its outcome.
 	requestPoll = 25 * time.Millisecond
@@ -39,7 +47,8 @@ type Requests struct {
 var _ idempotency.Store = (*Requests)(nil)
 
 // Requests returns the account's idempotency records (zero durations take
-// the defaults).
+// the defaults). A pendingTTL below MinPendingTTL is raised to it, and an
+// outcome is remembered at least as long as a claim.
 func (s *Store) Requests(ttl, pendingTTL time.Duration) *Requests {
 	if ttl <= 0 {
 		ttl = DefaultRequestTTL
@@ -47,8 +56,13 @@ func (s *Store) Requests(ttl, pendingTTL time.Duration) *Requests {
 	if pendingTTL <= 0 {
 		pendingTTL = DefaultPendingTTL
 	}
-	return &Requests{s: s, ttl: ttl, pendingTTL: pendingTTL}
+	pendingTTL = max(pendingTTL, MinPendingTTL)
+	return &Requests{s: s, ttl: max(ttl, pendingTTL), pendingTTL: pendingTTL}
 }
+
+// PendingTTL is how long a claim lasts when its replica never finishes
+// it: the service checks that it outlives the longest write.
+func (r *Requests) PendingTTL() time.Duration { return r.pendingTTL }
 
 // record is a remembered outcome as stored (sealed).
 type record struct {

@@ -148,3 +148,41 @@ func TestLeaseEndsWhenRenewalsFail(t *testing.T) {
 		t.Fatalf("cause %v, want ErrLockLost", context.Cause(l.Context()))
 	}
 }
+
+// TestPendingTTLHasAFloor is issue 27 item 6 (store part): a claim cannot
+// be configured to expire while its write may still run, so a retry on
+// another replica does not run the write a second time.
+func TestPendingTTLHasAFloor(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pending time.Duration
+		want    time.Duration
+	}{
+		{"default", 0, 2 * time.Minute},
+		{"below the floor", time.Second, time.Minute},
+		{"just below", time.Minute - time.Millisecond, time.Minute},
+		{"at the floor", time.Minute, time.Minute},
+		{"above", 5 * time.Minute, 5 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, mr := newMini(t)
+			ctx := context.Background()
+			r := s.Requests(0, tc.pending)
+			if got := r.PendingTTL(); got != tc.want {
+				t.Fatalf("PendingTTL() = %v, want %v", got, tc.want)
+			}
+			first, err := r.Begin(ctx, "req-1", []byte("fp"))
+			if err != nil || first.Done {
+				t.Fatalf("Begin: %+v %v", first, err)
+			}
+			defer first.Finish(idempotency.Outcome{}, false)
+			// Just before the claim ends, a duplicate still waits for it.
+			mr.FastForward(tc.want - time.Millisecond)
+			wctx, cancel := context.WithTimeout(ctx, 3*requestPoll)
+			defer cancel()
+			if r2, err := r.Begin(wctx, "req-1", []byte("fp")); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("duplicate %v into the claim: %+v %v, want it to wait", tc.want-time.Millisecond, r2, err)
+			}
+		})
+	}
+}

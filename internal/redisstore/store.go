@@ -47,6 +47,7 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	seal   *sealer
+	state  *stateWatch
 }
 
 // Open parses cfg.URL and returns a Store. It does not dial: the first
@@ -82,6 +83,7 @@ func New(rdb redis.UniversalClient, account, secret string) (*Store, error) {
 		rdb:    rdb,
 		prefix: "contacts-facade:" + hex.EncodeToString(h[:8]) + ":",
 		seal:   s,
+		state:  newStateWatch(),
 	}, nil
 }
 

@@ -14,7 +14,11 @@ const DefaultWriteLockTTL = 10 * time.Second
 
 // WriteLocks is the fleet's writelock.Locker: one lock per property across
 // all replicas, with expiry, renewal, fencing and compare-and-delete
-// release.
+// release. A lock is refused (ErrStateLost) for one lease TTL after Redis
+// is seen to have lost its state, since a lock held then may have vanished
+// while its write still runs; Lease.Check verifies the lock right before
+// the write. Run Redis with maxmemory-policy noeviction: an evicted lock
+// is one lost.
 type WriteLocks struct {
 	s   *Store
 	ttl time.Duration
@@ -33,7 +37,7 @@ func (s *Store) WriteLocks(ttl time.Duration) *WriteLocks {
 
 // Lock waits for the write lock of key until ctx ends.
 func (w *WriteLocks) Lock(ctx context.Context, key string) (writelock.Lease, error) {
-	l, err := w.s.Lock(ctx, "write:"+key, w.ttl)
+	l, err := w.s.lock(ctx, "write:"+key, w.ttl, true)
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +48,9 @@ type writeLease struct{ l *Lease }
 
 func (w writeLease) Context() context.Context { return w.l.Context() }
 func (w writeLease) Fence() uint64            { return uint64(w.l.Fence()) }
+
+// Check verifies that Redis still holds the lease (one round trip).
+func (w writeLease) Check(ctx context.Context) error { return w.l.Check(ctx) }
 
 func (w writeLease) Unlock() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

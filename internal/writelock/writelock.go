@@ -4,8 +4,9 @@
 // Local is the in-process Locker. A Locker shared by replicas (Redis) can
 // lose a lease it granted (its TTL expired during a pause): its Lease's
 // Context ends then, and Fence tells a later holder's writes from an
-// earlier one's. Holders must check Context before each write they make
-// under the lease.
+// earlier one's. Holders must check Context, and call Check, right before
+// each write they make under the lease: a shared lock can vanish (Redis
+// flushed or restarted) before its holder's next renewal notices.
 package writelock
 
 import (
@@ -36,6 +37,11 @@ type Lease interface {
 	// Fence is a number that grows with every lease granted on the key, so
 	// that a write made under a lost lease can be told from later ones.
 	Fence() uint64
+	// Check verifies, right before a write made under the lease, that the
+	// lease is still held where it is kept (one round trip for a shared
+	// Locker). An error means the write must not be made: the lock may
+	// belong to another holder already.
+	Check(ctx context.Context) error
 	// Unlock releases the lock. Calling it again does nothing.
 	Unlock()
 }
@@ -120,6 +126,14 @@ type localLease struct {
 
 func (s *localLease) Context() context.Context { return s.ctx }
 func (s *localLease) Fence() uint64            { return s.fence }
+
+// Check is nil while the lease is held: a Local lease cannot be lost.
+func (s *localLease) Check(context.Context) error {
+	if s.ctx.Err() != nil {
+		return ErrUnlocked
+	}
+	return nil
+}
 
 func (s *localLease) Unlock() {
 	s.once.Do(func() {

@@ -101,3 +101,18 @@ func TestWaitEndsWithContext(t *testing.T) {
 		t.Errorf("%d lock entries left", n)
 	}
 }
+
+func TestLocalCheck(t *testing.T) {
+	l := writelock.NewLocal()
+	lease, err := l.Lock(context.Background(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lease.Check(context.Background()); err != nil {
+		t.Fatalf("Check of a held Local lease = %v, want nil", err)
+	}
+	lease.Unlock()
+	if err := lease.Check(context.Background()); !errors.Is(err, writelock.ErrUnlocked) {
+		t.Fatalf("Check after Unlock = %v, want ErrUnlocked", err)
+	}
+}
