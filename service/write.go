@@ -206,12 +206,9 @@ func (s *Service) write(ctx context.Context, call *access.Call, spec writeSpec) 
 	if spec.validateOnly {
 		return w, false, nil // every check made: a dry run stops here
 	}
-	if errors.Is(context.Cause(wctx), writelock.ErrLockLost) {
-		return w, false, safeStatus(rowWriteLockLost, spec.call, cur.GetRequestId(), nil)
-	}
-	// The lock may have vanished since its last renewal (Redis flushed
-	// or restarted): no PUT on a lease the Locker may no longer hold.
-	if err := lease.Check(wctx); err != nil {
+	// No PUT on a lease the Locker may no longer hold: one whose renewal
+	// found it lost, or that vanished since (Redis flushed or restarted).
+	if errors.Is(context.Cause(wctx), writelock.ErrLockLost) || lease.Check(wctx) != nil {
 		return w, false, safeStatus(rowWriteLockLost, spec.call, cur.GetRequestId(), nil)
 	}
 

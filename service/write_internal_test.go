@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/writelock"
 )
 
 // deadlineWrites reads an empty property and records the deadline of the
@@ -87,5 +90,33 @@ func TestPendingTTLOutlivesTheWrite(t *testing.T) {
 		if _, err := New(cfg); (err == nil) != tc.ok {
 			t.Errorf("pending TTL %v: New error %v, want ok=%v", tc.pending, err, tc.ok)
 		}
+	}
+}
+
+// vanishedLocks grant leases whose Check says the lock is gone, as a
+// Redis that was flushed after the lock was taken does.
+type vanishedLocks struct{ writelock.Locker }
+
+func (v vanishedLocks) Lock(ctx context.Context, key string) (writelock.Lease, error) {
+	l, err := v.Locker.Lock(ctx, key)
+	return vanishedLease{l}, err
+}
+
+type vanishedLease struct{ writelock.Lease }
+
+func (vanishedLease) Check(context.Context) error { return writelock.ErrLockLost }
+
+// TestNoPutOnAVanishedLock (issue 27, item 3): a write whose lease the
+// Locker no longer holds right before the PUT sends nothing and answers
+// ABORTED WRITE_LOCK_LOST.
+func TestNoPutOnAVanishedLock(t *testing.T) {
+	up := &flakyWrites{write: func(int64) error { return nil }}
+	s, err := New(Config{Upstream: up, Policy: AllowAll(), Audit: NoAudit(), Locks: vanishedLocks{writelock.NewLocal()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SetProfileContacts(t.Context(), setRequest(""))
+	if wantReason(t, err, codes.Aborted, contactsv1.ErrorReason_WRITE_LOCK_LOST.String()); up.puts.Load() != 0 {
+		t.Fatalf("%d PUTs on a lost lock", up.puts.Load())
 	}
 }
