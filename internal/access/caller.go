@@ -106,9 +106,9 @@ func (r Resolver) fromProxy(addr net.Addr) bool {
 func fromCertificate(c *x509.Certificate) string {
 	switch {
 	case len(c.URIs) > 0:
-		return bound(c.URIs[0].String())
+		return uriIdentity(c.URIs[0].String())
 	case len(c.DNSNames) > 0:
-		return bound(prefixDNS + c.DNSNames[0])
+		return dnsIdentity(c.DNSNames[0])
 	case c.Subject.CommonName != "":
 		return bound(prefixCN + c.Subject.CommonName)
 	}
@@ -117,21 +117,22 @@ func fromCertificate(c *x509.Certificate) string {
 
 // fromXFCC names the client of the nearest proxy from an
 // x-forwarded-client-cert value: its last element (the one the proxy that
-// terminated the client's TLS added) with the same preference as
-// fromCertificate: URI, then DNS, then the subject's CN.
+// terminated the client's TLS added: a proxy that appends, as Envoy's
+// APPEND_FORWARD does, puts it after whatever the client sent) with the
+// same preference as fromCertificate: URI, then DNS, then the subject's
+// CN. A value that does not parse cleanly names no one: a client could
+// otherwise hide the comma before the proxy's element behind an
+// unbalanced quote or a trailing backslash and be taken for whoever its
+// own element names.
 func fromXFCC(v string) string {
-	elems := splitQuoted(v, ',')
-	if len(elems) == 0 {
+	elems, ok := parseXFCC(v)
+	if !ok || len(elems) == 0 {
 		return ""
 	}
 	var uri, dns, cn string
-	for _, kv := range splitQuoted(elems[len(elems)-1], ';') {
-		k, val, ok := strings.Cut(kv, "=")
-		if !ok {
-			continue
-		}
-		val = unquote(strings.TrimSpace(val))
-		switch strings.ToLower(strings.TrimSpace(k)) {
+	for _, kv := range elems[len(elems)-1] {
+		k, val := kv[0], kv[1]
+		switch strings.ToLower(k) {
 		case "uri":
 			if uri == "" {
 				uri = val
@@ -148,13 +149,106 @@ func fromXFCC(v string) string {
 	}
 	switch {
 	case uri != "":
-		return bound(uri)
+		return uriIdentity(uri)
 	case dns != "":
-		return bound(prefixDNS + dns)
+		return dnsIdentity(dns)
 	case cn != "":
 		return bound(prefixCN + cn)
 	}
 	return ""
+}
+
+// parseXFCC reads a whole x-forwarded-client-cert value strictly: elements
+// separated by ',' (optionally followed by spaces), each of key=value
+// pairs separated by ';'. A value is bare (no '"', '\', ',' or ';') or
+// quoted: "...", where '\' escapes the next character. Anything else
+// (an unbalanced quote, a backslash outside quotes or at the end, a quote
+// inside a bare value, text after a closing quote, an empty element or
+// key, a control character) is not a clean header: ok is false. Quoted
+// values are returned with their quotes removed and \" unescaped.
+func parseXFCC(s string) (elems [][][2]string, ok bool) {
+	var elem [][2]string
+	i := 0
+	for {
+		// key
+		start := i
+		for i < len(s) && s[i] != '=' {
+			switch c := s[i]; {
+			case c == ',' || c == ';' || c == '"' || c == '\\' || c < 0x20 || c == 0x7f:
+				return nil, false
+			}
+			i++
+		}
+		if i == len(s) || i == start {
+			return nil, false
+		}
+		key := strings.TrimSpace(s[start:i])
+		if key == "" {
+			return nil, false
+		}
+		i++ // '='
+		// value
+		var val string
+		if i < len(s) && s[i] == '"' {
+			var b strings.Builder
+			i++
+			closed := false
+			for i < len(s) && !closed {
+				switch c := s[i]; {
+				case c == '\\':
+					if i+1 >= len(s) {
+						return nil, false
+					}
+					if s[i+1] != '"' {
+						b.WriteByte(c) // kept: an RFC 4514 escape in a subject
+					}
+					b.WriteByte(s[i+1])
+					i += 2
+				case c == '"':
+					closed = true
+					i++
+				case c < 0x20 || c == 0x7f:
+					return nil, false
+				default:
+					b.WriteByte(c)
+					i++
+				}
+			}
+			if !closed {
+				return nil, false
+			}
+			val = b.String()
+		} else {
+			start := i
+			for i < len(s) && s[i] != ',' && s[i] != ';' {
+				if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c == 0x7f {
+					return nil, false
+				}
+				i++
+			}
+			val = s[start:i]
+		}
+		elem = append(elem, [2]string{key, val})
+		if i == len(s) {
+			return append(elems, elem), true
+		}
+		switch s[i] {
+		case ';':
+			i++
+		case ',':
+			elems = append(elems, elem)
+			elem = nil
+			i++
+			for i < len(s) && s[i] == ' ' {
+				i++
+			}
+		default: // text after a closing quote
+			return nil, false
+		}
+		if i == len(s) { // a trailing separator
+			return nil, false
+		}
+	}
 }
 
 // commonName takes CN=... out of an RFC 4514 subject such as
@@ -191,14 +285,6 @@ func splitQuoted(s string, sep byte) []string {
 	return out
 }
 
-func unquote(s string) string {
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		s = s[1 : len(s)-1]
-		s = strings.ReplaceAll(s, `\"`, `"`)
-	}
-	return s
-}
-
 // bound keeps only printable ASCII-safe identities of bounded length: an
 // identity with control characters is no identity.
 func bound(s string) string {
@@ -212,3 +298,9 @@ func bound(s string) string {
 	}
 	return s
 }
+
+// uriIdentity is the identity of a URI SAN.
+func uriIdentity(u string) string { return bound(u) }
+
+// dnsIdentity is the identity of a DNS SAN.
+func dnsIdentity(name string) string { return bound(prefixDNS + name) }
