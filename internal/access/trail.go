@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -56,18 +58,39 @@ type Trail struct {
 	err  error // the last failure; nil when the last write succeeded
 }
 
-// NewTrail returns a Trail writing to w. If w has a Sync method (an
-// *os.File), each record is synced before the gate goes on, so a record
-// written is a record kept. A nil w is NoAudit.
+// NewTrail returns a Trail writing to w. If w is a regular file, each
+// record is synced before the gate goes on, so a record written is a
+// record kept. A pipe, socket or terminal (stderr under systemd or in a
+// container) has nothing to sync: its records are written, not synced. A
+// nil w is NoAudit.
 func NewTrail(w io.Writer) *Trail {
 	if w == nil {
 		return NoAudit()
 	}
-	l := &Trail{w: w}
-	if s, ok := w.(interface{ Sync() error }); ok {
-		l.sync = s.Sync
+	return &Trail{w: w, sync: syncOf(w)}
+}
+
+// syncOf is how to flush w to stable storage: Sync for a regular file (or
+// a writer that is no file but has Sync), nothing for anything else. A
+// sync that says there is nothing to sync (EINVAL, ENOTSUP) succeeds.
+func syncOf(w io.Writer) func() error {
+	s, ok := w.(interface{ Sync() error })
+	if !ok {
+		return nil
 	}
-	return l
+	if st, ok := w.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		fi, err := st.Stat()
+		if err == nil && !fi.Mode().IsRegular() {
+			return nil
+		}
+	}
+	return func() error {
+		err := s.Sync()
+		if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
+			return nil
+		}
+		return err
+	}
 }
 
 // NoAudit is the trail of nothing: the gate keeps no record of writes.
