@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
@@ -47,6 +49,48 @@ func TestAuditLogStderrPipe(t *testing.T) {
 		var rec access.Record
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil || !rec.Allowed || rec.Code != "OK" {
 			t.Fatalf("record %d = %s (%v)", i, sc.Text(), err)
+		}
+	}
+}
+
+// TestAuditLogFollowsRotation: the -audit-log file renamed by a log
+// rotation, then SIGHUP (reload): the next write's record is in the new
+// file at the flag's path, not in the rotated one.
+func TestAuditLogFollowsRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	log := slog.New(slog.DiscardHandler)
+	c, err := newCallers(callersConfig{auditLog: path}, "127.0.0.1:0", io.Discard, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	gate, err := access.NewGate(access.Config{Resolver: c.resolver, Policy: c.policy, Audit: c.trail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(id string) {
+		t.Helper()
+		call, err := gate.Admit(context.Background(), contactsv1.ContactsService_SetProfileContacts_FullMethodName,
+			&contactsv1.SetProfileContactsRequest{PropertyId: id, Profile: contactsv1.ProfileType_PROFILE_TYPE_INVOICES})
+		if err != nil {
+			t.Fatal(err)
+		}
+		call.End(&contactsv1.SetProfileContactsResponse{}, nil)
+	}
+	write("1")
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	c.reload(log)
+	write("2")
+	for file, want := range map[string]string{path + ".1": "1", path: "2"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec access.Record
+		if err := json.Unmarshal(b, &rec); err != nil || rec.PropertyID != want {
+			t.Errorf("%s holds %q (%v), want the record of property %s alone", file, b, err, want)
 		}
 	}
 }

@@ -37,12 +37,18 @@ func proxied(name string) context.Context {
 type trail struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+	tr  *access.Trail // flushed before the records are read
 }
 
 func (t *trail) Write(p []byte) (int, error) { t.mu.Lock(); defer t.mu.Unlock(); return t.buf.Write(p) }
 
 func (t *trail) records(tb testing.TB) []access.Record {
 	tb.Helper()
+	if t.tr != nil {
+		if err := t.tr.Flush(); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []access.Record
@@ -86,7 +92,8 @@ func newGate(t *testing.T, doc string) (*access.Gate, *trail) {
 		t.Fatal(err)
 	}
 	var tr trail
-	g, err := access.NewGate(access.Config{Resolver: mesh, Policy: access.NewHolder(p), Audit: access.NewTrail(&tr),
+	tr.tr = access.NewTrail(&tr)
+	g, err := access.NewGate(access.Config{Resolver: mesh, Policy: access.NewHolder(p), Audit: tr.tr,
 		Now: func() time.Time { return at }})
 	if err != nil {
 		t.Fatal(err)

@@ -164,8 +164,19 @@ func (g *Gate) Admit(ctx context.Context, fullMethod string, req proto.Message) 
 	return c, nil
 }
 
-// admit checks the call against the grant and spends the caller's share.
+// admit checks the call and spends the caller's share, refused or not.
 func (g *Gate) admit(c *Call, req proto.Message, known bool) error {
+	if err := g.check(c, req, known); err != nil {
+		// A refusal costs the caller's share too: a caller hammering what
+		// it may not do is slowed down like one hammering what it may.
+		g.spendRefused(c)
+		return err
+	}
+	return g.spend(c)
+}
+
+// check checks the call against the grant and, for a write, the trail.
+func (g *Gate) check(c *Call, req proto.Message, known bool) error {
 	switch {
 	case !utf8.ValidString(c.id.Name):
 		return g.denied(c, missingIdentity)
@@ -184,7 +195,16 @@ func (g *Gate) admit(c *Call, req proto.Message, known bool) error {
 			return g.auditUnavailable(c)
 		}
 	}
-	return g.spend(c)
+	return nil
+}
+
+// spendRefused takes one call from the bucket of a caller refused, if it
+// has one; an empty bucket changes nothing of the refusal.
+func (g *Gate) spendRefused(c *Call) {
+	if c.grant == nil || c.grant.Rate.PerSecond <= 0 {
+		return
+	}
+	g.limiter(c.id.Name, c.grant.Rate).AllowN(g.cfg.Now(), 1)
 }
 
 // spend takes one call from the caller's bucket.
@@ -409,6 +429,11 @@ func (c *Call) end(resp proto.Message, err error, allowed bool) {
 	}
 	if r, ok := resp.(etagResponse); ok && rec.EtagAfter == "" {
 		rec.EtagAfter = boundValue(r.GetEtag())
+	}
+	if !allowed {
+		// Refused by the gate: summed up, not waited for.
+		g.cfg.Audit.refused(rec)
+		return
 	}
 	if werr := g.cfg.Audit.write(rec); werr != nil {
 		g.log.Error("audit record not written: writes are refused until the audit trail can be written",
