@@ -20,6 +20,7 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
+	"github.com/contacts-facade/contacts-facade/internal/lograte"
 )
 
 // Reasons of the statuses this package gives (ErrorInfo.reason, domain
@@ -39,6 +40,10 @@ const (
 	missingProperty     = "property"
 	missingRPC          = "rpc:"
 	missingProfile      = "profile:"
+	// trailLogInterval: at most one ERROR line of the trail's failures
+	// (with the count of those held back) per interval.
+	trailLogInterval = 10 * time.Second
+	logKeyTrail      = "audit-trail"
 )
 
 // Config is what NewGate needs.
@@ -72,6 +77,7 @@ type Gate struct {
 
 	mu       sync.Mutex
 	limiters map[string]*limiter
+	logLimit *lograte.Limiter // of the ERROR lines of the trail's failures
 }
 
 type limiter struct {
@@ -99,7 +105,8 @@ func NewGate(cfg Config) (*Gate, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gate{cfg: cfg, log: log, methods: make(map[string]bool), refuse: errmap.Status, limiters: make(map[string]*limiter)}
+	g := &Gate{cfg: cfg, log: log, methods: make(map[string]bool), refuse: errmap.Status, limiters: make(map[string]*limiter),
+		logLimit: lograte.New(trailLogInterval, cfg.Now)}
 	for _, m := range methods() {
 		g.methods[m] = true
 	}
@@ -192,7 +199,7 @@ func (g *Gate) check(c *Call, req proto.Message, known bool) error {
 			return err
 		}
 		if err := g.cfg.Audit.healthy(); err != nil {
-			return g.auditUnavailable(c)
+			return g.auditUnavailable(c, err)
 		}
 	}
 	return nil
@@ -344,8 +351,13 @@ func describe(method, missing string) string {
 	}
 }
 
-// auditUnavailable refuses a write while the trail cannot be written.
-func (g *Gate) auditUnavailable(c *Call) error {
+// auditUnavailable refuses a write while the trail cannot be written, and
+// says so in the log, at most once per trailLogInterval.
+func (g *Gate) auditUnavailable(c *Call, cause error) error {
+	if ok, held := g.logLimit.Allow(logKeyTrail); ok {
+		g.log.Error("write refused: the audit trail cannot be written",
+			slog.String("rpc", c.method), slog.String("error", cause.Error()), slog.Int("suppressed", held))
+	}
 	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
 	md[metaRPC] = c.method
 	return g.refuse(codes.Unavailable, ReasonAuditUnavailable,
@@ -436,8 +448,11 @@ func (c *Call) end(resp proto.Message, err error, allowed bool) {
 		return
 	}
 	if werr := g.cfg.Audit.write(rec); werr != nil {
-		g.log.Error("audit record not written: writes are refused until the audit trail can be written",
-			slog.String("rpc", rec.RPC), slog.String("code", rec.Code), slog.String("error", werr.Error()))
+		if ok, held := g.logLimit.Allow(logKeyTrail); ok {
+			g.log.Error("audit record not written: writes are refused until the audit trail can be written",
+				slog.String("rpc", rec.RPC), slog.String("code", rec.Code), slog.String("error", werr.Error()),
+				slog.Int("suppressed", held))
+		}
 	}
 }
 
