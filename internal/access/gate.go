@@ -296,10 +296,10 @@ func (c *Call) SetEtags(before, after string) {
 		return
 	}
 	if before != "" {
-		c.rec.EtagBefore = boundValue(before)
+		c.rec.EtagBefore = recordedID(before, wellFormedEtag)
 	}
 	if after != "" {
-		c.rec.EtagAfter = boundValue(after)
+		c.rec.EtagAfter = recordedID(after, wellFormedEtag)
 	}
 }
 
@@ -377,13 +377,13 @@ func printable(name string) string {
 func (g *Gate) record(id Identity, method string, req proto.Message) *Record {
 	rec := &Record{Caller: printable(id.Name), CallerSource: string(id.Source), RPC: printable(method)}
 	if r, ok := req.(propertyRequest); ok {
-		rec.PropertyID = boundValue(r.GetPropertyId())
+		rec.PropertyID = recordedID(r.GetPropertyId(), wellFormedPropertyID)
 	}
 	if r, ok := req.(requestIDRequest); ok {
-		rec.RequestID = boundValue(r.GetRequestId())
+		rec.RequestID = recordedID(r.GetRequestId(), wellFormedUUID)
 	}
 	if r, ok := req.(etagRequest); ok {
-		rec.EtagBefore = boundValue(r.GetEtag())
+		rec.EtagBefore = recordedID(r.GetEtag(), wellFormedEtag)
 	}
 	for _, p := range requestProfiles(req) {
 		if p != contactsv1.ProfileType_PROFILE_TYPE_UNSPECIFIED {
@@ -440,7 +440,7 @@ func (c *Call) end(resp proto.Message, err error, allowed bool) {
 		rec.UpstreamRUID = boundValue(r.GetRequestId())
 	}
 	if r, ok := resp.(etagResponse); ok && rec.EtagAfter == "" {
-		rec.EtagAfter = boundValue(r.GetEtag())
+		rec.EtagAfter = recordedID(r.GetEtag(), wellFormedEtag)
 	}
 	if !allowed {
 		// Refused by the gate: summed up, not waited for.
@@ -482,4 +482,78 @@ func boundValue(s string) string {
 		s = s[:128]
 	}
 	return printable(s)
+}
+
+// invalidID is what a record holds of an id sent that is not well-formed:
+// what a caller puts in an id field (an e-mail, a name, a phone number by
+// mistake) never reaches the trail.
+const invalidID = "invalid"
+
+// recordedID is an id from a request or answer as the record holds it:
+// "" when there is none, the id when it is well-formed, else invalidID.
+func recordedID(s string, wellFormed func(string) bool) string {
+	switch {
+	case s == "":
+		return ""
+	case wellFormed(s):
+		return s
+	default:
+		return invalidID
+	}
+}
+
+// wellFormedPropertyID reports whether s is a property id: 1 to 10
+// digits.
+func wellFormedPropertyID(s string) bool {
+	if len(s) == 0 || len(s) > 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// wellFormedUUID reports whether s is a UUID in its text form
+// (8-4-4-4-12 hex digits), as AIP-155 wants request_id.
+func wellFormedUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !isHex(c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// wellFormedEtag reports whether s has the shape of the facade's etags
+// (safeedit.Etag): W/" then 24 characters of unpadded base64url then ".
+func wellFormedEtag(s string) bool {
+	const prefix, n = `W/"`, 24
+	if len(s) != len(prefix)+n+1 || s[:len(prefix)] != prefix || s[len(s)-1] != '"' {
+		return false
+	}
+	for i := len(prefix); i < len(s)-1; i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
