@@ -396,16 +396,25 @@ func eachString(n *yaml.Node, fn func(string, *yaml.Node) error) []error {
 	return errs
 }
 
-// expectKeys refuses a mapping with keys other than allowed.
+// expectKeys refuses a mapping with keys other than allowed, or with a key
+// given twice (YAML would let the last one win, silently).
 func expectKeys(n *yaml.Node, allowed ...string) error {
 	if n.Kind != yaml.MappingNode {
 		return lineErr(n, "want a mapping")
 	}
 	var errs []error
+	seen := make(map[string]int)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; !slices.Contains(allowed, k.Value) {
+		k := n.Content[i]
+		if !slices.Contains(allowed, k.Value) {
 			errs = append(errs, lineErr(k, fmt.Sprintf("unknown key %q (want %s)", k.Value, strings.Join(allowed, ", "))))
+			continue
 		}
+		if first, dup := seen[k.Value]; dup {
+			errs = append(errs, lineErr(k, fmt.Sprintf("key %q is already given at line %d", k.Value, first)))
+			continue
+		}
+		seen[k.Value] = k.Line
 	}
 	return errors.Join(errs...)
 }
