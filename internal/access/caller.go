@@ -21,13 +21,24 @@ import (
 // Anonymous is the identity of a caller that presented nothing.
 const Anonymous = "anonymous"
 
-// Identity forms: a URI SAN as it is (it carries its scheme, e.g.
-// spiffe://corp/ns/billing/sa/invoicer); a DNS SAN as "dns:NAME"; a
-// subject common name as "cn:NAME". The prefixes keep a DNS name and a
-// common name that spell the same from meaning the same caller.
+// Identity forms, each in its own namespace:
+//   - a URI SAN as it is (it carries its scheme, e.g.
+//     spiffe://corp/ns/billing/sa/invoicer), except a URI without a scheme
+//     or whose scheme is one of the prefixes below ("dns:x", "uri:x"),
+//     which is "uri:" followed by the URI: so no URI can pass for a DNS
+//     name, a common name or the anonymous caller;
+//   - a DNS SAN as "dns:" followed by the name in lower case (DNS names
+//     compare without case);
+//   - a subject common name as "cn:NAME";
+//   - Anonymous, for a caller that presented no name.
+//
+// A policy id is written the same way; "uri:" followed by a URI with
+// another scheme, and a "dns:" id in any case, mean the same as above
+// (see canonicalID).
 const (
 	prefixDNS = "dns:"
 	prefixCN  = "cn:"
+	prefixURI = "uri:"
 )
 
 // Source says where an identity came from.
@@ -66,9 +77,12 @@ func (r Resolver) Resolve(ctx context.Context) Identity {
 	p, ok := peer.FromContext(ctx)
 	if ok {
 		if info, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(info.State.VerifiedChains) > 0 && len(info.State.VerifiedChains[0]) > 0 {
+			// A verified certificate names the caller, or no one: it
+			// never defers to a header that whoever holds it could send.
 			if name := fromCertificate(info.State.VerifiedChains[0][0]); name != "" {
 				return Identity{Name: name, Source: SourceCertificate}
 			}
+			return Identity{Name: Anonymous, Source: SourceCertificate}
 		}
 	}
 	if r.TrustProxyHeader && ok && r.fromProxy(p.Addr) {
@@ -299,8 +313,69 @@ func bound(s string) string {
 	return s
 }
 
-// uriIdentity is the identity of a URI SAN.
-func uriIdentity(u string) string { return bound(u) }
+// uriIdentity is the identity of a URI SAN: the URI, or "uri:" and the
+// URI when it has no scheme or one of the identity prefixes' (see the
+// identity forms).
+func uriIdentity(u string) string {
+	if u == "" {
+		return ""
+	}
+	return bound(canonicalURI(u))
+}
 
-// dnsIdentity is the identity of a DNS SAN.
-func dnsIdentity(name string) string { return bound(prefixDNS + name) }
+func canonicalURI(u string) string {
+	scheme, _, ok := strings.Cut(u, ":")
+	if !ok || !validScheme(scheme) {
+		return prefixURI + u
+	}
+	switch strings.ToLower(scheme) + ":" {
+	case prefixDNS, prefixCN, prefixURI:
+		return prefixURI + u
+	}
+	return u
+}
+
+// validScheme reports whether s is an RFC 3986 scheme:
+// ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+func validScheme(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// dnsIdentity is the identity of a DNS SAN: "dns:" and the name in lower
+// case.
+func dnsIdentity(name string) string {
+	if name == "" {
+		return ""
+	}
+	return bound(prefixDNS + strings.ToLower(name))
+}
+
+// canonicalID is a policy id (or pattern) in the form identities have:
+// "dns:" ids in lower case (their prefix too), "uri:" followed by a URI
+// with a scheme of its own as the URI alone, "cn:" and "uri:" prefixes in
+// lower case. Any other id is taken as it is: an ordinary URI such as
+// spiffe://corp/ns/a/sa/b, or "anonymous".
+func canonicalID(id string) string {
+	lower := strings.ToLower(id)
+	switch {
+	case strings.HasPrefix(lower, prefixDNS):
+		return lower
+	case strings.HasPrefix(lower, prefixCN):
+		return prefixCN + id[len(prefixCN):]
+	case strings.HasPrefix(lower, prefixURI):
+		return canonicalURI(id[len(prefixURI):])
+	}
+	return id
+}

@@ -234,7 +234,7 @@ func compile(n *yaml.Node, isDefault bool) (*Grant, error) {
 				errs = append(errs, lineErr(v, "id must be a caller identity or pattern"))
 				continue
 			}
-			g.Rule = v.Value
+			g.Rule = canonicalID(v.Value)
 		case "rpcs":
 			errs = append(errs, eachString(v, func(s string, at *yaml.Node) error { return g.addRPC(s, at) })...)
 		case "write_profiles":
