@@ -44,6 +44,10 @@ const (
 	// (with the count of those held back) per interval.
 	trailLogInterval = 10 * time.Second
 	logKeyTrail      = "audit-trail"
+	// metaOutcome is the ErrorInfo metadata key that says what became of
+	// a write the caller got no answer of (grpcserver.MetaOutcome):
+	// "unknown" for one cut short by the shutdown.
+	metaOutcome = "outcome"
 )
 
 // Config is what NewGate needs.
@@ -425,6 +429,7 @@ func (c *Call) end(resp proto.Message, err error, allowed bool) {
 			rec.Reason = info.GetReason()
 			md := info.GetMetadata()
 			rec.UpstreamRUID = boundValue(md[errmap.MetaRequestID])
+			rec.Outcome = outcomeOf(md[metaOutcome])
 			// Refused by the facade itself before any write: by the
 			// policy (a profile only the fresh state shows) or by
 			// validation. An upstream refusal was a call allowed.
@@ -556,4 +561,18 @@ func wellFormedEtag(s string) bool {
 		}
 	}
 	return true
+}
+
+// outcomeOf is an ErrorInfo's outcome as the record holds it: a short
+// lower-case word ("unknown"), else nothing.
+func outcomeOf(v string) string {
+	if v == "" || len(v) > 32 {
+		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 'a' || c > 'z') && c != '_' {
+			return ""
+		}
+	}
+	return v
 }
