@@ -1,6 +1,7 @@
 package access
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"log/slog"
@@ -79,12 +80,15 @@ type Gate struct {
 	methods map[string]bool // the RPCs of the service, by short name
 	refuse  refuseFunc
 
-	mu       sync.Mutex
-	limiters map[string]*limiter
-	logLimit *lograte.Limiter // of the ERROR lines of the trail's failures
+	mu         sync.Mutex
+	limiters   map[string]*list.Element // of *limiter, in lru
+	lru        *list.List               // most recently used first
+	maxBuckets int
+	logLimit   *lograte.Limiter // of the ERROR lines of the trail's failures
 }
 
 type limiter struct {
+	name string
 	rate Rate
 	l    *rate.Limiter
 }
@@ -109,7 +113,7 @@ func NewGate(cfg Config) (*Gate, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gate{cfg: cfg, log: log, methods: make(map[string]bool), refuse: errmap.Status, limiters: make(map[string]*limiter),
+	g := &Gate{cfg: cfg, log: log, methods: make(map[string]bool), refuse: errmap.Status, limiters: make(map[string]*list.Element), lru: list.New(), maxBuckets: maxLimiters,
 		logLimit: lograte.New(trailLogInterval, cfg.Now)}
 	for _, m := range methods() {
 		g.methods[m] = true
@@ -240,10 +244,15 @@ func (g *Gate) spend(c *Call) error {
 		&errdetails.RetryInfo{RetryDelay: durationpb.New(max(delay, time.Millisecond))}).Err()
 }
 
+// limiter is the bucket of caller name. The buckets are bounded: past
+// maxBuckets identities, the least recently used bucket is dropped (its
+// caller starts full again when it comes back), not every bucket.
 func (g *Gate) limiter(name string, r Rate) *rate.Limiter {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if l, ok := g.limiters[name]; ok {
+	if e, ok := g.limiters[name]; ok {
+		g.lru.MoveToFront(e)
+		l := e.Value.(*limiter)
 		if l.rate != r { // the policy was reloaded with another share
 			l.l.SetLimit(r.limit())
 			l.l.SetBurst(r.Burst)
@@ -251,13 +260,13 @@ func (g *Gate) limiter(name string, r Rate) *rate.Limiter {
 		}
 		return l.l
 	}
-	if len(g.limiters) >= maxLimiters {
-		// More identities than any deployment has: start over rather
-		// than grow without bound (each bucket starts full again).
-		clear(g.limiters)
+	for g.lru.Len() >= max(g.maxBuckets, 1) {
+		oldest := g.lru.Back()
+		delete(g.limiters, oldest.Value.(*limiter).name)
+		g.lru.Remove(oldest)
 	}
-	l := &limiter{rate: r, l: rate.NewLimiter(r.limit(), r.Burst)}
-	g.limiters[name] = l
+	l := &limiter{name: name, rate: r, l: rate.NewLimiter(r.limit(), r.Burst)}
+	g.limiters[name] = g.lru.PushFront(l)
 	return l.l
 }
 
