@@ -270,6 +270,38 @@ func (g *Gate) limiter(name string, r Rate) *rate.Limiter {
 	return l.l
 }
 
+// Readable is what of cs (the contacts a write answers with, in its
+// contacts or previous_contacts) the caller may see. A caller whose grant
+// allows any read RPC may read every contact of a property it may use:
+// cs is returned as it is. A caller with a write-only grant sees only the
+// contacts that serve a profile it may write, each a copy whose profiles
+// are trimmed to those it may write, and nil when there is none: it
+// learns nothing through a write that it could not have set itself, and
+// still sees what became of the profiles it changed. (Omitting the fields
+// altogether was the other choice; it would leave a write-only caller
+// blind to the outcome of its own write.)
+func (c *Call) Readable(cs []*contactsv1.Contact) []*contactsv1.Contact {
+	if c.grant.readsAny() {
+		return cs
+	}
+	var out []*contactsv1.Contact
+	for _, ct := range cs {
+		var profiles []contactsv1.ProfileType
+		for _, p := range ct.GetProfiles() {
+			if p != contactsv1.ProfileType_PROFILE_TYPE_UNSPECIFIED && c.grant.MayWrite(p) && !slices.Contains(profiles, p) {
+				profiles = append(profiles, p)
+			}
+		}
+		if len(profiles) == 0 {
+			continue
+		}
+		cp := proto.Clone(ct).(*contactsv1.Contact)
+		cp.Profiles = profiles
+		out = append(out, cp)
+	}
+	return out
+}
+
 // Caller is who makes the call.
 func (c *Call) Caller() Identity { return c.id }
 

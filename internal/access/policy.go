@@ -74,6 +74,14 @@ func (g *Grant) MayWrite(p contactsv1.ProfileType) bool {
 	return g != nil && (g.allProfiles || g.profiles[p])
 }
 
+// readsAny reports whether the grant allows any read RPC.
+func (g *Grant) readsAny() bool {
+	if g == nil {
+		return false
+	}
+	return g.allRPCs || slices.ContainsFunc(readMethods(), func(m string) bool { return g.rpcs[m] })
+}
+
 // writesAllProfiles reports whether the grant may change every profile,
 // so that no check of what a Replace would delete is needed.
 func (g *Grant) writesAllProfiles() bool { return g != nil && g.allProfiles }
