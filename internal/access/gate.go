@@ -157,8 +157,9 @@ type Call struct {
 // grant, checks the trail's health for writes, and spends the caller's
 // fair share. It returns the admitted call, or a status error
 // (PERMISSION_DENIED CALLER_NOT_ALLOWED, RESOURCE_EXHAUSTED
-// CALLER_RATE_LIMITED, UNAVAILABLE AUDIT_UNAVAILABLE). A refused write is
-// audited here. It never returns (nil, nil): a method that is not one of
+// CALLER_RATE_LIMITED, UNAVAILABLE AUDIT_UNAVAILABLE). A refusal costs
+// the caller's share too. A refused write is audited here: summed up with
+// the caller's other refusals of the same RPC and reason (see Trail). It never returns (nil, nil): a method that is not one of
 // the service's, or a caller whose identity is not valid UTF-8 (it could
 // be neither recorded nor answered faithfully), is refused.
 func (g *Gate) Admit(ctx context.Context, fullMethod string, req proto.Message) (*Call, error) {

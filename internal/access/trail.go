@@ -80,8 +80,8 @@ const (
 // committed. It is safe for concurrent use. NoAudit is the explicit trail
 // of nothing.
 type Trail struct {
-	none_ bool
-	now   func() time.Time
+	off bool
+	now func() time.Time
 
 	// io is held by the one writing a batch (the leader).
 	io   sync.Mutex
@@ -168,10 +168,10 @@ func syncOf(w io.Writer) func() error {
 }
 
 // NoAudit is the trail of nothing: the gate keeps no record of writes.
-func NoAudit() *Trail { return &Trail{none_: true} }
+func NoAudit() *Trail { return &Trail{off: true} }
 
 // none reports whether the trail keeps nothing.
-func (l *Trail) none() bool { return l.none_ }
+func (l *Trail) none() bool { return l.off }
 
 // write commits rec and returns once it is written and synced. An error
 // (a full disk, a closed or removed file) is returned and kept: healthy
@@ -222,6 +222,9 @@ func (l *Trail) refused(rec Record) {
 		for k, s := range l.refusals {
 			l.sumLocked(k, s)
 		}
+	}
+	if l.refusals == nil {
+		l.refusals = make(map[refusalKey]*refusalSum)
 	}
 	l.refusals[key] = &refusalSum{since: rec.Time, last: rec.Time}
 	if line, err := encodeRecord(rec); err == nil {
@@ -297,8 +300,12 @@ func (l *Trail) commit(b *batch) error {
 		default:
 		}
 	}
+	now := time.Now
+	if l.now != nil {
+		now = l.now
+	}
 	l.mu.Lock()
-	l.sumEndedLocked(l.now(), l.closed)
+	l.sumEndedLocked(now(), l.closed)
 	cur := l.open
 	l.open = nil
 	l.mu.Unlock()
