@@ -201,3 +201,32 @@ func TestAllowedWriteIsSyncedWhenEndReturns(t *testing.T) {
 		t.Errorf("after End: %+v with %d syncs, want the record synced", recs, w.syncs)
 	}
 }
+
+// TestConcurrentWritesAllKept: writes ending together are committed in
+// groups, each End returning after its record's sync, none lost.
+func TestConcurrentWritesAllKept(t *testing.T) {
+	w := &syncedBuffer{}
+	g, _ := refusalGate(t, "version: 1\ndefault:\n  rpcs: [\"*\"]\n  write_profiles: [\"*\"]\n", w, &clock{t: time.Unix(1e9, 0)})
+	const n = 50
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			c, err := g.Admit(context.Background(), contactsv1.ContactsService_ClearProfileContacts_FullMethodName, clearGeneral)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			c.End(&contactsv1.ClearProfileContactsResponse{}, nil)
+			w.mu.Lock()
+			synced := w.syncs > 0
+			w.mu.Unlock()
+			if !synced {
+				t.Error("End returned before any sync")
+			}
+		})
+	}
+	wg.Wait()
+	if recs := w.records(t); len(recs) != n || w.syncs > n || w.syncs < 1 {
+		t.Errorf("%d records with %d syncs, want %d with 1 to %d", len(recs), w.syncs, n, n)
+	}
+}
