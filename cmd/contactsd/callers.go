@@ -26,7 +26,7 @@ func addCallersFlags(fs *flag.FlagSet, c *callersConfig) {
 	fs.StringVar(&c.policyFile, "policy", "",
 		"YAML or JSON file of what each caller may do (RPCs, writable profiles, properties, fair share);\nreloaded on SIGHUP; empty: every caller may do everything")
 	fs.StringVar(&c.auditLog, "audit-log", "",
-		"write one JSON line per write call, allowed or refused, to this file (appended), or \"stderr\"; empty: off")
+		"write one JSON line per write call, allowed or refused, to this file (appended; opened again on SIGHUP\nand after it is rotated or removed), or \"stderr\"; a caller's repeated refusals are summed up per 10 s; empty: off")
 	fs.BoolVar(&c.trustXFCC, "trust-proxy-client-cert", false,
 		"take the caller's identity from the "+access.XFCCHeader+" header of a mesh proxy that\nterminated TLS, only from -trusted-proxies")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "",
