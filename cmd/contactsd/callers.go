@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 
 	"github.com/contacts-facade/contacts-facade/internal/access"
@@ -27,7 +26,7 @@ func addCallersFlags(fs *flag.FlagSet, c *callersConfig) {
 	fs.StringVar(&c.policyFile, "policy", "",
 		"YAML or JSON file of what each caller may do (RPCs, writable profiles, properties, fair share);\nreloaded on SIGHUP; empty: every caller may do everything")
 	fs.StringVar(&c.auditLog, "audit-log", "",
-		"write one JSON line per write call, allowed or refused, to this file (appended), or \"stderr\"; empty: off")
+		"write one JSON line per write call, allowed or refused, to this file (appended; opened again on SIGHUP\nand after it is rotated or removed), or \"stderr\"; a caller's repeated refusals are summed up per 10 s; empty: off")
 	fs.BoolVar(&c.trustXFCC, "trust-proxy-client-cert", false,
 		"take the caller's identity from the "+access.XFCCHeader+" header of a mesh proxy that\nterminated TLS, only from -trusted-proxies")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "",
@@ -66,7 +65,6 @@ type callers struct {
 	policy   *access.Holder
 	trail    *access.Trail
 	file     *access.PolicyFile // nil without -policy
-	closer   io.Closer          // the -audit-log file, if any
 }
 
 // newCallers loads the policy and opens the audit trail. Without -policy
@@ -93,19 +91,21 @@ func newCallers(cfg callersConfig, listen string, stderr io.Writer, log *slog.Lo
 	case "stderr":
 		c.trail = access.NewTrail(stderr)
 	default:
-		f, err := os.OpenFile(cfg.auditLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
+		if c.trail, err = access.OpenTrailFile(cfg.auditLog); err != nil {
 			return nil, configError{fmt.Errorf("-audit-log: %w", err)}
 		}
-		c.closer = f
-		c.trail = access.NewTrail(f)
 	}
 	return c, nil
 }
 
-// reload reads the policy file again (on SIGHUP). A policy that does not
-// check keeps the one in force; the file's Reload says why.
+// reload reads the policy file again and opens the -audit-log file again
+// (on SIGHUP, after a rotation). A policy that does not check keeps the
+// one in force; the file's Reload says why. An audit file that cannot be
+// opened again refuses writes until it can.
 func (c *callers) reload(log *slog.Logger) {
+	if err := c.trail.Reopen(); err != nil {
+		log.Error("SIGHUP: the -audit-log file cannot be opened again; writes are refused until it can", "error", err.Error())
+	}
 	if c.file == nil {
 		log.Info("SIGHUP: no -policy to reload")
 		return
@@ -113,10 +113,10 @@ func (c *callers) reload(log *slog.Logger) {
 	_ = c.file.Reload()
 }
 
+// close writes out what the trail holds back (refusals summed up) and
+// closes the -audit-log file.
 func (c *callers) close() {
-	if c.closer != nil {
-		_ = c.closer.Close()
-	}
+	_ = c.trail.Close()
 }
 
 // loopbackListen reports whether a listen address is on loopback only.

@@ -37,12 +37,18 @@ func proxied(name string) context.Context {
 type trail struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+	tr  *access.Trail // flushed before the records are read
 }
 
 func (t *trail) Write(p []byte) (int, error) { t.mu.Lock(); defer t.mu.Unlock(); return t.buf.Write(p) }
 
 func (t *trail) records(tb testing.TB) []access.Record {
 	tb.Helper()
+	if t.tr != nil {
+		if err := t.tr.Flush(); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []access.Record
@@ -86,7 +92,8 @@ func newGate(t *testing.T, doc string) (*access.Gate, *trail) {
 		t.Fatal(err)
 	}
 	var tr trail
-	g, err := access.NewGate(access.Config{Resolver: mesh, Policy: access.NewHolder(p), Audit: access.NewTrail(&tr),
+	tr.tr = access.NewTrail(&tr)
+	g, err := access.NewGate(access.Config{Resolver: mesh, Policy: access.NewHolder(p), Audit: tr.tr,
 		Now: func() time.Time { return at }})
 	if err != nil {
 		t.Fatal(err)
@@ -295,6 +302,18 @@ func TestMayWrite(t *testing.T) {
 	}
 }
 
+// Etags of the facade's shape (W/" + 24 base64url characters + ") and a
+// request id (a UUID): the record holds them as they are.
+const (
+	etagAfter  = `W/"aaaaaaaaaaaaaaaaaaaaaaaa"`
+	etagBefore = `W/"bbbbbbbbbbbbbbbbbbbbbbbb"`
+	etagResp   = `W/"rrrrrrrrrrrrrrrrrrrrrrrr"`
+	etagB      = `W/"BBBBBBBBBBBBBBBBBBBBBBBB"`
+	etagA      = `W/"AAAAAAAAAAAAAAAAAAAAAAAA"`
+	etagReq    = `W/"qqqqqqqqqqqqqqqqqqqqqq-_"`
+	reqID      = "0b6f1c2e-8f1d-4c1a-9e0b-3f2a1d4c5b6e"
+)
+
 func TestEndWritesTheRecord(t *testing.T) {
 	inv := contactsv1.ProfileType_PROFILE_TYPE_INVOICES
 	upstream := errmap.Status(codes.FailedPrecondition, contactsv1.ErrorReason_CHANGES_NOT_PERMITTED, "upstream says no",
@@ -311,19 +330,19 @@ func TestEndWritesTheRecord(t *testing.T) {
 		etags [2]string
 		want  access.Record
 	}{
-		{"allowed", &contactsv1.SetProfileContactsResponse{Etag: `W/"after"`, UpstreamRequestId: "ruid-ok"}, nil, [2]string{`W/"before"`, ""},
-			access.Record{Code: "OK", Allowed: true, EtagBefore: `W/"before"`, EtagAfter: `W/"after"`, UpstreamRUID: "ruid-ok"}},
-		{"service's etags win", &contactsv1.SetProfileContactsResponse{Etag: `W/"resp"`}, nil, [2]string{`W/"b"`, `W/"a"`},
-			access.Record{Code: "OK", Allowed: true, EtagBefore: `W/"b"`, EtagAfter: `W/"a"`}},
+		{"allowed", &contactsv1.SetProfileContactsResponse{Etag: etagAfter, UpstreamRequestId: "ruid-ok"}, nil, [2]string{etagBefore, ""},
+			access.Record{Code: "OK", Allowed: true, EtagBefore: etagBefore, EtagAfter: etagAfter, UpstreamRUID: "ruid-ok"}},
+		{"service's etags win", &contactsv1.SetProfileContactsResponse{Etag: etagResp}, nil, [2]string{etagB, etagA},
+			access.Record{Code: "OK", Allowed: true, EtagBefore: etagB, EtagAfter: etagA}},
 		{"upstream error", nil, upstream.Err(), [2]string{},
-			access.Record{Code: "FailedPrecondition", Reason: "CHANGES_NOT_PERMITTED", UpstreamRUID: "ruid-up", Allowed: true, EtagBefore: `W/"req"`}},
+			access.Record{Code: "FailedPrecondition", Reason: "CHANGES_NOT_PERMITTED", UpstreamRUID: "ruid-up", Allowed: true, EtagBefore: etagReq}},
 		{"refused by validation", nil, validation.Err(), [2]string{},
-			access.Record{Code: "InvalidArgument", Reason: "INVALID_VALUE", Allowed: false, EtagBefore: `W/"req"`}},
+			access.Record{Code: "InvalidArgument", Reason: "INVALID_VALUE", Allowed: false, EtagBefore: etagReq}},
 	}
 	for _, tt := range tests {
 		g, tr := newGate(t, gatePolicy)
 		call, err := g.Admit(proxied("spiffe://corp/invoicer"), contactsv1.ContactsService_SetProfileContacts_FullMethodName,
-			&contactsv1.SetProfileContactsRequest{PropertyId: "1000001", Profile: inv, Etag: `W/"req"`, RequestId: "req-1"})
+			&contactsv1.SetProfileContactsRequest{PropertyId: "1000001", Profile: inv, Etag: etagReq, RequestId: reqID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -336,7 +355,7 @@ func TestEndWritesTheRecord(t *testing.T) {
 		}
 		want := tt.want
 		want.Time, want.Caller, want.CallerSource, want.RPC, want.PropertyID, want.RequestID, want.Profiles =
-			at, "spiffe://corp/invoicer", "proxy_header", "SetProfileContacts", "1000001", "req-1", []string{"INVOICES"}
+			at, "spiffe://corp/invoicer", "proxy_header", "SetProfileContacts", "1000001", reqID, []string{"INVOICES"}
 		if got := recs[0]; !got.Time.Equal(want.Time) || got.Caller != want.Caller || got.CallerSource != want.CallerSource ||
 			got.RPC != want.RPC || got.PropertyID != want.PropertyID || got.RequestID != want.RequestID ||
 			strings.Join(got.Profiles, ",") != "INVOICES" || got.UpstreamRUID != want.UpstreamRUID ||

@@ -21,13 +21,24 @@ import (
 // Anonymous is the identity of a caller that presented nothing.
 const Anonymous = "anonymous"
 
-// Identity forms: a URI SAN as it is (it carries its scheme, e.g.
-// spiffe://corp/ns/billing/sa/invoicer); a DNS SAN as "dns:NAME"; a
-// subject common name as "cn:NAME". The prefixes keep a DNS name and a
-// common name that spell the same from meaning the same caller.
+// Identity forms, each in its own namespace:
+//   - a URI SAN as it is (it carries its scheme, e.g.
+//     spiffe://corp/ns/billing/sa/invoicer), except a URI without a scheme
+//     or whose scheme is one of the prefixes below ("dns:x", "uri:x"),
+//     which is "uri:" followed by the URI: so no URI can pass for a DNS
+//     name, a common name or the anonymous caller;
+//   - a DNS SAN as "dns:" followed by the name in lower case (DNS names
+//     compare without case);
+//   - a subject common name as "cn:NAME";
+//   - Anonymous, for a caller that presented no name.
+//
+// A policy id is written the same way; "uri:" followed by a URI with
+// another scheme, and a "dns:" id in any case, mean the same as above
+// (see canonicalID).
 const (
 	prefixDNS = "dns:"
 	prefixCN  = "cn:"
+	prefixURI = "uri:"
 )
 
 // Source says where an identity came from.
@@ -66,9 +77,12 @@ func (r Resolver) Resolve(ctx context.Context) Identity {
 	p, ok := peer.FromContext(ctx)
 	if ok {
 		if info, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(info.State.VerifiedChains) > 0 && len(info.State.VerifiedChains[0]) > 0 {
+			// A verified certificate names the caller, or no one: it
+			// never defers to a header that whoever holds it could send.
 			if name := fromCertificate(info.State.VerifiedChains[0][0]); name != "" {
 				return Identity{Name: name, Source: SourceCertificate}
 			}
+			return Identity{Name: Anonymous, Source: SourceCertificate}
 		}
 	}
 	if r.TrustProxyHeader && ok && r.fromProxy(p.Addr) {
@@ -106,9 +120,9 @@ func (r Resolver) fromProxy(addr net.Addr) bool {
 func fromCertificate(c *x509.Certificate) string {
 	switch {
 	case len(c.URIs) > 0:
-		return bound(c.URIs[0].String())
+		return uriIdentity(c.URIs[0].String())
 	case len(c.DNSNames) > 0:
-		return bound(prefixDNS + c.DNSNames[0])
+		return dnsIdentity(c.DNSNames[0])
 	case c.Subject.CommonName != "":
 		return bound(prefixCN + c.Subject.CommonName)
 	}
@@ -117,21 +131,22 @@ func fromCertificate(c *x509.Certificate) string {
 
 // fromXFCC names the client of the nearest proxy from an
 // x-forwarded-client-cert value: its last element (the one the proxy that
-// terminated the client's TLS added) with the same preference as
-// fromCertificate: URI, then DNS, then the subject's CN.
+// terminated the client's TLS added: a proxy that appends, as Envoy's
+// APPEND_FORWARD does, puts it after whatever the client sent) with the
+// same preference as fromCertificate: URI, then DNS, then the subject's
+// CN. A value that does not parse cleanly names no one: a client could
+// otherwise hide the comma before the proxy's element behind an
+// unbalanced quote or a trailing backslash and be taken for whoever its
+// own element names.
 func fromXFCC(v string) string {
-	elems := splitQuoted(v, ',')
-	if len(elems) == 0 {
+	elems, ok := parseXFCC(v)
+	if !ok || len(elems) == 0 {
 		return ""
 	}
 	var uri, dns, cn string
-	for _, kv := range splitQuoted(elems[len(elems)-1], ';') {
-		k, val, ok := strings.Cut(kv, "=")
-		if !ok {
-			continue
-		}
-		val = unquote(strings.TrimSpace(val))
-		switch strings.ToLower(strings.TrimSpace(k)) {
+	for _, kv := range elems[len(elems)-1] {
+		k, val := kv[0], kv[1]
+		switch strings.ToLower(k) {
 		case "uri":
 			if uri == "" {
 				uri = val
@@ -148,13 +163,106 @@ func fromXFCC(v string) string {
 	}
 	switch {
 	case uri != "":
-		return bound(uri)
+		return uriIdentity(uri)
 	case dns != "":
-		return bound(prefixDNS + dns)
+		return dnsIdentity(dns)
 	case cn != "":
 		return bound(prefixCN + cn)
 	}
 	return ""
+}
+
+// parseXFCC reads a whole x-forwarded-client-cert value strictly: elements
+// separated by ',' (optionally followed by spaces), each of key=value
+// pairs separated by ';'. A value is bare (no '"', '\', ',' or ';') or
+// quoted: "...", where '\' escapes the next character. Anything else
+// (an unbalanced quote, a backslash outside quotes or at the end, a quote
+// inside a bare value, text after a closing quote, an empty element or
+// key, a control character) is not a clean header: ok is false. Quoted
+// values are returned with their quotes removed and \" unescaped.
+func parseXFCC(s string) (elems [][][2]string, ok bool) {
+	var elem [][2]string
+	i := 0
+	for {
+		// key
+		start := i
+		for i < len(s) && s[i] != '=' {
+			switch c := s[i]; {
+			case c == ',' || c == ';' || c == '"' || c == '\\' || c < 0x20 || c == 0x7f:
+				return nil, false
+			}
+			i++
+		}
+		if i == len(s) || i == start {
+			return nil, false
+		}
+		key := strings.TrimSpace(s[start:i])
+		if key == "" {
+			return nil, false
+		}
+		i++ // '='
+		// value
+		var val string
+		if i < len(s) && s[i] == '"' {
+			var b strings.Builder
+			i++
+			closed := false
+			for i < len(s) && !closed {
+				switch c := s[i]; {
+				case c == '\\':
+					if i+1 >= len(s) {
+						return nil, false
+					}
+					if s[i+1] != '"' {
+						b.WriteByte(c) // kept: an RFC 4514 escape in a subject
+					}
+					b.WriteByte(s[i+1])
+					i += 2
+				case c == '"':
+					closed = true
+					i++
+				case c < 0x20 || c == 0x7f:
+					return nil, false
+				default:
+					b.WriteByte(c)
+					i++
+				}
+			}
+			if !closed {
+				return nil, false
+			}
+			val = b.String()
+		} else {
+			start := i
+			for i < len(s) && s[i] != ',' && s[i] != ';' {
+				if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c == 0x7f {
+					return nil, false
+				}
+				i++
+			}
+			val = s[start:i]
+		}
+		elem = append(elem, [2]string{key, val})
+		if i == len(s) {
+			return append(elems, elem), true
+		}
+		switch s[i] {
+		case ';':
+			i++
+		case ',':
+			elems = append(elems, elem)
+			elem = nil
+			i++
+			for i < len(s) && s[i] == ' ' {
+				i++
+			}
+		default: // text after a closing quote
+			return nil, false
+		}
+		if i == len(s) { // a trailing separator
+			return nil, false
+		}
+	}
 }
 
 // commonName takes CN=... out of an RFC 4514 subject such as
@@ -191,14 +299,6 @@ func splitQuoted(s string, sep byte) []string {
 	return out
 }
 
-func unquote(s string) string {
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		s = s[1 : len(s)-1]
-		s = strings.ReplaceAll(s, `\"`, `"`)
-	}
-	return s
-}
-
 // bound keeps only printable ASCII-safe identities of bounded length: an
 // identity with control characters is no identity.
 func bound(s string) string {
@@ -211,4 +311,71 @@ func bound(s string) string {
 		}
 	}
 	return s
+}
+
+// uriIdentity is the identity of a URI SAN: the URI, or "uri:" and the
+// URI when it has no scheme or one of the identity prefixes' (see the
+// identity forms).
+func uriIdentity(u string) string {
+	if u == "" {
+		return ""
+	}
+	return bound(canonicalURI(u))
+}
+
+func canonicalURI(u string) string {
+	scheme, _, ok := strings.Cut(u, ":")
+	if !ok || !validScheme(scheme) {
+		return prefixURI + u
+	}
+	switch strings.ToLower(scheme) + ":" {
+	case prefixDNS, prefixCN, prefixURI:
+		return prefixURI + u
+	}
+	return u
+}
+
+// validScheme reports whether s is an RFC 3986 scheme:
+// ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+func validScheme(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// dnsIdentity is the identity of a DNS SAN: "dns:" and the name in lower
+// case.
+func dnsIdentity(name string) string {
+	if name == "" {
+		return ""
+	}
+	return bound(prefixDNS + strings.ToLower(name))
+}
+
+// canonicalID is a policy id (or pattern) in the form identities have:
+// "dns:" ids in lower case (their prefix too), "uri:" followed by a URI
+// with a scheme of its own as the URI alone, "cn:" and "uri:" prefixes in
+// lower case. Any other id is taken as it is: an ordinary URI such as
+// spiffe://corp/ns/a/sa/b, or "anonymous".
+func canonicalID(id string) string {
+	lower := strings.ToLower(id)
+	switch {
+	case strings.HasPrefix(lower, prefixDNS):
+		return lower
+	case strings.HasPrefix(lower, prefixCN):
+		return prefixCN + id[len(prefixCN):]
+	case strings.HasPrefix(lower, prefixURI):
+		return canonicalURI(id[len(prefixURI):])
+	}
+	return id
 }

@@ -88,6 +88,7 @@ func TestRefusalsSurviveFailingDetails(t *testing.T) {
 		if call != nil || err == nil || st.Code() != tt.code || len(st.Details()) != 0 {
 			t.Errorf("%s: call %v, %v with %d details; want %v without details", tt.name, call, st.Code(), len(st.Details()), tt.code)
 		}
+		_ = tr.Flush()
 		var rec Record
 		if err := json.Unmarshal(d.buf.Bytes(), &rec); err != nil || rec.Allowed || rec.Reason != tt.reason.String() || rec.Code != tt.code.String() {
 			t.Errorf("%s: record %s (%v), want the refusal with reason %s", tt.name, d.buf.String(), err, tt.reason)

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
+	"github.com/contacts-facade/contacts-facade/internal/lograte"
 )
 
 const (
@@ -31,6 +33,14 @@ const (
 	missingProperty     = "property"
 	missingRPC          = "rpc:"
 	missingProfile      = "profile:"
+	// trailLogInterval: at most one ERROR line of the trail's failures
+	// (with the count of those held back) per interval.
+	trailLogInterval = 10 * time.Second
+	logKeyTrail      = "audit-trail"
+	// metaOutcome is the ErrorInfo metadata key that says what became of
+	// a write the caller got no answer of (grpcserver.MetaOutcome):
+	// "unknown" for one cut short by the shutdown.
+	metaOutcome = "outcome"
 )
 
 // Config is what NewGate needs.
@@ -62,11 +72,15 @@ type Gate struct {
 	methods map[string]bool // the RPCs of the service, by short name
 	refuse  refuseFunc
 
-	mu       sync.Mutex
-	limiters map[string]*limiter
+	mu         sync.Mutex
+	limiters   map[string]*list.Element // of *limiter, in lru
+	lru        *list.List               // most recently used first
+	maxBuckets int
+	logLimit   *lograte.Limiter // of the ERROR lines of the trail's failures
 }
 
 type limiter struct {
+	name string
 	rate Rate
 	l    *rate.Limiter
 }
@@ -91,7 +105,8 @@ func NewGate(cfg Config) (*Gate, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gate{cfg: cfg, log: log, methods: make(map[string]bool), refuse: errmap.Status, limiters: make(map[string]*limiter)}
+	g := &Gate{cfg: cfg, log: log, methods: make(map[string]bool), refuse: errmap.Status, limiters: make(map[string]*list.Element), lru: list.New(), maxBuckets: maxLimiters,
+		logLimit: lograte.New(trailLogInterval, cfg.Now)}
 	for _, m := range methods() {
 		g.methods[m] = true
 	}
@@ -134,8 +149,9 @@ type Call struct {
 // grant, checks the trail's health for writes, and spends the caller's
 // fair share. It returns the admitted call, or a status error
 // (PERMISSION_DENIED CALLER_NOT_ALLOWED, RESOURCE_EXHAUSTED
-// CALLER_RATE_LIMITED, UNAVAILABLE AUDIT_UNAVAILABLE). A refused write is
-// audited here. It never returns (nil, nil): a method that is not one of
+// CALLER_RATE_LIMITED, UNAVAILABLE AUDIT_UNAVAILABLE). A refusal costs
+// the caller's share too. A refused write is audited here: summed up with
+// the caller's other refusals of the same RPC and reason (see Trail). It never returns (nil, nil): a method that is not one of
 // the service's, or a caller whose identity is not valid UTF-8 (it could
 // be neither recorded nor answered faithfully), is refused.
 func (g *Gate) Admit(ctx context.Context, fullMethod string, req proto.Message) (*Call, error) {
@@ -156,8 +172,19 @@ func (g *Gate) Admit(ctx context.Context, fullMethod string, req proto.Message) 
 	return c, nil
 }
 
-// admit checks the call against the grant and spends the caller's share.
+// admit checks the call and spends the caller's share, refused or not.
 func (g *Gate) admit(c *Call, req proto.Message, known bool) error {
+	if err := g.check(c, req, known); err != nil {
+		// A refusal costs the caller's share too: a caller hammering what
+		// it may not do is slowed down like one hammering what it may.
+		g.spendRefused(c)
+		return err
+	}
+	return g.spend(c)
+}
+
+// check checks the call against the grant and, for a write, the trail.
+func (g *Gate) check(c *Call, req proto.Message, known bool) error {
 	switch {
 	case !utf8.ValidString(c.id.Name):
 		return g.denied(c, missingIdentity)
@@ -173,10 +200,19 @@ func (g *Gate) admit(c *Call, req proto.Message, known bool) error {
 			return err
 		}
 		if err := g.cfg.Audit.healthy(); err != nil {
-			return g.auditUnavailable(c)
+			return g.auditUnavailable(c, err)
 		}
 	}
-	return g.spend(c)
+	return nil
+}
+
+// spendRefused takes one call from the bucket of a caller refused, if it
+// has one; an empty bucket changes nothing of the refusal.
+func (g *Gate) spendRefused(c *Call) {
+	if c.grant == nil || c.grant.Rate.PerSecond <= 0 {
+		return
+	}
+	g.limiter(c.id.Name, c.grant.Rate).AllowN(g.cfg.Now(), 1)
 }
 
 // spend takes one call from the caller's bucket.
@@ -201,10 +237,15 @@ func (g *Gate) spend(c *Call) error {
 		&errdetails.RetryInfo{RetryDelay: durationpb.New(max(delay, time.Millisecond))}).Err()
 }
 
+// limiter is the bucket of caller name. The buckets are bounded: past
+// maxBuckets identities, the least recently used bucket is dropped (its
+// caller starts full again when it comes back), not every bucket.
 func (g *Gate) limiter(name string, r Rate) *rate.Limiter {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if l, ok := g.limiters[name]; ok {
+	if e, ok := g.limiters[name]; ok {
+		g.lru.MoveToFront(e)
+		l := e.Value.(*limiter)
 		if l.rate != r { // the policy was reloaded with another share
 			l.l.SetLimit(r.limit())
 			l.l.SetBurst(r.Burst)
@@ -212,14 +253,46 @@ func (g *Gate) limiter(name string, r Rate) *rate.Limiter {
 		}
 		return l.l
 	}
-	if len(g.limiters) >= maxLimiters {
-		// More identities than any deployment has: start over rather
-		// than grow without bound (each bucket starts full again).
-		clear(g.limiters)
+	for g.lru.Len() >= max(g.maxBuckets, 1) {
+		oldest := g.lru.Back()
+		delete(g.limiters, oldest.Value.(*limiter).name)
+		g.lru.Remove(oldest)
 	}
-	l := &limiter{rate: r, l: rate.NewLimiter(r.limit(), r.Burst)}
-	g.limiters[name] = l
+	l := &limiter{name: name, rate: r, l: rate.NewLimiter(r.limit(), r.Burst)}
+	g.limiters[name] = g.lru.PushFront(l)
 	return l.l
+}
+
+// Readable is what of cs (the contacts a write answers with, in its
+// contacts or previous_contacts) the caller may see. A caller whose grant
+// allows any read RPC may read every contact of a property it may use:
+// cs is returned as it is. A caller with a write-only grant sees only the
+// contacts that serve a profile it may write, each a copy whose profiles
+// are trimmed to those it may write, and nil when there is none: it
+// learns nothing through a write that it could not have set itself, and
+// still sees what became of the profiles it changed. (Omitting the fields
+// altogether was the other choice; it would leave a write-only caller
+// blind to the outcome of its own write.)
+func (c *Call) Readable(cs []*contactsv1.Contact) []*contactsv1.Contact {
+	if c.grant.readsAny() {
+		return cs
+	}
+	var out []*contactsv1.Contact
+	for _, ct := range cs {
+		var profiles []contactsv1.ProfileType
+		for _, p := range ct.GetProfiles() {
+			if p != contactsv1.ProfileType_PROFILE_TYPE_UNSPECIFIED && c.grant.MayWrite(p) && !slices.Contains(profiles, p) {
+				profiles = append(profiles, p)
+			}
+		}
+		if len(profiles) == 0 {
+			continue
+		}
+		cp := proto.Clone(ct).(*contactsv1.Contact)
+		cp.Profiles = profiles
+		out = append(out, cp)
+	}
+	return out
 }
 
 // Caller is who makes the call.
@@ -261,10 +334,10 @@ func (c *Call) SetEtags(before, after string) {
 		return
 	}
 	if before != "" {
-		c.rec.EtagBefore = boundValue(before)
+		c.rec.EtagBefore = recordedID(before, wellFormedEtag)
 	}
 	if after != "" {
-		c.rec.EtagAfter = boundValue(after)
+		c.rec.EtagAfter = recordedID(after, wellFormedEtag)
 	}
 }
 
@@ -316,8 +389,13 @@ func describe(method, missing string) string {
 	}
 }
 
-// auditUnavailable refuses a write while the trail cannot be written.
-func (g *Gate) auditUnavailable(c *Call) error {
+// auditUnavailable refuses a write while the trail cannot be written, and
+// says so in the log, at most once per trailLogInterval.
+func (g *Gate) auditUnavailable(c *Call, cause error) error {
+	if ok, held := g.logLimit.Allow(logKeyTrail); ok {
+		g.log.Error("write refused: the audit trail cannot be written",
+			slog.String("rpc", c.method), slog.String("error", cause.Error()), slog.Int("suppressed", held))
+	}
 	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
 	md[metaRPC] = c.method
 	return g.refuse(codes.Unavailable, contactsv1.ErrorReason_AUDIT_UNAVAILABLE,
@@ -337,13 +415,13 @@ func printable(name string) string {
 func (g *Gate) record(id Identity, method string, req proto.Message) *Record {
 	rec := &Record{Caller: printable(id.Name), CallerSource: string(id.Source), RPC: printable(method)}
 	if r, ok := req.(propertyRequest); ok {
-		rec.PropertyID = boundValue(r.GetPropertyId())
+		rec.PropertyID = recordedID(r.GetPropertyId(), wellFormedPropertyID)
 	}
 	if r, ok := req.(requestIDRequest); ok {
-		rec.RequestID = boundValue(r.GetRequestId())
+		rec.RequestID = recordedID(r.GetRequestId(), wellFormedUUID)
 	}
 	if r, ok := req.(etagRequest); ok {
-		rec.EtagBefore = boundValue(r.GetEtag())
+		rec.EtagBefore = recordedID(r.GetEtag(), wellFormedEtag)
 	}
 	for _, p := range requestProfiles(req) {
 		if p != contactsv1.ProfileType_PROFILE_TYPE_UNSPECIFIED {
@@ -385,6 +463,7 @@ func (c *Call) end(resp proto.Message, err error, allowed bool) {
 			rec.Reason = info.GetReason()
 			md := info.GetMetadata()
 			rec.UpstreamRUID = boundValue(md[errmap.MetaRequestID])
+			rec.Outcome = outcomeOf(md[metaOutcome])
 			// Refused by the facade itself before any write: by the
 			// policy (a profile only the fresh state shows) or by
 			// validation. An upstream refusal was a call allowed.
@@ -400,11 +479,19 @@ func (c *Call) end(resp proto.Message, err error, allowed bool) {
 		rec.UpstreamRUID = boundValue(r.GetRequestId())
 	}
 	if r, ok := resp.(etagResponse); ok && rec.EtagAfter == "" {
-		rec.EtagAfter = boundValue(r.GetEtag())
+		rec.EtagAfter = recordedID(r.GetEtag(), wellFormedEtag)
+	}
+	if !allowed {
+		// Refused by the gate: summed up, not waited for.
+		g.cfg.Audit.refused(rec)
+		return
 	}
 	if werr := g.cfg.Audit.write(rec); werr != nil {
-		g.log.Error("audit record not written: writes are refused until the audit trail can be written",
-			slog.String("rpc", rec.RPC), slog.String("code", rec.Code), slog.String("error", werr.Error()))
+		if ok, held := g.logLimit.Allow(logKeyTrail); ok {
+			g.log.Error("audit record not written: writes are refused until the audit trail can be written",
+				slog.String("rpc", rec.RPC), slog.String("code", rec.Code), slog.String("error", werr.Error()),
+				slog.Int("suppressed", held))
+		}
 	}
 }
 
@@ -434,4 +521,92 @@ func boundValue(s string) string {
 		s = s[:128]
 	}
 	return printable(s)
+}
+
+// invalidID is what a record holds of an id sent that is not well-formed:
+// what a caller puts in an id field (an e-mail, a name, a phone number by
+// mistake) never reaches the trail.
+const invalidID = "invalid"
+
+// recordedID is an id from a request or answer as the record holds it:
+// "" when there is none, the id when it is well-formed, else invalidID.
+func recordedID(s string, wellFormed func(string) bool) string {
+	switch {
+	case s == "":
+		return ""
+	case wellFormed(s):
+		return s
+	default:
+		return invalidID
+	}
+}
+
+// wellFormedPropertyID reports whether s is a property id: 1 to 10
+// digits.
+func wellFormedPropertyID(s string) bool {
+	if len(s) == 0 || len(s) > 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// wellFormedUUID reports whether s is a UUID in its text form
+// (8-4-4-4-12 hex digits), as AIP-155 wants request_id.
+func wellFormedUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !isHex(c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// wellFormedEtag reports whether s has the shape of the facade's etags
+// (safeedit.Etag): W/" then 24 characters of unpadded base64url then ".
+func wellFormedEtag(s string) bool {
+	const prefix, n = `W/"`, 24
+	if len(s) != len(prefix)+n+1 || s[:len(prefix)] != prefix || s[len(s)-1] != '"' {
+		return false
+	}
+	for i := len(prefix); i < len(s)-1; i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// outcomeOf is an ErrorInfo's outcome as the record holds it: a short
+// lower-case word ("unknown"), else nothing.
+func outcomeOf(v string) string {
+	if v == "" || len(v) > 32 {
+		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 'a' || c > 'z') && c != '_' {
+			return ""
+		}
+	}
+	return v
 }

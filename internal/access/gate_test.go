@@ -139,6 +139,7 @@ callers:
 type stack struct {
 	svc   *fakeService
 	audit *bytes.Buffer
+	trail *access.Trail
 	addr  string
 	pki   *pki
 	gate  *access.Gate
@@ -157,7 +158,8 @@ func newStack(t *testing.T, now func() time.Time) *stack {
 	hold := access.NewHolder(pol)
 	var buf bytes.Buffer
 	var mu sync.Mutex
-	gate, err := access.NewGate(access.Config{Policy: hold, Audit: access.NewTrail(&lockedWriter{w: &buf, mu: &mu}), Now: now})
+	trail := access.NewTrail(&lockedWriter{w: &buf, mu: &mu})
+	gate, err := access.NewGate(access.Config{Policy: hold, Audit: trail, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +174,7 @@ func newStack(t *testing.T, now func() time.Time) *stack {
 	}
 	go s.Serve(lis)
 	t.Cleanup(s.Stop)
-	return &stack{svc: svc, audit: &buf, addr: lis.Addr().String(), pki: p, gate: gate, hold: hold, mu: &mu}
+	return &stack{svc: svc, audit: &buf, trail: trail, addr: lis.Addr().String(), pki: p, gate: gate, hold: hold, mu: &mu}
 }
 
 type lockedWriter struct {
@@ -314,6 +316,9 @@ func TestEveryWriteLeavesOneAuditRecordWithoutPII(t *testing.T) {
 	_, _ = admin.ReplaceContacts(ctx, &contactsv1.ReplaceContactsRequest{PropertyId: "1000001", Contacts: []*contactsv1.Contact{contact(gen, contactsv1.ProfileType_PROFILE_TYPE_INVOICES)}})
 	_, _ = anon.ReplaceContacts(ctx, &contactsv1.ReplaceContactsRequest{PropertyId: "1000002", Contacts: []*contactsv1.Contact{contact(gen)}})
 	_, _ = admin.ListContacts(ctx, &contactsv1.ListContactsRequest{PropertyId: "1000001"}) // a read: no record
+	if err := s.trail.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	s.mu.Lock()
 	out := s.audit.String()
 	s.mu.Unlock()

@@ -76,6 +76,14 @@ func (g *Grant) MayWrite(p contactsv1.ProfileType) bool {
 	return g != nil && (g.allProfiles || g.profiles[p])
 }
 
+// readsAny reports whether the grant allows any read RPC.
+func (g *Grant) readsAny() bool {
+	if g == nil {
+		return false
+	}
+	return g.allRPCs || slices.ContainsFunc(readMethods(), func(m string) bool { return g.rpcs[m] })
+}
+
 // writesAllProfiles reports whether the grant may change every profile,
 // so that no check of what a Replace would delete is needed.
 func (g *Grant) writesAllProfiles() bool { return g != nil && g.allProfiles }
@@ -236,7 +244,7 @@ func compile(n *yaml.Node, isDefault bool) (*Grant, error) {
 				errs = append(errs, lineErr(v, "id must be a caller identity or pattern"))
 				continue
 			}
-			g.Rule = v.Value
+			g.Rule = canonicalID(v.Value)
 		case "rpcs":
 			errs = append(errs, eachString(v, func(s string, at *yaml.Node) error { return g.addRPC(s, at) })...)
 		case "write_profiles":
@@ -409,16 +417,25 @@ func eachString(n *yaml.Node, fn func(string, *yaml.Node) error) []error {
 	return errs
 }
 
-// expectKeys refuses a mapping with keys other than allowed.
+// expectKeys refuses a mapping with keys other than allowed, or with a key
+// given twice (YAML would let the last one win, silently).
 func expectKeys(n *yaml.Node, allowed ...string) error {
 	if n.Kind != yaml.MappingNode {
 		return lineErr(n, "want a mapping")
 	}
 	var errs []error
+	seen := make(map[string]int)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; !slices.Contains(allowed, k.Value) {
+		k := n.Content[i]
+		if !slices.Contains(allowed, k.Value) {
 			errs = append(errs, lineErr(k, fmt.Sprintf("unknown key %q (want %s)", k.Value, strings.Join(allowed, ", "))))
+			continue
 		}
+		if first, dup := seen[k.Value]; dup {
+			errs = append(errs, lineErr(k, fmt.Sprintf("key %q is already given at line %d", k.Value, first)))
+			continue
+		}
+		seen[k.Value] = k.Line
 	}
 	return errors.Join(errs...)
 }

@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"runtime"
@@ -230,17 +231,28 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Serve serves on lis until Shutdown or Stop, with at most
-// Limits.MaxConnections connections open on it.
+// Serve serves on lis until Shutdown, with at most
+// Limits.MaxConnections connections open on it. It returns nil after
+// Shutdown, even one that came before it started (a signal right at
+// start-up).
 func (s *Server) Serve(lis net.Listener) error {
-	return s.grpc.Serve(netutil.LimitListener(lis, s.maxConns))
+	return stopped(s.grpc.Serve(netutil.LimitListener(lis, s.maxConns)))
 }
 
 // ServeHealth serves grpc.health.v1.Health only, in plaintext, on lis,
 // until Shutdown. It reports what the main server's health reports. It
 // has its own cap of Limits.MaxConnections.
 func (s *Server) ServeHealth(lis net.Listener) error {
-	return s.healthOnly.Serve(netutil.LimitListener(lis, s.maxConns))
+	return stopped(s.healthOnly.Serve(netutil.LimitListener(lis, s.maxConns)))
+}
+
+// stopped is the error of a grpc.Server's Serve, nil when it only says
+// the server was stopped: that is what Shutdown asked for.
+func stopped(err error) error {
+	if errors.Is(err, grpc.ErrServerStopped) {
+		return nil
+	}
+	return err
 }
 
 // Shutdown flips health to NOT_SERVING, keeps serving for the drain
