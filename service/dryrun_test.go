@@ -1,7 +1,9 @@
 package service_test
 
 import (
+	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -13,7 +15,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/access"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
+	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // outcome is what a write answers of what it wrote (or would write).
@@ -177,4 +181,28 @@ func withoutReadID(st *status.Status) proto.Message {
 		}
 	}
 	return p
+}
+
+// TestDryRunIsAuditedAsOne (issue 29): the audit record of a dry run says
+// so; the real call's does not.
+func TestDryRunIsAuditedAsOne(t *testing.T) {
+	var trail syncBuf
+	s := newGatedStack(t, service.Config{Audit: access.NewTrail(&trail)})
+	res := contactsv1.ProfileType_PROFILE_TYPE_RESERVATIONS
+	for _, dry := range []bool{true, false} {
+		if _, err := s.client.SetProfileContacts(ctxT(t), &contactsv1.SetProfileContactsRequest{PropertyId: fullID, ValidateOnly: dry,
+			Profile: res, Contacts: []*contactsv1.Contact{validContact(res)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(trail.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d records, want 2:\n%s", len(lines), trail.String())
+	}
+	for i, want := range []bool{true, false} {
+		var rec access.Record
+		if err := json.Unmarshal([]byte(lines[i]), &rec); err != nil || rec.DryRun != want || rec.Code != "OK" {
+			t.Errorf("record %d: %+v (%v), want dry_run %v", i, rec, err, want)
+		}
+	}
 }

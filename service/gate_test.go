@@ -126,3 +126,23 @@ func TestGateCreateKeepsWhatItDoesNotSend(t *testing.T) {
 		t.Fatalf("Create on a property with contacts: %v, want the upstream's ALREADY_EXISTS", err)
 	}
 }
+
+// TestWriteOnlyGrantReadsNothingElse (issue 27, item 4): a caller that may
+// clear PARITY but call no read RPC clears it on a property where no
+// contact serves it (no PUT) and gets neither the property's other
+// contacts nor their e-mails, in contacts or previous_contacts.
+func TestWriteOnlyGrantReadsNothingElse(t *testing.T) {
+	p, err := access.ParsePolicy([]byte("default:\n  rpcs: [ClearProfileContacts]\n  write_profiles: [PARITY]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newGatedStack(t, service.Config{Policy: access.NewHolder(p)})
+	resp, err := s.client.ClearProfileContacts(ctxLong(t), &contactsv1.ClearProfileContactsRequest{PropertyId: fullID,
+		Profile: contactsv1.ProfileType_PROFILE_TYPE_PARITY})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetContacts()) != 0 || len(resp.GetPreviousContacts()) != 0 || strings.Contains(resp.String(), "@") {
+		t.Fatalf("a write-only caller read the property: %v", resp)
+	}
+}

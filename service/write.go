@@ -77,6 +77,14 @@ type written struct {
 	upstreamID string
 }
 
+// readableBy is w as the caller may see it: a caller whose grant has no
+// read RPC sees only the contacts of the profiles it may write
+// (access.Call.Readable), not the whole property through a write's answer.
+func (w written) readableBy(call *access.Call) written {
+	w.previous, w.next, w.after, w.deleted = call.Readable(w.previous), call.Readable(w.next), call.Readable(w.after), call.Readable(w.deleted)
+	return w
+}
+
 // writeRPC runs one write RPC: admit the caller, refuse a request with
 // violations, answer a retry of a remembered request_id with its first
 // outcome, else write and remember the outcome.
@@ -98,7 +106,7 @@ func writeRPC[Resp proto.Message](ctx context.Context, s *Service, spec writeSpe
 		if err != nil {
 			return zero, err
 		}
-		return respond(w), nil
+		return respond(w.readableBy(call)), nil
 	}
 
 	fp, err := fingerprint(spec.req, call.Caller().Name)
@@ -135,7 +143,7 @@ func writeRPC[Resp proto.Message](ctx context.Context, s *Service, spec writeSpe
 		remember = merr == nil && sent && (definite(err) || kept != err)
 		return zero, err
 	}
-	resp = respond(w)
+	resp = respond(w.readableBy(call))
 	if o.Response, err = proto.Marshal(resp); err != nil {
 		return zero, errmap.Internal(spec.call).Err()
 	}

@@ -25,14 +25,12 @@ import (
 )
 
 const (
-	servicePrefix       = "/" + "contacts.v1.ContactsService" + "/"
-	maxLimiters         = 10000
-	metaCaller, metaRPC = "caller", "rpc"
-	metaMissing         = "missing"
-	missingIdentity     = "identity"
-	missingProperty     = "property"
-	missingRPC          = "rpc:"
-	missingProfile      = "profile:"
+	servicePrefix   = "/" + "contacts.v1.ContactsService" + "/"
+	maxLimiters     = 10000
+	missingIdentity = "identity"
+	missingProperty = "property"
+	missingRPC      = "rpc:"
+	missingProfile  = "profile:"
 	// trailLogInterval: at most one ERROR line of the trail's failures
 	// (with the count of those held back) per interval.
 	trailLogInterval = 10 * time.Second
@@ -124,6 +122,7 @@ type (
 	}
 	requestIDRequest interface{ GetRequestId() string }
 	etagRequest      interface{ GetEtag() string }
+	dryRunRequest    interface{ GetValidateOnly() bool }
 	etagResponse     interface{ GetEtag() string }
 	ruidResponse     interface{ GetRequestId() string }
 	upstreamResponse interface{ GetUpstreamRequestId() string }
@@ -231,7 +230,7 @@ func (g *Gate) spend(c *Call) error {
 	res.CancelAt(now)
 	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
 	name := printable(c.id.Name)
-	md[metaCaller], md[metaRPC] = name, c.method
+	md[errmap.MetaCaller], md[errmap.MetaRPC] = name, c.method
 	return g.refuse(codes.ResourceExhausted, contactsv1.ErrorReason_CALLER_RATE_LIMITED,
 		"caller "+name+" is over its share of the upstream; retry later", md,
 		&errdetails.RetryInfo{RetryDelay: durationpb.New(max(delay, time.Millisecond))}).Err()
@@ -372,7 +371,7 @@ func requestProfiles(req proto.Message) []contactsv1.ProfileType {
 func (g *Gate) denied(c *Call, missing string) error {
 	name := printable(c.id.Name)
 	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
-	md[metaCaller], md[metaMissing], md[metaRPC] = name, missing, c.method
+	md[errmap.MetaCaller], md[errmap.MetaMissing], md[errmap.MetaRPC] = name, missing, c.method
 	return g.refuse(codes.PermissionDenied, contactsv1.ErrorReason_CALLER_NOT_ALLOWED, "caller "+name+" may not "+describe(c.method, missing), md).Err()
 }
 
@@ -397,7 +396,7 @@ func (g *Gate) auditUnavailable(c *Call, cause error) error {
 			slog.String("rpc", c.method), slog.String("error", cause.Error()), slog.Int("suppressed", held))
 	}
 	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
-	md[metaRPC] = c.method
+	md[errmap.MetaRPC] = c.method
 	return g.refuse(codes.Unavailable, contactsv1.ErrorReason_AUDIT_UNAVAILABLE,
 		"the audit trail cannot be written; writes are refused until it can", md).Err()
 }
@@ -422,6 +421,9 @@ func (g *Gate) record(id Identity, method string, req proto.Message) *Record {
 	}
 	if r, ok := req.(etagRequest); ok {
 		rec.EtagBefore = recordedID(r.GetEtag(), wellFormedEtag)
+	}
+	if r, ok := req.(dryRunRequest); ok {
+		rec.DryRun = r.GetValidateOnly()
 	}
 	for _, p := range requestProfiles(req) {
 		if p != contactsv1.ProfileType_PROFILE_TYPE_UNSPECIFIED {

@@ -54,6 +54,8 @@ type Record struct {
 	// Allowed is false when the facade refused the call before the
 	// upstream (policy, fair share, validation).
 	Allowed bool `json:"allowed"`
+	// DryRun marks a call with validate_only: every check, no write.
+	DryRun bool `json:"dry_run,omitempty"`
 	// Count, on a record that sums up refusals, is how many more refusals
 	// of the caller, RPC, code and reason there were from Since to Time
 	// than the one recorded at Since.
