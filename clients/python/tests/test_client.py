@@ -198,6 +198,16 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(d.ota_code, "150")
         self.assertEqual(d.resource_info.resource_name, "properties/1000003/contacts")
 
+    def test_dry_run_shows_what_replace_would_delete(self):
+        before = self.stub.ListContacts(pb.ListContactsRequest(property_id="1000001"), timeout=TIMEOUT)
+        dry = self.stub.ReplaceContacts(pb.ReplaceContactsRequest(
+            property_id="1000001", contacts=[contact()], validate_only=True), timeout=TIMEOUT)
+        self.assertEqual([c.contact_person.name for c in dry.deleted_contacts], ["Anna de Vries", "Jan Jansen"])
+        self.assertEqual([c.contact_person.name for c in dry.contacts], ["Eva Bakker"])
+        self.assertEqual(dry.etag, before.etag, "the etag the dry run was computed against")
+        after = self.stub.ListContacts(pb.ListContactsRequest(property_id="1000001"), timeout=TIMEOUT)
+        self.assertEqual(after.etag, before.etag, "a dry run writes nothing")
+
     def test_rate_limited_upstream_gives_retry_info(self):
         upstream = RateLimitedUpstream()
         self.addCleanup(upstream.server_close)

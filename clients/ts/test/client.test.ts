@@ -183,6 +183,16 @@ describe("contacts.v1.ContactsService from TypeScript", () => {
     assert.equal(d.resourceInfo?.resourceName, "properties/1000003/contacts");
   });
 
+  test("a dry run (validateOnly) shows what ReplaceContacts would delete, and writes nothing", async () => {
+    const before = await client.listContacts({ propertyId: "1000001" });
+    const dry = await client.replaceContacts({ propertyId: "1000001", contacts: [contact()], validateOnly: true });
+    assert.deepEqual(dry.deletedContacts.map((c) => c.contactPerson?.name), ["Anna de Vries", "Jan Jansen"]);
+    assert.deepEqual(dry.contacts.map((c) => c.contactPerson?.name), ["Eva Bakker"]);
+    assert.equal(dry.etag, before.etag);
+    const after = await client.listContacts({ propertyId: "1000001" });
+    assert.equal(after.etag, before.etag);
+  });
+
   test("a rate-limited upstream gives RetryInfo", async () => {
     const upstream = http.createServer((_req, res) => {
       res.writeHead(429, { "Retry-After": "7", "Content-Type": "text/plain" });

@@ -60,30 +60,34 @@ class Address(_message.Message):
     def __init__(self, address_line: _Optional[str] = ..., city_name: _Optional[str] = ..., postal_code: _Optional[str] = ..., country_code: _Optional[str] = ..., language_code: _Optional[str] = ..., state_prov_code: _Optional[str] = ...) -> None: ...
 
 class ClearProfileContactsRequest(_message.Message):
-    __slots__ = ["etag", "profile", "property_id", "request_id"]
+    __slots__ = ["etag", "profile", "property_id", "request_id", "validate_only"]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     PROPERTY_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     etag: str
     profile: ProfileType
     property_id: str
     request_id: str
-    def __init__(self, property_id: _Optional[str] = ..., profile: _Optional[_Union[ProfileType, str]] = ..., etag: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, property_id: _Optional[str] = ..., profile: _Optional[_Union[ProfileType, str]] = ..., etag: _Optional[str] = ..., request_id: _Optional[str] = ..., validate_only: bool = ...) -> None: ...
 
 class ClearProfileContactsResponse(_message.Message):
-    __slots__ = ["contacts", "etag", "previous_contacts", "upstream_request_id", "warnings"]
+    __slots__ = ["contacts", "deleted_contacts", "etag", "previous_contacts", "upstream_request_id", "warnings"]
     CONTACTS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_CONTACTS_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_CONTACTS_FIELD_NUMBER: _ClassVar[int]
     UPSTREAM_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     contacts: _containers.RepeatedCompositeFieldContainer[Contact]
+    deleted_contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     etag: str
     previous_contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     upstream_request_id: str
     warnings: _containers.RepeatedCompositeFieldContainer[Warning]
-    def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., etag: _Optional[str] = ..., previous_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., upstream_request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., etag: _Optional[str] = ..., previous_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., upstream_request_id: _Optional[str] = ..., deleted_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ...) -> None: ...
 
 class Contact(_message.Message):
     __slots__ = ["address", "contact_person", "email", "phones", "profiles"]
@@ -112,28 +116,34 @@ class ContactPerson(_message.Message):
     def __init__(self, name: _Optional[str] = ..., gender: _Optional[_Union[Gender, str]] = ..., job_title: _Optional[_Union[JobTitle, str]] = ..., language_code: _Optional[str] = ...) -> None: ...
 
 class CreateContactsRequest(_message.Message):
-    __slots__ = ["contacts", "property_id", "request_id"]
+    __slots__ = ["contacts", "property_id", "request_id", "validate_only"]
     CONTACTS_FIELD_NUMBER: _ClassVar[int]
     PROPERTY_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     property_id: str
     request_id: str
-    def __init__(self, property_id: _Optional[str] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, property_id: _Optional[str] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., request_id: _Optional[str] = ..., validate_only: bool = ...) -> None: ...
 
 class CreateContactsResponse(_message.Message):
-    __slots__ = ["etag", "previous_contacts", "request_id", "upstream_request_id", "warnings"]
+    __slots__ = ["contacts", "deleted_contacts", "etag", "previous_contacts", "request_id", "upstream_request_id", "warnings"]
+    CONTACTS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_CONTACTS_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_CONTACTS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     UPSTREAM_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    contacts: _containers.RepeatedCompositeFieldContainer[Contact]
+    deleted_contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     etag: str
     previous_contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     request_id: str
     upstream_request_id: str
     warnings: _containers.RepeatedCompositeFieldContainer[Warning]
-    def __init__(self, warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., request_id: _Optional[str] = ..., etag: _Optional[str] = ..., previous_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., upstream_request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., request_id: _Optional[str] = ..., etag: _Optional[str] = ..., previous_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., upstream_request_id: _Optional[str] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., deleted_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ...) -> None: ...
 
 class GetProfileContactsRequest(_message.Message):
     __slots__ = ["profile", "property_id"]
@@ -192,88 +202,102 @@ class Phone(_message.Message):
     def __init__(self, phone_number: _Optional[str] = ..., phone_tech_type: _Optional[_Union[PhoneTechType, str]] = ..., extension: _Optional[str] = ...) -> None: ...
 
 class ReplaceContactsRequest(_message.Message):
-    __slots__ = ["contacts", "etag", "property_id", "request_id"]
+    __slots__ = ["contacts", "etag", "property_id", "request_id", "validate_only"]
     CONTACTS_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     PROPERTY_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     etag: str
     property_id: str
     request_id: str
-    def __init__(self, property_id: _Optional[str] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., etag: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, property_id: _Optional[str] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., etag: _Optional[str] = ..., request_id: _Optional[str] = ..., validate_only: bool = ...) -> None: ...
 
 class ReplaceContactsResponse(_message.Message):
-    __slots__ = ["etag", "previous_contacts", "request_id", "upstream_request_id", "warnings"]
+    __slots__ = ["contacts", "deleted_contacts", "etag", "previous_contacts", "request_id", "upstream_request_id", "warnings"]
+    CONTACTS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_CONTACTS_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_CONTACTS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     UPSTREAM_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    contacts: _containers.RepeatedCompositeFieldContainer[Contact]
+    deleted_contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     etag: str
     previous_contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     request_id: str
     upstream_request_id: str
     warnings: _containers.RepeatedCompositeFieldContainer[Warning]
-    def __init__(self, warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., request_id: _Optional[str] = ..., etag: _Optional[str] = ..., previous_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., upstream_request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., request_id: _Optional[str] = ..., etag: _Optional[str] = ..., previous_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., upstream_request_id: _Optional[str] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., deleted_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ...) -> None: ...
 
 class SetProfileContactsRequest(_message.Message):
-    __slots__ = ["contacts", "etag", "profile", "property_id", "request_id"]
+    __slots__ = ["contacts", "etag", "profile", "property_id", "request_id", "validate_only"]
     CONTACTS_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     PROPERTY_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     etag: str
     profile: ProfileType
     property_id: str
     request_id: str
-    def __init__(self, property_id: _Optional[str] = ..., profile: _Optional[_Union[ProfileType, str]] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., etag: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, property_id: _Optional[str] = ..., profile: _Optional[_Union[ProfileType, str]] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., etag: _Optional[str] = ..., request_id: _Optional[str] = ..., validate_only: bool = ...) -> None: ...
 
 class SetProfileContactsResponse(_message.Message):
-    __slots__ = ["contacts", "etag", "previous_contacts", "upstream_request_id", "warnings"]
+    __slots__ = ["contacts", "deleted_contacts", "etag", "previous_contacts", "upstream_request_id", "warnings"]
     CONTACTS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_CONTACTS_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_CONTACTS_FIELD_NUMBER: _ClassVar[int]
     UPSTREAM_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     contacts: _containers.RepeatedCompositeFieldContainer[Contact]
+    deleted_contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     etag: str
     previous_contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     upstream_request_id: str
     warnings: _containers.RepeatedCompositeFieldContainer[Warning]
-    def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., etag: _Optional[str] = ..., previous_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., upstream_request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., etag: _Optional[str] = ..., previous_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., upstream_request_id: _Optional[str] = ..., deleted_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ...) -> None: ...
 
 class UpdateProfileContactRequest(_message.Message):
-    __slots__ = ["contact", "etag", "profile", "property_id", "request_id", "update_mask"]
+    __slots__ = ["contact", "etag", "profile", "property_id", "request_id", "update_mask", "validate_only"]
     CONTACT_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     PROPERTY_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     contact: Contact
     etag: str
     profile: ProfileType
     property_id: str
     request_id: str
     update_mask: _field_mask_pb2.FieldMask
-    def __init__(self, property_id: _Optional[str] = ..., profile: _Optional[_Union[ProfileType, str]] = ..., contact: _Optional[_Union[Contact, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., etag: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, property_id: _Optional[str] = ..., profile: _Optional[_Union[ProfileType, str]] = ..., contact: _Optional[_Union[Contact, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., etag: _Optional[str] = ..., request_id: _Optional[str] = ..., validate_only: bool = ...) -> None: ...
 
 class UpdateProfileContactResponse(_message.Message):
-    __slots__ = ["contacts", "etag", "previous_contacts", "upstream_request_id", "warnings"]
+    __slots__ = ["contacts", "deleted_contacts", "etag", "previous_contacts", "upstream_request_id", "warnings"]
     CONTACTS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_CONTACTS_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_CONTACTS_FIELD_NUMBER: _ClassVar[int]
     UPSTREAM_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     contacts: _containers.RepeatedCompositeFieldContainer[Contact]
+    deleted_contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     etag: str
     previous_contacts: _containers.RepeatedCompositeFieldContainer[Contact]
     upstream_request_id: str
     warnings: _containers.RepeatedCompositeFieldContainer[Warning]
-    def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., etag: _Optional[str] = ..., previous_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., upstream_request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., etag: _Optional[str] = ..., previous_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., upstream_request_id: _Optional[str] = ..., deleted_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ...) -> None: ...
 
 class Warning(_message.Message):
     __slots__ = ["code", "message"]

@@ -24,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file contacts/v1/contacts.proto.
  */
 export const file_contacts_v1_contacts: GenFile = /*@__PURE__*/
-  fileDesc("Chpjb250YWN0cy92MS9jb250YWN0cy5wcm90bxILY29udGFjdHMudjEiSAoTTGlzdENvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIcChRub19sYW5ndWFnZV9mYWxsYmFjaxgCIAEoCCLsAQoUTGlzdENvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAIgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIWCgpyZXF1ZXN0X2lkGAMgASgJQgIYARIMCgRldGFnGAQgASgJEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLAoJY2FjaGVfYWdlGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKC2NhY2hlX3N0YWxlGAcgASgIIncKFlJlcGxhY2VDb250YWN0c1JlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSJgoIY29udGFjdHMYAiADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAyABKAkSEgoKcmVxdWVzdF9pZBgEIAEoCSK1AQoXUmVwbGFjZUNvbnRhY3RzUmVzcG9uc2USJgoId2FybmluZ3MYASADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhYKCnJlcXVlc3RfaWQYAiABKAlCAhgBEgwKBGV0YWcYAyABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYBCADKAsyFC5jb250YWN0cy52MS5Db250YWN0EhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkiaAoVQ3JlYXRlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEiYKCGNvbnRhY3RzGAIgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBISCgpyZXF1ZXN0X2lkGAMgASgJIrQBChZDcmVhdGVDb250YWN0c1Jlc3BvbnNlEiYKCHdhcm5pbmdzGAEgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIWCgpyZXF1ZXN0X2lkGAIgASgJQgIYARIMCgRldGFnGAMgASgJEi8KEXByZXZpb3VzX2NvbnRhY3RzGAQgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAUgASgJIlsKGUdldFByb2ZpbGVDb250YWN0c1JlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSKQoHcHJvZmlsZRgCIAEoDjIYLmNvbnRhY3RzLnYxLlByb2ZpbGVUeXBlIpcBChpHZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRImCgh3YXJuaW5ncxgDIAMoCzIULmNvbnRhY3RzLnYxLldhcm5pbmcSGwoTdXBzdHJlYW1fcmVxdWVzdF9pZBgEIAEoCSKlAQoZU2V0UHJvZmlsZUNvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIpCgdwcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSJgoIY29udGFjdHMYAyADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoCSLIAQoaU2V0UHJvZmlsZUNvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAiABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYAyADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAQgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAUgASgJItcBChtVcGRhdGVQcm9maWxlQ29udGFjdFJlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSKQoHcHJvZmlsZRgCIAEoDjIYLmNvbnRhY3RzLnYxLlByb2ZpbGVUeXBlEiUKB2NvbnRhY3QYAyABKAsyFC5jb250YWN0cy52MS5Db250YWN0Ei8KC3VwZGF0ZV9tYXNrGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIMCgRldGFnGAUgASgJEhIKCnJlcXVlc3RfaWQYBiABKAkiygEKHFVwZGF0ZVByb2ZpbGVDb250YWN0UmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAiABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYAyADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAQgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAUgASgJIn8KG0NsZWFyUHJvZmlsZUNvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIpCgdwcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSDAoEZXRhZxgDIAEoCRISCgpyZXF1ZXN0X2lkGAQgASgJIsoBChxDbGVhclByb2ZpbGVDb250YWN0c1Jlc3BvbnNlEiYKCGNvbnRhY3RzGAEgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIMCgRldGFnGAIgASgJEi8KEXByZXZpb3VzX2NvbnRhY3RzGAMgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBImCgh3YXJuaW5ncxgEIAMoCzIULmNvbnRhY3RzLnYxLldhcm5pbmcSGwoTdXBzdHJlYW1fcmVxdWVzdF9pZBgFIAEoCSLDAQoHQ29udGFjdBIqCghwcm9maWxlcxgBIAMoDjIYLmNvbnRhY3RzLnYxLlByb2ZpbGVUeXBlEjIKDmNvbnRhY3RfcGVyc29uGAIgASgLMhouY29udGFjdHMudjEuQ29udGFjdFBlcnNvbhIlCgdhZGRyZXNzGAMgASgLMhQuY29udGFjdHMudjEuQWRkcmVzcxIiCgZwaG9uZXMYBCADKAsyEi5jb250YWN0cy52MS5QaG9uZRINCgVlbWFpbBgFIAEoCSKDAQoNQ29udGFjdFBlcnNvbhIMCgRuYW1lGAEgASgJEiMKBmdlbmRlchgCIAEoDjITLmNvbnRhY3RzLnYxLkdlbmRlchIoCglqb2JfdGl0bGUYAyABKA4yFS5jb250YWN0cy52MS5Kb2JUaXRsZRIVCg1sYW5ndWFnZV9jb2RlGAQgASgJIo0BCgdBZGRyZXNzEhQKDGFkZHJlc3NfbGluZRgBIAEoCRIRCgljaXR5X25hbWUYAiABKAkSEwoLcG9zdGFsX2NvZGUYAyABKAkSFAoMY291bnRyeV9jb2RlGAQgASgJEhUKDWxhbmd1YWdlX2NvZGUYBSABKAkSFwoPc3RhdGVfcHJvdl9jb2RlGAYgASgJImUKBVBob25lEhQKDHBob25lX251bWJlchgBIAEoCRIzCg9waG9uZV90ZWNoX3R5cGUYAiABKA4yGi5jb250YWN0cy52MS5QaG9uZVRlY2hUeXBlEhEKCWV4dGVuc2lvbhgDIAEoCSIoCgdXYXJuaW5nEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCSqzAgoLUHJvZmlsZVR5cGUSHAoYUFJPRklMRV9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUUFJPRklMRV9UWVBFX0dFTkVSQUwQARIdChlQUk9GSUxFX1RZUEVfUkVTRVJWQVRJT05TEAISGQoVUFJPRklMRV9UWVBFX0lOVk9JQ0VTEAMSHQoZUFJPRklMRV9UWVBFX0FWQUlMQUJJTElUWRAEEh0KGVBST0ZJTEVfVFlQRV9TSVRFX0NPTlRFTlQQBRIXChNQUk9GSUxFX1RZUEVfUEFSSVRZEAYSGQoVUFJPRklMRV9UWVBFX1JFUVVFU1RTEAcSJQohUFJPRklMRV9UWVBFX0NFTlRSQUxfUkVTRVJWQVRJT05TEAgSGQoVUFJPRklMRV9UWVBFX0NPTlRSQUNUEAkqRAoGR2VuZGVyEhYKEkdFTkRFUl9VTlNQRUNJRklFRBAAEg8KC0dFTkRFUl9NQUxFEAESEQoNR0VOREVSX0ZFTUFMRRACKucECghKb2JUaXRsZRIZChVKT0JfVElUTEVfVU5TUEVDSUZJRUQQABIVChFKT0JfVElUTEVfVU5LTk9XThABEiUKIUpPQl9USVRMRV9BRE1JTklTVFJBVElPTl9FTVBMT1lFRRACEi4KKkpPQl9USVRMRV9ESVJFQ1RPUl9PRl9CVVNJTkVTU19ERVZFTE9QTUVOVBADEiAKHEpPQl9USVRMRV9FX0NPTU1FUkNFX01BTkFHRVIQBBIdChlKT0JfVElUTEVfRklOQU5DRV9NQU5BR0VSEAUSIwofSk9CX1RJVExFX0ZST05UX09GRklDRV9FTVBMT1lFRRAGEiIKHkpPQl9USVRMRV9GUk9OVF9PRkZJQ0VfTUFOQUdFUhAHEh0KGUpPQl9USVRMRV9HRU5FUkFMX01BTkFHRVIQCBIfChtKT0JfVElUTEVfTUFSS0VUSU5HX01BTkFHRVIQCRITCg9KT0JfVElUTEVfT1dORVIQChIjCh9KT0JfVElUTEVfUkVTRVJWQVRJT05TX0VNUExPWUVFEAsSIgoeSk9CX1RJVExFX1JFU0VSVkFUSU9OU19NQU5BR0VSEAwSHQoZSk9CX1RJVExFX1JFVkVOVUVfTUFOQUdFUhANEiQKIEpPQl9USVRMRV9ST09NU19ESVZJU0lPTl9NQU5BR0VSEA4SKQolSk9CX1RJVExFX1NBTEVTX0FORF9NQVJLRVRJTkdfTUFOQUdFUhAPEh0KGUpPQl9USVRMRV9TQUxFU19FWEVDVVRJVkUQEBIbChdKT0JfVElUTEVfU0FMRVNfTUFOQUdFUhARKoMBCg1QaG9uZVRlY2hUeXBlEh8KG1BIT05FX1RFQ0hfVFlQRV9VTlNQRUNJRklFRBAAEhwKGFBIT05FX1RFQ0hfVFlQRV9MQU5ETElORRABEhcKE1BIT05FX1RFQ0hfVFlQRV9GQVgQAxIaChZQSE9ORV9URUNIX1RZUEVfTU9CSUxFEAUy0QUKD0NvbnRhY3RzU2VydmljZRJYCgxMaXN0Q29udGFjdHMSIC5jb250YWN0cy52MS5MaXN0Q29udGFjdHNSZXF1ZXN0GiEuY29udGFjdHMudjEuTGlzdENvbnRhY3RzUmVzcG9uc2UiA5ACARJcCg9SZXBsYWNlQ29udGFjdHMSIy5jb250YWN0cy52MS5SZXBsYWNlQ29udGFjdHNSZXF1ZXN0GiQuY29udGFjdHMudjEuUmVwbGFjZUNvbnRhY3RzUmVzcG9uc2USWQoOQ3JlYXRlQ29udGFjdHMSIi5jb250YWN0cy52MS5DcmVhdGVDb250YWN0c1JlcXVlc3QaIy5jb250YWN0cy52MS5DcmVhdGVDb250YWN0c1Jlc3BvbnNlEmoKEkdldFByb2ZpbGVDb250YWN0cxImLmNvbnRhY3RzLnYxLkdldFByb2ZpbGVDb250YWN0c1JlcXVlc3QaJy5jb250YWN0cy52MS5HZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZSIDkAIBEmUKElNldFByb2ZpbGVDb250YWN0cxImLmNvbnRhY3RzLnYxLlNldFByb2ZpbGVDb250YWN0c1JlcXVlc3QaJy5jb250YWN0cy52MS5TZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZRJrChRVcGRhdGVQcm9maWxlQ29udGFjdBIoLmNvbnRhY3RzLnYxLlVwZGF0ZVByb2ZpbGVDb250YWN0UmVxdWVzdBopLmNvbnRhY3RzLnYxLlVwZGF0ZVByb2ZpbGVDb250YWN0UmVzcG9uc2USawoUQ2xlYXJQcm9maWxlQ29udGFjdHMSKC5jb250YWN0cy52MS5DbGVhclByb2ZpbGVDb250YWN0c1JlcXVlc3QaKS5jb250YWN0cy52MS5DbGVhclByb2ZpbGVDb250YWN0c1Jlc3BvbnNlQtcBCh5jb20uY29udGFjdHNmYWNhZGUuY29udGFjdHMudjFCDUNvbnRhY3RzUHJvdG9QAVpFZ2l0aHViLmNvbS9jb250YWN0cy1mYWNhZGUvY29udGFjdHMtZmFjYWRlL2dlbi9jb250YWN0cy92MTtjb250YWN0c3YxogIDQ1hYqgIaQ29udGFjdHNGYWNhZGUuQ29udGFjdHMuVjHKAhpDb250YWN0c0ZhY2FkZVxDb250YWN0c1xWMeoCHENvbnRhY3RzRmFjYWRlOjpDb250YWN0czo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask]);
+  fileDesc("Chpjb250YWN0cy92MS9jb250YWN0cy5wcm90bxILY29udGFjdHMudjEiSAoTTGlzdENvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIcChRub19sYW5ndWFnZV9mYWxsYmFjaxgCIAEoCCLsAQoUTGlzdENvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAIgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIWCgpyZXF1ZXN0X2lkGAMgASgJQgIYARIMCgRldGFnGAQgASgJEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLAoJY2FjaGVfYWdlGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKC2NhY2hlX3N0YWxlGAcgASgIIo4BChZSZXBsYWNlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEiYKCGNvbnRhY3RzGAIgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIMCgRldGFnGAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkSFQoNdmFsaWRhdGVfb25seRgFIAEoCCKNAgoXUmVwbGFjZUNvbnRhY3RzUmVzcG9uc2USJgoId2FybmluZ3MYASADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhYKCnJlcXVlc3RfaWQYAiABKAlCAhgBEgwKBGV0YWcYAyABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYBCADKAsyFC5jb250YWN0cy52MS5Db250YWN0EhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSJgoIY29udGFjdHMYBiADKAsyFC5jb250YWN0cy52MS5Db250YWN0Ei4KEGRlbGV0ZWRfY29udGFjdHMYByADKAsyFC5jb250YWN0cy52MS5Db250YWN0In8KFUNyZWF0ZUNvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRImCghjb250YWN0cxgCIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSEgoKcmVxdWVzdF9pZBgDIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAQgASgIIowCChZDcmVhdGVDb250YWN0c1Jlc3BvbnNlEiYKCHdhcm5pbmdzGAEgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIWCgpyZXF1ZXN0X2lkGAIgASgJQgIYARIMCgRldGFnGAMgASgJEi8KEXByZXZpb3VzX2NvbnRhY3RzGAQgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAUgASgJEiYKCGNvbnRhY3RzGAYgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIuChBkZWxldGVkX2NvbnRhY3RzGAcgAygLMhQuY29udGFjdHMudjEuQ29udGFjdCJbChlHZXRQcm9maWxlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEikKB3Byb2ZpbGUYAiABKA4yGC5jb250YWN0cy52MS5Qcm9maWxlVHlwZSKXAQoaR2V0UHJvZmlsZUNvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAiABKAkSJgoId2FybmluZ3MYAyADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBCABKAkivAEKGVNldFByb2ZpbGVDb250YWN0c1JlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSKQoHcHJvZmlsZRgCIAEoDjIYLmNvbnRhY3RzLnYxLlByb2ZpbGVUeXBlEiYKCGNvbnRhY3RzGAMgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIMCgRldGFnGAQgASgJEhIKCnJlcXVlc3RfaWQYBSABKAkSFQoNdmFsaWRhdGVfb25seRgGIAEoCCL4AQoaU2V0UHJvZmlsZUNvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAiABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYAyADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAQgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAUgASgJEi4KEGRlbGV0ZWRfY29udGFjdHMYBiADKAsyFC5jb250YWN0cy52MS5Db250YWN0Iu4BChtVcGRhdGVQcm9maWxlQ29udGFjdFJlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSKQoHcHJvZmlsZRgCIAEoDjIYLmNvbnRhY3RzLnYxLlByb2ZpbGVUeXBlEiUKB2NvbnRhY3QYAyABKAsyFC5jb250YWN0cy52MS5Db250YWN0Ei8KC3VwZGF0ZV9tYXNrGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIMCgRldGFnGAUgASgJEhIKCnJlcXVlc3RfaWQYBiABKAkSFQoNdmFsaWRhdGVfb25seRgHIAEoCCL6AQocVXBkYXRlUHJvZmlsZUNvbnRhY3RSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgDIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSJgoId2FybmluZ3MYBCADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLgoQZGVsZXRlZF9jb250YWN0cxgGIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QilgEKG0NsZWFyUHJvZmlsZUNvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIpCgdwcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSDAoEZXRhZxgDIAEoCRISCgpyZXF1ZXN0X2lkGAQgASgJEhUKDXZhbGlkYXRlX29ubHkYBSABKAgi+gEKHENsZWFyUHJvZmlsZUNvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAiABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYAyADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAQgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAUgASgJEi4KEGRlbGV0ZWRfY29udGFjdHMYBiADKAsyFC5jb250YWN0cy52MS5Db250YWN0IsMBCgdDb250YWN0EioKCHByb2ZpbGVzGAEgAygOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSMgoOY29udGFjdF9wZXJzb24YAiABKAsyGi5jb250YWN0cy52MS5Db250YWN0UGVyc29uEiUKB2FkZHJlc3MYAyABKAsyFC5jb250YWN0cy52MS5BZGRyZXNzEiIKBnBob25lcxgEIAMoCzISLmNvbnRhY3RzLnYxLlBob25lEg0KBWVtYWlsGAUgASgJIoMBCg1Db250YWN0UGVyc29uEgwKBG5hbWUYASABKAkSIwoGZ2VuZGVyGAIgASgOMhMuY29udGFjdHMudjEuR2VuZGVyEigKCWpvYl90aXRsZRgDIAEoDjIVLmNvbnRhY3RzLnYxLkpvYlRpdGxlEhUKDWxhbmd1YWdlX2NvZGUYBCABKAkijQEKB0FkZHJlc3MSFAoMYWRkcmVzc19saW5lGAEgASgJEhEKCWNpdHlfbmFtZRgCIAEoCRITCgtwb3N0YWxfY29kZRgDIAEoCRIUCgxjb3VudHJ5X2NvZGUYBCABKAkSFQoNbGFuZ3VhZ2VfY29kZRgFIAEoCRIXCg9zdGF0ZV9wcm92X2NvZGUYBiABKAkiZQoFUGhvbmUSFAoMcGhvbmVfbnVtYmVyGAEgASgJEjMKD3Bob25lX3RlY2hfdHlwZRgCIAEoDjIaLmNvbnRhY3RzLnYxLlBob25lVGVjaFR5cGUSEQoJZXh0ZW5zaW9uGAMgASgJIigKB1dhcm5pbmcSDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJKrMCCgtQcm9maWxlVHlwZRIcChhQUk9GSUxFX1RZUEVfVU5TUEVDSUZJRUQQABIYChRQUk9GSUxFX1RZUEVfR0VORVJBTBABEh0KGVBST0ZJTEVfVFlQRV9SRVNFUlZBVElPTlMQAhIZChVQUk9GSUxFX1RZUEVfSU5WT0lDRVMQAxIdChlQUk9GSUxFX1RZUEVfQVZBSUxBQklMSVRZEAQSHQoZUFJPRklMRV9UWVBFX1NJVEVfQ09OVEVOVBAFEhcKE1BST0ZJTEVfVFlQRV9QQVJJVFkQBhIZChVQUk9GSUxFX1RZUEVfUkVRVUVTVFMQBxIlCiFQUk9GSUxFX1RZUEVfQ0VOVFJBTF9SRVNFUlZBVElPTlMQCBIZChVQUk9GSUxFX1RZUEVfQ09OVFJBQ1QQCSpECgZHZW5kZXISFgoSR0VOREVSX1VOU1BFQ0lGSUVEEAASDwoLR0VOREVSX01BTEUQARIRCg1HRU5ERVJfRkVNQUxFEAIq5wQKCEpvYlRpdGxlEhkKFUpPQl9USVRMRV9VTlNQRUNJRklFRBAAEhUKEUpPQl9USVRMRV9VTktOT1dOEAESJQohSk9CX1RJVExFX0FETUlOSVNUUkFUSU9OX0VNUExPWUVFEAISLgoqSk9CX1RJVExFX0RJUkVDVE9SX09GX0JVU0lORVNTX0RFVkVMT1BNRU5UEAMSIAocSk9CX1RJVExFX0VfQ09NTUVSQ0VfTUFOQUdFUhAEEh0KGUpPQl9USVRMRV9GSU5BTkNFX01BTkFHRVIQBRIjCh9KT0JfVElUTEVfRlJPTlRfT0ZGSUNFX0VNUExPWUVFEAYSIgoeSk9CX1RJVExFX0ZST05UX09GRklDRV9NQU5BR0VSEAcSHQoZSk9CX1RJVExFX0dFTkVSQUxfTUFOQUdFUhAIEh8KG0pPQl9USVRMRV9NQVJLRVRJTkdfTUFOQUdFUhAJEhMKD0pPQl9USVRMRV9PV05FUhAKEiMKH0pPQl9USVRMRV9SRVNFUlZBVElPTlNfRU1QTE9ZRUUQCxIiCh5KT0JfVElUTEVfUkVTRVJWQVRJT05TX01BTkFHRVIQDBIdChlKT0JfVElUTEVfUkVWRU5VRV9NQU5BR0VSEA0SJAogSk9CX1RJVExFX1JPT01TX0RJVklTSU9OX01BTkFHRVIQDhIpCiVKT0JfVElUTEVfU0FMRVNfQU5EX01BUktFVElOR19NQU5BR0VSEA8SHQoZSk9CX1RJVExFX1NBTEVTX0VYRUNVVElWRRAQEhsKF0pPQl9USVRMRV9TQUxFU19NQU5BR0VSEBEqgwEKDVBob25lVGVjaFR5cGUSHwobUEhPTkVfVEVDSF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYUEhPTkVfVEVDSF9UWVBFX0xBTkRMSU5FEAESFwoTUEhPTkVfVEVDSF9UWVBFX0ZBWBADEhoKFlBIT05FX1RFQ0hfVFlQRV9NT0JJTEUQBTLRBQoPQ29udGFjdHNTZXJ2aWNlElgKDExpc3RDb250YWN0cxIgLmNvbnRhY3RzLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaIS5jb250YWN0cy52MS5MaXN0Q29udGFjdHNSZXNwb25zZSIDkAIBElwKD1JlcGxhY2VDb250YWN0cxIjLmNvbnRhY3RzLnYxLlJlcGxhY2VDb250YWN0c1JlcXVlc3QaJC5jb250YWN0cy52MS5SZXBsYWNlQ29udGFjdHNSZXNwb25zZRJZCg5DcmVhdGVDb250YWN0cxIiLmNvbnRhY3RzLnYxLkNyZWF0ZUNvbnRhY3RzUmVxdWVzdBojLmNvbnRhY3RzLnYxLkNyZWF0ZUNvbnRhY3RzUmVzcG9uc2USagoSR2V0UHJvZmlsZUNvbnRhY3RzEiYuY29udGFjdHMudjEuR2V0UHJvZmlsZUNvbnRhY3RzUmVxdWVzdBonLmNvbnRhY3RzLnYxLkdldFByb2ZpbGVDb250YWN0c1Jlc3BvbnNlIgOQAgESZQoSU2V0UHJvZmlsZUNvbnRhY3RzEiYuY29udGFjdHMudjEuU2V0UHJvZmlsZUNvbnRhY3RzUmVxdWVzdBonLmNvbnRhY3RzLnYxLlNldFByb2ZpbGVDb250YWN0c1Jlc3BvbnNlEmsKFFVwZGF0ZVByb2ZpbGVDb250YWN0EiguY29udGFjdHMudjEuVXBkYXRlUHJvZmlsZUNvbnRhY3RSZXF1ZXN0GikuY29udGFjdHMudjEuVXBkYXRlUHJvZmlsZUNvbnRhY3RSZXNwb25zZRJrChRDbGVhclByb2ZpbGVDb250YWN0cxIoLmNvbnRhY3RzLnYxLkNsZWFyUHJvZmlsZUNvbnRhY3RzUmVxdWVzdBopLmNvbnRhY3RzLnYxLkNsZWFyUHJvZmlsZUNvbnRhY3RzUmVzcG9uc2VC1wEKHmNvbS5jb250YWN0c2ZhY2FkZS5jb250YWN0cy52MUINQ29udGFjdHNQcm90b1ABWkVnaXRodWIuY29tL2NvbnRhY3RzLWZhY2FkZS9jb250YWN0cy1mYWNhZGUvZ2VuL2NvbnRhY3RzL3YxO2NvbnRhY3RzdjGiAgNDWFiqAhpDb250YWN0c0ZhY2FkZS5Db250YWN0cy5WMcoCGkNvbnRhY3RzRmFjYWRlXENvbnRhY3RzXFYx6gIcQ29udGFjdHNGYWNhZGU6OkNvbnRhY3RzOjpWMWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask]);
 
 /**
  * ListContactsRequest names the property whose contacts to read.
@@ -182,6 +182,18 @@ export type ReplaceContactsRequest = Message<"contacts.v1.ReplaceContactsRequest
    * @generated from field: string request_id = 4;
    */
   requestId: string;
+
+  /**
+   * Optional. A dry run (AIP-163): the facade makes every check of the real
+   * call (access policy, validation, a fresh read, the etag) and answers
+   * what it would write and delete, without writing, without remembering
+   * request_id, and fails exactly where the real call would fail before its
+   * write. Checks only Booking.com makes (e.g. a phone number against the
+   * property's country) are not made: a dry run that passes is no promise.
+   *
+   * @generated from field: bool validate_only = 5;
+   */
+  validateOnly: boolean;
 };
 
 /**
@@ -215,6 +227,8 @@ export type ReplaceContactsResponse = Message<"contacts.v1.ReplaceContactsRespon
 
   /**
    * The etag of the contacts after the write: pass it to the next write.
+   * With validate_only: the etag the dry run was computed against; pass it
+   * to the real call, so that it writes only what the dry run showed.
    *
    * @generated from field: string etag = 3;
    */
@@ -236,6 +250,22 @@ export type ReplaceContactsResponse = Message<"contacts.v1.ReplaceContactsRespon
    * @generated from field: string upstream_request_id = 5;
    */
   upstreamRequestId: string;
+
+  /**
+   * The contacts the write sent (or, with validate_only, would send).
+   *
+   * @generated from field: repeated contacts.v1.Contact contacts = 6;
+   */
+  contacts: Contact[];
+
+  /**
+   * The contacts of previous_contacts that the write deleted (or, with
+   * validate_only, would delete): those the property no longer holds, in
+   * content, after it.
+   *
+   * @generated from field: repeated contacts.v1.Contact deleted_contacts = 7;
+   */
+  deletedContacts: Contact[];
 };
 
 /**
@@ -279,6 +309,18 @@ export type CreateContactsRequest = Message<"contacts.v1.CreateContactsRequest">
    * @generated from field: string request_id = 3;
    */
   requestId: string;
+
+  /**
+   * Optional. A dry run (AIP-163): the facade makes every check of the real
+   * call (access policy, validation, a fresh read, the etag) and answers
+   * what it would write and delete, without writing, without remembering
+   * request_id, and fails exactly where the real call would fail before its
+   * write. Checks only Booking.com makes (e.g. a phone number against the
+   * property's country) are not made: a dry run that passes is no promise.
+   *
+   * @generated from field: bool validate_only = 4;
+   */
+  validateOnly: boolean;
 };
 
 /**
@@ -313,6 +355,7 @@ export type CreateContactsResponse = Message<"contacts.v1.CreateContactsResponse
   /**
    * The etag of the contacts after the creation (the contacts the property
    * had before, which the upstream keeps, and the created ones).
+   * With validate_only: the etag the dry run was computed against.
    *
    * @generated from field: string etag = 3;
    */
@@ -334,6 +377,22 @@ export type CreateContactsResponse = Message<"contacts.v1.CreateContactsResponse
    * @generated from field: string upstream_request_id = 5;
    */
   upstreamRequestId: string;
+
+  /**
+   * The contacts the property holds after the creation (or, with
+   * validate_only, would hold): the previous ones and the created ones.
+   *
+   * @generated from field: repeated contacts.v1.Contact contacts = 6;
+   */
+  contacts: Contact[];
+
+  /**
+   * The contacts a creation deletes: always empty (a POST adds), here so
+   * that every write answers the same question.
+   *
+   * @generated from field: repeated contacts.v1.Contact deleted_contacts = 7;
+   */
+  deletedContacts: Contact[];
 };
 
 /**
@@ -478,6 +537,18 @@ export type SetProfileContactsRequest = Message<"contacts.v1.SetProfileContactsR
    * @generated from field: string request_id = 5;
    */
   requestId: string;
+
+  /**
+   * Optional. A dry run (AIP-163): the facade makes every check of the real
+   * call (access policy, validation, a fresh read, the etag) and answers
+   * what it would write and delete, without writing, without remembering
+   * request_id, and fails exactly where the real call would fail before its
+   * write. Checks only Booking.com makes (e.g. a phone number against the
+   * property's country) are not made: a dry run that passes is no promise.
+   *
+   * @generated from field: bool validate_only = 6;
+   */
+  validateOnly: boolean;
 };
 
 /**
@@ -502,6 +573,8 @@ export type SetProfileContactsResponse = Message<"contacts.v1.SetProfileContacts
 
   /**
    * The etag of the contacts after the write: pass it to the next write.
+   * With validate_only: the etag the dry run was computed against; pass it
+   * to the real call, so that it writes only what the dry run showed.
    *
    * @generated from field: string etag = 2;
    */
@@ -530,6 +603,15 @@ export type SetProfileContactsResponse = Message<"contacts.v1.SetProfileContacts
    * @generated from field: string upstream_request_id = 5;
    */
   upstreamRequestId: string;
+
+  /**
+   * The contacts of previous_contacts that the write deleted (or, with
+   * validate_only, would delete): those the property no longer holds, in
+   * content, after it.
+   *
+   * @generated from field: repeated contacts.v1.Contact deleted_contacts = 6;
+   */
+  deletedContacts: Contact[];
 };
 
 /**
@@ -608,6 +690,18 @@ export type UpdateProfileContactRequest = Message<"contacts.v1.UpdateProfileCont
    * @generated from field: string request_id = 6;
    */
   requestId: string;
+
+  /**
+   * Optional. A dry run (AIP-163): the facade makes every check of the real
+   * call (access policy, validation, a fresh read, the etag) and answers
+   * what it would write and delete, without writing, without remembering
+   * request_id, and fails exactly where the real call would fail before its
+   * write. Checks only Booking.com makes (e.g. a phone number against the
+   * property's country) are not made: a dry run that passes is no promise.
+   *
+   * @generated from field: bool validate_only = 7;
+   */
+  validateOnly: boolean;
 };
 
 /**
@@ -632,6 +726,8 @@ export type UpdateProfileContactResponse = Message<"contacts.v1.UpdateProfileCon
 
   /**
    * The etag of the contacts after the write: pass it to the next write.
+   * With validate_only: the etag the dry run was computed against; pass it
+   * to the real call, so that it writes only what the dry run showed.
    *
    * @generated from field: string etag = 2;
    */
@@ -660,6 +756,15 @@ export type UpdateProfileContactResponse = Message<"contacts.v1.UpdateProfileCon
    * @generated from field: string upstream_request_id = 5;
    */
   upstreamRequestId: string;
+
+  /**
+   * The contacts of previous_contacts that the write deleted (or, with
+   * validate_only, would delete): those the property no longer holds, in
+   * content, after it.
+   *
+   * @generated from field: repeated contacts.v1.Contact deleted_contacts = 6;
+   */
+  deletedContacts: Contact[];
 };
 
 /**
@@ -715,6 +820,18 @@ export type ClearProfileContactsRequest = Message<"contacts.v1.ClearProfileConta
    * @generated from field: string request_id = 4;
    */
   requestId: string;
+
+  /**
+   * Optional. A dry run (AIP-163): the facade makes every check of the real
+   * call (access policy, validation, a fresh read, the etag) and answers
+   * what it would write and delete, without writing, without remembering
+   * request_id, and fails exactly where the real call would fail before its
+   * write. Checks only Booking.com makes (e.g. a phone number against the
+   * property's country) are not made: a dry run that passes is no promise.
+   *
+   * @generated from field: bool validate_only = 5;
+   */
+  validateOnly: boolean;
 };
 
 /**
@@ -739,6 +856,8 @@ export type ClearProfileContactsResponse = Message<"contacts.v1.ClearProfileCont
 
   /**
    * The etag of the contacts after the write: pass it to the next write.
+   * With validate_only: the etag the dry run was computed against; pass it
+   * to the real call, so that it writes only what the dry run showed.
    *
    * @generated from field: string etag = 2;
    */
@@ -767,6 +886,15 @@ export type ClearProfileContactsResponse = Message<"contacts.v1.ClearProfileCont
    * @generated from field: string upstream_request_id = 5;
    */
   upstreamRequestId: string;
+
+  /**
+   * The contacts of previous_contacts that the write deleted (or, with
+   * validate_only, would delete): those the property no longer holds, in
+   * content, after it.
+   *
+   * @generated from field: repeated contacts.v1.Contact deleted_contacts = 6;
+   */
+  deletedContacts: Contact[];
 };
 
 /**
