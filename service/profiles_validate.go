@@ -22,29 +22,9 @@ func validateEtag(vs *violations, etag string) {
 // validateRequestID checks an optional AIP-155 request_id: a UUID in its
 // canonical text form (8-4-4-4-12 hexadecimal digits).
 func validateRequestID(vs *violations, id string) {
-	if id != "" && !isUUID(id) {
+	if id != "" && !safeedit.IsRequestID(id) {
 		vs.add("request_id", otaInvalid, `request_id must be a UUID such as "8f14e45f-ceea-467f-a0e6-4f0c3b1d9a21"`)
 	}
-}
-
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // validateProfileField checks the profile of a per-profile request.

@@ -22,6 +22,7 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
 	"github.com/contacts-facade/contacts-facade/internal/lograte"
+	"github.com/contacts-facade/contacts-facade/internal/safeedit"
 )
 
 const (
@@ -417,7 +418,7 @@ func (g *Gate) record(id Identity, method string, req proto.Message) *Record {
 		rec.PropertyID = recordedID(r.GetPropertyId(), wellFormedPropertyID)
 	}
 	if r, ok := req.(requestIDRequest); ok {
-		rec.RequestID = recordedID(r.GetRequestId(), wellFormedUUID)
+		rec.RequestID = recordedID(r.GetRequestId(), safeedit.IsRequestID)
 	}
 	if r, ok := req.(etagRequest); ok {
 		rec.EtagBefore = recordedID(r.GetEtag(), wellFormedEtag)
@@ -555,32 +556,6 @@ func wellFormedPropertyID(s string) bool {
 		}
 	}
 	return true
-}
-
-// wellFormedUUID reports whether s is a UUID in its text form
-// (8-4-4-4-12 hex digits), as AIP-155 wants request_id.
-func wellFormedUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !isHex(c) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // wellFormedEtag reports whether s has the shape of the facade's etags

@@ -3,7 +3,6 @@ package observability
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -12,15 +11,12 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/test/bufconn"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
-	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // BenchmarkCall is one ListContacts through the whole stack (gRPC over
@@ -75,23 +71,8 @@ func benchStack(b *testing.B, withMetrics, withTracing bool) contactsv1.Contacts
 		m := newMetrics()
 		opts = append(opts, grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor()))
 	}
-	g := grpc.NewServer(opts...)
-	svc, err := service.New(service.Config{Upstream: up, Policy: service.AllowAll(), Audit: service.NoAudit()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc.Register(g)
-	lis := bufconn.Listen(1 << 20)
-	go func() { _ = g.Serve(lis) }()
-	b.Cleanup(g.Stop)
-	cc, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cc.Close() })
-	return contactsv1.NewContactsServiceClient(cc)
+	client, _ := serveFacade(b, up, opts...)
+	return client
 }
 
 // BenchmarkObserveAttempt is the upstream metrics' cost per HTTP request.

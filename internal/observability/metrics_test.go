@@ -1,10 +1,8 @@
 package observability
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,14 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/test/bufconn"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
-	"github.com/contacts-facade/contacts-facade/service"
 )
 
 // PII-like values sent in calls and passed to the observers; none may show
@@ -49,24 +44,9 @@ func facade(t *testing.T, m *metrics) contactsv1.ContactsServiceClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(up.CloseIdleConnections)
-	g := grpc.NewServer(grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor()), grpc.ChainStreamInterceptor(m.StreamServerInterceptor()))
-	svc, err := service.New(service.Config{Upstream: up, Policy: service.AllowAll(), Audit: service.NoAudit()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Register(g)
+	client, g := serveFacade(t, up, grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor()), grpc.ChainStreamInterceptor(m.StreamServerInterceptor()))
 	m.InitializeGRPC(g)
-	lis := bufconn.Listen(1 << 20)
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	cc, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cc.Close() })
-	return contactsv1.NewContactsServiceClient(cc)
+	return client
 }
 
 func scrape(t *testing.T, m *metrics) string {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,15 +20,12 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/test/bufconn"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
-	"github.com/contacts-facade/contacts-facade/service"
 )
 
 func TestTracingEnabled(t *testing.T) {
@@ -112,22 +108,7 @@ func TestSpanTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := grpc.NewServer(grpc.StatsHandler(tr.ServerHandler()))
-	svc, err := service.New(service.Config{Upstream: up, Policy: service.AllowAll(), Audit: service.NoAudit()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Register(g)
-	lis := bufconn.Listen(1 << 20)
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	cc, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
+	facade, g := serveFacade(t, up, grpc.StatsHandler(tr.ServerHandler()))
 
 	// The caller's own trace: the server span must continue it.
 	callerTrace, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
@@ -136,7 +117,7 @@ func TestSpanTree(t *testing.T) {
 		TraceID: callerTrace, SpanID: callerSpan, TraceFlags: trace.FlagsSampled, Remote: true,
 	}))
 	ctx = injectOutgoing(ctx)
-	if _, err := contactsv1.NewContactsServiceClient(cc).ListContacts(ctx, &contactsv1.ListContactsRequest{PropertyId: fmt.Sprint(emulator.DemoPropertyFull)}); err != nil {
+	if _, err := facade.ListContacts(ctx, &contactsv1.ListContactsRequest{PropertyId: fmt.Sprint(emulator.DemoPropertyFull)}); err != nil {
 		t.Fatal(err)
 	}
 	g.GracefulStop() // the server span ends before the answer is sent
