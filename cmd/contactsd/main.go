@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
+	"github.com/contacts-facade/contacts-facade/internal/memlimit"
 	"github.com/contacts-facade/contacts-facade/internal/metrics"
 
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
@@ -110,6 +111,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	} else {
 		log.Info("using the Contacts API", "upstream", upstreamURL)
 	}
+	memlimit.Configure(memlimit.CgroupRoot, lookupEnv, log) // a soft limit from the container's, unless GOMEMLIMIT is set
 
 	creds, err := readCredentials(getenv, embedded)
 	if err != nil {
