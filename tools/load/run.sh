@@ -152,6 +152,7 @@ commit=$(git rev-parse --short HEAD)
 git diff --quiet HEAD -- . ':!docs/performance.md' || commit+=" (with uncommitted changes)"
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 
+mkdir -p "$(dirname "$out")"
 cat >"$out" <<EOF
 # Performance
 
