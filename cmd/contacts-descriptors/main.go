@@ -11,8 +11,8 @@
 //     duration.proto), as linked into contactsd from genproto (without
 //     comments: genproto does not keep them).
 //
-// Run from the repository root after changing proto/ and `go tool buf
-// generate`:
+// Run from the repository root after changing proto/ and
+// `go tool -modfile=tools/go.mod buf generate`:
 //
 //	go run ./cmd/contacts-descriptors
 //

@@ -1,20 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // grpcurlSessionFile is the README's grpcurl session: the commands a user
@@ -25,58 +18,6 @@ const grpcurlSessionFile = "testdata/grpcurl-session.txt"
 // sessionAddr is the server address the session's commands are written
 // with; the test puts the real one in its place.
 const sessionAddr = "localhost:50051"
-
-// TestGrpcurlSession builds the real contactsd and grpcurl binaries, starts
-// contactsd on its embedded emulator on a free port, runs every command of
-// the README's grpcurl session with reflection only (no proto files), checks
-// what each prints and how it exits, then stops the server with SIGTERM and
-// checks that it exits 0.
-func TestGrpcurlSession(t *testing.T) {
-	steps, err := readGrpcurlSession(grpcurlSessionFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := buildSessionBinaries(t)
-	srv := startContactsdProcess(t, filepath.Join(bin, "contactsd"))
-	grpcurl := filepath.Join(bin, "grpcurl")
-
-	for _, step := range steps {
-		t.Run(step.name(), func(t *testing.T) {
-			args := step.grpcurlArgs(srv.addr)
-			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-			defer cancel()
-			out, err := exec.CommandContext(ctx, grpcurl, args...).CombinedOutput()
-			exit := 0
-			var ee *exec.ExitError
-			switch {
-			case errors.As(err, &ee):
-				exit = ee.ExitCode()
-			case err != nil:
-				t.Fatalf("%s:%d: grpcurl: %v", grpcurlSessionFile, step.line, err)
-			}
-			var problems []string
-			if exit != step.exit {
-				problems = append(problems, fmt.Sprintf("exit status %d, want %d", exit, step.exit))
-			}
-			for _, w := range step.want {
-				if !strings.Contains(string(out), w) {
-					problems = append(problems, fmt.Sprintf("output lacks %q", w))
-				}
-			}
-			for _, w := range step.notWant {
-				if strings.Contains(string(out), w) {
-					problems = append(problems, fmt.Sprintf("output has %q", w))
-				}
-			}
-			if len(problems) > 0 {
-				t.Errorf("%s:%d: %s\n%s\noutput:\n%s", grpcurlSessionFile, step.line, step.command,
-					strings.Join(problems, "\n"), out)
-			}
-		})
-	}
-
-	srv.stop(t)
-}
 
 // grpcurlStep is one command of the session and what it must print.
 type grpcurlStep struct {
@@ -262,112 +203,6 @@ func shellWords(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
-}
-
-// buildSessionBinaries builds contactsd and grpcurl (the version pinned in
-// go.mod) into a temporary folder, once, and returns the folder.
-func buildSessionBinaries(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("repository root: %v", err)
-	}
-	dir := t.TempDir()
-	// With -o naming a folder, go build writes each main package there
-	// under its own name.
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", dir+string(filepath.Separator),
-		"./cmd/contactsd", "github.com/fullstorydev/grpcurl/cmd/grpcurl")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return dir
-}
-
-// contactsdProcess is a running contactsd.
-type contactsdProcess struct {
-	cmd     *exec.Cmd
-	addr    string        // its gRPC address, from the "serving" log line
-	drained chan struct{} // closed when its stderr has ended
-	mu      sync.Mutex
-	log     strings.Builder // its stderr
-}
-
-func (p *contactsdProcess) logText() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.String()
-}
-
-// startContactsdProcess starts contactsd -upstream emulator on a free
-// loopback port and reads its stderr until the line that says it serves,
-// which carries the address. A contactsd that never says so is killed when
-// the test's context ends.
-func startContactsdProcess(t *testing.T, bin string) *contactsdProcess {
-	t.Helper()
-	p := &contactsdProcess{drained: make(chan struct{})}
-	p.cmd = exec.CommandContext(t.Context(), bin, "-listen", "127.0.0.1:0", "-upstream", "emulator")
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil { // the test failed before stop
-			_ = p.cmd.Process.Kill()
-			<-p.drained
-			_ = p.cmd.Wait()
-		}
-	})
-
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		line := sc.Text()
-		p.mu.Lock()
-		p.log.WriteString(line + "\n")
-		p.mu.Unlock()
-		if strings.Contains(line, `msg="serving contacts.v1.ContactsService"`) {
-			p.addr = logValue(line, "listen")
-			break
-		}
-	}
-	go func() {
-		defer close(p.drained)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.log.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-		}
-		_, _ = io.Copy(io.Discard, stderr) // after a too long line
-	}()
-	if p.addr == "" {
-		<-p.drained
-		err := p.cmd.Wait()
-		t.Fatalf("contactsd ended (%v) before its serving line:\n%s", err, p.logText())
-	}
-	return p
-}
-
-// stop sends SIGTERM, as a service manager does, and checks that contactsd
-// shuts down cleanly: exit status 0 and its "stopped" log line.
-func (p *contactsdProcess) stop(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-p.drained
-	err := p.cmd.Wait()
-	if err != nil || p.cmd.ProcessState.ExitCode() != 0 {
-		t.Fatalf("contactsd after SIGTERM: %v, want exit status 0\n%s", err, p.logText())
-	}
-	if !strings.Contains(p.logText(), `msg=stopped`) {
-		t.Errorf("contactsd did not log that it stopped:\n%s", p.logText())
-	}
 }
 
 // logValue returns the value of key in a log/slog text line, "" if absent.

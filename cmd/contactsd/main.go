@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
+	"github.com/contacts-facade/contacts-facade/internal/memlimit"
 	"github.com/contacts-facade/contacts-facade/internal/observability"
 	"github.com/contacts-facade/contacts-facade/internal/readpath"
 
@@ -114,6 +115,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	} else {
 		log.Info("using the Contacts API", "upstream", upstreamURL)
 	}
+	memlimit.Configure(memlimit.CgroupRoot, lookupEnv, log) // a soft limit from the container's, unless GOMEMLIMIT is set
 
 	account, err := readAccount(getenv, embedded)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -31,37 +32,39 @@ func TestConcurrentIdenticalReadsShareOneGET(t *testing.T) {
 		{"properties differ", []read{{"1", false}, {"2", false}, {"1", false}, {"2", false}, {"3", false}}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			up := newFake(true)
-			r := New(up, Options{})
-			defer r.Close()
-			var outs []<-chan outcome
-			for _, rd := range tc.reads {
-				outs = append(outs, readAsync(context.Background(), r, rd.id, rd.nlf))
-			}
-			// Every read has either started a flight or joined one.
-			until(t, func() bool { s := r.Stats(); return int(s.UpstreamGets+s.Joins) == len(tc.reads) })
-			var calls []*call
-			for range tc.gets {
-				calls = append(calls, up.next(t))
-			}
-			for _, c := range calls {
-				c.answer(nil)
-			}
-			for i, ch := range outs {
-				o := <-ch
-				if o.err != nil {
-					t.Fatalf("read %d: %v", i, o.err)
+			synctest.Test(t, func(t *testing.T) {
+				up := newFake(true)
+				r := New(up, Options{})
+				defer r.Close()
+				var outs []<-chan outcome
+				for _, rd := range tc.reads {
+					outs = append(outs, readAsync(context.Background(), r, rd.id, rd.nlf))
 				}
-				if want := tc.reads[i].id + "@v0"; o.res.Resp.GetRequestId() != want || o.res.Cached {
-					t.Errorf("read %d: %q cached %v, want %q from the upstream", i, o.res.Resp.GetRequestId(), o.res.Cached, want)
+				// Every read has either started a flight or joined one.
+				settled(t, func() bool { s := r.Stats(); return int(s.UpstreamGets+s.Joins) == len(tc.reads) })
+				var calls []*call
+				for range tc.gets {
+					calls = append(calls, up.next(t))
 				}
-			}
-			if got := up.getCount(); got != tc.gets {
-				t.Errorf("%d upstream GETs, want %d", got, tc.gets)
-			}
-			if s := r.Stats(); s.Joins != uint64(len(tc.reads)-tc.gets) {
-				t.Errorf("stats %+v, want %d joins", s, len(tc.reads)-tc.gets)
-			}
+				for _, c := range calls {
+					c.answer(nil)
+				}
+				for i, ch := range outs {
+					o := <-ch
+					if o.err != nil {
+						t.Fatalf("read %d: %v", i, o.err)
+					}
+					if want := tc.reads[i].id + "@v0"; o.res.Resp.GetRequestId() != want || o.res.Cached {
+						t.Errorf("read %d: %q cached %v, want %q from the upstream", i, o.res.Resp.GetRequestId(), o.res.Cached, want)
+					}
+				}
+				if got := up.getCount(); got != tc.gets {
+					t.Errorf("%d upstream GETs, want %d", got, tc.gets)
+				}
+				if s := r.Stats(); s.Joins != uint64(len(tc.reads)-tc.gets) {
+					t.Errorf("stats %+v, want %d joins", s, len(tc.reads)-tc.gets)
+				}
+			})
 		})
 	}
 }
@@ -110,45 +113,49 @@ func TestACallerLeavingDoesNotFailTheOthers(t *testing.T) {
 	}
 	// A caller that joined a flight returns at once.
 	t.Run("a joined caller", func(t *testing.T) {
-		up := newFake(true)
-		r := New(up, Options{})
-		defer r.Close()
-		first := readAsync(context.Background(), r, "1", false)
-		c := up.next(t)
-		secondCtx, leave := context.WithCancel(context.Background())
-		second := readAsync(secondCtx, r, "1", false)
-		until(t, func() bool { return r.Stats().Joins == 1 })
-		leave()
-		wantCanceled(t, (<-second).err) // while the GET is still in the air
-		if err := c.ctx.Err(); err != nil {
-			t.Fatalf("the shared GET ended with a caller that left: %v", err)
-		}
-		c.answer(nil)
-		if o := <-first; o.err != nil || o.res.Resp.GetRequestId() != "1@v0" {
-			t.Fatalf("the caller that stayed: %v %v", o.res.Resp, o.err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			up := newFake(true)
+			r := New(up, Options{})
+			defer r.Close()
+			first := readAsync(context.Background(), r, "1", false)
+			c := up.next(t)
+			secondCtx, leave := context.WithCancel(context.Background())
+			second := readAsync(secondCtx, r, "1", false)
+			settled(t, func() bool { return r.Stats().Joins == 1 })
+			leave()
+			wantCanceled(t, (<-second).err) // while the GET is still in the air
+			if err := c.ctx.Err(); err != nil {
+				t.Fatalf("the shared GET ended with a caller that left: %v", err)
+			}
+			c.answer(nil)
+			if o := <-first; o.err != nil || o.res.Resp.GetRequestId() != "1@v0" {
+				t.Fatalf("the caller that stayed: %v %v", o.res.Resp, o.err)
+			}
+		})
 	})
 	// The caller that started the flight makes the GET on its own
 	// goroutine: it flies on for the others and returns when it lands.
 	t.Run("the caller making the GET", func(t *testing.T) {
-		up := newFake(true)
-		r := New(up, Options{})
-		defer r.Close()
-		firstCtx, leave := context.WithCancel(context.Background())
-		first := readAsync(firstCtx, r, "1", false)
-		c := up.next(t)
-		second := readAsync(context.Background(), r, "1", false)
-		until(t, func() bool { return r.Stats().Joins == 1 })
-		leave()
-		until(t, func() bool { return waiters(r, "1", false) == 1 })
-		if err := c.ctx.Err(); err != nil {
-			t.Fatalf("the shared GET ended with its first caller: %v", err)
-		}
-		c.answer(nil)
-		wantCanceled(t, (<-first).err)
-		if o := <-second; o.err != nil || o.res.Resp.GetRequestId() != "1@v0" {
-			t.Fatalf("the caller that stayed: %v %v", o.res.Resp, o.err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			up := newFake(true)
+			r := New(up, Options{})
+			defer r.Close()
+			firstCtx, leave := context.WithCancel(context.Background())
+			first := readAsync(firstCtx, r, "1", false)
+			c := up.next(t)
+			second := readAsync(context.Background(), r, "1", false)
+			settled(t, func() bool { return r.Stats().Joins == 1 })
+			leave()
+			settled(t, func() bool { return waiters(r, "1", false) == 1 })
+			if err := c.ctx.Err(); err != nil {
+				t.Fatalf("the shared GET ended with its first caller: %v", err)
+			}
+			c.answer(nil)
+			wantCanceled(t, (<-first).err)
+			if o := <-second; o.err != nil || o.res.Resp.GetRequestId() != "1@v0" {
+				t.Fatalf("the caller that stayed: %v %v", o.res.Resp, o.err)
+			}
+		})
 	})
 }
 
@@ -293,36 +300,38 @@ func create(r *Reader) error {
 // TestReadFreshJoinsOnlyTheCurrentGeneration: a fresh read may share a
 // flight of the current generation but never one from before a write.
 func TestReadFreshJoinsOnlyTheCurrentGeneration(t *testing.T) {
-	up := newFake(true)
-	r := New(up, Options{TTL: time.Hour, Now: newClock().Now})
-	defer r.Close()
-	first := readAsync(context.Background(), r, "1", false)
-	c := up.next(t)
-	freshCh := make(chan outcome, 1)
-	go func() {
-		res, err := r.ReadFresh(context.Background(), "1", false)
-		freshCh <- outcome{res, err}
-	}()
-	until(t, func() bool { return r.Stats().Joins == 1 })
-	c.answer(nil)
-	<-first
-	if o := <-freshCh; o.err != nil || o.res.Cached {
-		t.Fatalf("fresh read: %v cached %v", o.err, o.res.Cached)
-	}
-	if up.getCount() != 1 {
-		t.Errorf("%d GETs, want the fresh read to join the flight", up.getCount())
-	}
-	r.inFlights.Wait()
+	synctest.Test(t, func(t *testing.T) {
+		up := newFake(true)
+		r := New(up, Options{TTL: time.Hour, Now: newClock().Now})
+		defer r.Close()
+		first := readAsync(context.Background(), r, "1", false)
+		c := up.next(t)
+		freshCh := make(chan outcome, 1)
+		go func() {
+			res, err := r.ReadFresh(context.Background(), "1", false)
+			freshCh <- outcome{res, err}
+		}()
+		settled(t, func() bool { return r.Stats().Joins == 1 })
+		c.answer(nil)
+		<-first
+		if o := <-freshCh; o.err != nil || o.res.Cached {
+			t.Fatalf("fresh read: %v cached %v", o.err, o.res.Cached)
+		}
+		if up.getCount() != 1 {
+			t.Errorf("%d GETs, want the fresh read to join the flight", up.getCount())
+		}
+		r.inFlights.Wait()
 
-	// The answer is cached now, but a fresh read still asks the upstream.
-	go func() {
-		res, err := r.ReadFresh(context.Background(), "1", false)
-		freshCh <- outcome{res, err}
-	}()
-	up.next(t).answer(nil)
-	if o := <-freshCh; o.err != nil || o.res.Cached {
-		t.Fatalf("fresh read over a cached answer: %v cached %v", o.err, o.res.Cached)
-	}
+		// The answer is cached now, but a fresh read still asks the upstream.
+		go func() {
+			res, err := r.ReadFresh(context.Background(), "1", false)
+			freshCh <- outcome{res, err}
+		}()
+		up.next(t).answer(nil)
+		if o := <-freshCh; o.err != nil || o.res.Cached {
+			t.Fatalf("fresh read over a cached answer: %v cached %v", o.err, o.res.Cached)
+		}
+	})
 }
 
 func TestWritesInvalidateWhateverTheirOutcome(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
@@ -159,8 +160,20 @@ func version(t *testing.T, resp *contactsv1.ListContactsResponse) int {
 	return n
 }
 
-// until yields until cond holds: it waits for goroutines to reach a state
-// the Reader's counters show, without guessing a duration.
+// settled, inside a synctest bubble, waits until every other goroutine of
+// the bubble is durably blocked, then requires cond: the state the test
+// waits for has been reached, or never will be.
+func settled(t *testing.T, cond func() bool) {
+	t.Helper()
+	synctest.Wait()
+	if !cond() {
+		t.Fatal("every goroutine is blocked, and the condition does not hold")
+	}
+}
+
+// until yields until cond holds, for goroutines that wait on the network
+// (outside what synctest can tell blocked): it waits for a state the
+// Reader's counters show, without guessing a duration.
 func until(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -2,7 +2,10 @@ package upstream
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
@@ -53,6 +56,26 @@ func BenchmarkDecodeList(b *testing.B) {
 		}
 		if cs, _ := ContactsFromWire(env.Data.Contacts); len(cs) != 20 {
 			b.Fatal(len(cs))
+		}
+	}
+}
+
+// BenchmarkDecodeRefusal is the client's work on a refused write once the
+// body is read: a 400 answer with two 320 entries (testdata/error_320.json,
+// one with details the API does not document) decoded into an *APIError.
+func BenchmarkDecodeRefusal(b *testing.B) {
+	body, err := os.ReadFile(filepath.Join("testdata", "error_320.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := http.Header{"Content-Type": []string{"application/json"}}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var env Envelope
+		var apiErr *APIError
+		if err := decodeAnswer(MethodPut, 400, h, body, &env); !errors.As(err, &apiErr) || len(apiErr.Errors) != 2 {
+			b.Fatal(err)
 		}
 	}
 }

@@ -8,9 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"time"
-	"unicode/utf8"
-
-	gojson "github.com/goccy/go-json"
 
 	"github.com/contacts-facade/contacts-facade/internal/httpx"
 )
@@ -66,28 +63,11 @@ func decodeAnswer(m Method, status int, h http.Header, body []byte, env *Envelop
 	}
 }
 
-// unmarshalEnvelope decodes body into env as encoding/json.Unmarshal does,
-// faster on the common answer: a body that is valid JSON and valid UTF-8
-// (fastDecodable) goes to github.com/goccy/go-json, which gives the same
-// values for those (FuzzGoJSONMatches checks it) but neither checks the
-// syntax of what it skips nor replaces invalid UTF-8 as encoding/json
-// does. Every other body, and any body goccy refuses, is decoded by
-// encoding/json, whose errors describeJSONError reads.
+// unmarshalEnvelope decodes body into env with encoding/json, whose
+// errors describeJSONError reads.
 func unmarshalEnvelope(body []byte, env *Envelope) error {
-	if fastDecodable(body) {
-		if gojson.Unmarshal(body, env) == nil {
-			return nil
-		}
-		*env = Envelope{}
-	}
 	return json.Unmarshal(body, env)
 }
-
-// fastDecodable reports whether goccy/go-json decodes b as encoding/json
-// would: b is valid UTF-8 and valid JSON. goccy's own validator, which
-// accepts exactly what json.Valid accepts (FuzzValidMatches), is ~5 times
-// faster than json.Valid.
-func fastDecodable(b []byte) bool { return utf8.Valid(b) && gojson.Valid(b) }
 
 // describeJSONError turns a json error into a DecodeError that says where
 // the problem is and of what kind, never what the value was: a json error's

@@ -124,7 +124,7 @@ func detailsByJSON(b []byte) (Details, error) {
 }
 
 // FuzzDetails: Details decodes as encoding/json alone would, on any JSON
-// value (encoding/json and goccy call UnmarshalJSON with valid JSON only).
+// value (encoding/json calls UnmarshalJSON with valid JSON only).
 func FuzzDetails(f *testing.F) {
 	for _, s := range []string{
 		`{"fields":["contacts[0].email"],"allowed_values":["a","b"]}`, `{"fields":"contacts[0].email"}`,

@@ -6,16 +6,15 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-
-	gojson "github.com/goccy/go-json"
+	"unicode/utf8"
 )
 
 // This file holds the JSON shapes of the Contacts REST API as the public
 // documentation and OpenAPI file describe them: the client's one statement
-// of the wire format, which cmd/contacts-bench reuses. The emulator keeps
-// its own structs on purpose (internal/emulator/store.go), so that a
-// misreading of the docs cannot hide in both; only its wire_compat_test.go
-// decodes its answers with these types.
+// of the wire format. The emulator keeps its own structs on purpose
+// (internal/emulator/store.go), so that a misreading of the docs cannot
+// hide in both; only its wire_compat_test.go decodes its answers with
+// these types.
 
 // ContactsBody is the request body of PUT and POST, and the "data" member of
 // a GET answer: {"contacts": [...]}.
@@ -175,7 +174,7 @@ func (d *Details) decodeKnown(fields, allowed []byte) error {
 // each at most once and named exactly so (as a plain string). Any other b
 // is for the general path (ok false).
 func knownMembersOnly(b []byte) (fields, allowed []byte, ok bool) {
-	if !fastDecodable(b) {
+	if !validJSON(b) {
 		return nil, nil, false
 	}
 	i := skipSpace(b, 0)
@@ -268,19 +267,16 @@ func skipString(b []byte, i int) int {
 }
 
 // unmarshalValue is json.Unmarshal for the parts of a value that a custom
-// UnmarshalJSON decodes itself, done by goccy/go-json when encoding/json
-// would give the same (see unmarshalEnvelope). Only whether it fails
-// matters to its callers, never its error.
+// UnmarshalJSON decodes itself. Only whether it fails matters to its
+// callers, never its error.
 func unmarshalValue[T any](b []byte, v *T) error {
-	if fastDecodable(b) {
-		if gojson.Unmarshal(b, v) == nil {
-			return nil
-		}
-		var zero T
-		*v = zero // what goccy left, so that encoding/json starts afresh
-	}
 	return json.Unmarshal(b, v)
 }
+
+// validJSON reports whether b is valid JSON and valid UTF-8: bytes that
+// the shortcut of knownMembersOnly may take as they are, since
+// encoding/json would not replace anything in them.
+func validJSON(b []byte) bool { return utf8.Valid(b) && json.Valid(b) }
 
 // MarshalJSON writes fields, allowed_values and Extra.
 func (d Details) MarshalJSON() ([]byte, error) {
