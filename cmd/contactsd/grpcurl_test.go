@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-// grpcurlSessionFile is the README's grpcurl session: the commands a user
+// grpcurlSessionFile is the grpcurl session of docs/grpcurl.md: the commands a user
 // pastes, each with what its output must show. See the file's header for
 // its format.
 const grpcurlSessionFile = "testdata/grpcurl-session.txt"
@@ -28,7 +28,7 @@ const sessionAddr = "localhost:50051"
 
 // TestGrpcurlSession builds the real contactsd and grpcurl binaries, starts
 // contactsd on its embedded emulator on a free port, runs every command of
-// the README's grpcurl session with reflection only (no proto files), checks
+// the grpcurl session of docs/grpcurl.md with reflection only (no proto files), checks
 // what each prints and how it exits, then stops the server with SIGTERM and
 // checks that it exits 0.
 func TestGrpcurlSession(t *testing.T) {
