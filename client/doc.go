@@ -34,8 +34,8 @@
 //		}
 //	}
 //
-// Writes are made safe with an etag and a request_id (the README's "Safe
-// edits"): read the contacts and their etag, write with that etag and a
+// Writes are made safe with an etag and a request_id (docs/safe-edits.md):
+// read the contacts and their etag, write with that etag and a
 // NewRequestID, and on ABORTED (EtagMismatch) read again and redo the edit;
 // the example of EtagMismatch is that loop.
 //

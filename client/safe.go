@@ -9,8 +9,8 @@ import (
 )
 
 // Reasons of the facade's own refusals (ErrorInfo.Reason, in Domain), with
-// the code each comes with; the README's "Handling errors" says what to
-// do. Like every reason, they are stable: new ones may be added, none is
+// the code each comes with; docs/errors.md says what to do about each.
+// Like every reason, they are stable: new ones may be added, none is
 // renamed.
 const (
 	// ReasonEtagMismatch: ABORTED, the contacts changed since the etag

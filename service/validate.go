@@ -244,7 +244,7 @@ func validateAddress(vs *violations, field fieldPath, a *contactsv1.Address) {
 		}
 	}
 	// city_name is required only according to the onboarding tutorial:
-	// an uncertain rule, so the upstream decides it (README "Assumptions").
+	// an uncertain rule, so the upstream decides it (docs/assumptions.md#validation-the-documentation-leaves-open).
 	checkText(vs, field.dot("city_name"), a.GetCityName(), false, maxText)
 	if hasHan(a.GetCityName()) {
 		vs.add(field.dot("city_name").String(), otaInvalid, "city_name may not contain CJK ideographs")

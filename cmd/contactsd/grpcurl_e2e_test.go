@@ -21,7 +21,7 @@ import (
 // TestGrpcurlSession builds the real contactsd and grpcurl binaries (or
 // takes contactsd from CONTACTSD_BIN, as .ci/run gives it), starts
 // contactsd on its embedded emulator on a free port, runs every command of
-// the README's grpcurl session with reflection only (no proto files), checks
+// the grpcurl session of docs/grpcurl.md with reflection only (no proto files), checks
 // what each prints and how it exits, then stops the server with SIGTERM and
 // checks that it exits 0.
 func TestGrpcurlSession(t *testing.T) {

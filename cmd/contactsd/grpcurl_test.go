@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// grpcurlSessionFile is the README's grpcurl session: the commands a user
+// grpcurlSessionFile is the grpcurl session of docs/grpcurl.md: the commands a user
 // pastes, each with what its output must show. See the file's header for
 // its format.
 const grpcurlSessionFile = "testdata/grpcurl-session.txt"

@@ -71,7 +71,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if pprofExposed(cfg.obs.adminListen, cfg.obs.adminPprof) {
 		log.Warn("-admin-pprof serves /debug/pprof/ (heap and goroutine dumps, CPU profiles) on a non-loopback address: bind -admin-listen to loopback or a port only the platform reaches", "admin_listen", cfg.obs.adminListen)
 	}
-	// SIGHUP reloads the caller policy; taken from the start, so that one
+	// SIGHUP reloads the caller policy, reopens the -audit-log file and
+	// (below) reloads the TLS files. It is taken from the start, so that one
 	// sent while contactsd starts does not end it.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

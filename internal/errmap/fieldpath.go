@@ -20,7 +20,7 @@ var jsonToProtoNames = map[string]string{
 //	contacts.0.phones.1.phone_number    → contacts[0].phones[1].phone_number
 //	contact_profiles                     → profiles
 //
-// ASSUMPTION (README "Assumptions"): the upstream names fields by JSON path
+// ASSUMPTION (docs/assumptions.md#wire-format-and-errors): the upstream names fields by JSON path
 // from the body root, with either [i] or .i for indexes. A bare member name
 // (as a sibling API sends, "fields": ["country"]) is renamed and kept.
 func ProtoFieldPath(jsonPath string) string {

@@ -139,7 +139,7 @@ func (r *Requests) finisher(name, marker string, fp []byte) func(idempotency.Out
 			return
 		}
 		// If Redis is away now the outcome is not kept: the pending claim
-		// expires and a retry runs the write again (README, Scaling out).
+		// expires and a retry runs the write again (docs/operations.md#scaling-out-with-redis).
 		_ = r.s.rdb.Set(ctx, name, r.s.seal.seal(name, plain), r.ttl).Err()
 	}
 }

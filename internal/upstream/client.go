@@ -344,7 +344,7 @@ func (c *Client) observeAttempt(req *http.Request, m Method, status int, env *En
 // It and its callers down to the caller's goroutine are on the stack while
 // the answer is awaited, so the work before and after the wait is in
 // functions of their own (kept out of line): what is small here is small
-// for every call in flight (see README, Performance, memory).
+// for every call in flight (see docs/performance.md).
 func (c *Client) exchange(req *http.Request, m Method, env *Envelope) (int, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -108,7 +108,7 @@ func (m Message) Text() string {
 
 // Details is the free-form "details" object of an error entry.
 //
-// ASSUMPTION (documented in README "Assumptions"): the docs say only that
+// ASSUMPTION (docs/assumptions.md#wire-format-and-errors): the docs say only that
 // details.fields names the offending fields and that "for some fields" the
 // allowed values come back too, without naming the key. We read
 // "allowed_values" and keep every other member in Extra.
