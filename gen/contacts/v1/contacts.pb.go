@@ -1072,10 +1072,11 @@ type SetProfileContactsRequest struct {
 	// written through the Contacts API.
 	Profile ProfileType `protobuf:"varint,2,opt,name=profile,proto3,enum=contacts.v1.ProfileType" json:"profile,omitempty"`
 	// Required, at least one; exactly one for PROFILE_TYPE_GENERAL. The
-	// contacts that must serve the profile after the call. Leave their
-	// `profiles` empty (or set it to just `profile`): the facade keeps the
-	// profiles of existing contacts equal in content. To have no contact
-	// serve the profile, call ClearProfileContacts.
+	// contacts that must serve the profile after the call. Their `profiles`
+	// must be empty or include `profile`; other profiles listed are not set:
+	// the facade keeps the profiles of existing contacts equal in content,
+	// so a GetProfileContacts answer can be sent back as it is. To have no
+	// contact serve the profile, call ClearProfileContacts.
 	Contacts []*Contact `protobuf:"bytes,3,rep,name=contacts,proto3" json:"contacts,omitempty"`
 	// Optional. The etag of a previous read or write. When set, the write is
 	// made only if the property's contacts still have this etag; otherwise
