@@ -505,10 +505,11 @@ export type SetProfileContactsRequest = Message<"contacts.v1.SetProfileContactsR
 
   /**
    * Required, at least one; exactly one for PROFILE_TYPE_GENERAL. The
-   * contacts that must serve the profile after the call. Leave their
-   * `profiles` empty (or set it to just `profile`): the facade keeps the
-   * profiles of existing contacts equal in content. To have no contact
-   * serve the profile, call ClearProfileContacts.
+   * contacts that must serve the profile after the call. Their `profiles`
+   * must be empty or include `profile`; other profiles listed are not set:
+   * the facade keeps the profiles of existing contacts equal in content,
+   * so a GetProfileContacts answer can be sent back as it is. To have no
+   * contact serve the profile, call ClearProfileContacts.
    *
    * @generated from field: repeated contacts.v1.Contact contacts = 3;
    */
