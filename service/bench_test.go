@@ -26,7 +26,7 @@ import (
 //
 //	go test ./service -run '^$' -bench . -benchmem
 //
-// cmd/contacts-bench compares the facade with direct REST calls.
+// tools/load/run.sh measures the real binary under load (docs/performance.md).
 
 // newBenchStack assembles the stack as contactsd does. With a nil logger
 // it logs at info level (contactsd's default) to nowhere: formatting a
