@@ -4,16 +4,22 @@
 #   bash tools/load/run.sh            # ~3 minutes with the defaults
 #   LOAD_DURATION=30s bash tools/load/run.sh
 #
-# It builds contactsd and the emulator (cmd/contacts-emulator), starts them
-# on 127.0.0.1, and drives contactsd's ListContacts with ghz, the version
-# pinned in tools/go.mod (go tool -modfile=tools/go.mod ghz):
-#   - throughput and p50/p99 latency at 1, 16 and 64 callers, for uniform
-#     keys (1,000 properties) and hot keys (4 properties), with read
-#     coalescing on (the default) and off (-no-read-coalescing); the
-#     emulator answers every request after LOAD_LATENCY;
-#   - the peak RSS (VmHWM) of contactsd holding LOAD_INFLIGHT reads of
-#     distinct properties in flight (the emulator answers after 1 s), with
-#     no soft memory limit and with GOMEMLIMIT=LOAD_GOMEMLIMIT.
+# It builds contactsd, the emulator (cmd/contacts-emulator) and the floor
+# (internal/loadfloor: a bare pass-through whose ListContacts is one
+# upstream GET with the same client, and nothing else), starts them on
+# 127.0.0.1, and drives their ListContacts with ghz, the version pinned in
+# tools/go.mod (go tool -modfile=tools/go.mod ghz), which reads the API
+# from clients/descriptors/contacts.binpb (the floor has no reflection):
+#   - throughput and p50/p99 latency of contactsd at 1, 16 and 64 callers,
+#     for uniform keys (1,000 properties) and hot keys (4 properties), with
+#     read coalescing on (the default) and off (-no-read-coalescing), and
+#     of the floor at 64 callers; the emulator answers every request after
+#     LOAD_LATENCY;
+#   - the peak RSS (VmHWM) of contactsd and of the floor holding
+#     LOAD_INFLIGHT reads of distinct properties in flight (the emulator
+#     answers after 1 s), with no soft memory limit and with
+#     GOMEMLIMIT=LOAD_GOMEMLIMIT, and contactsd's over the floor's (issue
+#     26: at most 1.2).
 # It prints the tables and writes them, with the commit and the machine, to
 # LOAD_OUT. Every loop is bounded; the processes it starts end with it.
 # Needs Go and jq.
@@ -36,10 +42,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "building contactsd, contacts-emulator and ghz" >&2
-go build -o "$work/" ./cmd/contactsd ./cmd/contacts-emulator
+echo "building contactsd, contacts-emulator, loadfloor and ghz" >&2
+go build -o "$work/" ./cmd/contactsd ./cmd/contacts-emulator ./internal/loadfloor
 go tool -modfile=tools/go.mod ghz --version >/dev/null # builds ghz once
-ghz() { go tool -modfile=tools/go.mod ghz "$@"; }
+ghz() { go tool -modfile=tools/go.mod ghz --protoset clients/descriptors/contacts.binpb "$@"; }
 
 # wait_for LOG PID PATTERN: until PATTERN is in LOG (at most 20 s), or fail
 # when the process ends first.
@@ -67,24 +73,29 @@ start_emu() {
   emu_url=$(log_value "$log" base_url)
 }
 
-# start_contactsd NAME GOMEMLIMIT [FLAGS…]: starts contactsd against emu_url
-# with the emulator's demo account and that GOMEMLIMIT ("": unset); sets
-# cd_pid and cd_addr.
-start_contactsd() {
-  local log="$work/contactsd-$1.log" limit=$2
-  shift 2
+# start_server SERVER NAME GOMEMLIMIT [FLAGS…]: starts SERVER (contactsd
+# or floor) against emu_url with that GOMEMLIMIT ("": unset); sets srv_pid
+# and srv_addr. contactsd uses the emulator's demo account, the floor its
+# static demo token.
+start_server() {
+  local server=$1 log="$work/$1-$2.log" limit=$3
+  shift 3
   local env_limit=(-u GOMEMLIMIT)
   [ -n "$limit" ] && env_limit=(GOMEMLIMIT="$limit")
-  env "${env_limit[@]}" CONTACTS_API_CLIENT_ID=demo-client-id CONTACTS_API_CLIENT_SECRET=demo-client-secret \
-    "$work/contactsd" -listen 127.0.0.1:0 -upstream "$emu_url" \
-    -auth-url "$emu_url/token-based-authentication/exchange" "$@" 2>"$log" &
-  cd_pid=$!
-  pids+=("$cd_pid")
-  wait_for "$log" "$cd_pid" 'msg="serving contacts.v1.ContactsService"'
-  cd_addr=$(log_value "$log" listen)
+  if [ "$server" = floor ]; then
+    env "${env_limit[@]}" "$work/loadfloor" -listen 127.0.0.1:0 -upstream "$emu_url" "$@" 2>"$log" &
+  else
+    env "${env_limit[@]}" CONTACTS_API_CLIENT_ID=demo-client-id CONTACTS_API_CLIENT_SECRET=demo-client-secret \
+      "$work/contactsd" -listen 127.0.0.1:0 -upstream "$emu_url" \
+      -auth-url "$emu_url/token-based-authentication/exchange" "$@" 2>"$log" &
+  fi
+  srv_pid=$!
+  pids+=("$srv_pid")
+  wait_for "$log" "$srv_pid" 'serving contacts.v1.ContactsService'
+  srv_addr=$(log_value "$log" listen)
 }
 
-stop_contactsd() { kill "$cd_pid"; wait "$cd_pid" 2>/dev/null || true; }
+stop_server() { kill "$srv_pid"; wait "$srv_pid" 2>/dev/null || true; }
 
 # Call data: uniform keys pick one of the 1,000 extra properties at random,
 # hot keys one of 4, distinct keys go round the 1,000 in order.
@@ -96,7 +107,7 @@ call=contacts.v1.ContactsService/ListContacts
 # load CALLERS DATA: one ghz run of $duration; prints calls/s, p50 ms,
 # p99 ms and the number of calls that did not end OK.
 load() {
-  ghz --insecure --call "$call" -c "$1" -z "$duration" --duration-stop=ignore -d "$2" -O json "$cd_addr" >"$work/ghz.json" 2>"$work/ghz.err" ||
+  ghz --insecure --call "$call" -c "$1" -z "$duration" --duration-stop=ignore -d "$2" -O json "$srv_addr" >"$work/ghz.json" 2>"$work/ghz.err" ||
     { cat "$work/ghz.err" >&2; return 1; }
   jq -r '[ (.rps | floor),
            ((.latencyDistribution // [])[] | select(.percentage == 50) | .latency / 1e6 * 10 | round / 10),
@@ -108,44 +119,54 @@ load() {
 started=$(date -u +%Y-%m-%dT%H:%MZ)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-throughput="| callers | keys | coalescing | calls/s | p50 ms | p99 ms | not OK |
-|---:|---|---|---:|---:|---:|---:|"
+throughput="| server | callers | keys | coalescing | calls/s | p50 ms | p99 ms | not OK |
+|---|---:|---|---|---:|---:|---:|---:|"
 start_emu "$latency"
-for coalescing in on off; do
+for coalescing in on off floor; do
+  server=contactsd callers_list=(1 16 64)
   flags=()
   [ "$coalescing" = off ] && flags=(-no-read-coalescing)
-  start_contactsd "coalescing-$coalescing" "" "${flags[@]}"
-  ghz --insecure --call "$call" -n 20 -c 1 -d "$hot" "$cd_addr" >/dev/null # token and connections
+  [ "$coalescing" = floor ] && server=floor callers_list=(64) coalescing="–"
+  start_server "$server" "throughput-${flags[*]:-default}" "" "${flags[@]}"
+  ghz --insecure --call "$call" -n 20 -c 1 -d "$hot" "$srv_addr" >/dev/null # token and connections
   for keys in uniform hot; do
-    for callers in 1 16 64; do
+    for callers in "${callers_list[@]}"; do
       data=$uniform
       [ "$keys" = hot ] && data=$hot
-      echo "callers $callers, $keys keys, coalescing $coalescing, $duration" >&2
+      echo "$server, callers $callers, $keys keys, coalescing $coalescing, $duration" >&2
       IFS=$'\t' read -r rps p50 p99 bad < <(load "$callers" "$data")
-      throughput+=$'\n'"| $callers | $keys | $coalescing | $rps | $p50 | $p99 | $bad |"
+      throughput+=$'\n'"| $server | $callers | $keys | $coalescing | $rps | $p50 | $p99 | $bad |"
     done
   done
-  stop_contactsd
+  stop_server
 done
 
-memory="| contactsd | reads in flight | peak RSS (VmHWM) MiB | calls | not OK |
-|---|---:|---:|---:|---:|"
+memory="| server | soft memory limit | reads in flight | peak RSS (VmHWM) MiB | calls | not OK |
+|---|---|---:|---:|---:|---:|"
+ratios="| soft memory limit | contactsd MiB | floor MiB | contactsd / floor (target ≤ 1.2) |
+|---|---:|---:|---:|"
 start_emu 1s
 for limit in "" "$memlimit"; do
-  label="no soft memory limit"
+  label="none"
   [ -n "$limit" ] && label="GOMEMLIMIT=$limit"
-  echo "$inflight reads in flight, $label" >&2
-  start_contactsd "mem-${limit:-none}" "$limit"
-  ghz --insecure --call "$call" -n 20 -c 1 -d "$hot" "$cd_addr" >/dev/null
-  # 3 rounds of $inflight calls, each held 1 s by the emulator, over 10
-  # connections (contactsd admits 1,000 streams on one).
-  ghz --insecure --call "$call" -c "$inflight" --connections 10 -n $((3 * inflight)) -t 30s \
-    -d "$distinct" -O json "$cd_addr" >"$work/mem.json" 2>"$work/ghz.err" || { cat "$work/ghz.err" >&2; exit 1; }
-  hwm=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$cd_pid/status")
-  calls=$(jq '.count' "$work/mem.json")
-  bad=$(jq '[(.statusCodeDistribution // {}) | to_entries[] | select(.key != "OK") | .value] | add // 0' "$work/mem.json")
-  stop_contactsd
-  memory+=$'\n'"| $label | $inflight | $hwm | $calls | $bad |"
+  declare -A hwm=()
+  for server in contactsd floor; do
+    echo "$server, $inflight reads in flight, soft memory limit: $label" >&2
+    start_server "$server" "mem-${limit:-none}" "$limit"
+    ghz --insecure --call "$call" -n 20 -c 1 -d "$hot" "$srv_addr" >/dev/null
+    # 3 rounds of $inflight calls, each held 1 s by the emulator, over 10
+    # connections (contactsd admits 1,000 streams on one).
+    ghz --insecure --call "$call" -c "$inflight" --connections 10 -n $((3 * inflight)) -t 30s \
+      -d "$distinct" -O json "$srv_addr" >"$work/mem.json" 2>"$work/ghz.err" || { cat "$work/ghz.err" >&2; exit 1; }
+    hwm[$server]=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$srv_pid/status")
+    calls=$(jq '.count' "$work/mem.json")
+    bad=$(jq '[(.statusCodeDistribution // {}) | to_entries[] | select(.key != "OK") | .value] | add // 0' "$work/mem.json")
+    stop_server
+    memory+=$'\n'"| $server | $label | $inflight | ${hwm[$server]} | $calls | $bad |"
+  done
+  ratio=$(awk -v a="${hwm[contactsd]}" -v b="${hwm[floor]}" 'BEGIN {printf "%.2f", a / b}')
+  ratios+=$'\n'"| $label | ${hwm[contactsd]} | ${hwm[floor]} | ${ratio}× |"
+  unset hwm
 done
 
 commit=$(git rev-parse --short HEAD)
@@ -157,9 +178,10 @@ cat >"$out" <<EOF
 # Performance
 
 Measured by \`tools/load/run.sh\`, which writes this file: it builds
-contactsd and the emulator (\`cmd/contacts-emulator\`), starts both on
-loopback and drives contactsd's \`ListContacts\` with
-[ghz](https://ghz.sh) (pinned in \`tools/go.mod\`). Run it from the
+contactsd, the emulator (\`cmd/contacts-emulator\`) and the floor
+(\`internal/loadfloor\`), starts them on loopback and drives their
+\`ListContacts\` with [ghz](https://ghz.sh) (pinned in \`tools/go.mod\`).
+Run it from the
 repository root; it takes about three minutes and needs Go and jq:
 
 \`\`\`sh
@@ -177,14 +199,21 @@ How to read the tables:
   upstream GET; \`-no-read-coalescing\` sends one GET per read. The read
   cache is off (\`-read-cache-ttl\` 0), so every figure includes the
   upstream. *not OK* counts calls that did not end with status OK.
-- **Memory**: a fresh contactsd holds ${inflight} reads of distinct
+- **The floor** (\`internal/loadfloor\`, built for this script only) is
+  the bare pass-through: a plain \`grpc.NewServer()\` whose
+  \`ListContacts\` makes the same upstream GET with the same REST client
+  and HTTP transport, and nothing else (no validation, access gate, read
+  path, error translation, metrics or logging). It is what any gRPC front
+  of this API costs; contactsd's figures over the floor's are what the
+  facade adds.
+- **Memory**: a fresh server holds ${inflight} reads of distinct
   properties in flight (the emulator answers after 1 s; three rounds);
   the figure is its peak resident set (VmHWM in /proc). Without
   GOMEMLIMIT, contactsd sets a soft limit of 90 % of the container's
-  memory limit; this machine gives it none, so the first row has no limit.
-  No bare pass-through server is measured beside it: the bench program
-  that had one is gone, and a floor worth comparing needs a server of its
-  own.
+  memory limit; this machine gives it none, so the rows marked *none*
+  have no limit (the floor never sets one). The second table divides
+  contactsd's peak by the floor's under the same limit; issue 26 asks for
+  at most 1.2.
 - ghz, contactsd and the emulator share the machine's cores, so the
   figures are for comparing rows, and runs on the same machine, not
   capacity planning. The Go benchmarks measure the in-process parts:
@@ -201,5 +230,7 @@ ${throughput}
 ## Memory at ${inflight} reads in flight
 
 ${memory}
+
+${ratios}
 EOF
 cat "$out"
