@@ -237,7 +237,7 @@ func New(cfg Config) (*Governor, error) {
 		warn:      lograte.New(time.Minute, cfg.Now),
 		metrics:   cfg.Metrics,
 	}
-	bulk := 1 - sh.Interactive - sh.Write
+	bulk := 1 - (sh.Interactive + sh.Write)
 	g.levels = [numClasses]float64{
 		Background:  min(sh.Background, bulk),
 		Bulk:        bulk,
