@@ -19,10 +19,12 @@
 // Netflix's limiter splits live 0.9 / batch 0.1.
 //
 // The limit learns (AIMD): a 429 or a Retry-After drops the fleet's rate to
-// Decrease × the calls the fleet had in the window when the upstream
-// refused (at most once per window, never below Floor), the window admits
-// nothing until the Retry-After ends, and the rate climbs back by Increase
-// of the limit per whole window without a 429, never above PerMinute.
+// Decrease × the calls of the window the upstream did not refuse (what it
+// evidently accepts; never below Floor, and only down: the 429s of one
+// burst do not compound), the window admits nothing until the Retry-After
+// ends, and the rate climbs back by Increase of the limit per whole window
+// without a 429, never above PerMinute. The rate, the time of the last
+// 429 and the end of the Retry-After are shared by every replica.
 package governor
 
 import (
@@ -48,8 +50,8 @@ import (
 const (
 	DefaultPerMinute        = 200
 	DefaultWindow           = time.Minute
-	DefaultDecrease         = 0.9
-	DefaultIncrease         = 0.02
+	DefaultDecrease         = 0.95
+	DefaultIncrease         = 0.005
 	DefaultFloor            = 0.1
 	DefaultFallbackReplicas = 3
 )
@@ -117,16 +119,21 @@ type Config struct {
 	Window time.Duration
 	// Shares split the window between classes; zero means DefaultShares().
 	Shares Shares
-	// Decrease multiplies the fleet's calls in the window on a 429: the
-	// new rate. Default 0.9: applied to the load the upstream just
-	// refused (as TCP halves its flight size, RFC 5681), a 10% cut moves
-	// the fleet off the limit, the Retry-After stops it meanwhile, and the
-	// fleet keeps ~95% of the real limit on average (×0.5 would keep ~75%).
+	// Decrease multiplies, on a 429, the calls of the window the upstream
+	// did not refuse: the new rate, when lower. Default 0.95. It applies
+	// to what the upstream accepts, not to the rate (as TCP cuts from its
+	// flight size, RFC 5681): a 429 at 200/min from an upstream that takes
+	// 60 cuts to 57 at once, where ×0.5 of the rate would need two 429s
+	// and then run at half the real limit. 5% under it keeps the fleet at
+	// ~97% of the limit on average (the target is 95%) and the
+	// Retry-After holds everything meanwhile.
 	Decrease float64
 	// Increase is how much of PerMinute the rate climbs back per whole
-	// window without a 429. Default 0.02: at 200/min, +4 a minute, so from
-	// a 429 the fleet probes the limit again after about five minutes: one
-	// 429 per ~1,000 calls.
+	// window without a 429. Default 0.005: at 200/min, +1 a minute, so
+	// after a 429 at the limit the fleet probes it again ~10 minutes later
+	// (a probe costs a 429 or two: ~0.1% of the calls; the target is 1%),
+	// and learns within hours that the limit went up. Raise it when the
+	// limit is known to move often.
 	Increase float64
 	// Floor is the lowest learned rate, a fraction of PerMinute. Default
 	// 0.1.
@@ -166,6 +173,15 @@ type Governor struct {
 	metrics   Metrics
 	down      atomic.Bool
 }
+
+// guardDivisor: an admission is counted for Window + Window/guardDivisor,
+// so that the time between the governor's admission and the upstream's
+// count of the call (a round trip to Redis, queueing, the network), which
+// varies from call to call, cannot put one more call in the upstream's
+// window than in the fleet's. Seen on TestFleetOnRealRedis: without it,
+// calls freed in a burst exactly one window later drew 429s below the
+// limit.
+const guardDivisor = 50
 
 // observeTimeout bounds the Redis call of Observe, which has no context.
 const observeTimeout = time.Second
@@ -247,6 +263,7 @@ func New(cfg Config) (*Governor, error) {
 	params := func(ceiling int) redisstore.WindowParams {
 		return redisstore.WindowParams{
 			Window:   cfg.Window,
+			Guard:    cfg.Window / guardDivisor,
 			Ceiling:  ceiling,
 			Floor:    max(1, int(math.Ceil(cfg.Floor*float64(ceiling)))),
 			Decrease: cfg.Decrease,

@@ -24,13 +24,13 @@ type localWindow struct {
 	p   redisstore.WindowParams
 	now func() time.Time
 
-	mu    sync.Mutex
-	log   []time.Time // admission times, oldest first, from head on
-	head  int
-	base  float64   // the rate right after the last decrease; 0: none yet
-	dec   time.Time // the last decrease
-	last  time.Time // the last 429
-	until time.Time // the end of the last Retry-After
+	mu      sync.Mutex
+	log     []time.Time // admission times, oldest first, from head on
+	head    int
+	refused []time.Time // times of the 429s, oldest first
+	base    float64     // the rate at the last 429; 0: none yet
+	last    time.Time   // the last 429
+	until   time.Time   // the end of the last Retry-After
 }
 
 func newLocalWindow(p redisstore.WindowParams, now func() time.Time) *localWindow {
@@ -45,7 +45,7 @@ func (w *localWindow) maxLog() int { return max(4*w.p.Ceiling, 1024) }
 // trimLocked drops the entries that left the window and returns how many
 // are in it.
 func (w *localWindow) trimLocked(now time.Time) int {
-	edge := now.Add(-w.p.Window)
+	edge := now.Add(-w.p.Window - w.p.Guard)
 	for w.head < len(w.log) && !w.log[w.head].After(edge) {
 		w.head++
 	}
@@ -77,7 +77,7 @@ func (w *localWindow) Admit(_ context.Context, level float64, record bool) (redi
 		return redisstore.WindowAnswer{OK: true, Rate: rate, Calls: n + 1}, nil
 	}
 	if n >= lim {
-		slot := w.log[w.head+n-lim].Add(w.p.Window).Sub(now)
+		slot := w.log[w.head+n-lim].Add(w.p.Window + w.p.Guard).Sub(now)
 		wait = max(wait, slot, time.Millisecond)
 	}
 	if record {
@@ -100,10 +100,20 @@ func (w *localWindow) Penalize(_ context.Context, retryAfter time.Duration) (red
 	defer w.mu.Unlock()
 	n := w.trimLocked(now)
 	rate := w.rateLocked(now)
-	decreased := false
-	if w.dec.IsZero() || now.Sub(w.dec) >= w.p.Window {
-		rate = math.Max(float64(w.p.Floor), w.p.Decrease*math.Min(rate, float64(max(n, 1))))
-		w.dec, decreased = now, true
+	edge := now.Add(-w.p.Window - w.p.Guard)
+	i := 0
+	for i < len(w.refused) && !w.refused[i].After(edge) {
+		i++
+	}
+	w.refused = append(w.refused[i:], now)
+	if len(w.refused) > w.maxLog() {
+		w.refused = w.refused[1:]
+	}
+	accepted := max(1, n-len(w.refused))
+	bound := math.Max(float64(w.p.Floor), w.p.Decrease*float64(accepted))
+	decreased := bound < rate
+	if decreased {
+		rate = bound
 	}
 	w.base, w.last = rate, now
 	if u := now.Add(retryAfter); u.After(w.until) {
