@@ -172,6 +172,8 @@ type Governor struct {
 	warn      *lograte.Limiter
 	metrics   Metrics
 	down      atomic.Bool
+	// line holds, per class, the one waiter that asks the window again.
+	line [numClasses]chan struct{}
 }
 
 // guardDivisor: an admission is counted for Window + Window/guardDivisor,
@@ -253,6 +255,9 @@ func New(cfg Config) (*Governor, error) {
 		warn:      lograte.New(time.Minute, cfg.Now),
 		metrics:   cfg.Metrics,
 	}
+	for i := range g.line {
+		g.line[i] = make(chan struct{}, 1)
+	}
 	bulk := 1 - (sh.Interactive + sh.Write)
 	g.levels = [numClasses]float64{
 		Background:  min(sh.Background, bulk),
@@ -311,26 +316,43 @@ func (g *Governor) Wait(ctx context.Context, class Class) error {
 			}
 			return nil
 		}
-		if !delayed {
-			g.metrics.Delayed(class, false)
-			delayed = true
-		}
 		if dl, ok := ctx.Deadline(); ok && !g.now().Add(a.Wait).Before(dl) {
 			g.metrics.Refused(class)
 			return g.refusal(a.Wait)
+		}
+		if !delayed {
+			// Wait in line: one waiter per class and replica asks the
+			// window again, the next when it is admitted, so that a
+			// saturating load does not send every waiter to Redis at each
+			// freed slot (and slow the other classes' calls down).
+			g.metrics.Delayed(class, false)
+			delayed = true
+			select {
+			case g.line[class] <- struct{}{}:
+				defer func() { <-g.line[class] }()
+			case <-ctx.Done():
+				return g.ended(ctx, class, a.Wait)
+			}
+			continue // ask again: the slot may have freed while in line
 		}
 		t := time.NewTimer(a.Wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				g.metrics.Refused(class)
-				return g.refusal(a.Wait)
-			}
-			return ctx.Err()
+			return g.ended(ctx, class, a.Wait)
 		}
 	}
+}
+
+// ended is the error of a Wait whose context ended while it waited: the
+// refusal at its deadline, ctx's error when cancelled.
+func (g *Governor) ended(ctx context.Context, class Class, wait time.Duration) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		g.metrics.Refused(class)
+		return g.refusal(wait)
+	}
+	return ctx.Err()
 }
 
 // admit asks the shared window, or the local one when there is no Store
