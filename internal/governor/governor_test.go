@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -473,5 +474,71 @@ func TestRedisUnavailable(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "available again") {
 		t.Errorf("no recovery line:\n%s", logs)
+	}
+}
+
+// Waiters of one class queue: each is admitted as a slot frees, in turn;
+// none is refused.
+func TestWaitersQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, m, _ := newGovernor(t, Config{PerMinute: 10})
+		for range 6 { // bulk's level
+			g.Wait(t.Context(), Bulk)
+			time.Sleep(time.Second)
+		}
+		start := time.Now()
+		var mu sync.Mutex
+		var at []time.Duration
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if err := g.Wait(t.Context(), Bulk); err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				at = append(at, time.Since(start))
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		// The first six left at 61.2s…66.2s (admitted at 0…5s); it is 6s.
+		want := []time.Duration{55200, 56200, 57200, 58200}
+		for i := range want {
+			if at[i] != want[i]*time.Millisecond {
+				t.Errorf("waiter %d admitted after %v, want %v", i, at[i], want[i]*time.Millisecond)
+			}
+		}
+		if c := m.snapshot(); c.delayed[Bulk] != 4 || c.refused[Bulk] != 0 || c.admitted[Bulk] != 10 {
+			t.Errorf("metrics %+v", c)
+		}
+	})
+}
+
+// Shadow mode's op on both windows: a call over the level is not admitted
+// but counted all the same.
+func TestWindowRecordsInShadow(t *testing.T) {
+	p := redisstore.WindowParams{Window: time.Minute, Ceiling: 10, Floor: 1, Decrease: 0.95, Increase: 1}
+	mr := miniredis.RunT(t)
+	s, err := redisstore.Open(redisstore.Config{URL: "redis://" + mr.Addr(), Account: "a", Secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	now := time.Now()
+	for name, w := range map[string]window{"local": newLocalWindow(p, func() time.Time { return now }), "redis": s.Window(p)} {
+		var got []int
+		for range 4 {
+			a, err := w.Admit(t.Context(), 0.2, true) // level 2 of 10
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.OK != (a.Calls <= 2) {
+				t.Errorf("%s: %+v", name, a)
+			}
+			got = append(got, a.Calls)
+		}
+		if want := []int{1, 2, 3, 4}; !slices.Equal(got, want) {
+			t.Errorf("%s: calls %v, want %v", name, got, want)
+		}
 	}
 }
