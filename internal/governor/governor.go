@@ -123,8 +123,9 @@ type Config struct {
 	// did not refuse: the new rate, when lower. Default 0.95. It applies
 	// to what the upstream accepts, not to the rate (as TCP cuts from its
 	// flight size, RFC 5681): a 429 at 200/min from an upstream that takes
-	// 60 cuts to 57 at once, where ×0.5 of the rate would need two 429s
-	// and then run at half the real limit. 5% under it keeps the fleet at
+	// 60 cuts to 57 at once, where ×0.5 of the rate would take two 429s
+	// to get under it (200, 100, 50) and then climb from 50. 5% under it
+	// keeps the fleet at
 	// ~97% of the limit on average (the target is 95%) and the
 	// Retry-After holds everything meanwhile.
 	Decrease float64
