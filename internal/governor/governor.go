@@ -125,9 +125,8 @@ type Config struct {
 	// flight size, RFC 5681): a 429 at 200/min from an upstream that takes
 	// 60 cuts to 57 at once, where ×0.5 of the rate would take two 429s
 	// to get under it (200, 100, 50) and then climb from 50. 5% under it
-	// keeps the fleet at
-	// ~97% of the limit on average (the target is 95%) and the
-	// Retry-After holds everything meanwhile.
+	// keeps the fleet at ~97% of the limit on average (the target
+	// is 95%) and the Retry-After holds everything meanwhile.
 	Decrease float64
 	// Increase is how much of PerMinute the rate climbs back per whole
 	// window without a 429. Default 0.005: at 200/min, +1 a minute, so
