@@ -78,6 +78,20 @@ type Config struct {
 
 	// Observer, when set, is told of every HTTP attempt.
 	Observer Observer
+
+	// Governor, when set, admits every HTTP attempt, retries included
+	// (internal/governor).
+	Governor Governor
+}
+
+// Governor keeps the fleet's calls under the account's limit: Admit is
+// called before every attempt, may wait, and its error ends the call
+// unchanged, without a round trip (a status error reaches the caller as
+// is); Observe is told each answer's HTTP status (0 when none came) and
+// Retry-After.
+type Governor interface {
+	Admit(ctx context.Context) error
+	Observe(httpStatus int, retryAfter time.Duration)
 }
 
 // Client calls the Contacts REST API. It is safe for concurrent use; create
@@ -92,6 +106,7 @@ type Client struct {
 	retry     RetryPolicy
 	budget    budget
 	observer  Observer
+	gov       Governor
 	bufs      sync.Pool // of *bytes.Buffer, for reading answers
 
 	// sleep waits between attempts; tests replace it so they never sleep.
@@ -131,6 +146,7 @@ func New(cfg Config) (*Client, error) {
 		userAgent: cmp.Or(cfg.UserAgent, defaultUserAgent),
 		retry:     r,
 		observer:  cfg.Observer,
+		gov:       cfg.Governor,
 		sleep:     sleepContext,
 	}
 	c.budget.init(r.Budget)
@@ -247,11 +263,19 @@ func (c *Client) contactsURL(propertyID string) string {
 func (c *Client) do(ctx context.Context, m Method, u string, body []byte, env *Envelope) error {
 	reauthorized := false
 	for attempt := 1; ; {
+		if c.gov != nil {
+			if err := c.gov.Admit(ctx); err != nil {
+				return err
+			}
+		}
 		req, err := c.newRequest(ctx, m, u, body)
 		if err != nil {
 			return err
 		}
 		err = c.send(req, m, env)
+		if c.gov != nil {
+			c.gov.Observe(answerStatus(err), retryAfter(err))
+		}
 		if ctx.Err() == nil {
 			c.budget.record(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,21 @@ func retryAfter(err error) time.Duration {
 	}
 	if de, ok := errors.AsType[*DecodeError](err); ok {
 		return de.RetryAfter
+	}
+	return 0
+}
+
+// answerStatus is the HTTP status of the answer that gave err: 200 for
+// none, 0 when no answer came.
+func answerStatus(err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
+	if ae, ok := errors.AsType[*APIError](err); ok {
+		return ae.HTTPStatus
+	}
+	if de, ok := errors.AsType[*DecodeError](err); ok {
+		return de.HTTPStatus
 	}
 	return 0
 }

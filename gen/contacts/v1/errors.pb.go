@@ -208,6 +208,13 @@ const (
 	// rpc). RESOURCE_EXHAUSTED, with RetryInfo: wait the delay, then slow
 	// down.
 	ErrorReason_CALLER_RATE_LIMITED ErrorReason = 37
+	// The fleet's calls to Booking.com for the machine account are at their
+	// limit (the upstream governor: a shared window, lowered by the
+	// upstream's 429s) and the call could not get a slot before its
+	// deadline; nothing was sent upstream. RESOURCE_EXHAUSTED, with
+	// RetryInfo computed from the shared window: wait the delay, then send
+	// the same request again; spread bulk work out.
+	ErrorReason_UPSTREAM_RATE_LIMITED ErrorReason = 44
 	// The audit trail cannot be written, so every write is refused (reads
 	// are served). UNAVAILABLE: retry with backoff (same request_id).
 	ErrorReason_AUDIT_UNAVAILABLE ErrorReason = 38
@@ -269,6 +276,7 @@ var (
 		43: "OUTCOME_UNKNOWN",
 		36: "CALLER_NOT_ALLOWED",
 		37: "CALLER_RATE_LIMITED",
+		44: "UPSTREAM_RATE_LIMITED",
 		38: "AUDIT_UNAVAILABLE",
 		39: "MALFORMED_REQUEST",
 		40: "REQUEST_TOO_LARGE",
@@ -315,6 +323,7 @@ var (
 		"OUTCOME_UNKNOWN":              43,
 		"CALLER_NOT_ALLOWED":           36,
 		"CALLER_RATE_LIMITED":          37,
+		"UPSTREAM_RATE_LIMITED":        44,
 		"AUDIT_UNAVAILABLE":            38,
 		"MALFORMED_REQUEST":            39,
 		"REQUEST_TOO_LARGE":            40,
@@ -354,7 +363,7 @@ var File_contacts_v1_errors_proto protoreflect.FileDescriptor
 
 const file_contacts_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18contacts/v1/errors.proto\x12\vcontacts.v1*\xa4\b\n" +
+	"\x18contacts/v1/errors.proto\x12\vcontacts.v1*\xbf\b\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CHANGES_NOT_PERMITTED\x10\x01\x12\x11\n" +
@@ -395,7 +404,8 @@ const file_contacts_v1_errors_proto_rawDesc = "" +
 	"\x17WRITE_STATE_UNAVAILABLE\x10#\x12\x13\n" +
 	"\x0fOUTCOME_UNKNOWN\x10+\x12\x16\n" +
 	"\x12CALLER_NOT_ALLOWED\x10$\x12\x17\n" +
-	"\x13CALLER_RATE_LIMITED\x10%\x12\x15\n" +
+	"\x13CALLER_RATE_LIMITED\x10%\x12\x19\n" +
+	"\x15UPSTREAM_RATE_LIMITED\x10,\x12\x15\n" +
 	"\x11AUDIT_UNAVAILABLE\x10&\x12\x15\n" +
 	"\x11MALFORMED_REQUEST\x10'\x12\x15\n" +
 	"\x11REQUEST_TOO_LARGE\x10(\x12\x12\n" +
