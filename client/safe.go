@@ -52,6 +52,10 @@ const (
 	// applied; read the contacts, and send it again with their etag and a
 	// new request_id only if it was not.
 	ReasonOutcomeUnknown = "OUTCOME_UNKNOWN"
+	// ReasonUpstreamRateLimited: RESOURCE_EXHAUSTED, the fleet's calls to
+	// Booking.com are at their limit and no slot freed before the call's
+	// deadline; nothing was sent. Resend after RetryDelay.
+	ReasonUpstreamRateLimited = "UPSTREAM_RATE_LIMITED"
 
 	// ReasonCallerNotAllowed: PERMISSION_DENIED, the facade's policy does
 	// not let this caller make the call (the RPC, the property or a

@@ -28,6 +28,7 @@ func TestReasonsMatchServer(t *testing.T) {
 		{client.ReasonWriteLockLost, contactsv1.ErrorReason_WRITE_LOCK_LOST.String()},
 		{client.ReasonWriteStateUnavailable, contactsv1.ErrorReason_WRITE_STATE_UNAVAILABLE.String()},
 		{client.ReasonOutcomeUnknown, contactsv1.ErrorReason_OUTCOME_UNKNOWN.String()},
+		{client.ReasonUpstreamRateLimited, contactsv1.ErrorReason_UPSTREAM_RATE_LIMITED.String()},
 		{client.MetaCurrentEtag, errmap.MetaCurrentEtag},
 		{client.ReasonCallerNotAllowed, contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String()},
 		{client.ReasonCallerRateLimited, contactsv1.ErrorReason_CALLER_RATE_LIMITED.String()},

@@ -7,6 +7,7 @@ import (
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
+	"github.com/contacts-facade/contacts-facade/internal/governor"
 	"github.com/contacts-facade/contacts-facade/internal/safeedit"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 )
@@ -44,7 +45,8 @@ func (s *Service) read(ctx context.Context, propertyID string, noLanguageFallbac
 	if len(vs) > 0 {
 		return nil, errmap.Invalid(vs, c).Err()
 	}
-	res, err := s.reads.Read(ctx, propertyID, noLanguageFallback)
+	// A read a caller waits on: the upstream governor's interactive class.
+	res, err := s.reads.Read(governor.WithClass(ctx, governor.Interactive), propertyID, noLanguageFallback)
 	if err != nil {
 		return nil, s.fail(ctx, c, err)
 	}

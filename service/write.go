@@ -16,6 +16,7 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/access"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
+	"github.com/contacts-facade/contacts-facade/internal/governor"
 	"github.com/contacts-facade/contacts-facade/internal/idempotency"
 	"github.com/contacts-facade/contacts-facade/internal/safeedit"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
@@ -165,8 +166,9 @@ func (s *Service) write(ctx context.Context, call *access.Call, spec writeSpec) 
 	}
 	defer lease.Unlock()
 	// Upstream calls under the lease end when the lease is lost, and
-	// after WriteTimeout whatever the caller's deadline.
-	capped, cancelCap := context.WithTimeout(ctx, s.writeCap)
+	// after WriteTimeout whatever the caller's deadline. They are the
+	// upstream governor's write class, the fresh read included.
+	capped, cancelCap := context.WithTimeout(governor.WithClass(ctx, governor.Write), s.writeCap)
 	defer cancelCap()
 	wctx, cancel := context.WithCancelCause(capped)
 	defer cancel(nil)

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/governor"
 	"github.com/contacts-facade/contacts-facade/internal/writelock"
 )
 
@@ -118,5 +119,44 @@ func TestNoPutOnAVanishedLock(t *testing.T) {
 	_, err = s.SetProfileContacts(t.Context(), setRequest(""))
 	if wantReason(t, err, codes.Aborted, contactsv1.ErrorReason_WRITE_LOCK_LOST.String()); up.puts.Load() != 0 {
 		t.Fatalf("%d PUTs on a lost lock", up.puts.Load())
+	}
+}
+
+// classSeen reads an empty property and writes nothing, and records the
+// upstream governor's class of each call.
+type classSeen struct{ read, write governor.Class }
+
+func (c *classSeen) List(ctx context.Context, _ string, _ bool) (*contactsv1.ListContactsResponse, error) {
+	c.read = governor.ClassOf(ctx)
+	return &contactsv1.ListContactsResponse{}, nil
+}
+
+func (c *classSeen) Replace(ctx context.Context, _ string, _ []*contactsv1.Contact) (*contactsv1.ReplaceContactsResponse, error) {
+	c.write = governor.ClassOf(ctx)
+	return &contactsv1.ReplaceContactsResponse{}, nil
+}
+
+func (c *classSeen) Create(ctx context.Context, _ string, _ []*contactsv1.Contact) (*contactsv1.CreateContactsResponse, error) {
+	c.write = governor.ClassOf(ctx)
+	return &contactsv1.CreateContactsResponse{}, nil
+}
+
+// TestUpstreamCallsCarryTheirClass (issue 28): a read a caller waits on
+// is the governor's interactive class; a write's fresh read and PUT are
+// its write class (untagged calls would be background, the lowest).
+func TestUpstreamCallsCarryTheirClass(t *testing.T) {
+	up := &classSeen{}
+	s := newForTest(t, up, nil)
+	if _, err := s.ListContacts(t.Context(), &contactsv1.ListContactsRequest{PropertyId: "1000001"}); err != nil {
+		t.Fatal(err)
+	}
+	if up.read != governor.Interactive {
+		t.Errorf("ListContacts read as %v, want interactive", up.read)
+	}
+	if _, err := s.SetProfileContacts(t.Context(), setRequest("")); err != nil {
+		t.Fatal(err)
+	}
+	if up.read != governor.Write || up.write != governor.Write {
+		t.Errorf("a write's read as %v and PUT as %v, want write for both", up.read, up.write)
 	}
 }

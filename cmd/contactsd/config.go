@@ -78,6 +78,7 @@ type config struct {
 	obs               obsConfig
 	share             sharingConfig
 	callers           callersConfig
+	gov               governorConfig
 }
 
 // parseConfig reads the flags in args and the environment through
@@ -105,6 +106,9 @@ func parseConfigFlags(args []string, lookupEnv func(string) (string, bool), out 
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if err := c.share.finish(set, lookupEnv); err != nil {
+		return c, err
+	}
+	if err := c.gov.finish(set, lookupEnv); err != nil {
 		return c, err
 	}
 	upstreamFrom := "-upstream"
@@ -177,6 +181,7 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	addObservabilityFlags(fs, &c.obs)
 	addSharingFlags(fs, &c.share)
 	addCallersFlags(fs, &c.callers)
+	addGovernorFlags(fs, &c.gov)
 	fs.Usage = func() { usage(fs, out) }
 	return fs
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/contacts-facade/contacts-facade/internal/governor"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
 	"io"
 	"log/slog"
@@ -51,7 +52,8 @@ func TestParseConfig(t *testing.T) {
 			want := config{listen: "localhost:50051", authMode: upstreamauth.ModeAuto, logLevel: slog.LevelInfo, logFormat: "text",
 				defaultTimeout: 30 * time.Second, shutdownTimeout: 30 * time.Second, renewBefore: 5 * time.Minute, maxBodyBytes: 1 << 20,
 				maxConnAge: 5 * time.Minute, connTimeout: 10 * time.Second, maxConns: 10_000, emulator: true, emulatorByDefault: true,
-				share: sharingConfig{localBudget: 3, exchangesPerHour: 30, cacheMaxEntries: 10_000, cacheMaxBytes: 16 << 20, lockWait: 10 * time.Second, writeTimeout: 20 * time.Second}}
+				share: sharingConfig{localBudget: 3, exchangesPerHour: 30, cacheMaxEntries: 10_000, cacheMaxBytes: 16 << 20, lockWait: 10 * time.Second, writeTimeout: 20 * time.Second},
+				gov:   governorConfig{perMinute: 200, mode: "enforce"}}
 			if c != want {
 				return fmt.Errorf("got %+v, want %+v", c, want)
 			}
@@ -165,6 +167,15 @@ func TestParseConfig(t *testing.T) {
 		{name: "-tls-cert without -tls-key", args: []string{"-tls-cert", "cert.pem"}, err: "-tls-cert and -tls-key go together"},
 		{name: "-tls-key without -tls-cert", args: []string{"-tls-key", "key.pem"}, err: "-tls-cert and -tls-key go together"},
 		{name: "-client-ca without TLS", args: []string{"-client-ca", "ca.pem"}, err: "-client-ca needs -tls-cert"},
+		{name: "no upstream rate", args: []string{"-upstream-rate-per-minute", "0"}, err: "-upstream-rate-per-minute must be positive"},
+		{name: "upstream rate not a number in the environment", env: map[string]string{envUpstreamRate: "lots"}, err: envUpstreamRate + ": want a whole number"},
+		{name: "unknown upstream rate mode", args: []string{"-upstream-rate-mode", "loud"}, err: `-upstream-rate-mode "loud": want enforce or shadow`},
+		{name: "shadow mode", args: []string{"-upstream-rate-mode", "shadow"}, check: func(c config) error {
+			if c.gov.governorMode() != governor.Shadow {
+				return fmt.Errorf("mode %v, want shadow", c.gov.governorMode())
+			}
+			return nil
+		}},
 		{name: "bad -log-format", args: []string{"-log-format", "xml"}, err: "-log-format"},
 		{name: "bad -log-level", args: []string{"-log-level", "loud"}, err: "log-level"},
 		{name: "zero -default-timeout", args: []string{"-default-timeout", "0s"}, err: "must be positive"},

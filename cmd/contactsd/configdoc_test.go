@@ -109,9 +109,10 @@ func TestConfigDocListsEveryEnv(t *testing.T) {
 // envFlagSamples are valid values for the flags that have an environment
 // variable; TestConfigDocFlagEnvIsRead needs one per such flag.
 var envFlagSamples = map[string]string{
-	"upstream":  "https://contacts.example.com/contacts-api",
-	"auth-url":  "https://auth.example.com/exchange",
-	"redis-url": "redis://redis.example.com:6379/0",
+	"upstream":                 "https://contacts.example.com/contacts-api",
+	"auth-url":                 "https://auth.example.com/exchange",
+	"redis-url":                "redis://redis.example.com:6379/0",
+	"upstream-rate-per-minute": "120",
 }
 
 // TestConfigDocFlagEnvIsRead: the variable the page gives for a flag sets

@@ -26,6 +26,7 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/readpath"
 
 	"github.com/contacts-facade/contacts-facade/internal/emulator"
+	"github.com/contacts-facade/contacts-facade/internal/governor"
 	"github.com/contacts-facade/contacts-facade/internal/grpcserver"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
@@ -160,6 +161,13 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if ts, ok := auth.(*upstreamauth.TokenSource); ok {
 		obs.WatchToken(ts.Snapshot)
 	}
+	// One limit for the fleet's calls to the Contacts API, shared through
+	// the account's Redis when there is one.
+	gov, err := governor.New(governor.Config{PerMinute: cfg.gov.perMinute, Mode: cfg.gov.governorMode(), Store: fl.store,
+		Logger: log.With("component", "governor"), Metrics: obs.GovernorMetrics()})
+	if err != nil {
+		return configError{err}
+	}
 	client, err := upstream.New(upstream.Config{
 		BaseURL:      upstreamURL,
 		Authorizer:   auth,
@@ -168,6 +176,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		H2C:          cfg.upstreamH2C,
 		HTTPClient:   obs.UpstreamHTTPClient(cfg.upstreamH2C),
 		Observer:     obs.UpstreamObserver(),
+		Governor:     gov,
 	})
 	if err != nil {
 		return err
