@@ -81,10 +81,11 @@ type Gate struct {
 	methods map[string]bool // the RPCs of the service, by short name
 	refuse  refuseFunc
 
-	local      *LocalShares     // the shares without Config.Shares, or its fallback
-	logLimit   *lograte.Limiter // of the ERROR lines of the trail's failures
-	sharesLog  *lograte.Limiter // of the WARN lines of the shared shares' failures
-	sharesDown atomic.Bool      // the last Take of Config.Shares failed
+	local       *LocalShares     // the shares without Config.Shares, or its fallback
+	logLimit    *lograte.Limiter // of the ERROR lines of the trail's failures
+	sharesLog   *lograte.Limiter // of the WARN lines of the shared shares' failures
+	sharesDown  atomic.Bool      // the last Take of Config.Shares failed
+	sharesRetry atomic.Int64     // while down, when (UnixNano) to ask it again
 }
 
 // NewGate returns the gate of cfg; an error when it lacks the policy or

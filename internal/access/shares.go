@@ -37,6 +37,15 @@ const (
 	// shares fail.
 	sharesLogInterval = time.Minute
 	logKeyShares      = "shares"
+	// sharesTimeout bounds a Take of Config.Shares: a Redis that does not
+	// answer within it is away, and the call goes on with this replica's
+	// part of the share rather than wait.
+	sharesTimeout = 500 * time.Millisecond
+	// sharesProbe: after a failure of Config.Shares, the gate asks it
+	// again once per sharesProbe (one call) and uses this replica's
+	// buckets meanwhile, so that an outage of Redis does not add a
+	// failed round trip (or a timeout) to every call.
+	sharesProbe = time.Second
 )
 
 // LocalShares are the fair shares of one process: a token bucket per
@@ -126,13 +135,17 @@ func (r Rate) perReplica(n int) Rate {
 func (g *Gate) take(ctx context.Context, caller string, r Rate) (bool, time.Duration) {
 	now := g.cfg.Now()
 	if g.cfg.Shares != nil {
-		ok, wait, err := g.cfg.Shares.Take(ctx, caller, r, now)
-		if err == nil {
-			g.sharesRecovered()
-			return ok, wait
-		}
-		if ctx.Err() == nil { // the caller gave up: Redis is not to blame
-			g.sharesFailed(err)
+		if g.askShared(now) {
+			tctx, cancel := context.WithTimeout(ctx, sharesTimeout)
+			ok, wait, err := g.cfg.Shares.Take(tctx, caller, r, now)
+			cancel()
+			if err == nil {
+				g.sharesRecovered()
+				return ok, wait
+			}
+			if ctx.Err() == nil { // else the caller gave up: Redis is not to blame
+				g.sharesFailed(err, now)
+			}
 		}
 		r = r.perReplica(g.cfg.FallbackReplicas)
 	}
@@ -140,9 +153,20 @@ func (g *Gate) take(ctx context.Context, caller string, r Rate) (bool, time.Dura
 	return ok, wait
 }
 
+// askShared reports whether this call asks Config.Shares: always while it
+// answers; after a failure, one call per sharesProbe.
+func (g *Gate) askShared(now time.Time) bool {
+	if !g.sharesDown.Load() {
+		return true
+	}
+	next := g.sharesRetry.Load()
+	return now.UnixNano() >= next && g.sharesRetry.CompareAndSwap(next, now.Add(sharesProbe).UnixNano())
+}
+
 // sharesFailed says, at most once a minute, that the fleet's shares are
 // not read: never the caller, never the error's text beyond its kind.
-func (g *Gate) sharesFailed(err error) {
+func (g *Gate) sharesFailed(err error, now time.Time) {
+	g.sharesRetry.Store(now.Add(sharesProbe).UnixNano())
 	g.sharesDown.Store(true)
 	if ok, held := g.sharesLog.Allow(logKeyShares); ok {
 		g.log.Warn("shared fair shares unavailable: callers get this replica's part of their share",
@@ -159,14 +183,14 @@ func (g *Gate) sharesRecovered() {
 
 // errorKind names an error without its text (which may name addresses).
 func errorKind(err error) string {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return "context"
 	}
 	if ne, ok := errors.AsType[interface {
 		error
 		Timeout() bool
 	}](err); ok && ne.Timeout() {
-		return "timeout"
+		return "timeout" // sharesTimeout's deadline too
 	}
 	return "unreachable"
 }

@@ -192,8 +192,9 @@ func TestGateSpendsConfiguredShares(t *testing.T) {
 // TestGateFallsBackToAPerReplicaShare: while Config.Shares fails, a
 // caller of 9/s burst 9 gets 9/3 from this replica's buckets (3 calls at
 // once, then one per 1/3 s), not every call refused and not its whole
-// rate; one WARN a minute says so, with the error's kind and never the
-// caller; the first success says the shares are back.
+// rate; the gate asks the shares again once a second (one call), not on
+// every call; one WARN a minute says so, with the error's kind and never
+// the caller; the first success says the shares are back.
 func TestGateFallsBackToAPerReplicaShare(t *testing.T) {
 	f := &fakeShares{err: errors.Join(errors.New("dial tcp 10.1.2.3:6379"), syscall.ECONNREFUSED)}
 	log, clk := &syncedBuffer{}, &clock{t: time.Unix(1e9, 0)}
@@ -210,14 +211,16 @@ func TestGateFallsBackToAPerReplicaShare(t *testing.T) {
 	steps := []struct {
 		name    string
 		advance time.Duration
+		recover bool
 		calls   int
 		want    []codes.Code
-		recover bool
+		asked   int // calls of the shares so far
 	}{
-		{"burst 9/3", 0, 4, []codes.Code{ok, ok, ok, over}, false},
-		{"one more after 1/3 s", 334 * time.Millisecond, 2, []codes.Code{ok, over}, false},
-		{"a minute later: full local bucket", time.Minute, 4, []codes.Code{ok, ok, ok, over}, false},
-		{"Redis back: its answers again", 0, 2, []codes.Code{ok, ok}, true},
+		{"burst 9/3", 0, false, 4, []codes.Code{ok, ok, ok, over}, 1},
+		{"one more after 1/3 s, no probe", 334 * time.Millisecond, false, 2, []codes.Code{ok, over}, 1},
+		{"a second later: one probe", time.Second, false, 2, []codes.Code{ok, ok}, 2},
+		{"a minute later: one probe, full local bucket", time.Minute, false, 4, []codes.Code{ok, ok, ok, over}, 3},
+		{"Redis back: the next probe, then every call", time.Second, true, 2, []codes.Code{ok, ok}, 5},
 	}
 	for _, st := range steps {
 		clk.add(st.advance)
@@ -227,12 +230,18 @@ func TestGateFallsBackToAPerReplicaShare(t *testing.T) {
 		if got := codesOf(st.calls); !slices.Equal(got, st.want) {
 			t.Errorf("%s: %v, want %v", st.name, got, st.want)
 		}
+		f.mu.Lock()
+		asked := len(f.asked)
+		f.mu.Unlock()
+		if asked != st.asked {
+			t.Errorf("%s: shares asked %d times, want %d", st.name, asked, st.asked)
+		}
 	}
 	out := log.String()
 	if n := strings.Count(out, "shared fair shares unavailable"); n != 2 {
 		t.Errorf("%d WARN lines over a minute and a bit, want 2 (one a minute):\n%s", n, out)
 	}
-	for _, want := range []string{"error_kind=unreachable", "fallback_replicas=3", "suppressed=5", "shared fair shares available again"} {
+	for _, want := range []string{"error_kind=unreachable", "fallback_replicas=3", "suppressed=1", "shared fair shares available again"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
@@ -268,5 +277,31 @@ func (s *syncedBuffer) String() string {
 func TestGateRefusesNegativeFallbackReplicas(t *testing.T) {
 	if _, err := NewGate(Config{Policy: AllowAll(), Audit: NoAudit(), FallbackReplicas: -1}); err == nil {
 		t.Error("FallbackReplicas -1 accepted")
+	}
+}
+
+// hangingShares never answers before its context ends.
+type hangingShares struct{}
+
+func (hangingShares) Take(ctx context.Context, _ string, _ Rate, _ time.Time) (bool, time.Duration, error) {
+	<-ctx.Done()
+	return false, 0, ctx.Err()
+}
+
+// TestGateBoundsTheSharesWait: a Redis that does not answer holds a call
+// for sharesTimeout at most, which then goes on with this replica's part
+// of the share; the WARN says "timeout".
+func TestGateBoundsTheSharesWait(t *testing.T) {
+	log := &syncedBuffer{}
+	g := sharesGate(t, hangingShares{}, 3, log, &clock{t: time.Unix(1e9, 0)})
+	start := time.Now()
+	if err := readAs(context.Background(), g, "batch"); err != nil {
+		t.Fatalf("read: %v, want admitted by the fallback", err)
+	}
+	if d := time.Since(start); d > 5*sharesTimeout {
+		t.Errorf("the call waited %v", d)
+	}
+	if out := log.String(); !strings.Contains(out, "error_kind=timeout") {
+		t.Errorf("log: %s", out)
 	}
 }
