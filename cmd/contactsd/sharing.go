@@ -148,13 +148,15 @@ func (f *fleet) tokenConfig(cfg *upstreamauth.TokenConfig) {
 	cfg.Shared = f.store.TokenShare(nil)
 }
 
-// serviceConfig puts the shared state of safe edits into cfg: Redis's
-// when there is one, else the service's in-process defaults stay. A claim
-// on a request_id outlives the longest write that can hold it twice over.
+// serviceConfig puts the shared state of safe edits and the callers' fair
+// shares into cfg: Redis's when there is one, else the service's
+// in-process defaults stay. A claim on a request_id outlives the longest
+// write that can hold it twice over.
 func (f *fleet) serviceConfig(cfg *service.Config) {
 	if f.store != nil {
 		cfg.Locks = f.store.WriteLocks(0)
 		cfg.Requests = f.store.Requests(0, max(redisstore.DefaultPendingTTL, 2*(cfg.LockWait+cfg.WriteTimeout)))
+		cfg.Shares = f.store.Shares()
 	}
 }
 
