@@ -45,7 +45,7 @@ type sharingConfig struct {
 
 func addSharingFlags(fs *flag.FlagSet, c *sharingConfig) {
 	fs.StringVar(&c.redisURL, "redis-url", "",
-		"redis:// or rediss:// URL of the Redis that the replicas of one machine account share\n(token, exchange budget, write locks, idempotency records, cache invalidation);\nenv "+envRedisURL+", or a file named by "+envRedisURLFile+" (the only places for a URL\nwith a password); empty: all in process")
+		"redis:// or rediss:// URL of the Redis that the replicas of one machine account share\n(token, exchange budget, write locks, idempotency records, cache invalidation,\ncallers' fair shares); env "+envRedisURL+", or a file named by "+envRedisURLFile+" (the only places for a URL\nwith a password); empty: all in process")
 	fs.IntVar(&c.localBudget, "redis-local-budget", 3,
 		"token exchanges an hour this replica may make on its own while Redis is unreachable")
 	fs.IntVar(&c.exchangesPerHour, "token-exchanges-per-hour", upstreamauth.DefaultMaxExchangesPerHour,
