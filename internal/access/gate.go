@@ -53,8 +53,8 @@ type Config struct {
 	Audit *Trail
 	// Logger gets the failures of the audit trail; nil: none.
 	Logger *slog.Logger
-	// Now is the clock of the fair shares and the records; time.Now when
-	// nil.
+	// Now is the clock of the in-process fair shares and the records;
+	// time.Now when nil.
 	Now func() time.Time
 	// Shares spends the callers' fair shares. Nil: in-process buckets
 	// (NewLocalShares), a caller's rate per replica. Replicas that share

@@ -125,7 +125,7 @@ func TestSharesFailWithTheKindOnly(t *testing.T) {
 	s, mr := newMini(t)
 	addr := mr.Addr()
 	mr.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	ok, _, err := s.Shares().Take(ctx, "a", access.Rate{PerSecond: 1, Burst: 1}, time.Time{})
 	if err == nil || ok {
