@@ -146,3 +146,44 @@ func TestWriteOnlyGrantReadsNothingElse(t *testing.T) {
 		t.Fatalf("a write-only caller read the property: %v", resp)
 	}
 }
+
+// refusingShares is a CallerShares whose every share is spent.
+type refusingShares struct {
+	mu     sync.Mutex
+	asked  []string
+	passed []access.Rate
+}
+
+func (r *refusingShares) Take(_ context.Context, caller string, rate access.Rate, _ time.Time) (bool, time.Duration, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.asked, r.passed = append(r.asked, caller), append(r.passed, rate)
+	return false, 2 * time.Second, nil
+}
+
+// TestConfigSharesReachTheGate: Config.Shares spends the callers' fair
+// shares (the fleet's, in contactsd with Redis): its refusal is the
+// caller's RESOURCE_EXHAUSTED with its wait, before the upstream.
+func TestConfigSharesReachTheGate(t *testing.T) {
+	p, err := access.ParsePolicy([]byte("default:\n  rpcs: [read]\n  rate: {per_second: 5, burst: 7}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := &refusingShares{}
+	s := newGatedStack(t, service.Config{Policy: access.NewHolder(p), Audit: service.NoAudit(), Shares: sh})
+	_, err = s.client.ListContacts(ctxLong(t), &contactsv1.ListContactsRequest{PropertyId: fullID})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("ListContacts: %v, want ResourceExhausted", err)
+	}
+	var delay time.Duration
+	for _, d := range status.Convert(err).Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			delay = ri.GetRetryDelay().AsDuration()
+		}
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if delay != 2*time.Second || len(sh.asked) != 1 || sh.passed[0] != (access.Rate{PerSecond: 5, Burst: 7}) {
+		t.Errorf("RetryInfo %v, asked %q with %+v; want 2s, once, 5/s burst 7", delay, sh.asked, sh.passed)
+	}
+}

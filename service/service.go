@@ -63,6 +63,12 @@ type AuditTrail = access.Trail
 // callers by their TLS client certificate, else "anonymous".
 type Callers = access.Resolver
 
+// CallerShares spends the callers' fair shares (the policy's rate of each
+// grant): in process by default, a caller's rate per replica; shared by
+// the replicas of an account through Redis (redisstore.Shares), its rate
+// once for the fleet.
+type CallerShares = access.Shares
+
 // AllowAll is the policy under which every caller may make every call: an
 // explicit choice, for one-tenant deployments, tests and examples.
 func AllowAll() *Policy { return access.AllowAll() }
@@ -93,6 +99,11 @@ type Config struct {
 	// Requests remembers the outcomes of writes by request_id for 24 h.
 	// Replicas must share it. Default: in process, bounded.
 	Requests RequestStore
+	// Shares spends the callers' fair shares. Replicas should share it,
+	// so that a caller gets its rate once, not once per replica. Default:
+	// in process. While a shared one fails, each replica gives a caller
+	// a third of its rate (access.DefaultFallbackReplicas).
+	Shares CallerShares
 	// LockWait bounds a write's wait for its property's write lock
 	// (default DefaultLockWait): past it the call gets UNAVAILABLE
 	// WRITE_LOCK_TIMEOUT with RetryInfo.
@@ -162,7 +173,7 @@ func New(cfg Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	gate, err := access.NewGate(access.Config{Resolver: cfg.Callers, Policy: cfg.Policy, Audit: cfg.Audit, Logger: log, Now: cfg.Now})
+	gate, err := access.NewGate(access.Config{Resolver: cfg.Callers, Policy: cfg.Policy, Audit: cfg.Audit, Logger: log, Now: cfg.Now, Shares: cfg.Shares})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,6 +99,45 @@ func TestRunSharedAndGated(t *testing.T) {
 	if len(recs) != 2 || recs[0].RPC != "SetProfileContacts" || recs[0].Code != "OK" || recs[0].EtagAfter == "" ||
 		recs[1].RPC != "ReplaceContacts" || recs[1].Code != "PermissionDenied" {
 		t.Fatalf("audit records %+v", recs)
+	}
+}
+
+// TestRunSharesCallersAcrossReplicas: two replicas on one Redis give a
+// caller of burst 3 (and no refill to speak of) three reads in all, not
+// three each, and keep its share under a key that does not name it.
+func TestRunSharesCallersAcrossReplicas(t *testing.T) {
+	mr := miniredis.RunT(t)
+	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(policyFile, []byte("version: 1\ndefault:\n  rpcs: [read]\n  rate: {per_second: 0.001, burst: 3}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var clients []contactsv1.ContactsServiceClient
+	for range 2 {
+		d := startDaemon(t, []string{"-listen", "127.0.0.1:0", "-upstream", "emulator", "-policy", policyFile},
+			map[string]string{envRedisURL: "redis://" + mr.Addr()})
+		clients = append(clients, contactsv1.NewContactsServiceClient(dialDaemon(t, d.addr, insecure.NewCredentials())))
+	}
+	ctx := callCtx(t)
+	var got []codes.Code
+	for i := range 6 {
+		_, err := clients[i%2].ListContacts(ctx, &contactsv1.ListContactsRequest{PropertyId: "1000001"})
+		got = append(got, status.Code(err))
+	}
+	ok, over := codes.OK, codes.ResourceExhausted
+	if want := []codes.Code{ok, ok, ok, over, over, over}; !slices.Equal(got, want) {
+		t.Errorf("reads on replicas 1, 2, 1, ...: %v, want %v", got, want)
+	}
+	shares := 0
+	for _, k := range mr.Keys() {
+		if strings.Contains(k, ":share:") {
+			shares++
+			if strings.Contains(k, access.Anonymous) {
+				t.Errorf("key %s names the caller", k)
+			}
+		}
+	}
+	if shares != 1 {
+		t.Errorf("%d share keys in %v, want 1 (the anonymous caller's)", shares, mr.Keys())
 	}
 }
 

@@ -45,7 +45,7 @@ type sharingConfig struct {
 
 func addSharingFlags(fs *flag.FlagSet, c *sharingConfig) {
 	fs.StringVar(&c.redisURL, "redis-url", "",
-		"redis:// or rediss:// URL of the Redis that the replicas of one machine account share\n(token, exchange budget, write locks, idempotency records, cache invalidation);\nenv "+envRedisURL+", or a file named by "+envRedisURLFile+" (the only places for a URL\nwith a password); empty: all in process")
+		"redis:// or rediss:// URL of the Redis that the replicas of one machine account share\n(token, exchange budget, write locks, idempotency records, cache invalidation,\ncallers' fair shares); env "+envRedisURL+", or a file named by "+envRedisURLFile+" (the only places for a URL\nwith a password); empty: all in process")
 	fs.IntVar(&c.localBudget, "redis-local-budget", 3,
 		"token exchanges an hour this replica may make on its own while Redis is unreachable")
 	fs.IntVar(&c.exchangesPerHour, "token-exchanges-per-hour", upstreamauth.DefaultMaxExchangesPerHour,
@@ -148,13 +148,15 @@ func (f *fleet) tokenConfig(cfg *upstreamauth.TokenConfig) {
 	cfg.Shared = f.store.TokenShare(nil)
 }
 
-// serviceConfig puts the shared state of safe edits into cfg: Redis's
-// when there is one, else the service's in-process defaults stay. A claim
-// on a request_id outlives the longest write that can hold it twice over.
+// serviceConfig puts the shared state of safe edits and the callers' fair
+// shares into cfg: Redis's when there is one, else the service's
+// in-process defaults stay. A claim on a request_id outlives the longest
+// write that can hold it twice over.
 func (f *fleet) serviceConfig(cfg *service.Config) {
 	if f.store != nil {
 		cfg.Locks = f.store.WriteLocks(0)
 		cfg.Requests = f.store.Requests(0, max(redisstore.DefaultPendingTTL, 2*(cfg.LockWait+cfg.WriteTimeout)))
+		cfg.Shares = f.store.Shares()
 	}
 }
 

@@ -27,7 +27,7 @@ func TestBucketsEvictTheLeastRecentlyUsed(t *testing.T) {
 	if c := read("hot"); c != codes.ResourceExhausted {
 		t.Fatalf("second read: %v, want over the share", c)
 	}
-	for i := range maxLimiters - 1 { // the map is full
+	for i := range DefaultMaxCallers - 1 { // the map is full
 		if c := read(fmt.Sprint("c", i)); c != codes.OK {
 			t.Fatalf("caller %d: %v", i, c)
 		}
@@ -52,10 +52,10 @@ func TestBucketsEvictTheLeastRecentlyUsed(t *testing.T) {
 		}
 	}
 	// Pinned by hand: the bound holds.
-	g.mu.Lock()
-	n := len(g.limiters)
-	g.mu.Unlock()
-	if n > maxLimiters {
-		t.Errorf("%d buckets, want at most %d", n, maxLimiters)
+	g.local.mu.Lock()
+	n := len(g.local.limiters)
+	g.local.mu.Unlock()
+	if n > DefaultMaxCallers {
+		t.Errorf("%d buckets, want at most %d", n, DefaultMaxCallers)
 	}
 }

@@ -11,6 +11,11 @@
 // about the profiles only the current state shows (what a Replace deletes)
 // under its write lock, and ends the Call with the answer the caller got.
 //
+// Fair shares are spent through Shares: LocalShares (token buckets in
+// process, a caller's rate per replica) by default, or a shared one
+// (redisstore.Shares, the rate once for the fleet), with this replica's
+// part of the rate while the shared one fails.
+//
 // Nothing here travels in a context: the policy (a Holder) and the trail
 // (a Trail) are dependencies of the Gate, and a Gate cannot be built
 // without both. AllowAll and NoAudit say "everything" and "no trail"

@@ -1,17 +1,16 @@
 package access
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/time/rate"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -27,7 +26,6 @@ import (
 
 const (
 	servicePrefix   = "/" + "contacts.v1.ContactsService" + "/"
-	maxLimiters     = 10000
 	missingIdentity = "identity"
 	missingProperty = "property"
 	missingRPC      = "rpc:"
@@ -55,9 +53,21 @@ type Config struct {
 	Audit *Trail
 	// Logger gets the failures of the audit trail; nil: none.
 	Logger *slog.Logger
-	// Now is the clock of the fair shares and the records; time.Now when
-	// nil.
+	// Now is the clock of the in-process fair shares and the records;
+	// time.Now when nil.
 	Now func() time.Time
+	// Shares spends the callers' fair shares. Nil: in-process buckets
+	// (NewLocalShares), a caller's rate per replica. Replicas that share
+	// a Redis pass redisstore's, so that a caller gets its rate once for
+	// the fleet.
+	Shares Shares
+	// FallbackReplicas: while Shares fails, each replica gives a caller
+	// its rate / FallbackReplicas (burst rounded down, at least one call)
+	// from its in-process buckets, so that the fleet stays within the
+	// caller's rate when it has at most that many replicas: never every
+	// call refused because Redis is away, never the whole rate per
+	// replica. Default DefaultFallbackReplicas; unused without Shares.
+	FallbackReplicas int
 }
 
 // refuseFunc builds the status of a refusal: errmap.Status.
@@ -71,17 +81,11 @@ type Gate struct {
 	methods map[string]bool // the RPCs of the service, by short name
 	refuse  refuseFunc
 
-	mu         sync.Mutex
-	limiters   map[string]*list.Element // of *limiter, in lru
-	lru        *list.List               // most recently used first
-	maxBuckets int
-	logLimit   *lograte.Limiter // of the ERROR lines of the trail's failures
-}
-
-type limiter struct {
-	name string
-	rate Rate
-	l    *rate.Limiter
+	local       *LocalShares     // the shares without Config.Shares, or its fallback
+	logLimit    *lograte.Limiter // of the ERROR lines of the trail's failures
+	sharesLog   *lograte.Limiter // of the WARN lines of the shared shares' failures
+	sharesDown  atomic.Bool      // the last Take of Config.Shares failed
+	sharesRetry atomic.Int64     // while down, when (UnixNano) to ask it again
 }
 
 // NewGate returns the gate of cfg; an error when it lacks the policy or
@@ -94,8 +98,14 @@ func NewGate(cfg Config) (*Gate, error) {
 	if cfg.Audit == nil {
 		errs = append(errs, errors.New("access: Config.Audit is required (NoAudit keeps no trail)"))
 	}
+	if cfg.FallbackReplicas < 0 {
+		errs = append(errs, errors.New("access: Config.FallbackReplicas must not be negative"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	if cfg.FallbackReplicas == 0 {
+		cfg.FallbackReplicas = DefaultFallbackReplicas
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -104,8 +114,8 @@ func NewGate(cfg Config) (*Gate, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gate{cfg: cfg, log: log, methods: make(map[string]bool), refuse: errmap.Status, limiters: make(map[string]*list.Element), lru: list.New(), maxBuckets: maxLimiters,
-		logLimit: lograte.New(trailLogInterval, cfg.Now)}
+	g := &Gate{cfg: cfg, log: log, methods: make(map[string]bool), refuse: errmap.Status, local: NewLocalShares(0),
+		logLimit: lograte.New(trailLogInterval, cfg.Now), sharesLog: lograte.New(sharesLogInterval, cfg.Now)}
 	for _, m := range methods() {
 		g.methods[m] = true
 	}
@@ -165,7 +175,7 @@ func (g *Gate) Admit(ctx context.Context, fullMethod string, req proto.Message) 
 	if !IsRead(method) && !g.cfg.Audit.none() {
 		c.rec = g.record(id, method, req)
 	}
-	if err := g.admit(c, req, known); err != nil {
+	if err := g.admit(ctx, c, req, known); err != nil {
 		c.end(nil, err, false)
 		return nil, err
 	}
@@ -173,14 +183,14 @@ func (g *Gate) Admit(ctx context.Context, fullMethod string, req proto.Message) 
 }
 
 // admit checks the call and spends the caller's share, refused or not.
-func (g *Gate) admit(c *Call, req proto.Message, known bool) error {
+func (g *Gate) admit(ctx context.Context, c *Call, req proto.Message, known bool) error {
 	if err := g.check(c, req, known); err != nil {
 		// A refusal costs the caller's share too: a caller hammering what
 		// it may not do is slowed down like one hammering what it may.
-		g.spendRefused(c)
+		g.spendRefused(ctx, c)
 		return err
 	}
-	return g.spend(c)
+	return g.spend(ctx, c)
 }
 
 // check checks the call against the grant and, for a write, the trail.
@@ -206,61 +216,31 @@ func (g *Gate) check(c *Call, req proto.Message, known bool) error {
 	return nil
 }
 
-// spendRefused takes one call from the bucket of a caller refused, if it
-// has one; an empty bucket changes nothing of the refusal.
-func (g *Gate) spendRefused(c *Call) {
+// spendRefused takes one call from the share of a caller refused, if it
+// has one; an empty share changes nothing of the refusal.
+func (g *Gate) spendRefused(ctx context.Context, c *Call) {
 	if c.grant == nil || c.grant.Rate.PerSecond <= 0 {
 		return
 	}
-	g.limiter(c.id.Name, c.grant.Rate).AllowN(g.cfg.Now(), 1)
+	g.take(ctx, c.id.Name, c.grant.Rate)
 }
 
-// spend takes one call from the caller's bucket.
-func (g *Gate) spend(c *Call) error {
+// spend takes one call from the caller's share.
+func (g *Gate) spend(ctx context.Context, c *Call) error {
 	r := c.grant.Rate
 	if r.PerSecond <= 0 {
 		return nil
 	}
-	l := g.limiter(c.id.Name, r)
-	now := g.cfg.Now()
-	res := l.ReserveN(now, 1)
-	delay := res.DelayFrom(now)
-	if res.OK() && delay == 0 {
+	ok, delay := g.take(ctx, c.id.Name, r)
+	if ok {
 		return nil
 	}
-	res.CancelAt(now)
 	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
 	name := printable(c.id.Name)
 	md[errmap.MetaCaller], md[errmap.MetaRPC] = name, c.method
 	return g.refuse(codes.ResourceExhausted, contactsv1.ErrorReason_CALLER_RATE_LIMITED,
 		"caller "+name+" is over its share of the upstream; retry later", md,
 		&errdetails.RetryInfo{RetryDelay: durationpb.New(max(delay, time.Millisecond))}).Err()
-}
-
-// limiter is the bucket of caller name. The buckets are bounded: past
-// maxBuckets identities, the least recently used bucket is dropped (its
-// caller starts full again when it comes back), not every bucket.
-func (g *Gate) limiter(name string, r Rate) *rate.Limiter {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if e, ok := g.limiters[name]; ok {
-		g.lru.MoveToFront(e)
-		l := e.Value.(*limiter)
-		if l.rate != r { // the policy was reloaded with another share
-			l.l.SetLimit(r.limit())
-			l.l.SetBurst(r.Burst)
-			l.rate = r
-		}
-		return l.l
-	}
-	for g.lru.Len() >= max(g.maxBuckets, 1) {
-		oldest := g.lru.Back()
-		delete(g.limiters, oldest.Value.(*limiter).name)
-		g.lru.Remove(oldest)
-	}
-	l := &limiter{name: name, rate: r, l: rate.NewLimiter(r.limit(), r.Burst)}
-	g.limiters[name] = g.lru.PushFront(l)
-	return l.l
 }
 
 // Readable is what of cs (the contacts a write answers with, in its

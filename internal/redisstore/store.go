@@ -2,8 +2,9 @@
 // machine account must share, in one Redis: the account's token (sealed
 // with a key only holders of the client secret can derive), the exact
 // sliding-hour log of token exchanges, per-property write locks with
-// fencing values, idempotency records, and the invalidation channel of the
-// read caches.
+// fencing values, idempotency records, the invalidation channel of the
+// read caches, the upstream governor's window and the callers' fair
+// shares.
 //
 // Every key lives under one namespace per account (the prefix), so one
 // Redis can serve several accounts and nothing in it names a property's
@@ -17,6 +18,7 @@ package redisstore
 
 import (
 	"context"
+	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -48,6 +50,8 @@ type Store struct {
 	prefix string
 	seal   *sealer
 	state  *stateWatch
+	// callers keys the HMAC that names a caller's fair-share key.
+	callers []byte
 }
 
 // Open parses cfg.URL and returns a Store. It does not dial: the first
@@ -78,12 +82,17 @@ func New(rdb redis.UniversalClient, account, secret string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	callers, err := hkdf.Key(sha256.New, []byte(secret), []byte("contacts-facade redisstore v1"), "callers account="+account, 32)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: deriving the callers' key: %w", err)
+	}
 	h := sha256.Sum256([]byte(account))
 	return &Store{
-		rdb:    rdb,
-		prefix: "contacts-facade:" + hex.EncodeToString(h[:8]) + ":",
-		seal:   s,
-		state:  newStateWatch(),
+		rdb:     rdb,
+		prefix:  "contacts-facade:" + hex.EncodeToString(h[:8]) + ":",
+		seal:    s,
+		state:   newStateWatch(),
+		callers: callers,
 	}, nil
 }
 
