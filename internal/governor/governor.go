@@ -449,7 +449,7 @@ func (g *Governor) failed(err error) {
 		// Never the error's text: it may name addresses; never the URL.
 		g.log.Warn("shared Redis unavailable: upstream calls use this replica's share of the limit",
 			slog.Int("replica_calls_per_window", g.localCap), slog.Duration("window", g.window),
-			slog.Int("fleet_calls_per_window", g.ceiling), slog.String("error_kind", errorKind(err)),
+			slog.Int("fleet_calls_per_window", g.ceiling), slog.String("error_kind", redisstore.ErrorKind(err)),
 			slog.Int("suppressed", n))
 	}
 }
@@ -463,20 +463,6 @@ func (g *Governor) recovered() {
 // Degraded reports whether the last call to the shared Redis failed, so
 // that this replica runs on its fallback share.
 func (g *Governor) Degraded() bool { return g.down.Load() }
-
-// errorKind names an error without its text.
-func errorKind(err error) string {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return "context"
-	}
-	if ne, ok := errors.AsType[interface {
-		error
-		Timeout() bool
-	}](err); ok && ne.Timeout() {
-		return "timeout"
-	}
-	return "unreachable"
-}
 
 type nopMetrics struct{}
 

@@ -116,7 +116,7 @@ func (f *FallbackBudget) failed(err error) {
 		// credential: the URL's password is not in it.
 		f.log.Warn("shared Redis unavailable: token exchanges use this replica's local budget",
 			slog.Int("local_limit_per_hour", f.local.Limit()),
-			slog.String("error_kind", errorKind(err)),
+			slog.String("error_kind", ErrorKind(err)),
 			slog.Int("suppressed", n))
 	}
 }
@@ -127,8 +127,10 @@ func (f *FallbackBudget) recovered() {
 	}
 }
 
-// errorKind names an error without its text (which may name addresses).
-func errorKind(err error) string {
+// ErrorKind names an error of a call to Redis without its text (which
+// may name addresses), for a log line: "context", "timeout" or
+// "unreachable".
+func ErrorKind(err error) string {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return "context"
 	}

@@ -113,5 +113,5 @@ func (sh *Shares) key(caller string) string {
 // gate logs it, and go-redis's text may name addresses.
 type sharesError struct{ err error }
 
-func (e sharesError) Error() string { return "redisstore: shares: Redis " + errorKind(e.err) }
+func (e sharesError) Error() string { return "redisstore: shares: Redis " + ErrorKind(e.err) }
 func (e sharesError) Unwrap() error { return e.err }
