@@ -348,10 +348,27 @@ func requestProfiles(req proto.Message) []contactsv1.ProfileType {
 	return out
 }
 
+// MayUseProperty refuses, with the PERMISSION_DENIED CALLER_NOT_ALLOWED
+// that Admit gives a single-property call, a property id the caller's
+// grant does not cover. The service asks it about each property of a call
+// over many properties (FindProperties), whose request names none that
+// Admit could check.
+func (c *Call) MayUseProperty(id string) error {
+	if c.grant.AllowsProperty(id) {
+		return nil
+	}
+	return c.gate.deniedProperty(c, missingProperty, id)
+}
+
 // denied is the PERMISSION_DENIED of a call the grant does not cover.
 func (g *Gate) denied(c *Call, missing string) error {
+	return g.deniedProperty(c, missing, c.property)
+}
+
+// deniedProperty is denied naming property in its metadata.
+func (g *Gate) deniedProperty(c *Call, missing, property string) error {
 	name := printable(c.id.Name)
-	md := errmap.FacadeMetadata(errmap.Call{PropertyID: c.property}, "")
+	md := errmap.FacadeMetadata(errmap.Call{PropertyID: property}, "")
 	md[errmap.MetaCaller], md[errmap.MetaMissing], md[errmap.MetaRPC] = name, missing, c.method
 	return g.refuse(codes.PermissionDenied, contactsv1.ErrorReason_CALLER_NOT_ALLOWED, "caller "+name+" may not "+describe(c.method, missing), md).Err()
 }

@@ -14,6 +14,7 @@ func TestIsReadFollowsTheDescriptor(t *testing.T) {
 	want := map[string]bool{
 		"ListContacts":         true,
 		"GetProfileContacts":   true,
+		"FindProperties":       true,
 		"ReplaceContacts":      false,
 		"CreateContacts":       false,
 		"SetProfileContacts":   false,

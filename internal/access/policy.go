@@ -36,7 +36,7 @@ const wildcard = "*"
 
 // RPC groups usable in a rule's rpcs.
 const (
-	groupRead  = "read"  // every Get* and List* RPC
+	groupRead  = "read"  // every RPC declared NO_SIDE_EFFECTS
 	groupWrite = "write" // every other RPC
 )
 

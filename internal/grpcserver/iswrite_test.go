@@ -12,6 +12,7 @@ func TestIsWrite(t *testing.T) {
 	for m, want := range map[string]bool{
 		contactsv1.ContactsService_ListContacts_FullMethodName:         false,
 		contactsv1.ContactsService_GetProfileContacts_FullMethodName:   false,
+		contactsv1.ContactsService_FindProperties_FullMethodName:       false,
 		contactsv1.ContactsService_ReplaceContacts_FullMethodName:      true,
 		contactsv1.ContactsService_CreateContacts_FullMethodName:       true,
 		contactsv1.ContactsService_SetProfileContacts_FullMethodName:   true,

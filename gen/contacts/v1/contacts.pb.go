@@ -19,6 +19,7 @@
 package contactsv1
 
 import (
+	status "google.golang.org/genproto/googleapis/rpc/status"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -518,6 +519,201 @@ func (x *ListContactsResponse) GetCacheStale() bool {
 	return false
 }
 
+// FindPropertiesRequest names the properties to read and, optionally, what
+// a property must match to be answered.
+type FindPropertiesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required, 1 to 10,000 of them. Booking.com property IDs: decimal digits
+	// only, e.g. "1000001". An ID given twice is refused (INVALID_ARGUMENT,
+	// a violation on the second one), so that each ID has exactly one answer.
+	PropertyIds []string `protobuf:"bytes,1,rep,name=property_ids,json=propertyIds,proto3" json:"property_ids,omitempty"`
+	// Optional. Without a filter every property is answered. With one, only
+	// the properties that match it are, and those whose read failed.
+	//
+	// Types that are valid to be assigned to Filter:
+	//
+	//	*FindPropertiesRequest_MissingProfile
+	//	*FindPropertiesRequest_Email
+	Filter        isFindPropertiesRequest_Filter `protobuf_oneof:"filter"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindPropertiesRequest) Reset() {
+	*x = FindPropertiesRequest{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindPropertiesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindPropertiesRequest) ProtoMessage() {}
+
+func (x *FindPropertiesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindPropertiesRequest.ProtoReflect.Descriptor instead.
+func (*FindPropertiesRequest) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *FindPropertiesRequest) GetPropertyIds() []string {
+	if x != nil {
+		return x.PropertyIds
+	}
+	return nil
+}
+
+func (x *FindPropertiesRequest) GetFilter() isFindPropertiesRequest_Filter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *FindPropertiesRequest) GetMissingProfile() ProfileType {
+	if x != nil {
+		if x, ok := x.Filter.(*FindPropertiesRequest_MissingProfile); ok {
+			return x.MissingProfile
+		}
+	}
+	return ProfileType_PROFILE_TYPE_UNSPECIFIED
+}
+
+func (x *FindPropertiesRequest) GetEmail() string {
+	if x != nil {
+		if x, ok := x.Filter.(*FindPropertiesRequest_Email); ok {
+			return x.Email
+		}
+	}
+	return ""
+}
+
+type isFindPropertiesRequest_Filter interface {
+	isFindPropertiesRequest_Filter()
+}
+
+type FindPropertiesRequest_MissingProfile struct {
+	// The properties where no contact serves this profile (no contact
+	// carries it). PROFILE_TYPE_UNSPECIFIED is refused.
+	MissingProfile ProfileType `protobuf:"varint,2,opt,name=missing_profile,json=missingProfile,proto3,enum=contacts.v1.ProfileType,oneof"`
+}
+
+type FindPropertiesRequest_Email struct {
+	// The properties where some contact has this e-mail address, compared
+	// without regard to case (ASCII and Unicode simple folding), otherwise
+	// exactly: no trimming, no other normalisation. 1 to 254 characters.
+	Email string `protobuf:"bytes,3,opt,name=email,proto3,oneof"`
+}
+
+func (*FindPropertiesRequest_MissingProfile) isFindPropertiesRequest_Filter() {}
+
+func (*FindPropertiesRequest_Email) isFindPropertiesRequest_Filter() {}
+
+// FindPropertiesResponse is the answer for one property of
+// FindPropertiesRequest.property_ids.
+type FindPropertiesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The property this answer is about, as given in the request.
+	PropertyId string `protobuf:"bytes,1,opt,name=property_id,json=propertyId,proto3" json:"property_id,omitempty"`
+	// Every contact of the property, in the order the upstream returned them
+	// (all of them, not only those that made it match a filter). Empty when
+	// `error` is set.
+	Contacts []*Contact `protobuf:"bytes,2,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// The etag (AIP-154) of the property's contacts, as ListContacts returns
+	// it: pass it to a write to change the property only if nobody changed
+	// its contacts since this read. Empty when `error` is set.
+	Etag string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The upstream's id of the read (REST meta.ruid), for Booking.com
+	// connectivity support.
+	UpstreamRequestId string `protobuf:"bytes,4,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
+	// Set when the property could not be read: the status ListContacts would
+	// have returned for it, with the same details (ErrorInfo with its reason,
+	// otaCode and propertyId, RetryInfo, ...), e.g. NOT_FOUND with otaCode
+	// "635" for an unknown property, PERMISSION_DENIED CALLER_NOT_ALLOWED for
+	// a property the caller's access policy does not cover.
+	Error         *status.Status `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindPropertiesResponse) Reset() {
+	*x = FindPropertiesResponse{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindPropertiesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindPropertiesResponse) ProtoMessage() {}
+
+func (x *FindPropertiesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindPropertiesResponse.ProtoReflect.Descriptor instead.
+func (*FindPropertiesResponse) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *FindPropertiesResponse) GetPropertyId() string {
+	if x != nil {
+		return x.PropertyId
+	}
+	return ""
+}
+
+func (x *FindPropertiesResponse) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *FindPropertiesResponse) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *FindPropertiesResponse) GetUpstreamRequestId() string {
+	if x != nil {
+		return x.UpstreamRequestId
+	}
+	return ""
+}
+
+func (x *FindPropertiesResponse) GetError() *status.Status {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // ReplaceContactsRequest carries the complete new list of contacts.
 type ReplaceContactsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -554,7 +750,7 @@ type ReplaceContactsRequest struct {
 
 func (x *ReplaceContactsRequest) Reset() {
 	*x = ReplaceContactsRequest{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[2]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +762,7 @@ func (x *ReplaceContactsRequest) String() string {
 func (*ReplaceContactsRequest) ProtoMessage() {}
 
 func (x *ReplaceContactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[2]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +775,7 @@ func (x *ReplaceContactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplaceContactsRequest.ProtoReflect.Descriptor instead.
 func (*ReplaceContactsRequest) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{2}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ReplaceContactsRequest) GetPropertyId() string {
@@ -650,7 +846,7 @@ type ReplaceContactsResponse struct {
 
 func (x *ReplaceContactsResponse) Reset() {
 	*x = ReplaceContactsResponse{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[3]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -662,7 +858,7 @@ func (x *ReplaceContactsResponse) String() string {
 func (*ReplaceContactsResponse) ProtoMessage() {}
 
 func (x *ReplaceContactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[3]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -675,7 +871,7 @@ func (x *ReplaceContactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplaceContactsResponse.ProtoReflect.Descriptor instead.
 func (*ReplaceContactsResponse) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{3}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReplaceContactsResponse) GetWarnings() []*Warning {
@@ -758,7 +954,7 @@ type CreateContactsRequest struct {
 
 func (x *CreateContactsRequest) Reset() {
 	*x = CreateContactsRequest{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[4]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -770,7 +966,7 @@ func (x *CreateContactsRequest) String() string {
 func (*CreateContactsRequest) ProtoMessage() {}
 
 func (x *CreateContactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[4]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -783,7 +979,7 @@ func (x *CreateContactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateContactsRequest.ProtoReflect.Descriptor instead.
 func (*CreateContactsRequest) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{4}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateContactsRequest) GetPropertyId() string {
@@ -847,7 +1043,7 @@ type CreateContactsResponse struct {
 
 func (x *CreateContactsResponse) Reset() {
 	*x = CreateContactsResponse{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[5]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +1055,7 @@ func (x *CreateContactsResponse) String() string {
 func (*CreateContactsResponse) ProtoMessage() {}
 
 func (x *CreateContactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[5]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +1068,7 @@ func (x *CreateContactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateContactsResponse.ProtoReflect.Descriptor instead.
 func (*CreateContactsResponse) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{5}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateContactsResponse) GetWarnings() []*Warning {
@@ -939,7 +1135,7 @@ type GetProfileContactsRequest struct {
 
 func (x *GetProfileContactsRequest) Reset() {
 	*x = GetProfileContactsRequest{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[6]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -951,7 +1147,7 @@ func (x *GetProfileContactsRequest) String() string {
 func (*GetProfileContactsRequest) ProtoMessage() {}
 
 func (x *GetProfileContactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[6]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1160,7 @@ func (x *GetProfileContactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProfileContactsRequest.ProtoReflect.Descriptor instead.
 func (*GetProfileContactsRequest) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{6}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetProfileContactsRequest) GetPropertyId() string {
@@ -1007,7 +1203,7 @@ type GetProfileContactsResponse struct {
 
 func (x *GetProfileContactsResponse) Reset() {
 	*x = GetProfileContactsResponse{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[7]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1019,7 +1215,7 @@ func (x *GetProfileContactsResponse) String() string {
 func (*GetProfileContactsResponse) ProtoMessage() {}
 
 func (x *GetProfileContactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[7]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1032,7 +1228,7 @@ func (x *GetProfileContactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProfileContactsResponse.ProtoReflect.Descriptor instead.
 func (*GetProfileContactsResponse) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{7}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetProfileContactsResponse) GetContacts() []*Contact {
@@ -1105,7 +1301,7 @@ type SetProfileContactsRequest struct {
 
 func (x *SetProfileContactsRequest) Reset() {
 	*x = SetProfileContactsRequest{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[8]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1117,7 +1313,7 @@ func (x *SetProfileContactsRequest) String() string {
 func (*SetProfileContactsRequest) ProtoMessage() {}
 
 func (x *SetProfileContactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[8]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1130,7 +1326,7 @@ func (x *SetProfileContactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfileContactsRequest.ProtoReflect.Descriptor instead.
 func (*SetProfileContactsRequest) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{8}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SetProfileContactsRequest) GetPropertyId() string {
@@ -1203,7 +1399,7 @@ type SetProfileContactsResponse struct {
 
 func (x *SetProfileContactsResponse) Reset() {
 	*x = SetProfileContactsResponse{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[9]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1215,7 +1411,7 @@ func (x *SetProfileContactsResponse) String() string {
 func (*SetProfileContactsResponse) ProtoMessage() {}
 
 func (x *SetProfileContactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[9]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1228,7 +1424,7 @@ func (x *SetProfileContactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfileContactsResponse.ProtoReflect.Descriptor instead.
 func (*SetProfileContactsResponse) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{9}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SetProfileContactsResponse) GetContacts() []*Contact {
@@ -1323,7 +1519,7 @@ type UpdateProfileContactRequest struct {
 
 func (x *UpdateProfileContactRequest) Reset() {
 	*x = UpdateProfileContactRequest{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[10]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1531,7 @@ func (x *UpdateProfileContactRequest) String() string {
 func (*UpdateProfileContactRequest) ProtoMessage() {}
 
 func (x *UpdateProfileContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[10]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1544,7 @@ func (x *UpdateProfileContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProfileContactRequest.ProtoReflect.Descriptor instead.
 func (*UpdateProfileContactRequest) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{10}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateProfileContactRequest) GetPropertyId() string {
@@ -1428,7 +1624,7 @@ type UpdateProfileContactResponse struct {
 
 func (x *UpdateProfileContactResponse) Reset() {
 	*x = UpdateProfileContactResponse{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[11]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1636,7 @@ func (x *UpdateProfileContactResponse) String() string {
 func (*UpdateProfileContactResponse) ProtoMessage() {}
 
 func (x *UpdateProfileContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[11]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1649,7 @@ func (x *UpdateProfileContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProfileContactResponse.ProtoReflect.Descriptor instead.
 func (*UpdateProfileContactResponse) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{11}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateProfileContactResponse) GetContacts() []*Contact {
@@ -1535,7 +1731,7 @@ type ClearProfileContactsRequest struct {
 
 func (x *ClearProfileContactsRequest) Reset() {
 	*x = ClearProfileContactsRequest{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[12]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1547,7 +1743,7 @@ func (x *ClearProfileContactsRequest) String() string {
 func (*ClearProfileContactsRequest) ProtoMessage() {}
 
 func (x *ClearProfileContactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[12]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1560,7 +1756,7 @@ func (x *ClearProfileContactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearProfileContactsRequest.ProtoReflect.Descriptor instead.
 func (*ClearProfileContactsRequest) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{12}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ClearProfileContactsRequest) GetPropertyId() string {
@@ -1626,7 +1822,7 @@ type ClearProfileContactsResponse struct {
 
 func (x *ClearProfileContactsResponse) Reset() {
 	*x = ClearProfileContactsResponse{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[13]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1638,7 +1834,7 @@ func (x *ClearProfileContactsResponse) String() string {
 func (*ClearProfileContactsResponse) ProtoMessage() {}
 
 func (x *ClearProfileContactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[13]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1651,7 +1847,7 @@ func (x *ClearProfileContactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearProfileContactsResponse.ProtoReflect.Descriptor instead.
 func (*ClearProfileContactsResponse) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{13}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ClearProfileContactsResponse) GetContacts() []*Contact {
@@ -1718,7 +1914,7 @@ type Contact struct {
 
 func (x *Contact) Reset() {
 	*x = Contact{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[14]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1730,7 +1926,7 @@ func (x *Contact) String() string {
 func (*Contact) ProtoMessage() {}
 
 func (x *Contact) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[14]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1743,7 +1939,7 @@ func (x *Contact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Contact.ProtoReflect.Descriptor instead.
 func (*Contact) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{14}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Contact) GetProfiles() []ProfileType {
@@ -1800,7 +1996,7 @@ type ContactPerson struct {
 
 func (x *ContactPerson) Reset() {
 	*x = ContactPerson{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[15]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1812,7 +2008,7 @@ func (x *ContactPerson) String() string {
 func (*ContactPerson) ProtoMessage() {}
 
 func (x *ContactPerson) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[15]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1825,7 +2021,7 @@ func (x *ContactPerson) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContactPerson.ProtoReflect.Descriptor instead.
 func (*ContactPerson) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{15}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ContactPerson) GetName() string {
@@ -1880,7 +2076,7 @@ type Address struct {
 
 func (x *Address) Reset() {
 	*x = Address{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[16]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1892,7 +2088,7 @@ func (x *Address) String() string {
 func (*Address) ProtoMessage() {}
 
 func (x *Address) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[16]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1905,7 +2101,7 @@ func (x *Address) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Address.ProtoReflect.Descriptor instead.
 func (*Address) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{16}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Address) GetAddressLine() string {
@@ -1966,7 +2162,7 @@ type Phone struct {
 
 func (x *Phone) Reset() {
 	*x = Phone{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[17]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1978,7 +2174,7 @@ func (x *Phone) String() string {
 func (*Phone) ProtoMessage() {}
 
 func (x *Phone) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[17]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1991,7 +2187,7 @@ func (x *Phone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Phone.ProtoReflect.Descriptor instead.
 func (*Phone) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{17}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Phone) GetPhoneNumber() string {
@@ -2028,7 +2224,7 @@ type Warning struct {
 
 func (x *Warning) Reset() {
 	*x = Warning{}
-	mi := &file_contacts_v1_contacts_proto_msgTypes[18]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2040,7 +2236,7 @@ func (x *Warning) String() string {
 func (*Warning) ProtoMessage() {}
 
 func (x *Warning) ProtoReflect() protoreflect.Message {
-	mi := &file_contacts_v1_contacts_proto_msgTypes[18]
+	mi := &file_contacts_v1_contacts_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2053,7 +2249,7 @@ func (x *Warning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Warning.ProtoReflect.Descriptor instead.
 func (*Warning) Descriptor() ([]byte, []int) {
-	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{18}
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Warning) GetCode() string {
@@ -2074,7 +2270,7 @@ var File_contacts_v1_contacts_proto protoreflect.FileDescriptor
 
 const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\n" +
-	"\x1acontacts/v1/contacts.proto\x12\vcontacts.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\"h\n" +
+	"\x1acontacts/v1/contacts.proto\x12\vcontacts.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x17google/rpc/status.proto\"h\n" +
 	"\x13ListContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x120\n" +
@@ -2088,7 +2284,19 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\x13upstream_request_id\x18\x05 \x01(\tR\x11upstreamRequestId\x126\n" +
 	"\tcache_age\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\bcacheAge\x12\x1f\n" +
 	"\vcache_stale\x18\a \x01(\bR\n" +
-	"cacheStale\"\xc3\x01\n" +
+	"cacheStale\"\xa1\x01\n" +
+	"\x15FindPropertiesRequest\x12!\n" +
+	"\fproperty_ids\x18\x01 \x03(\tR\vpropertyIds\x12C\n" +
+	"\x0fmissing_profile\x18\x02 \x01(\x0e2\x18.contacts.v1.ProfileTypeH\x00R\x0emissingProfile\x12\x16\n" +
+	"\x05email\x18\x03 \x01(\tH\x00R\x05emailB\b\n" +
+	"\x06filter\"\xd9\x01\n" +
+	"\x16FindPropertiesResponse\x12\x1f\n" +
+	"\vproperty_id\x18\x01 \x01(\tR\n" +
+	"propertyId\x120\n" +
+	"\bcontacts\x18\x02 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x12.\n" +
+	"\x13upstream_request_id\x18\x04 \x01(\tR\x11upstreamRequestId\x12(\n" +
+	"\x05error\x18\x05 \x01(\v2\x12.google.rpc.StatusR\x05error\"\xc3\x01\n" +
 	"\x16ReplaceContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x120\n" +
@@ -2245,7 +2453,7 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\x1bPHONE_TECH_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18PHONE_TECH_TYPE_LANDLINE\x10\x01\x12\x17\n" +
 	"\x13PHONE_TECH_TYPE_FAX\x10\x03\x12\x1a\n" +
-	"\x16PHONE_TECH_TYPE_MOBILE\x10\x052\xd1\x05\n" +
+	"\x16PHONE_TECH_TYPE_MOBILE\x10\x052\xb3\x06\n" +
 	"\x0fContactsService\x12X\n" +
 	"\fListContacts\x12 .contacts.v1.ListContactsRequest\x1a!.contacts.v1.ListContactsResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\x0fReplaceContacts\x12#.contacts.v1.ReplaceContactsRequest\x1a$.contacts.v1.ReplaceContactsResponse\x12Y\n" +
@@ -2253,7 +2461,8 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\x12GetProfileContacts\x12&.contacts.v1.GetProfileContactsRequest\x1a'.contacts.v1.GetProfileContactsResponse\"\x03\x90\x02\x01\x12e\n" +
 	"\x12SetProfileContacts\x12&.contacts.v1.SetProfileContactsRequest\x1a'.contacts.v1.SetProfileContactsResponse\x12k\n" +
 	"\x14UpdateProfileContact\x12(.contacts.v1.UpdateProfileContactRequest\x1a).contacts.v1.UpdateProfileContactResponse\x12k\n" +
-	"\x14ClearProfileContacts\x12(.contacts.v1.ClearProfileContactsRequest\x1a).contacts.v1.ClearProfileContactsResponseB\xd7\x01\n" +
+	"\x14ClearProfileContacts\x12(.contacts.v1.ClearProfileContactsRequest\x1a).contacts.v1.ClearProfileContactsResponse\x12`\n" +
+	"\x0eFindProperties\x12\".contacts.v1.FindPropertiesRequest\x1a#.contacts.v1.FindPropertiesResponse\"\x03\x90\x02\x010\x01B\xd7\x01\n" +
 	"\x1ecom.contactsfacade.contacts.v1B\rContactsProtoP\x01ZEgithub.com/contacts-facade/contacts-facade/gen/contacts/v1;contactsv1\xa2\x02\x03CXX\xaa\x02\x1aContactsFacade.Contacts.V1\xca\x02\x1aContactsFacade\\Contacts\\V1\xea\x02\x1cContactsFacade::Contacts::V1b\x06proto3"
 
 var (
@@ -2269,7 +2478,7 @@ func file_contacts_v1_contacts_proto_rawDescGZIP() []byte {
 }
 
 var file_contacts_v1_contacts_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_contacts_v1_contacts_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_contacts_v1_contacts_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_contacts_v1_contacts_proto_goTypes = []any{
 	(ProfileType)(0),                     // 0: contacts.v1.ProfileType
 	(Gender)(0),                          // 1: contacts.v1.Gender
@@ -2277,87 +2486,95 @@ var file_contacts_v1_contacts_proto_goTypes = []any{
 	(PhoneTechType)(0),                   // 3: contacts.v1.PhoneTechType
 	(*ListContactsRequest)(nil),          // 4: contacts.v1.ListContactsRequest
 	(*ListContactsResponse)(nil),         // 5: contacts.v1.ListContactsResponse
-	(*ReplaceContactsRequest)(nil),       // 6: contacts.v1.ReplaceContactsRequest
-	(*ReplaceContactsResponse)(nil),      // 7: contacts.v1.ReplaceContactsResponse
-	(*CreateContactsRequest)(nil),        // 8: contacts.v1.CreateContactsRequest
-	(*CreateContactsResponse)(nil),       // 9: contacts.v1.CreateContactsResponse
-	(*GetProfileContactsRequest)(nil),    // 10: contacts.v1.GetProfileContactsRequest
-	(*GetProfileContactsResponse)(nil),   // 11: contacts.v1.GetProfileContactsResponse
-	(*SetProfileContactsRequest)(nil),    // 12: contacts.v1.SetProfileContactsRequest
-	(*SetProfileContactsResponse)(nil),   // 13: contacts.v1.SetProfileContactsResponse
-	(*UpdateProfileContactRequest)(nil),  // 14: contacts.v1.UpdateProfileContactRequest
-	(*UpdateProfileContactResponse)(nil), // 15: contacts.v1.UpdateProfileContactResponse
-	(*ClearProfileContactsRequest)(nil),  // 16: contacts.v1.ClearProfileContactsRequest
-	(*ClearProfileContactsResponse)(nil), // 17: contacts.v1.ClearProfileContactsResponse
-	(*Contact)(nil),                      // 18: contacts.v1.Contact
-	(*ContactPerson)(nil),                // 19: contacts.v1.ContactPerson
-	(*Address)(nil),                      // 20: contacts.v1.Address
-	(*Phone)(nil),                        // 21: contacts.v1.Phone
-	(*Warning)(nil),                      // 22: contacts.v1.Warning
-	(*durationpb.Duration)(nil),          // 23: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),        // 24: google.protobuf.FieldMask
+	(*FindPropertiesRequest)(nil),        // 6: contacts.v1.FindPropertiesRequest
+	(*FindPropertiesResponse)(nil),       // 7: contacts.v1.FindPropertiesResponse
+	(*ReplaceContactsRequest)(nil),       // 8: contacts.v1.ReplaceContactsRequest
+	(*ReplaceContactsResponse)(nil),      // 9: contacts.v1.ReplaceContactsResponse
+	(*CreateContactsRequest)(nil),        // 10: contacts.v1.CreateContactsRequest
+	(*CreateContactsResponse)(nil),       // 11: contacts.v1.CreateContactsResponse
+	(*GetProfileContactsRequest)(nil),    // 12: contacts.v1.GetProfileContactsRequest
+	(*GetProfileContactsResponse)(nil),   // 13: contacts.v1.GetProfileContactsResponse
+	(*SetProfileContactsRequest)(nil),    // 14: contacts.v1.SetProfileContactsRequest
+	(*SetProfileContactsResponse)(nil),   // 15: contacts.v1.SetProfileContactsResponse
+	(*UpdateProfileContactRequest)(nil),  // 16: contacts.v1.UpdateProfileContactRequest
+	(*UpdateProfileContactResponse)(nil), // 17: contacts.v1.UpdateProfileContactResponse
+	(*ClearProfileContactsRequest)(nil),  // 18: contacts.v1.ClearProfileContactsRequest
+	(*ClearProfileContactsResponse)(nil), // 19: contacts.v1.ClearProfileContactsResponse
+	(*Contact)(nil),                      // 20: contacts.v1.Contact
+	(*ContactPerson)(nil),                // 21: contacts.v1.ContactPerson
+	(*Address)(nil),                      // 22: contacts.v1.Address
+	(*Phone)(nil),                        // 23: contacts.v1.Phone
+	(*Warning)(nil),                      // 24: contacts.v1.Warning
+	(*durationpb.Duration)(nil),          // 25: google.protobuf.Duration
+	(*status.Status)(nil),                // 26: google.rpc.Status
+	(*fieldmaskpb.FieldMask)(nil),        // 27: google.protobuf.FieldMask
 }
 var file_contacts_v1_contacts_proto_depIdxs = []int32{
-	18, // 0: contacts.v1.ListContactsResponse.contacts:type_name -> contacts.v1.Contact
-	22, // 1: contacts.v1.ListContactsResponse.warnings:type_name -> contacts.v1.Warning
-	23, // 2: contacts.v1.ListContactsResponse.cache_age:type_name -> google.protobuf.Duration
-	18, // 3: contacts.v1.ReplaceContactsRequest.contacts:type_name -> contacts.v1.Contact
-	22, // 4: contacts.v1.ReplaceContactsResponse.warnings:type_name -> contacts.v1.Warning
-	18, // 5: contacts.v1.ReplaceContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	18, // 6: contacts.v1.ReplaceContactsResponse.contacts:type_name -> contacts.v1.Contact
-	18, // 7: contacts.v1.ReplaceContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
-	18, // 8: contacts.v1.CreateContactsRequest.contacts:type_name -> contacts.v1.Contact
-	22, // 9: contacts.v1.CreateContactsResponse.warnings:type_name -> contacts.v1.Warning
-	18, // 10: contacts.v1.CreateContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	18, // 11: contacts.v1.CreateContactsResponse.contacts:type_name -> contacts.v1.Contact
-	18, // 12: contacts.v1.CreateContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
-	0,  // 13: contacts.v1.GetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
-	18, // 14: contacts.v1.GetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
-	22, // 15: contacts.v1.GetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
-	0,  // 16: contacts.v1.SetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
-	18, // 17: contacts.v1.SetProfileContactsRequest.contacts:type_name -> contacts.v1.Contact
-	18, // 18: contacts.v1.SetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
-	18, // 19: contacts.v1.SetProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	22, // 20: contacts.v1.SetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
-	18, // 21: contacts.v1.SetProfileContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
-	0,  // 22: contacts.v1.UpdateProfileContactRequest.profile:type_name -> contacts.v1.ProfileType
-	18, // 23: contacts.v1.UpdateProfileContactRequest.contact:type_name -> contacts.v1.Contact
-	24, // 24: contacts.v1.UpdateProfileContactRequest.update_mask:type_name -> google.protobuf.FieldMask
-	18, // 25: contacts.v1.UpdateProfileContactResponse.contacts:type_name -> contacts.v1.Contact
-	18, // 26: contacts.v1.UpdateProfileContactResponse.previous_contacts:type_name -> contacts.v1.Contact
-	22, // 27: contacts.v1.UpdateProfileContactResponse.warnings:type_name -> contacts.v1.Warning
-	18, // 28: contacts.v1.UpdateProfileContactResponse.deleted_contacts:type_name -> contacts.v1.Contact
-	0,  // 29: contacts.v1.ClearProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
-	18, // 30: contacts.v1.ClearProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
-	18, // 31: contacts.v1.ClearProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	22, // 32: contacts.v1.ClearProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
-	18, // 33: contacts.v1.ClearProfileContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
-	0,  // 34: contacts.v1.Contact.profiles:type_name -> contacts.v1.ProfileType
-	19, // 35: contacts.v1.Contact.contact_person:type_name -> contacts.v1.ContactPerson
-	20, // 36: contacts.v1.Contact.address:type_name -> contacts.v1.Address
-	21, // 37: contacts.v1.Contact.phones:type_name -> contacts.v1.Phone
-	1,  // 38: contacts.v1.ContactPerson.gender:type_name -> contacts.v1.Gender
-	2,  // 39: contacts.v1.ContactPerson.job_title:type_name -> contacts.v1.JobTitle
-	3,  // 40: contacts.v1.Phone.phone_tech_type:type_name -> contacts.v1.PhoneTechType
-	4,  // 41: contacts.v1.ContactsService.ListContacts:input_type -> contacts.v1.ListContactsRequest
-	6,  // 42: contacts.v1.ContactsService.ReplaceContacts:input_type -> contacts.v1.ReplaceContactsRequest
-	8,  // 43: contacts.v1.ContactsService.CreateContacts:input_type -> contacts.v1.CreateContactsRequest
-	10, // 44: contacts.v1.ContactsService.GetProfileContacts:input_type -> contacts.v1.GetProfileContactsRequest
-	12, // 45: contacts.v1.ContactsService.SetProfileContacts:input_type -> contacts.v1.SetProfileContactsRequest
-	14, // 46: contacts.v1.ContactsService.UpdateProfileContact:input_type -> contacts.v1.UpdateProfileContactRequest
-	16, // 47: contacts.v1.ContactsService.ClearProfileContacts:input_type -> contacts.v1.ClearProfileContactsRequest
-	5,  // 48: contacts.v1.ContactsService.ListContacts:output_type -> contacts.v1.ListContactsResponse
-	7,  // 49: contacts.v1.ContactsService.ReplaceContacts:output_type -> contacts.v1.ReplaceContactsResponse
-	9,  // 50: contacts.v1.ContactsService.CreateContacts:output_type -> contacts.v1.CreateContactsResponse
-	11, // 51: contacts.v1.ContactsService.GetProfileContacts:output_type -> contacts.v1.GetProfileContactsResponse
-	13, // 52: contacts.v1.ContactsService.SetProfileContacts:output_type -> contacts.v1.SetProfileContactsResponse
-	15, // 53: contacts.v1.ContactsService.UpdateProfileContact:output_type -> contacts.v1.UpdateProfileContactResponse
-	17, // 54: contacts.v1.ContactsService.ClearProfileContacts:output_type -> contacts.v1.ClearProfileContactsResponse
-	48, // [48:55] is the sub-list for method output_type
-	41, // [41:48] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	20, // 0: contacts.v1.ListContactsResponse.contacts:type_name -> contacts.v1.Contact
+	24, // 1: contacts.v1.ListContactsResponse.warnings:type_name -> contacts.v1.Warning
+	25, // 2: contacts.v1.ListContactsResponse.cache_age:type_name -> google.protobuf.Duration
+	0,  // 3: contacts.v1.FindPropertiesRequest.missing_profile:type_name -> contacts.v1.ProfileType
+	20, // 4: contacts.v1.FindPropertiesResponse.contacts:type_name -> contacts.v1.Contact
+	26, // 5: contacts.v1.FindPropertiesResponse.error:type_name -> google.rpc.Status
+	20, // 6: contacts.v1.ReplaceContactsRequest.contacts:type_name -> contacts.v1.Contact
+	24, // 7: contacts.v1.ReplaceContactsResponse.warnings:type_name -> contacts.v1.Warning
+	20, // 8: contacts.v1.ReplaceContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	20, // 9: contacts.v1.ReplaceContactsResponse.contacts:type_name -> contacts.v1.Contact
+	20, // 10: contacts.v1.ReplaceContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	20, // 11: contacts.v1.CreateContactsRequest.contacts:type_name -> contacts.v1.Contact
+	24, // 12: contacts.v1.CreateContactsResponse.warnings:type_name -> contacts.v1.Warning
+	20, // 13: contacts.v1.CreateContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	20, // 14: contacts.v1.CreateContactsResponse.contacts:type_name -> contacts.v1.Contact
+	20, // 15: contacts.v1.CreateContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	0,  // 16: contacts.v1.GetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
+	20, // 17: contacts.v1.GetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	24, // 18: contacts.v1.GetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	0,  // 19: contacts.v1.SetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
+	20, // 20: contacts.v1.SetProfileContactsRequest.contacts:type_name -> contacts.v1.Contact
+	20, // 21: contacts.v1.SetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	20, // 22: contacts.v1.SetProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	24, // 23: contacts.v1.SetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	20, // 24: contacts.v1.SetProfileContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	0,  // 25: contacts.v1.UpdateProfileContactRequest.profile:type_name -> contacts.v1.ProfileType
+	20, // 26: contacts.v1.UpdateProfileContactRequest.contact:type_name -> contacts.v1.Contact
+	27, // 27: contacts.v1.UpdateProfileContactRequest.update_mask:type_name -> google.protobuf.FieldMask
+	20, // 28: contacts.v1.UpdateProfileContactResponse.contacts:type_name -> contacts.v1.Contact
+	20, // 29: contacts.v1.UpdateProfileContactResponse.previous_contacts:type_name -> contacts.v1.Contact
+	24, // 30: contacts.v1.UpdateProfileContactResponse.warnings:type_name -> contacts.v1.Warning
+	20, // 31: contacts.v1.UpdateProfileContactResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	0,  // 32: contacts.v1.ClearProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
+	20, // 33: contacts.v1.ClearProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	20, // 34: contacts.v1.ClearProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	24, // 35: contacts.v1.ClearProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	20, // 36: contacts.v1.ClearProfileContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	0,  // 37: contacts.v1.Contact.profiles:type_name -> contacts.v1.ProfileType
+	21, // 38: contacts.v1.Contact.contact_person:type_name -> contacts.v1.ContactPerson
+	22, // 39: contacts.v1.Contact.address:type_name -> contacts.v1.Address
+	23, // 40: contacts.v1.Contact.phones:type_name -> contacts.v1.Phone
+	1,  // 41: contacts.v1.ContactPerson.gender:type_name -> contacts.v1.Gender
+	2,  // 42: contacts.v1.ContactPerson.job_title:type_name -> contacts.v1.JobTitle
+	3,  // 43: contacts.v1.Phone.phone_tech_type:type_name -> contacts.v1.PhoneTechType
+	4,  // 44: contacts.v1.ContactsService.ListContacts:input_type -> contacts.v1.ListContactsRequest
+	8,  // 45: contacts.v1.ContactsService.ReplaceContacts:input_type -> contacts.v1.ReplaceContactsRequest
+	10, // 46: contacts.v1.ContactsService.CreateContacts:input_type -> contacts.v1.CreateContactsRequest
+	12, // 47: contacts.v1.ContactsService.GetProfileContacts:input_type -> contacts.v1.GetProfileContactsRequest
+	14, // 48: contacts.v1.ContactsService.SetProfileContacts:input_type -> contacts.v1.SetProfileContactsRequest
+	16, // 49: contacts.v1.ContactsService.UpdateProfileContact:input_type -> contacts.v1.UpdateProfileContactRequest
+	18, // 50: contacts.v1.ContactsService.ClearProfileContacts:input_type -> contacts.v1.ClearProfileContactsRequest
+	6,  // 51: contacts.v1.ContactsService.FindProperties:input_type -> contacts.v1.FindPropertiesRequest
+	5,  // 52: contacts.v1.ContactsService.ListContacts:output_type -> contacts.v1.ListContactsResponse
+	9,  // 53: contacts.v1.ContactsService.ReplaceContacts:output_type -> contacts.v1.ReplaceContactsResponse
+	11, // 54: contacts.v1.ContactsService.CreateContacts:output_type -> contacts.v1.CreateContactsResponse
+	13, // 55: contacts.v1.ContactsService.GetProfileContacts:output_type -> contacts.v1.GetProfileContactsResponse
+	15, // 56: contacts.v1.ContactsService.SetProfileContacts:output_type -> contacts.v1.SetProfileContactsResponse
+	17, // 57: contacts.v1.ContactsService.UpdateProfileContact:output_type -> contacts.v1.UpdateProfileContactResponse
+	19, // 58: contacts.v1.ContactsService.ClearProfileContacts:output_type -> contacts.v1.ClearProfileContactsResponse
+	7,  // 59: contacts.v1.ContactsService.FindProperties:output_type -> contacts.v1.FindPropertiesResponse
+	52, // [52:60] is the sub-list for method output_type
+	44, // [44:52] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_contacts_v1_contacts_proto_init() }
@@ -2365,13 +2582,17 @@ func file_contacts_v1_contacts_proto_init() {
 	if File_contacts_v1_contacts_proto != nil {
 		return
 	}
+	file_contacts_v1_contacts_proto_msgTypes[2].OneofWrappers = []any{
+		(*FindPropertiesRequest_MissingProfile)(nil),
+		(*FindPropertiesRequest_Email)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_contacts_v1_contacts_proto_rawDesc), len(file_contacts_v1_contacts_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

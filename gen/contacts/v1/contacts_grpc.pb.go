@@ -38,6 +38,7 @@ const (
 	ContactsService_SetProfileContacts_FullMethodName   = "/contacts.v1.ContactsService/SetProfileContacts"
 	ContactsService_UpdateProfileContact_FullMethodName = "/contacts.v1.ContactsService/UpdateProfileContact"
 	ContactsService_ClearProfileContacts_FullMethodName = "/contacts.v1.ContactsService/ClearProfileContacts"
+	ContactsService_FindProperties_FullMethodName       = "/contacts.v1.ContactsService/FindProperties"
 )
 
 // ContactsServiceClient is the client API for ContactsService service.
@@ -133,6 +134,29 @@ type ContactsServiceClient interface {
 	//
 	// REST: GET then PUT /properties/{property_id}/contacts.
 	ClearProfileContacts(ctx context.Context, in *ClearProfileContactsRequest, opts ...grpc.CallOption) (*ClearProfileContactsResponse, error)
+	// FindProperties reads the contacts of many properties, for audits and
+	// for choosing the targets of a bulk edit, and streams one answer per
+	// property, or with a filter only the properties that match it.
+	//
+	// REST: GET /properties/{property_id}/contacts for each property, a few
+	// at a time, at the upstream governor's bulk class: interactive calls
+	// keep their share while it runs.
+	//
+	// Answers come in the order of property_ids. A property whose read
+	// fails (unknown property, a property the caller may not use, an
+	// upstream failure) is an answer with `error` set, the status
+	// ListContacts would have returned for it; the stream goes on. The
+	// stream itself fails only for the request (INVALID_ARGUMENT with one
+	// BadRequest violation per bad field, before any upstream call), for
+	// the caller's access to this RPC, or when the caller's deadline passes
+	// or it cancels: then no new read starts. The stream has no default
+	// deadline (each read has the facade's default one): set one to bound
+	// the whole call.
+	//
+	// A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+	// clients may retry it freely, e.g. with the property_ids not answered
+	// yet.
+	FindProperties(ctx context.Context, in *FindPropertiesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FindPropertiesResponse], error)
 }
 
 type contactsServiceClient struct {
@@ -212,6 +236,25 @@ func (c *contactsServiceClient) ClearProfileContacts(ctx context.Context, in *Cl
 	}
 	return out, nil
 }
+
+func (c *contactsServiceClient) FindProperties(ctx context.Context, in *FindPropertiesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FindPropertiesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ContactsService_ServiceDesc.Streams[0], ContactsService_FindProperties_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[FindPropertiesRequest, FindPropertiesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ContactsService_FindPropertiesClient = grpc.ServerStreamingClient[FindPropertiesResponse]
 
 // ContactsServiceServer is the server API for ContactsService service.
 // All implementations must embed UnimplementedContactsServiceServer
@@ -306,6 +349,29 @@ type ContactsServiceServer interface {
 	//
 	// REST: GET then PUT /properties/{property_id}/contacts.
 	ClearProfileContacts(context.Context, *ClearProfileContactsRequest) (*ClearProfileContactsResponse, error)
+	// FindProperties reads the contacts of many properties, for audits and
+	// for choosing the targets of a bulk edit, and streams one answer per
+	// property, or with a filter only the properties that match it.
+	//
+	// REST: GET /properties/{property_id}/contacts for each property, a few
+	// at a time, at the upstream governor's bulk class: interactive calls
+	// keep their share while it runs.
+	//
+	// Answers come in the order of property_ids. A property whose read
+	// fails (unknown property, a property the caller may not use, an
+	// upstream failure) is an answer with `error` set, the status
+	// ListContacts would have returned for it; the stream goes on. The
+	// stream itself fails only for the request (INVALID_ARGUMENT with one
+	// BadRequest violation per bad field, before any upstream call), for
+	// the caller's access to this RPC, or when the caller's deadline passes
+	// or it cancels: then no new read starts. The stream has no default
+	// deadline (each read has the facade's default one): set one to bound
+	// the whole call.
+	//
+	// A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+	// clients may retry it freely, e.g. with the property_ids not answered
+	// yet.
+	FindProperties(*FindPropertiesRequest, grpc.ServerStreamingServer[FindPropertiesResponse]) error
 	mustEmbedUnimplementedContactsServiceServer()
 }
 
@@ -336,6 +402,9 @@ func (UnimplementedContactsServiceServer) UpdateProfileContact(context.Context, 
 }
 func (UnimplementedContactsServiceServer) ClearProfileContacts(context.Context, *ClearProfileContactsRequest) (*ClearProfileContactsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ClearProfileContacts not implemented")
+}
+func (UnimplementedContactsServiceServer) FindProperties(*FindPropertiesRequest, grpc.ServerStreamingServer[FindPropertiesResponse]) error {
+	return status.Error(codes.Unimplemented, "method FindProperties not implemented")
 }
 func (UnimplementedContactsServiceServer) mustEmbedUnimplementedContactsServiceServer() {}
 func (UnimplementedContactsServiceServer) testEmbeddedByValue()                         {}
@@ -484,6 +553,17 @@ func _ContactsService_ClearProfileContacts_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ContactsService_FindProperties_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(FindPropertiesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ContactsServiceServer).FindProperties(m, &grpc.GenericServerStream[FindPropertiesRequest, FindPropertiesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ContactsService_FindPropertiesServer = grpc.ServerStreamingServer[FindPropertiesResponse]
+
 // ContactsService_ServiceDesc is the grpc.ServiceDesc for ContactsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -520,6 +600,12 @@ var ContactsService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ContactsService_ClearProfileContacts_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "FindProperties",
+			Handler:       _ContactsService_FindProperties_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "contacts/v1/contacts.proto",
 }

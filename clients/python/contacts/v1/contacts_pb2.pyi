@@ -1,5 +1,6 @@
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.rpc import status_pb2 as _status_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -144,6 +145,30 @@ class CreateContactsResponse(_message.Message):
     upstream_request_id: str
     warnings: _containers.RepeatedCompositeFieldContainer[Warning]
     def __init__(self, warnings: _Optional[_Iterable[_Union[Warning, _Mapping]]] = ..., request_id: _Optional[str] = ..., etag: _Optional[str] = ..., previous_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., upstream_request_id: _Optional[str] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., deleted_contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ...) -> None: ...
+
+class FindPropertiesRequest(_message.Message):
+    __slots__ = ["email", "missing_profile", "property_ids"]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    MISSING_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    PROPERTY_IDS_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    missing_profile: ProfileType
+    property_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, property_ids: _Optional[_Iterable[str]] = ..., missing_profile: _Optional[_Union[ProfileType, str]] = ..., email: _Optional[str] = ...) -> None: ...
+
+class FindPropertiesResponse(_message.Message):
+    __slots__ = ["contacts", "error", "etag", "property_id", "upstream_request_id"]
+    CONTACTS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    PROPERTY_ID_FIELD_NUMBER: _ClassVar[int]
+    UPSTREAM_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    contacts: _containers.RepeatedCompositeFieldContainer[Contact]
+    error: _status_pb2.Status
+    etag: str
+    property_id: str
+    upstream_request_id: str
+    def __init__(self, property_id: _Optional[str] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., etag: _Optional[str] = ..., upstream_request_id: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
 
 class GetProfileContactsRequest(_message.Message):
     __slots__ = ["profile", "property_id"]

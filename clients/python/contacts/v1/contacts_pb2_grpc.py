@@ -74,6 +74,11 @@ class ContactsServiceStub(object):
                 request_serializer=contacts_dot_v1_dot_contacts__pb2.ClearProfileContactsRequest.SerializeToString,
                 response_deserializer=contacts_dot_v1_dot_contacts__pb2.ClearProfileContactsResponse.FromString,
                 )
+        self.FindProperties = channel.unary_stream(
+                '/contacts.v1.ContactsService/FindProperties',
+                request_serializer=contacts_dot_v1_dot_contacts__pb2.FindPropertiesRequest.SerializeToString,
+                response_deserializer=contacts_dot_v1_dot_contacts__pb2.FindPropertiesResponse.FromString,
+                )
 
 
 class ContactsServiceServicer(object):
@@ -202,6 +207,34 @@ class ContactsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FindProperties(self, request, context):
+        """FindProperties reads the contacts of many properties, for audits and
+        for choosing the targets of a bulk edit, and streams one answer per
+        property, or with a filter only the properties that match it.
+
+        REST: GET /properties/{property_id}/contacts for each property, a few
+        at a time, at the upstream governor's bulk class: interactive calls
+        keep their share while it runs.
+
+        Answers come in the order of property_ids. A property whose read
+        fails (unknown property, a property the caller may not use, an
+        upstream failure) is an answer with `error` set, the status
+        ListContacts would have returned for it; the stream goes on. The
+        stream itself fails only for the request (INVALID_ARGUMENT with one
+        BadRequest violation per bad field, before any upstream call), for
+        the caller's access to this RPC, or when the caller's deadline passes
+        or it cancels: then no new read starts. The stream has no default
+        deadline (each read has the facade's default one): set one to bound
+        the whole call.
+
+        A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+        clients may retry it freely, e.g. with the property_ids not answered
+        yet.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContactsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -239,6 +272,11 @@ def add_ContactsServiceServicer_to_server(servicer, server):
                     servicer.ClearProfileContacts,
                     request_deserializer=contacts_dot_v1_dot_contacts__pb2.ClearProfileContactsRequest.FromString,
                     response_serializer=contacts_dot_v1_dot_contacts__pb2.ClearProfileContactsResponse.SerializeToString,
+            ),
+            'FindProperties': grpc.unary_stream_rpc_method_handler(
+                    servicer.FindProperties,
+                    request_deserializer=contacts_dot_v1_dot_contacts__pb2.FindPropertiesRequest.FromString,
+                    response_serializer=contacts_dot_v1_dot_contacts__pb2.FindPropertiesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -391,5 +429,22 @@ class ContactsService(object):
         return grpc.experimental.unary_unary(request, target, '/contacts.v1.ContactsService/ClearProfileContacts',
             contacts_dot_v1_dot_contacts__pb2.ClearProfileContactsRequest.SerializeToString,
             contacts_dot_v1_dot_contacts__pb2.ClearProfileContactsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def FindProperties(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/contacts.v1.ContactsService/FindProperties',
+            contacts_dot_v1_dot_contacts__pb2.FindPropertiesRequest.SerializeToString,
+            contacts_dot_v1_dot_contacts__pb2.FindPropertiesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -18,13 +18,15 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, FieldMask } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
+import type { Status } from "../../google/rpc/status_pb.js";
+import { file_google_rpc_status } from "../../google/rpc/status_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file contacts/v1/contacts.proto.
  */
 export const file_contacts_v1_contacts: GenFile = /*@__PURE__*/
-  fileDesc("Chpjb250YWN0cy92MS9jb250YWN0cy5wcm90bxILY29udGFjdHMudjEiSAoTTGlzdENvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIcChRub19sYW5ndWFnZV9mYWxsYmFjaxgCIAEoCCLsAQoUTGlzdENvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAIgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIWCgpyZXF1ZXN0X2lkGAMgASgJQgIYARIMCgRldGFnGAQgASgJEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLAoJY2FjaGVfYWdlGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKC2NhY2hlX3N0YWxlGAcgASgIIo4BChZSZXBsYWNlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEiYKCGNvbnRhY3RzGAIgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIMCgRldGFnGAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkSFQoNdmFsaWRhdGVfb25seRgFIAEoCCKNAgoXUmVwbGFjZUNvbnRhY3RzUmVzcG9uc2USJgoId2FybmluZ3MYASADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhYKCnJlcXVlc3RfaWQYAiABKAlCAhgBEgwKBGV0YWcYAyABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYBCADKAsyFC5jb250YWN0cy52MS5Db250YWN0EhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSJgoIY29udGFjdHMYBiADKAsyFC5jb250YWN0cy52MS5Db250YWN0Ei4KEGRlbGV0ZWRfY29udGFjdHMYByADKAsyFC5jb250YWN0cy52MS5Db250YWN0In8KFUNyZWF0ZUNvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRImCghjb250YWN0cxgCIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSEgoKcmVxdWVzdF9pZBgDIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAQgASgIIowCChZDcmVhdGVDb250YWN0c1Jlc3BvbnNlEiYKCHdhcm5pbmdzGAEgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIWCgpyZXF1ZXN0X2lkGAIgASgJQgIYARIMCgRldGFnGAMgASgJEi8KEXByZXZpb3VzX2NvbnRhY3RzGAQgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAUgASgJEiYKCGNvbnRhY3RzGAYgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIuChBkZWxldGVkX2NvbnRhY3RzGAcgAygLMhQuY29udGFjdHMudjEuQ29udGFjdCJbChlHZXRQcm9maWxlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEikKB3Byb2ZpbGUYAiABKA4yGC5jb250YWN0cy52MS5Qcm9maWxlVHlwZSKXAQoaR2V0UHJvZmlsZUNvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAiABKAkSJgoId2FybmluZ3MYAyADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBCABKAkivAEKGVNldFByb2ZpbGVDb250YWN0c1JlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSKQoHcHJvZmlsZRgCIAEoDjIYLmNvbnRhY3RzLnYxLlByb2ZpbGVUeXBlEiYKCGNvbnRhY3RzGAMgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIMCgRldGFnGAQgASgJEhIKCnJlcXVlc3RfaWQYBSABKAkSFQoNdmFsaWRhdGVfb25seRgGIAEoCCL4AQoaU2V0UHJvZmlsZUNvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAiABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYAyADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAQgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAUgASgJEi4KEGRlbGV0ZWRfY29udGFjdHMYBiADKAsyFC5jb250YWN0cy52MS5Db250YWN0Iu4BChtVcGRhdGVQcm9maWxlQ29udGFjdFJlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSKQoHcHJvZmlsZRgCIAEoDjIYLmNvbnRhY3RzLnYxLlByb2ZpbGVUeXBlEiUKB2NvbnRhY3QYAyABKAsyFC5jb250YWN0cy52MS5Db250YWN0Ei8KC3VwZGF0ZV9tYXNrGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIMCgRldGFnGAUgASgJEhIKCnJlcXVlc3RfaWQYBiABKAkSFQoNdmFsaWRhdGVfb25seRgHIAEoCCL6AQocVXBkYXRlUHJvZmlsZUNvbnRhY3RSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgDIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSJgoId2FybmluZ3MYBCADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLgoQZGVsZXRlZF9jb250YWN0cxgGIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QilgEKG0NsZWFyUHJvZmlsZUNvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIpCgdwcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSDAoEZXRhZxgDIAEoCRISCgpyZXF1ZXN0X2lkGAQgASgJEhUKDXZhbGlkYXRlX29ubHkYBSABKAgi+gEKHENsZWFyUHJvZmlsZUNvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAiABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYAyADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAQgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAUgASgJEi4KEGRlbGV0ZWRfY29udGFjdHMYBiADKAsyFC5jb250YWN0cy52MS5Db250YWN0IsMBCgdDb250YWN0EioKCHByb2ZpbGVzGAEgAygOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSMgoOY29udGFjdF9wZXJzb24YAiABKAsyGi5jb250YWN0cy52MS5Db250YWN0UGVyc29uEiUKB2FkZHJlc3MYAyABKAsyFC5jb250YWN0cy52MS5BZGRyZXNzEiIKBnBob25lcxgEIAMoCzISLmNvbnRhY3RzLnYxLlBob25lEg0KBWVtYWlsGAUgASgJIoMBCg1Db250YWN0UGVyc29uEgwKBG5hbWUYASABKAkSIwoGZ2VuZGVyGAIgASgOMhMuY29udGFjdHMudjEuR2VuZGVyEigKCWpvYl90aXRsZRgDIAEoDjIVLmNvbnRhY3RzLnYxLkpvYlRpdGxlEhUKDWxhbmd1YWdlX2NvZGUYBCABKAkijQEKB0FkZHJlc3MSFAoMYWRkcmVzc19saW5lGAEgASgJEhEKCWNpdHlfbmFtZRgCIAEoCRITCgtwb3N0YWxfY29kZRgDIAEoCRIUCgxjb3VudHJ5X2NvZGUYBCABKAkSFQoNbGFuZ3VhZ2VfY29kZRgFIAEoCRIXCg9zdGF0ZV9wcm92X2NvZGUYBiABKAkiZQoFUGhvbmUSFAoMcGhvbmVfbnVtYmVyGAEgASgJEjMKD3Bob25lX3RlY2hfdHlwZRgCIAEoDjIaLmNvbnRhY3RzLnYxLlBob25lVGVjaFR5cGUSEQoJZXh0ZW5zaW9uGAMgASgJIigKB1dhcm5pbmcSDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJKrMCCgtQcm9maWxlVHlwZRIcChhQUk9GSUxFX1RZUEVfVU5TUEVDSUZJRUQQABIYChRQUk9GSUxFX1RZUEVfR0VORVJBTBABEh0KGVBST0ZJTEVfVFlQRV9SRVNFUlZBVElPTlMQAhIZChVQUk9GSUxFX1RZUEVfSU5WT0lDRVMQAxIdChlQUk9GSUxFX1RZUEVfQVZBSUxBQklMSVRZEAQSHQoZUFJPRklMRV9UWVBFX1NJVEVfQ09OVEVOVBAFEhcKE1BST0ZJTEVfVFlQRV9QQVJJVFkQBhIZChVQUk9GSUxFX1RZUEVfUkVRVUVTVFMQBxIlCiFQUk9GSUxFX1RZUEVfQ0VOVFJBTF9SRVNFUlZBVElPTlMQCBIZChVQUk9GSUxFX1RZUEVfQ09OVFJBQ1QQCSpECgZHZW5kZXISFgoSR0VOREVSX1VOU1BFQ0lGSUVEEAASDwoLR0VOREVSX01BTEUQARIRCg1HRU5ERVJfRkVNQUxFEAIq5wQKCEpvYlRpdGxlEhkKFUpPQl9USVRMRV9VTlNQRUNJRklFRBAAEhUKEUpPQl9USVRMRV9VTktOT1dOEAESJQohSk9CX1RJVExFX0FETUlOSVNUUkFUSU9OX0VNUExPWUVFEAISLgoqSk9CX1RJVExFX0RJUkVDVE9SX09GX0JVU0lORVNTX0RFVkVMT1BNRU5UEAMSIAocSk9CX1RJVExFX0VfQ09NTUVSQ0VfTUFOQUdFUhAEEh0KGUpPQl9USVRMRV9GSU5BTkNFX01BTkFHRVIQBRIjCh9KT0JfVElUTEVfRlJPTlRfT0ZGSUNFX0VNUExPWUVFEAYSIgoeSk9CX1RJVExFX0ZST05UX09GRklDRV9NQU5BR0VSEAcSHQoZSk9CX1RJVExFX0dFTkVSQUxfTUFOQUdFUhAIEh8KG0pPQl9USVRMRV9NQVJLRVRJTkdfTUFOQUdFUhAJEhMKD0pPQl9USVRMRV9PV05FUhAKEiMKH0pPQl9USVRMRV9SRVNFUlZBVElPTlNfRU1QTE9ZRUUQCxIiCh5KT0JfVElUTEVfUkVTRVJWQVRJT05TX01BTkFHRVIQDBIdChlKT0JfVElUTEVfUkVWRU5VRV9NQU5BR0VSEA0SJAogSk9CX1RJVExFX1JPT01TX0RJVklTSU9OX01BTkFHRVIQDhIpCiVKT0JfVElUTEVfU0FMRVNfQU5EX01BUktFVElOR19NQU5BR0VSEA8SHQoZSk9CX1RJVExFX1NBTEVTX0VYRUNVVElWRRAQEhsKF0pPQl9USVRMRV9TQUxFU19NQU5BR0VSEBEqgwEKDVBob25lVGVjaFR5cGUSHwobUEhPTkVfVEVDSF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYUEhPTkVfVEVDSF9UWVBFX0xBTkRMSU5FEAESFwoTUEhPTkVfVEVDSF9UWVBFX0ZBWBADEhoKFlBIT05FX1RFQ0hfVFlQRV9NT0JJTEUQBTLRBQoPQ29udGFjdHNTZXJ2aWNlElgKDExpc3RDb250YWN0cxIgLmNvbnRhY3RzLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaIS5jb250YWN0cy52MS5MaXN0Q29udGFjdHNSZXNwb25zZSIDkAIBElwKD1JlcGxhY2VDb250YWN0cxIjLmNvbnRhY3RzLnYxLlJlcGxhY2VDb250YWN0c1JlcXVlc3QaJC5jb250YWN0cy52MS5SZXBsYWNlQ29udGFjdHNSZXNwb25zZRJZCg5DcmVhdGVDb250YWN0cxIiLmNvbnRhY3RzLnYxLkNyZWF0ZUNvbnRhY3RzUmVxdWVzdBojLmNvbnRhY3RzLnYxLkNyZWF0ZUNvbnRhY3RzUmVzcG9uc2USagoSR2V0UHJvZmlsZUNvbnRhY3RzEiYuY29udGFjdHMudjEuR2V0UHJvZmlsZUNvbnRhY3RzUmVxdWVzdBonLmNvbnRhY3RzLnYxLkdldFByb2ZpbGVDb250YWN0c1Jlc3BvbnNlIgOQAgESZQoSU2V0UHJvZmlsZUNvbnRhY3RzEiYuY29udGFjdHMudjEuU2V0UHJvZmlsZUNvbnRhY3RzUmVxdWVzdBonLmNvbnRhY3RzLnYxLlNldFByb2ZpbGVDb250YWN0c1Jlc3BvbnNlEmsKFFVwZGF0ZVByb2ZpbGVDb250YWN0EiguY29udGFjdHMudjEuVXBkYXRlUHJvZmlsZUNvbnRhY3RSZXF1ZXN0GikuY29udGFjdHMudjEuVXBkYXRlUHJvZmlsZUNvbnRhY3RSZXNwb25zZRJrChRDbGVhclByb2ZpbGVDb250YWN0cxIoLmNvbnRhY3RzLnYxLkNsZWFyUHJvZmlsZUNvbnRhY3RzUmVxdWVzdBopLmNvbnRhY3RzLnYxLkNsZWFyUHJvZmlsZUNvbnRhY3RzUmVzcG9uc2VC1wEKHmNvbS5jb250YWN0c2ZhY2FkZS5jb250YWN0cy52MUINQ29udGFjdHNQcm90b1ABWkVnaXRodWIuY29tL2NvbnRhY3RzLWZhY2FkZS9jb250YWN0cy1mYWNhZGUvZ2VuL2NvbnRhY3RzL3YxO2NvbnRhY3RzdjGiAgNDWFiqAhpDb250YWN0c0ZhY2FkZS5Db250YWN0cy5WMcoCGkNvbnRhY3RzRmFjYWRlXENvbnRhY3RzXFYx6gIcQ29udGFjdHNGYWNhZGU6OkNvbnRhY3RzOjpWMWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask]);
+  fileDesc("Chpjb250YWN0cy92MS9jb250YWN0cy5wcm90bxILY29udGFjdHMudjEiSAoTTGlzdENvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIcChRub19sYW5ndWFnZV9mYWxsYmFjaxgCIAEoCCLsAQoUTGlzdENvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAIgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIWCgpyZXF1ZXN0X2lkGAMgASgJQgIYARIMCgRldGFnGAQgASgJEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLAoJY2FjaGVfYWdlGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKC2NhY2hlX3N0YWxlGAcgASgIIn0KFUZpbmRQcm9wZXJ0aWVzUmVxdWVzdBIUCgxwcm9wZXJ0eV9pZHMYASADKAkSMwoPbWlzc2luZ19wcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGVIABIPCgVlbWFpbBgDIAEoCUgAQggKBmZpbHRlciKjAQoWRmluZFByb3BlcnRpZXNSZXNwb25zZRITCgtwcm9wZXJ0eV9pZBgBIAEoCRImCghjb250YWN0cxgCIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgDIAEoCRIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAQgASgJEiEKBWVycm9yGAUgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXMijgEKFlJlcGxhY2VDb250YWN0c1JlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSJgoIY29udGFjdHMYAiADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAyABKAkSEgoKcmVxdWVzdF9pZBgEIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAUgASgIIo0CChdSZXBsYWNlQ29udGFjdHNSZXNwb25zZRImCgh3YXJuaW5ncxgBIAMoCzIULmNvbnRhY3RzLnYxLldhcm5pbmcSFgoKcmVxdWVzdF9pZBgCIAEoCUICGAESDAoEZXRhZxgDIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgEIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSGwoTdXBzdHJlYW1fcmVxdWVzdF9pZBgFIAEoCRImCghjb250YWN0cxgGIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSLgoQZGVsZXRlZF9jb250YWN0cxgHIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QifwoVQ3JlYXRlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEiYKCGNvbnRhY3RzGAIgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBISCgpyZXF1ZXN0X2lkGAMgASgJEhUKDXZhbGlkYXRlX29ubHkYBCABKAgijAIKFkNyZWF0ZUNvbnRhY3RzUmVzcG9uc2USJgoId2FybmluZ3MYASADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhYKCnJlcXVlc3RfaWQYAiABKAlCAhgBEgwKBGV0YWcYAyABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYBCADKAsyFC5jb250YWN0cy52MS5Db250YWN0EhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSJgoIY29udGFjdHMYBiADKAsyFC5jb250YWN0cy52MS5Db250YWN0Ei4KEGRlbGV0ZWRfY29udGFjdHMYByADKAsyFC5jb250YWN0cy52MS5Db250YWN0IlsKGUdldFByb2ZpbGVDb250YWN0c1JlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSKQoHcHJvZmlsZRgCIAEoDjIYLmNvbnRhY3RzLnYxLlByb2ZpbGVUeXBlIpcBChpHZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRImCgh3YXJuaW5ncxgDIAMoCzIULmNvbnRhY3RzLnYxLldhcm5pbmcSGwoTdXBzdHJlYW1fcmVxdWVzdF9pZBgEIAEoCSK8AQoZU2V0UHJvZmlsZUNvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIpCgdwcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSJgoIY29udGFjdHMYAyADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAYgASgIIvgBChpTZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgDIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSJgoId2FybmluZ3MYBCADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLgoQZGVsZXRlZF9jb250YWN0cxgGIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3Qi7gEKG1VwZGF0ZVByb2ZpbGVDb250YWN0UmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIpCgdwcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSJQoHY29udGFjdBgDIAEoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSLwoLdXBkYXRlX21hc2sYBCABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEgwKBGV0YWcYBSABKAkSEgoKcmVxdWVzdF9pZBgGIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAcgASgIIvoBChxVcGRhdGVQcm9maWxlQ29udGFjdFJlc3BvbnNlEiYKCGNvbnRhY3RzGAEgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIMCgRldGFnGAIgASgJEi8KEXByZXZpb3VzX2NvbnRhY3RzGAMgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBImCgh3YXJuaW5ncxgEIAMoCzIULmNvbnRhY3RzLnYxLldhcm5pbmcSGwoTdXBzdHJlYW1fcmVxdWVzdF9pZBgFIAEoCRIuChBkZWxldGVkX2NvbnRhY3RzGAYgAygLMhQuY29udGFjdHMudjEuQ29udGFjdCKWAQobQ2xlYXJQcm9maWxlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEikKB3Byb2ZpbGUYAiABKA4yGC5jb250YWN0cy52MS5Qcm9maWxlVHlwZRIMCgRldGFnGAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkSFQoNdmFsaWRhdGVfb25seRgFIAEoCCL6AQocQ2xlYXJQcm9maWxlQ29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgDIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSJgoId2FybmluZ3MYBCADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLgoQZGVsZXRlZF9jb250YWN0cxgGIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QiwwEKB0NvbnRhY3QSKgoIcHJvZmlsZXMYASADKA4yGC5jb250YWN0cy52MS5Qcm9maWxlVHlwZRIyCg5jb250YWN0X3BlcnNvbhgCIAEoCzIaLmNvbnRhY3RzLnYxLkNvbnRhY3RQZXJzb24SJQoHYWRkcmVzcxgDIAEoCzIULmNvbnRhY3RzLnYxLkFkZHJlc3MSIgoGcGhvbmVzGAQgAygLMhIuY29udGFjdHMudjEuUGhvbmUSDQoFZW1haWwYBSABKAkigwEKDUNvbnRhY3RQZXJzb24SDAoEbmFtZRgBIAEoCRIjCgZnZW5kZXIYAiABKA4yEy5jb250YWN0cy52MS5HZW5kZXISKAoJam9iX3RpdGxlGAMgASgOMhUuY29udGFjdHMudjEuSm9iVGl0bGUSFQoNbGFuZ3VhZ2VfY29kZRgEIAEoCSKNAQoHQWRkcmVzcxIUCgxhZGRyZXNzX2xpbmUYASABKAkSEQoJY2l0eV9uYW1lGAIgASgJEhMKC3Bvc3RhbF9jb2RlGAMgASgJEhQKDGNvdW50cnlfY29kZRgEIAEoCRIVCg1sYW5ndWFnZV9jb2RlGAUgASgJEhcKD3N0YXRlX3Byb3ZfY29kZRgGIAEoCSJlCgVQaG9uZRIUCgxwaG9uZV9udW1iZXIYASABKAkSMwoPcGhvbmVfdGVjaF90eXBlGAIgASgOMhouY29udGFjdHMudjEuUGhvbmVUZWNoVHlwZRIRCglleHRlbnNpb24YAyABKAkiKAoHV2FybmluZxIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkqswIKC1Byb2ZpbGVUeXBlEhwKGFBST0ZJTEVfVFlQRV9VTlNQRUNJRklFRBAAEhgKFFBST0ZJTEVfVFlQRV9HRU5FUkFMEAESHQoZUFJPRklMRV9UWVBFX1JFU0VSVkFUSU9OUxACEhkKFVBST0ZJTEVfVFlQRV9JTlZPSUNFUxADEh0KGVBST0ZJTEVfVFlQRV9BVkFJTEFCSUxJVFkQBBIdChlQUk9GSUxFX1RZUEVfU0lURV9DT05URU5UEAUSFwoTUFJPRklMRV9UWVBFX1BBUklUWRAGEhkKFVBST0ZJTEVfVFlQRV9SRVFVRVNUUxAHEiUKIVBST0ZJTEVfVFlQRV9DRU5UUkFMX1JFU0VSVkFUSU9OUxAIEhkKFVBST0ZJTEVfVFlQRV9DT05UUkFDVBAJKkQKBkdlbmRlchIWChJHRU5ERVJfVU5TUEVDSUZJRUQQABIPCgtHRU5ERVJfTUFMRRABEhEKDUdFTkRFUl9GRU1BTEUQAirnBAoISm9iVGl0bGUSGQoVSk9CX1RJVExFX1VOU1BFQ0lGSUVEEAASFQoRSk9CX1RJVExFX1VOS05PV04QARIlCiFKT0JfVElUTEVfQURNSU5JU1RSQVRJT05fRU1QTE9ZRUUQAhIuCipKT0JfVElUTEVfRElSRUNUT1JfT0ZfQlVTSU5FU1NfREVWRUxPUE1FTlQQAxIgChxKT0JfVElUTEVfRV9DT01NRVJDRV9NQU5BR0VSEAQSHQoZSk9CX1RJVExFX0ZJTkFOQ0VfTUFOQUdFUhAFEiMKH0pPQl9USVRMRV9GUk9OVF9PRkZJQ0VfRU1QTE9ZRUUQBhIiCh5KT0JfVElUTEVfRlJPTlRfT0ZGSUNFX01BTkFHRVIQBxIdChlKT0JfVElUTEVfR0VORVJBTF9NQU5BR0VSEAgSHwobSk9CX1RJVExFX01BUktFVElOR19NQU5BR0VSEAkSEwoPSk9CX1RJVExFX09XTkVSEAoSIwofSk9CX1RJVExFX1JFU0VSVkFUSU9OU19FTVBMT1lFRRALEiIKHkpPQl9USVRMRV9SRVNFUlZBVElPTlNfTUFOQUdFUhAMEh0KGUpPQl9USVRMRV9SRVZFTlVFX01BTkFHRVIQDRIkCiBKT0JfVElUTEVfUk9PTVNfRElWSVNJT05fTUFOQUdFUhAOEikKJUpPQl9USVRMRV9TQUxFU19BTkRfTUFSS0VUSU5HX01BTkFHRVIQDxIdChlKT0JfVElUTEVfU0FMRVNfRVhFQ1VUSVZFEBASGwoXSk9CX1RJVExFX1NBTEVTX01BTkFHRVIQESqDAQoNUGhvbmVUZWNoVHlwZRIfChtQSE9ORV9URUNIX1RZUEVfVU5TUEVDSUZJRUQQABIcChhQSE9ORV9URUNIX1RZUEVfTEFORExJTkUQARIXChNQSE9ORV9URUNIX1RZUEVfRkFYEAMSGgoWUEhPTkVfVEVDSF9UWVBFX01PQklMRRAFMrMGCg9Db250YWN0c1NlcnZpY2USWAoMTGlzdENvbnRhY3RzEiAuY29udGFjdHMudjEuTGlzdENvbnRhY3RzUmVxdWVzdBohLmNvbnRhY3RzLnYxLkxpc3RDb250YWN0c1Jlc3BvbnNlIgOQAgESXAoPUmVwbGFjZUNvbnRhY3RzEiMuY29udGFjdHMudjEuUmVwbGFjZUNvbnRhY3RzUmVxdWVzdBokLmNvbnRhY3RzLnYxLlJlcGxhY2VDb250YWN0c1Jlc3BvbnNlElkKDkNyZWF0ZUNvbnRhY3RzEiIuY29udGFjdHMudjEuQ3JlYXRlQ29udGFjdHNSZXF1ZXN0GiMuY29udGFjdHMudjEuQ3JlYXRlQ29udGFjdHNSZXNwb25zZRJqChJHZXRQcm9maWxlQ29udGFjdHMSJi5jb250YWN0cy52MS5HZXRQcm9maWxlQ29udGFjdHNSZXF1ZXN0GicuY29udGFjdHMudjEuR2V0UHJvZmlsZUNvbnRhY3RzUmVzcG9uc2UiA5ACARJlChJTZXRQcm9maWxlQ29udGFjdHMSJi5jb250YWN0cy52MS5TZXRQcm9maWxlQ29udGFjdHNSZXF1ZXN0GicuY29udGFjdHMudjEuU2V0UHJvZmlsZUNvbnRhY3RzUmVzcG9uc2USawoUVXBkYXRlUHJvZmlsZUNvbnRhY3QSKC5jb250YWN0cy52MS5VcGRhdGVQcm9maWxlQ29udGFjdFJlcXVlc3QaKS5jb250YWN0cy52MS5VcGRhdGVQcm9maWxlQ29udGFjdFJlc3BvbnNlEmsKFENsZWFyUHJvZmlsZUNvbnRhY3RzEiguY29udGFjdHMudjEuQ2xlYXJQcm9maWxlQ29udGFjdHNSZXF1ZXN0GikuY29udGFjdHMudjEuQ2xlYXJQcm9maWxlQ29udGFjdHNSZXNwb25zZRJgCg5GaW5kUHJvcGVydGllcxIiLmNvbnRhY3RzLnYxLkZpbmRQcm9wZXJ0aWVzUmVxdWVzdBojLmNvbnRhY3RzLnYxLkZpbmRQcm9wZXJ0aWVzUmVzcG9uc2UiA5ACATABQtcBCh5jb20uY29udGFjdHNmYWNhZGUuY29udGFjdHMudjFCDUNvbnRhY3RzUHJvdG9QAVpFZ2l0aHViLmNvbS9jb250YWN0cy1mYWNhZGUvY29udGFjdHMtZmFjYWRlL2dlbi9jb250YWN0cy92MTtjb250YWN0c3YxogIDQ1hYqgIaQ29udGFjdHNGYWNhZGUuQ29udGFjdHMuVjHKAhpDb250YWN0c0ZhY2FkZVxDb250YWN0c1xWMeoCHENvbnRhY3RzRmFjYWRlOjpDb250YWN0czo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_rpc_status]);
 
 /**
  * ListContactsRequest names the property whose contacts to read.
@@ -138,6 +140,116 @@ export const ListContactsResponseSchema: GenMessage<ListContactsResponse> = /*@_
   messageDesc(file_contacts_v1_contacts, 1);
 
 /**
+ * FindPropertiesRequest names the properties to read and, optionally, what
+ * a property must match to be answered.
+ *
+ * @generated from message contacts.v1.FindPropertiesRequest
+ */
+export type FindPropertiesRequest = Message<"contacts.v1.FindPropertiesRequest"> & {
+  /**
+   * Required, 1 to 10,000 of them. Booking.com property IDs: decimal digits
+   * only, e.g. "1000001". An ID given twice is refused (INVALID_ARGUMENT,
+   * a violation on the second one), so that each ID has exactly one answer.
+   *
+   * @generated from field: repeated string property_ids = 1;
+   */
+  propertyIds: string[];
+
+  /**
+   * Optional. Without a filter every property is answered. With one, only
+   * the properties that match it are, and those whose read failed.
+   *
+   * @generated from oneof contacts.v1.FindPropertiesRequest.filter
+   */
+  filter: {
+    /**
+     * The properties where no contact serves this profile (no contact
+     * carries it). PROFILE_TYPE_UNSPECIFIED is refused.
+     *
+     * @generated from field: contacts.v1.ProfileType missing_profile = 2;
+     */
+    value: ProfileType;
+    case: "missingProfile";
+  } | {
+    /**
+     * The properties where some contact has this e-mail address, compared
+     * without regard to case (ASCII and Unicode simple folding), otherwise
+     * exactly: no trimming, no other normalisation. 1 to 254 characters.
+     *
+     * @generated from field: string email = 3;
+     */
+    value: string;
+    case: "email";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message contacts.v1.FindPropertiesRequest.
+ * Use `create(FindPropertiesRequestSchema)` to create a new message.
+ */
+export const FindPropertiesRequestSchema: GenMessage<FindPropertiesRequest> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 2);
+
+/**
+ * FindPropertiesResponse is the answer for one property of
+ * FindPropertiesRequest.property_ids.
+ *
+ * @generated from message contacts.v1.FindPropertiesResponse
+ */
+export type FindPropertiesResponse = Message<"contacts.v1.FindPropertiesResponse"> & {
+  /**
+   * The property this answer is about, as given in the request.
+   *
+   * @generated from field: string property_id = 1;
+   */
+  propertyId: string;
+
+  /**
+   * Every contact of the property, in the order the upstream returned them
+   * (all of them, not only those that made it match a filter). Empty when
+   * `error` is set.
+   *
+   * @generated from field: repeated contacts.v1.Contact contacts = 2;
+   */
+  contacts: Contact[];
+
+  /**
+   * The etag (AIP-154) of the property's contacts, as ListContacts returns
+   * it: pass it to a write to change the property only if nobody changed
+   * its contacts since this read. Empty when `error` is set.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * The upstream's id of the read (REST meta.ruid), for Booking.com
+   * connectivity support.
+   *
+   * @generated from field: string upstream_request_id = 4;
+   */
+  upstreamRequestId: string;
+
+  /**
+   * Set when the property could not be read: the status ListContacts would
+   * have returned for it, with the same details (ErrorInfo with its reason,
+   * otaCode and propertyId, RetryInfo, ...), e.g. NOT_FOUND with otaCode
+   * "635" for an unknown property, PERMISSION_DENIED CALLER_NOT_ALLOWED for
+   * a property the caller's access policy does not cover.
+   *
+   * @generated from field: google.rpc.Status error = 5;
+   */
+  error?: Status | undefined;
+};
+
+/**
+ * Describes the message contacts.v1.FindPropertiesResponse.
+ * Use `create(FindPropertiesResponseSchema)` to create a new message.
+ */
+export const FindPropertiesResponseSchema: GenMessage<FindPropertiesResponse> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 3);
+
+/**
  * ReplaceContactsRequest carries the complete new list of contacts.
  *
  * @generated from message contacts.v1.ReplaceContactsRequest
@@ -201,7 +313,7 @@ export type ReplaceContactsRequest = Message<"contacts.v1.ReplaceContactsRequest
  * Use `create(ReplaceContactsRequestSchema)` to create a new message.
  */
 export const ReplaceContactsRequestSchema: GenMessage<ReplaceContactsRequest> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 2);
+  messageDesc(file_contacts_v1_contacts, 4);
 
 /**
  * ReplaceContactsResponse confirms a replacement.
@@ -273,7 +385,7 @@ export type ReplaceContactsResponse = Message<"contacts.v1.ReplaceContactsRespon
  * Use `create(ReplaceContactsResponseSchema)` to create a new message.
  */
 export const ReplaceContactsResponseSchema: GenMessage<ReplaceContactsResponse> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 3);
+  messageDesc(file_contacts_v1_contacts, 5);
 
 /**
  * CreateContactsRequest carries the first contacts of a property.
@@ -328,7 +440,7 @@ export type CreateContactsRequest = Message<"contacts.v1.CreateContactsRequest">
  * Use `create(CreateContactsRequestSchema)` to create a new message.
  */
 export const CreateContactsRequestSchema: GenMessage<CreateContactsRequest> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 4);
+  messageDesc(file_contacts_v1_contacts, 6);
 
 /**
  * CreateContactsResponse confirms a creation.
@@ -400,7 +512,7 @@ export type CreateContactsResponse = Message<"contacts.v1.CreateContactsResponse
  * Use `create(CreateContactsResponseSchema)` to create a new message.
  */
 export const CreateContactsResponseSchema: GenMessage<CreateContactsResponse> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 5);
+  messageDesc(file_contacts_v1_contacts, 7);
 
 /**
  * GetProfileContactsRequest names a property and one of its profiles.
@@ -429,7 +541,7 @@ export type GetProfileContactsRequest = Message<"contacts.v1.GetProfileContactsR
  * Use `create(GetProfileContactsRequestSchema)` to create a new message.
  */
 export const GetProfileContactsRequestSchema: GenMessage<GetProfileContactsRequest> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 6);
+  messageDesc(file_contacts_v1_contacts, 8);
 
 /**
  * GetProfileContactsResponse holds the contacts that serve one profile.
@@ -480,7 +592,7 @@ export type GetProfileContactsResponse = Message<"contacts.v1.GetProfileContacts
  * Use `create(GetProfileContactsResponseSchema)` to create a new message.
  */
 export const GetProfileContactsResponseSchema: GenMessage<GetProfileContactsResponse> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 7);
+  messageDesc(file_contacts_v1_contacts, 9);
 
 /**
  * SetProfileContactsRequest names the contacts one profile must have.
@@ -557,7 +669,7 @@ export type SetProfileContactsRequest = Message<"contacts.v1.SetProfileContactsR
  * Use `create(SetProfileContactsRequestSchema)` to create a new message.
  */
 export const SetProfileContactsRequestSchema: GenMessage<SetProfileContactsRequest> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 8);
+  messageDesc(file_contacts_v1_contacts, 10);
 
 /**
  * SetProfileContactsResponse confirms SetProfileContacts.
@@ -620,7 +732,7 @@ export type SetProfileContactsResponse = Message<"contacts.v1.SetProfileContacts
  * Use `create(SetProfileContactsResponseSchema)` to create a new message.
  */
 export const SetProfileContactsResponseSchema: GenMessage<SetProfileContactsResponse> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 9);
+  messageDesc(file_contacts_v1_contacts, 11);
 
 /**
  * UpdateProfileContactRequest changes some fields of the one contact of a
@@ -710,7 +822,7 @@ export type UpdateProfileContactRequest = Message<"contacts.v1.UpdateProfileCont
  * Use `create(UpdateProfileContactRequestSchema)` to create a new message.
  */
 export const UpdateProfileContactRequestSchema: GenMessage<UpdateProfileContactRequest> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 10);
+  messageDesc(file_contacts_v1_contacts, 12);
 
 /**
  * UpdateProfileContactResponse confirms UpdateProfileContact.
@@ -773,7 +885,7 @@ export type UpdateProfileContactResponse = Message<"contacts.v1.UpdateProfileCon
  * Use `create(UpdateProfileContactResponseSchema)` to create a new message.
  */
 export const UpdateProfileContactResponseSchema: GenMessage<UpdateProfileContactResponse> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 11);
+  messageDesc(file_contacts_v1_contacts, 13);
 
 /**
  * ClearProfileContactsRequest names the profile no contact may serve any
@@ -840,7 +952,7 @@ export type ClearProfileContactsRequest = Message<"contacts.v1.ClearProfileConta
  * Use `create(ClearProfileContactsRequestSchema)` to create a new message.
  */
 export const ClearProfileContactsRequestSchema: GenMessage<ClearProfileContactsRequest> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 12);
+  messageDesc(file_contacts_v1_contacts, 14);
 
 /**
  * ClearProfileContactsResponse confirms ClearProfileContacts.
@@ -903,7 +1015,7 @@ export type ClearProfileContactsResponse = Message<"contacts.v1.ClearProfileCont
  * Use `create(ClearProfileContactsResponseSchema)` to create a new message.
  */
 export const ClearProfileContactsResponseSchema: GenMessage<ClearProfileContactsResponse> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 13);
+  messageDesc(file_contacts_v1_contacts, 15);
 
 /**
  * Contact is one contact of a property: a person, how to reach them, and the
@@ -955,7 +1067,7 @@ export type Contact = Message<"contacts.v1.Contact"> & {
  * Use `create(ContactSchema)` to create a new message.
  */
 export const ContactSchema: GenMessage<Contact> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 14);
+  messageDesc(file_contacts_v1_contacts, 16);
 
 /**
  * ContactPerson describes the person behind a contact.
@@ -999,7 +1111,7 @@ export type ContactPerson = Message<"contacts.v1.ContactPerson"> & {
  * Use `create(ContactPersonSchema)` to create a new message.
  */
 export const ContactPersonSchema: GenMessage<ContactPerson> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 15);
+  messageDesc(file_contacts_v1_contacts, 17);
 
 /**
  * Address is a postal address.
@@ -1058,7 +1170,7 @@ export type Address = Message<"contacts.v1.Address"> & {
  * Use `create(AddressSchema)` to create a new message.
  */
 export const AddressSchema: GenMessage<Address> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 16);
+  messageDesc(file_contacts_v1_contacts, 18);
 
 /**
  * Phone is one phone number of a contact.
@@ -1094,7 +1206,7 @@ export type Phone = Message<"contacts.v1.Phone"> & {
  * Use `create(PhoneSchema)` to create a new message.
  */
 export const PhoneSchema: GenMessage<Phone> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 17);
+  messageDesc(file_contacts_v1_contacts, 19);
 
 /**
  * Warning is a non-fatal remark of the upstream.
@@ -1122,7 +1234,7 @@ export type Warning = Message<"contacts.v1.Warning"> & {
  * Use `create(WarningSchema)` to create a new message.
  */
 export const WarningSchema: GenMessage<Warning> = /*@__PURE__*/
-  messageDesc(file_contacts_v1_contacts, 18);
+  messageDesc(file_contacts_v1_contacts, 20);
 
 /**
  * ProfileType is a subject a contact is responsible for.
@@ -1571,6 +1683,37 @@ export const ContactsService: GenService<{
     methodKind: "unary";
     input: typeof ClearProfileContactsRequestSchema;
     output: typeof ClearProfileContactsResponseSchema;
+  },
+  /**
+   * FindProperties reads the contacts of many properties, for audits and
+   * for choosing the targets of a bulk edit, and streams one answer per
+   * property, or with a filter only the properties that match it.
+   *
+   * REST: GET /properties/{property_id}/contacts for each property, a few
+   * at a time, at the upstream governor's bulk class: interactive calls
+   * keep their share while it runs.
+   *
+   * Answers come in the order of property_ids. A property whose read
+   * fails (unknown property, a property the caller may not use, an
+   * upstream failure) is an answer with `error` set, the status
+   * ListContacts would have returned for it; the stream goes on. The
+   * stream itself fails only for the request (INVALID_ARGUMENT with one
+   * BadRequest violation per bad field, before any upstream call), for
+   * the caller's access to this RPC, or when the caller's deadline passes
+   * or it cancels: then no new read starts. The stream has no default
+   * deadline (each read has the facade's default one): set one to bound
+   * the whole call.
+   *
+   * A read: it changes nothing (idempotency_level NO_SIDE_EFFECTS), so
+   * clients may retry it freely, e.g. with the property_ids not answered
+   * yet.
+   *
+   * @generated from rpc contacts.v1.ContactsService.FindProperties
+   */
+  findProperties: {
+    methodKind: "server_streaming";
+    input: typeof FindPropertiesRequestSchema;
+    output: typeof FindPropertiesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_contacts_v1_contacts, 0);
