@@ -388,3 +388,21 @@ func TestPassThroughWhenAllIsOff(t *testing.T) {
 		t.Errorf("%d GETs, %d properties held", up.getCount(), len(r.props))
 	}
 }
+
+func TestTheFlightKeepsTheCallersValues(t *testing.T) {
+	type key struct{}
+	up := newFake(true)
+	r := New(up, Options{})
+	defer r.Close()
+	ctx := context.WithValue(context.Background(), key{}, "trace")
+	out := readAsync(ctx, r, "1", false)
+	c := up.next(t)
+	if v := c.ctx.Value(key{}); v != "trace" {
+		t.Errorf("flight value %v, want the caller's", v)
+	}
+	if c.ctx.Err() != nil || context.Cause(c.ctx) != nil {
+		t.Errorf("flight ended before its GET: %v, %v", c.ctx.Err(), context.Cause(c.ctx))
+	}
+	c.answer(nil)
+	<-out
+}
