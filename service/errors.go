@@ -13,4 +13,7 @@ const (
 	MetaRequestID  = errmap.MetaRequestID  // the upstream's meta.ruid
 	MetaPropertyID = errmap.MetaPropertyID // the property of the call
 	MetaSource     = errmap.MetaSource     // "upstream": the REST API said so; "facade": the facade found it
+
+	// MetaCurrentEtag is the property's current etag, on ETAG_MISMATCH.
+	MetaCurrentEtag = errmap.MetaCurrentEtag
 )

@@ -15,10 +15,6 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
 )
 
-// MetaCurrentEtag is the ErrorInfo metadata key of the property's current
-// etag, on ETAG_MISMATCH (defined in errmap with every other key).
-const MetaCurrentEtag = errmap.MetaCurrentEtag
-
 // helpSafeEdits documents the rows below.
 const helpSafeEdits = "https://github.com/contacts-facade/contacts-facade#safe-edits"
 
