@@ -35,6 +35,7 @@ import (
 	"slices"
 	"strings"
 
+	_ "cloud.google.com/go/longrunning/autogen/longrunningpb" // registers google/longrunning/operations.proto
 	"github.com/jhump/protoreflect/desc"
 	"github.com/jhump/protoreflect/desc/protoprint"
 	_ "google.golang.org/genproto/googleapis/rpc/status" // registers google/rpc/status.proto
@@ -46,6 +47,7 @@ import (
 // roots are the files proto/ imports; what they import comes along.
 var roots = []string{
 	"google/rpc/status.proto",
+	"google/longrunning/operations.proto",
 }
 
 // DefaultOut is the output directory, relative to the repository root; it is

@@ -19,11 +19,13 @@
 package contactsv1
 
 import (
+	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	status "google.golang.org/genproto/googleapis/rpc/status"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -340,6 +342,67 @@ func (x PhoneTechType) Number() protoreflect.EnumNumber {
 // Deprecated: Use PhoneTechType.Descriptor instead.
 func (PhoneTechType) EnumDescriptor() ([]byte, []int) {
 	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{3}
+}
+
+// BulkItemOutcome says what happened to one item.
+type BulkItemOutcome int32
+
+const (
+	// Not used.
+	BulkItemOutcome_BULK_ITEM_OUTCOME_UNSPECIFIED BulkItemOutcome = 0
+	// The property was written (in a dry run: would be).
+	BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED BulkItemOutcome = 1
+	// The property already had what was asked: nothing written.
+	BulkItemOutcome_BULK_ITEM_OUTCOME_UNCHANGED BulkItemOutcome = 2
+	// The item failed: see failed_requests.
+	BulkItemOutcome_BULK_ITEM_OUTCOME_FAILED BulkItemOutcome = 3
+	// The operation was cancelled before the item ran.
+	BulkItemOutcome_BULK_ITEM_OUTCOME_CANCELLED BulkItemOutcome = 4
+)
+
+// Enum value maps for BulkItemOutcome.
+var (
+	BulkItemOutcome_name = map[int32]string{
+		0: "BULK_ITEM_OUTCOME_UNSPECIFIED",
+		1: "BULK_ITEM_OUTCOME_CHANGED",
+		2: "BULK_ITEM_OUTCOME_UNCHANGED",
+		3: "BULK_ITEM_OUTCOME_FAILED",
+		4: "BULK_ITEM_OUTCOME_CANCELLED",
+	}
+	BulkItemOutcome_value = map[string]int32{
+		"BULK_ITEM_OUTCOME_UNSPECIFIED": 0,
+		"BULK_ITEM_OUTCOME_CHANGED":     1,
+		"BULK_ITEM_OUTCOME_UNCHANGED":   2,
+		"BULK_ITEM_OUTCOME_FAILED":      3,
+		"BULK_ITEM_OUTCOME_CANCELLED":   4,
+	}
+)
+
+func (x BulkItemOutcome) Enum() *BulkItemOutcome {
+	p := new(BulkItemOutcome)
+	*p = x
+	return p
+}
+
+func (x BulkItemOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BulkItemOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_contacts_v1_contacts_proto_enumTypes[4].Descriptor()
+}
+
+func (BulkItemOutcome) Type() protoreflect.EnumType {
+	return &file_contacts_v1_contacts_proto_enumTypes[4]
+}
+
+func (x BulkItemOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BulkItemOutcome.Descriptor instead.
+func (BulkItemOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{4}
 }
 
 // ListContactsRequest names the property whose contacts to read.
@@ -2266,11 +2329,889 @@ func (x *Warning) GetMessage() string {
 	return ""
 }
 
+// BulkTarget is one property of a bulk operation.
+type BulkTarget struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The Booking.com property ID: decimal digits only, e.g.
+	// "1000001". Each property at most once per operation.
+	PropertyId string `protobuf:"bytes,1,opt,name=property_id,json=propertyId,proto3" json:"property_id,omitempty"`
+	// Optional. The property's etag from a read (FindProperties answers it):
+	// the item writes only if the contacts still have it, else it fails with
+	// ABORTED, reason ETAG_MISMATCH, as the single call would.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkTarget) Reset() {
+	*x = BulkTarget{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkTarget) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkTarget) ProtoMessage() {}
+
+func (x *BulkTarget) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkTarget.ProtoReflect.Descriptor instead.
+func (*BulkTarget) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *BulkTarget) GetPropertyId() string {
+	if x != nil {
+		return x.PropertyId
+	}
+	return ""
+}
+
+func (x *BulkTarget) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// BulkEditProfileRequest makes the same edit of one profile on many
+// properties: what SetProfileContacts, UpdateProfileContact or
+// ClearProfileContacts does for one.
+type BulkEditProfileRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required, 1 to 10,000. The properties to edit; the index of a target
+	// in this list is the index of its item in the operation's results and
+	// failed_requests.
+	Targets []*BulkTarget `protobuf:"bytes,1,rep,name=targets,proto3" json:"targets,omitempty"`
+	// Required. The profile to edit. PROFILE_TYPE_CONTRACT is refused, and
+	// PROFILE_TYPE_GENERAL cannot be cleared.
+	Profile ProfileType `protobuf:"varint,2,opt,name=profile,proto3,enum=contacts.v1.ProfileType" json:"profile,omitempty"`
+	// Required. The edit, as the single call takes it.
+	//
+	// Types that are valid to be assigned to Edit:
+	//
+	//	*BulkEditProfileRequest_Set
+	//	*BulkEditProfileRequest_Update
+	//	*BulkEditProfileRequest_Clear
+	Edit isBulkEditProfileRequest_Edit `protobuf_oneof:"edit"`
+	// Optional. A dry run of the whole operation (AIP-163): each item is the
+	// single call's dry run (a fresh read and every check, no write), and
+	// the metadata's estimate says what the real operation would cost.
+	ValidateOnly bool `protobuf:"varint,6,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// Optional. A UUID (AIP-155): a retry with the same request_id and the
+	// same request returns the same operation instead of starting another
+	// one; with a different request it fails with INVALID_ARGUMENT, reason
+	// REQUEST_ID_REUSED. Remembered for 24 hours.
+	RequestId     string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkEditProfileRequest) Reset() {
+	*x = BulkEditProfileRequest{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkEditProfileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkEditProfileRequest) ProtoMessage() {}
+
+func (x *BulkEditProfileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkEditProfileRequest.ProtoReflect.Descriptor instead.
+func (*BulkEditProfileRequest) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *BulkEditProfileRequest) GetTargets() []*BulkTarget {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+func (x *BulkEditProfileRequest) GetProfile() ProfileType {
+	if x != nil {
+		return x.Profile
+	}
+	return ProfileType_PROFILE_TYPE_UNSPECIFIED
+}
+
+func (x *BulkEditProfileRequest) GetEdit() isBulkEditProfileRequest_Edit {
+	if x != nil {
+		return x.Edit
+	}
+	return nil
+}
+
+func (x *BulkEditProfileRequest) GetSet() *BulkSetProfile {
+	if x != nil {
+		if x, ok := x.Edit.(*BulkEditProfileRequest_Set); ok {
+			return x.Set
+		}
+	}
+	return nil
+}
+
+func (x *BulkEditProfileRequest) GetUpdate() *BulkUpdateProfile {
+	if x != nil {
+		if x, ok := x.Edit.(*BulkEditProfileRequest_Update); ok {
+			return x.Update
+		}
+	}
+	return nil
+}
+
+func (x *BulkEditProfileRequest) GetClear() *BulkClearProfile {
+	if x != nil {
+		if x, ok := x.Edit.(*BulkEditProfileRequest_Clear); ok {
+			return x.Clear
+		}
+	}
+	return nil
+}
+
+func (x *BulkEditProfileRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *BulkEditProfileRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type isBulkEditProfileRequest_Edit interface {
+	isBulkEditProfileRequest_Edit()
+}
+
+type BulkEditProfileRequest_Set struct {
+	// Make exactly these contacts serve the profile (SetProfileContacts).
+	Set *BulkSetProfile `protobuf:"bytes,3,opt,name=set,proto3,oneof"`
+}
+
+type BulkEditProfileRequest_Update struct {
+	// Change fields of the one contact that serves the profile
+	// (UpdateProfileContact).
+	Update *BulkUpdateProfile `protobuf:"bytes,4,opt,name=update,proto3,oneof"`
+}
+
+type BulkEditProfileRequest_Clear struct {
+	// Make no contact serve the profile (ClearProfileContacts).
+	Clear *BulkClearProfile `protobuf:"bytes,5,opt,name=clear,proto3,oneof"`
+}
+
+func (*BulkEditProfileRequest_Set) isBulkEditProfileRequest_Edit() {}
+
+func (*BulkEditProfileRequest_Update) isBulkEditProfileRequest_Edit() {}
+
+func (*BulkEditProfileRequest_Clear) isBulkEditProfileRequest_Edit() {}
+
+// BulkSetProfile is the edit of SetProfileContacts.
+type BulkSetProfile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required, at least one; exactly one for PROFILE_TYPE_GENERAL. As
+	// SetProfileContactsRequest.contacts.
+	Contacts      []*Contact `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkSetProfile) Reset() {
+	*x = BulkSetProfile{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkSetProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkSetProfile) ProtoMessage() {}
+
+func (x *BulkSetProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkSetProfile.ProtoReflect.Descriptor instead.
+func (*BulkSetProfile) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *BulkSetProfile) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+// BulkUpdateProfile is the edit of UpdateProfileContact.
+type BulkUpdateProfile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. As UpdateProfileContactRequest.contact.
+	Contact *Contact `protobuf:"bytes,1,opt,name=contact,proto3" json:"contact,omitempty"`
+	// As UpdateProfileContactRequest.update_mask.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkUpdateProfile) Reset() {
+	*x = BulkUpdateProfile{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkUpdateProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkUpdateProfile) ProtoMessage() {}
+
+func (x *BulkUpdateProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkUpdateProfile.ProtoReflect.Descriptor instead.
+func (*BulkUpdateProfile) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *BulkUpdateProfile) GetContact() *Contact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *BulkUpdateProfile) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// BulkClearProfile is the edit of ClearProfileContacts; it has no fields.
+type BulkClearProfile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkClearProfile) Reset() {
+	*x = BulkClearProfile{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkClearProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkClearProfile) ProtoMessage() {}
+
+func (x *BulkClearProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkClearProfile.ProtoReflect.Descriptor instead.
+func (*BulkClearProfile) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{25}
+}
+
+// ApplyContactsTemplateRequest gives many properties the same contacts,
+// e.g. the contacts of the properties of a hotel group being onboarded.
+type ApplyContactsTemplateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required, 1 to 10,000. The properties; as BulkEditProfileRequest.targets.
+	Targets []*BulkTarget `protobuf:"bytes,1,rep,name=targets,proto3" json:"targets,omitempty"`
+	// Required. The whole set of contacts each property gets, as
+	// ReplaceContactsRequest.contacts: WARNING, an overlay, every contact a
+	// property has that is not in it is DELETED (RevertBulkEdit puts them
+	// back). A property that already has exactly these contacts is not
+	// written (outcome UNCHANGED).
+	Contacts []*Contact `protobuf:"bytes,2,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// Optional. A dry run of the whole operation; see
+	// BulkEditProfileRequest.validate_only.
+	ValidateOnly bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// Optional. See BulkEditProfileRequest.request_id.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyContactsTemplateRequest) Reset() {
+	*x = ApplyContactsTemplateRequest{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyContactsTemplateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyContactsTemplateRequest) ProtoMessage() {}
+
+func (x *ApplyContactsTemplateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyContactsTemplateRequest.ProtoReflect.Descriptor instead.
+func (*ApplyContactsTemplateRequest) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ApplyContactsTemplateRequest) GetTargets() []*BulkTarget {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+func (x *ApplyContactsTemplateRequest) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *ApplyContactsTemplateRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *ApplyContactsTemplateRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// RevertBulkEditRequest undoes a finished operation.
+type RevertBulkEditRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The operation to undo, e.g. "operations/0f3c...".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Optional. A dry run of the revert.
+	ValidateOnly bool `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// Optional. See BulkEditProfileRequest.request_id.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevertBulkEditRequest) Reset() {
+	*x = RevertBulkEditRequest{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevertBulkEditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevertBulkEditRequest) ProtoMessage() {}
+
+func (x *RevertBulkEditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevertBulkEditRequest.ProtoReflect.Descriptor instead.
+func (*RevertBulkEditRequest) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RevertBulkEditRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RevertBulkEditRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *RevertBulkEditRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// BulkEditMetadata is the metadata of every bulk operation: what it is and
+// how far it got. GetOperation returns it while the operation runs and
+// after.
+type BulkEditMetadata struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The RPC that started the operation, e.g. "BulkEditProfile".
+	Method string `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	// For an operation started by RevertBulkEdit: the operation it undoes.
+	Reverts string `protobuf:"bytes,2,opt,name=reverts,proto3" json:"reverts,omitempty"`
+	// The operation is a dry run: nothing is written.
+	ValidateOnly bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// When the operation was started, last made progress, and ended (unset
+	// while it runs).
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	EndTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Progress, in items (properties). total = changed + unchanged + failed
+	// + cancelled + remaining.
+	Total int32 `protobuf:"varint,7,opt,name=total,proto3" json:"total,omitempty"`
+	// Items written (or, in a dry run, that would be).
+	Changed int32 `protobuf:"varint,8,opt,name=changed,proto3" json:"changed,omitempty"`
+	// Items that needed no write: the property already had what was asked.
+	Unchanged int32 `protobuf:"varint,9,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	// Items that failed; failed_requests holds their statuses.
+	Failed int32 `protobuf:"varint,10,opt,name=failed,proto3" json:"failed,omitempty"`
+	// Items never run because the operation was cancelled.
+	Cancelled int32 `protobuf:"varint,11,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
+	// Items not run yet.
+	Remaining int32 `protobuf:"varint,12,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	// The status of each failed item, by its index in the request's targets
+	// (AIP-233/234): the status the single call would have returned, with
+	// the same details (ErrorInfo with its reason and otaCode, BadRequest,
+	// RetryInfo, ...).
+	FailedRequests map[int32]*status.Status `protobuf:"bytes,13,rep,name=failed_requests,json=failedRequests,proto3" json:"failed_requests,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// A cancellation was asked for (CancelOperation): no new item starts;
+	// the items in flight finish.
+	CancelRequested bool `protobuf:"varint,14,opt,name=cancel_requested,json=cancelRequested,proto3" json:"cancel_requested,omitempty"`
+	// What the operation costs upstream, estimated when it starts and, for a
+	// dry run, made exact as its reads show which items would write.
+	Estimate      *BulkEstimate `protobuf:"bytes,15,opt,name=estimate,proto3" json:"estimate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkEditMetadata) Reset() {
+	*x = BulkEditMetadata{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkEditMetadata) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkEditMetadata) ProtoMessage() {}
+
+func (x *BulkEditMetadata) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkEditMetadata.ProtoReflect.Descriptor instead.
+func (*BulkEditMetadata) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *BulkEditMetadata) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *BulkEditMetadata) GetReverts() string {
+	if x != nil {
+		return x.Reverts
+	}
+	return ""
+}
+
+func (x *BulkEditMetadata) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *BulkEditMetadata) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *BulkEditMetadata) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *BulkEditMetadata) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *BulkEditMetadata) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *BulkEditMetadata) GetChanged() int32 {
+	if x != nil {
+		return x.Changed
+	}
+	return 0
+}
+
+func (x *BulkEditMetadata) GetUnchanged() int32 {
+	if x != nil {
+		return x.Unchanged
+	}
+	return 0
+}
+
+func (x *BulkEditMetadata) GetFailed() int32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *BulkEditMetadata) GetCancelled() int32 {
+	if x != nil {
+		return x.Cancelled
+	}
+	return 0
+}
+
+func (x *BulkEditMetadata) GetRemaining() int32 {
+	if x != nil {
+		return x.Remaining
+	}
+	return 0
+}
+
+func (x *BulkEditMetadata) GetFailedRequests() map[int32]*status.Status {
+	if x != nil {
+		return x.FailedRequests
+	}
+	return nil
+}
+
+func (x *BulkEditMetadata) GetCancelRequested() bool {
+	if x != nil {
+		return x.CancelRequested
+	}
+	return false
+}
+
+func (x *BulkEditMetadata) GetEstimate() *BulkEstimate {
+	if x != nil {
+		return x.Estimate
+	}
+	return nil
+}
+
+// BulkEstimate is the upstream cost of a bulk operation.
+type BulkEstimate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Upstream calls the operation makes: a GET per item, and a PUT per item
+	// that writes.
+	UpstreamCalls int32 `protobuf:"varint,1,opt,name=upstream_calls,json=upstreamCalls,proto3" json:"upstream_calls,omitempty"`
+	// The share of the upstream limit bulk work gets, in calls per minute
+	// (the upstream governor's bulk class: 60% of the limit by default).
+	BulkCallsPerMinute float64 `protobuf:"fixed64,2,opt,name=bulk_calls_per_minute,json=bulkCallsPerMinute,proto3" json:"bulk_calls_per_minute,omitempty"`
+	// upstream_calls at bulk_calls_per_minute: the least time the operation
+	// takes while the account is otherwise idle. Interactive calls come
+	// first: a busy account makes it longer.
+	Duration      *durationpb.Duration `protobuf:"bytes,3,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkEstimate) Reset() {
+	*x = BulkEstimate{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkEstimate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkEstimate) ProtoMessage() {}
+
+func (x *BulkEstimate) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkEstimate.ProtoReflect.Descriptor instead.
+func (*BulkEstimate) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *BulkEstimate) GetUpstreamCalls() int32 {
+	if x != nil {
+		return x.UpstreamCalls
+	}
+	return 0
+}
+
+func (x *BulkEstimate) GetBulkCallsPerMinute() float64 {
+	if x != nil {
+		return x.BulkCallsPerMinute
+	}
+	return 0
+}
+
+func (x *BulkEstimate) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+// BulkEditResponse is the result of a bulk operation that ran to its end;
+// a cancelled one, or one whose every item failed, carries its partial
+// results as a detail of its error.
+type BulkEditResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per target, in the order of the request's targets.
+	Results       []*BulkItemResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkEditResponse) Reset() {
+	*x = BulkEditResponse{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkEditResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkEditResponse) ProtoMessage() {}
+
+func (x *BulkEditResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkEditResponse.ProtoReflect.Descriptor instead.
+func (*BulkEditResponse) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *BulkEditResponse) GetResults() []*BulkItemResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// BulkItemResult is the outcome of one item.
+type BulkItemResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The index of the target in the request.
+	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// The property, as given in the request.
+	PropertyId string `protobuf:"bytes,2,opt,name=property_id,json=propertyId,proto3" json:"property_id,omitempty"`
+	// What happened.
+	Outcome BulkItemOutcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=contacts.v1.BulkItemOutcome" json:"outcome,omitempty"`
+	// The property's etag before the item ran, and after it (the same when
+	// nothing was written). Empty when the item failed before reading.
+	EtagBefore string `protobuf:"bytes,4,opt,name=etag_before,json=etagBefore,proto3" json:"etag_before,omitempty"`
+	EtagAfter  string `protobuf:"bytes,5,opt,name=etag_after,json=etagAfter,proto3" json:"etag_after,omitempty"`
+	// The upstream's id (REST meta.ruid) of the item's write, or of its read
+	// when nothing was written, for Booking.com connectivity support.
+	UpstreamRequestId string `protobuf:"bytes,6,opt,name=upstream_request_id,json=upstreamRequestId,proto3" json:"upstream_request_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *BulkItemResult) Reset() {
+	*x = BulkItemResult{}
+	mi := &file_contacts_v1_contacts_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkItemResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkItemResult) ProtoMessage() {}
+
+func (x *BulkItemResult) ProtoReflect() protoreflect.Message {
+	mi := &file_contacts_v1_contacts_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkItemResult.ProtoReflect.Descriptor instead.
+func (*BulkItemResult) Descriptor() ([]byte, []int) {
+	return file_contacts_v1_contacts_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *BulkItemResult) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *BulkItemResult) GetPropertyId() string {
+	if x != nil {
+		return x.PropertyId
+	}
+	return ""
+}
+
+func (x *BulkItemResult) GetOutcome() BulkItemOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return BulkItemOutcome_BULK_ITEM_OUTCOME_UNSPECIFIED
+}
+
+func (x *BulkItemResult) GetEtagBefore() string {
+	if x != nil {
+		return x.EtagBefore
+	}
+	return ""
+}
+
+func (x *BulkItemResult) GetEtagAfter() string {
+	if x != nil {
+		return x.EtagAfter
+	}
+	return ""
+}
+
+func (x *BulkItemResult) GetUpstreamRequestId() string {
+	if x != nil {
+		return x.UpstreamRequestId
+	}
+	return ""
+}
+
 var File_contacts_v1_contacts_proto protoreflect.FileDescriptor
 
 const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\n" +
-	"\x1acontacts/v1/contacts.proto\x12\vcontacts.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x17google/rpc/status.proto\"h\n" +
+	"\x1acontacts/v1/contacts.proto\x12\vcontacts.v1\x1a#google/longrunning/operations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"h\n" +
 	"\x13ListContactsRequest\x12\x1f\n" +
 	"\vproperty_id\x18\x01 \x01(\tR\n" +
 	"propertyId\x120\n" +
@@ -2413,7 +3354,78 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\textension\x18\x03 \x01(\tR\textension\"7\n" +
 	"\aWarning\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage*\xb3\x02\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"A\n" +
+	"\n" +
+	"BulkTarget\x12\x1f\n" +
+	"\vproperty_id\x18\x01 \x01(\tR\n" +
+	"propertyId\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\xed\x02\n" +
+	"\x16BulkEditProfileRequest\x121\n" +
+	"\atargets\x18\x01 \x03(\v2\x17.contacts.v1.BulkTargetR\atargets\x122\n" +
+	"\aprofile\x18\x02 \x01(\x0e2\x18.contacts.v1.ProfileTypeR\aprofile\x12/\n" +
+	"\x03set\x18\x03 \x01(\v2\x1b.contacts.v1.BulkSetProfileH\x00R\x03set\x128\n" +
+	"\x06update\x18\x04 \x01(\v2\x1e.contacts.v1.BulkUpdateProfileH\x00R\x06update\x125\n" +
+	"\x05clear\x18\x05 \x01(\v2\x1d.contacts.v1.BulkClearProfileH\x00R\x05clear\x12#\n" +
+	"\rvalidate_only\x18\x06 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\a \x01(\tR\trequestIdB\x06\n" +
+	"\x04edit\"B\n" +
+	"\x0eBulkSetProfile\x120\n" +
+	"\bcontacts\x18\x01 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\"\x80\x01\n" +
+	"\x11BulkUpdateProfile\x12.\n" +
+	"\acontact\x18\x01 \x01(\v2\x14.contacts.v1.ContactR\acontact\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"\x12\n" +
+	"\x10BulkClearProfile\"\xc7\x01\n" +
+	"\x1cApplyContactsTemplateRequest\x121\n" +
+	"\atargets\x18\x01 \x03(\v2\x17.contacts.v1.BulkTargetR\atargets\x120\n" +
+	"\bcontacts\x18\x02 \x03(\v2\x14.contacts.v1.ContactR\bcontacts\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"o\n" +
+	"\x15RevertBulkEditRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\xd1\x05\n" +
+	"\x10BulkEditMetadata\x12\x16\n" +
+	"\x06method\x18\x01 \x01(\tR\x06method\x12\x18\n" +
+	"\areverts\x18\x02 \x01(\tR\areverts\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\x12;\n" +
+	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x125\n" +
+	"\bend_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x14\n" +
+	"\x05total\x18\a \x01(\x05R\x05total\x12\x18\n" +
+	"\achanged\x18\b \x01(\x05R\achanged\x12\x1c\n" +
+	"\tunchanged\x18\t \x01(\x05R\tunchanged\x12\x16\n" +
+	"\x06failed\x18\n" +
+	" \x01(\x05R\x06failed\x12\x1c\n" +
+	"\tcancelled\x18\v \x01(\x05R\tcancelled\x12\x1c\n" +
+	"\tremaining\x18\f \x01(\x05R\tremaining\x12Z\n" +
+	"\x0ffailed_requests\x18\r \x03(\v21.contacts.v1.BulkEditMetadata.FailedRequestsEntryR\x0efailedRequests\x12)\n" +
+	"\x10cancel_requested\x18\x0e \x01(\bR\x0fcancelRequested\x125\n" +
+	"\bestimate\x18\x0f \x01(\v2\x19.contacts.v1.BulkEstimateR\bestimate\x1aU\n" +
+	"\x13FailedRequestsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x05R\x03key\x12(\n" +
+	"\x05value\x18\x02 \x01(\v2\x12.google.rpc.StatusR\x05value:\x028\x01\"\x9f\x01\n" +
+	"\fBulkEstimate\x12%\n" +
+	"\x0eupstream_calls\x18\x01 \x01(\x05R\rupstreamCalls\x121\n" +
+	"\x15bulk_calls_per_minute\x18\x02 \x01(\x01R\x12bulkCallsPerMinute\x125\n" +
+	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bduration\"I\n" +
+	"\x10BulkEditResponse\x125\n" +
+	"\aresults\x18\x01 \x03(\v2\x1b.contacts.v1.BulkItemResultR\aresults\"\xef\x01\n" +
+	"\x0eBulkItemResult\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x1f\n" +
+	"\vproperty_id\x18\x02 \x01(\tR\n" +
+	"propertyId\x126\n" +
+	"\aoutcome\x18\x03 \x01(\x0e2\x1c.contacts.v1.BulkItemOutcomeR\aoutcome\x12\x1f\n" +
+	"\vetag_before\x18\x04 \x01(\tR\n" +
+	"etagBefore\x12\x1d\n" +
+	"\n" +
+	"etag_after\x18\x05 \x01(\tR\tetagAfter\x12.\n" +
+	"\x13upstream_request_id\x18\x06 \x01(\tR\x11upstreamRequestId*\xb3\x02\n" +
 	"\vProfileType\x12\x1c\n" +
 	"\x18PROFILE_TYPE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PROFILE_TYPE_GENERAL\x10\x01\x12\x1d\n" +
@@ -2453,7 +3465,13 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\x1bPHONE_TECH_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18PHONE_TECH_TYPE_LANDLINE\x10\x01\x12\x17\n" +
 	"\x13PHONE_TECH_TYPE_FAX\x10\x03\x12\x1a\n" +
-	"\x16PHONE_TECH_TYPE_MOBILE\x10\x052\xb3\x06\n" +
+	"\x16PHONE_TECH_TYPE_MOBILE\x10\x05*\xb3\x01\n" +
+	"\x0fBulkItemOutcome\x12!\n" +
+	"\x1dBULK_ITEM_OUTCOME_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19BULK_ITEM_OUTCOME_CHANGED\x10\x01\x12\x1f\n" +
+	"\x1bBULK_ITEM_OUTCOME_UNCHANGED\x10\x02\x12\x1c\n" +
+	"\x18BULK_ITEM_OUTCOME_FAILED\x10\x03\x12\x1f\n" +
+	"\x1bBULK_ITEM_OUTCOME_CANCELLED\x10\x042\xbe\t\n" +
 	"\x0fContactsService\x12X\n" +
 	"\fListContacts\x12 .contacts.v1.ListContactsRequest\x1a!.contacts.v1.ListContactsResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\x0fReplaceContacts\x12#.contacts.v1.ReplaceContactsRequest\x1a$.contacts.v1.ReplaceContactsResponse\x12Y\n" +
@@ -2462,7 +3480,13 @@ const file_contacts_v1_contacts_proto_rawDesc = "" +
 	"\x12SetProfileContacts\x12&.contacts.v1.SetProfileContactsRequest\x1a'.contacts.v1.SetProfileContactsResponse\x12k\n" +
 	"\x14UpdateProfileContact\x12(.contacts.v1.UpdateProfileContactRequest\x1a).contacts.v1.UpdateProfileContactResponse\x12k\n" +
 	"\x14ClearProfileContacts\x12(.contacts.v1.ClearProfileContactsRequest\x1a).contacts.v1.ClearProfileContactsResponse\x12`\n" +
-	"\x0eFindProperties\x12\".contacts.v1.FindPropertiesRequest\x1a#.contacts.v1.FindPropertiesResponse\"\x03\x90\x02\x010\x01B\xd7\x01\n" +
+	"\x0eFindProperties\x12\".contacts.v1.FindPropertiesRequest\x1a#.contacts.v1.FindPropertiesResponse\"\x03\x90\x02\x010\x01\x12~\n" +
+	"\x0fBulkEditProfile\x12#.contacts.v1.BulkEditProfileRequest\x1a\x1d.google.longrunning.Operation\"'\xcaA$\n" +
+	"\x10BulkEditResponse\x12\x10BulkEditMetadata\x12\x8a\x01\n" +
+	"\x15ApplyContactsTemplate\x12).contacts.v1.ApplyContactsTemplateRequest\x1a\x1d.google.longrunning.Operation\"'\xcaA$\n" +
+	"\x10BulkEditResponse\x12\x10BulkEditMetadata\x12|\n" +
+	"\x0eRevertBulkEdit\x12\".contacts.v1.RevertBulkEditRequest\x1a\x1d.google.longrunning.Operation\"'\xcaA$\n" +
+	"\x10BulkEditResponse\x12\x10BulkEditMetadataB\xd7\x01\n" +
 	"\x1ecom.contactsfacade.contacts.v1B\rContactsProtoP\x01ZEgithub.com/contacts-facade/contacts-facade/gen/contacts/v1;contactsv1\xa2\x02\x03CXX\xaa\x02\x1aContactsFacade.Contacts.V1\xca\x02\x1aContactsFacade\\Contacts\\V1\xea\x02\x1cContactsFacade::Contacts::V1b\x06proto3"
 
 var (
@@ -2477,104 +3501,144 @@ func file_contacts_v1_contacts_proto_rawDescGZIP() []byte {
 	return file_contacts_v1_contacts_proto_rawDescData
 }
 
-var file_contacts_v1_contacts_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_contacts_v1_contacts_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_contacts_v1_contacts_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_contacts_v1_contacts_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_contacts_v1_contacts_proto_goTypes = []any{
 	(ProfileType)(0),                     // 0: contacts.v1.ProfileType
 	(Gender)(0),                          // 1: contacts.v1.Gender
 	(JobTitle)(0),                        // 2: contacts.v1.JobTitle
 	(PhoneTechType)(0),                   // 3: contacts.v1.PhoneTechType
-	(*ListContactsRequest)(nil),          // 4: contacts.v1.ListContactsRequest
-	(*ListContactsResponse)(nil),         // 5: contacts.v1.ListContactsResponse
-	(*FindPropertiesRequest)(nil),        // 6: contacts.v1.FindPropertiesRequest
-	(*FindPropertiesResponse)(nil),       // 7: contacts.v1.FindPropertiesResponse
-	(*ReplaceContactsRequest)(nil),       // 8: contacts.v1.ReplaceContactsRequest
-	(*ReplaceContactsResponse)(nil),      // 9: contacts.v1.ReplaceContactsResponse
-	(*CreateContactsRequest)(nil),        // 10: contacts.v1.CreateContactsRequest
-	(*CreateContactsResponse)(nil),       // 11: contacts.v1.CreateContactsResponse
-	(*GetProfileContactsRequest)(nil),    // 12: contacts.v1.GetProfileContactsRequest
-	(*GetProfileContactsResponse)(nil),   // 13: contacts.v1.GetProfileContactsResponse
-	(*SetProfileContactsRequest)(nil),    // 14: contacts.v1.SetProfileContactsRequest
-	(*SetProfileContactsResponse)(nil),   // 15: contacts.v1.SetProfileContactsResponse
-	(*UpdateProfileContactRequest)(nil),  // 16: contacts.v1.UpdateProfileContactRequest
-	(*UpdateProfileContactResponse)(nil), // 17: contacts.v1.UpdateProfileContactResponse
-	(*ClearProfileContactsRequest)(nil),  // 18: contacts.v1.ClearProfileContactsRequest
-	(*ClearProfileContactsResponse)(nil), // 19: contacts.v1.ClearProfileContactsResponse
-	(*Contact)(nil),                      // 20: contacts.v1.Contact
-	(*ContactPerson)(nil),                // 21: contacts.v1.ContactPerson
-	(*Address)(nil),                      // 22: contacts.v1.Address
-	(*Phone)(nil),                        // 23: contacts.v1.Phone
-	(*Warning)(nil),                      // 24: contacts.v1.Warning
-	(*durationpb.Duration)(nil),          // 25: google.protobuf.Duration
-	(*status.Status)(nil),                // 26: google.rpc.Status
-	(*fieldmaskpb.FieldMask)(nil),        // 27: google.protobuf.FieldMask
+	(BulkItemOutcome)(0),                 // 4: contacts.v1.BulkItemOutcome
+	(*ListContactsRequest)(nil),          // 5: contacts.v1.ListContactsRequest
+	(*ListContactsResponse)(nil),         // 6: contacts.v1.ListContactsResponse
+	(*FindPropertiesRequest)(nil),        // 7: contacts.v1.FindPropertiesRequest
+	(*FindPropertiesResponse)(nil),       // 8: contacts.v1.FindPropertiesResponse
+	(*ReplaceContactsRequest)(nil),       // 9: contacts.v1.ReplaceContactsRequest
+	(*ReplaceContactsResponse)(nil),      // 10: contacts.v1.ReplaceContactsResponse
+	(*CreateContactsRequest)(nil),        // 11: contacts.v1.CreateContactsRequest
+	(*CreateContactsResponse)(nil),       // 12: contacts.v1.CreateContactsResponse
+	(*GetProfileContactsRequest)(nil),    // 13: contacts.v1.GetProfileContactsRequest
+	(*GetProfileContactsResponse)(nil),   // 14: contacts.v1.GetProfileContactsResponse
+	(*SetProfileContactsRequest)(nil),    // 15: contacts.v1.SetProfileContactsRequest
+	(*SetProfileContactsResponse)(nil),   // 16: contacts.v1.SetProfileContactsResponse
+	(*UpdateProfileContactRequest)(nil),  // 17: contacts.v1.UpdateProfileContactRequest
+	(*UpdateProfileContactResponse)(nil), // 18: contacts.v1.UpdateProfileContactResponse
+	(*ClearProfileContactsRequest)(nil),  // 19: contacts.v1.ClearProfileContactsRequest
+	(*ClearProfileContactsResponse)(nil), // 20: contacts.v1.ClearProfileContactsResponse
+	(*Contact)(nil),                      // 21: contacts.v1.Contact
+	(*ContactPerson)(nil),                // 22: contacts.v1.ContactPerson
+	(*Address)(nil),                      // 23: contacts.v1.Address
+	(*Phone)(nil),                        // 24: contacts.v1.Phone
+	(*Warning)(nil),                      // 25: contacts.v1.Warning
+	(*BulkTarget)(nil),                   // 26: contacts.v1.BulkTarget
+	(*BulkEditProfileRequest)(nil),       // 27: contacts.v1.BulkEditProfileRequest
+	(*BulkSetProfile)(nil),               // 28: contacts.v1.BulkSetProfile
+	(*BulkUpdateProfile)(nil),            // 29: contacts.v1.BulkUpdateProfile
+	(*BulkClearProfile)(nil),             // 30: contacts.v1.BulkClearProfile
+	(*ApplyContactsTemplateRequest)(nil), // 31: contacts.v1.ApplyContactsTemplateRequest
+	(*RevertBulkEditRequest)(nil),        // 32: contacts.v1.RevertBulkEditRequest
+	(*BulkEditMetadata)(nil),             // 33: contacts.v1.BulkEditMetadata
+	(*BulkEstimate)(nil),                 // 34: contacts.v1.BulkEstimate
+	(*BulkEditResponse)(nil),             // 35: contacts.v1.BulkEditResponse
+	(*BulkItemResult)(nil),               // 36: contacts.v1.BulkItemResult
+	nil,                                  // 37: contacts.v1.BulkEditMetadata.FailedRequestsEntry
+	(*durationpb.Duration)(nil),          // 38: google.protobuf.Duration
+	(*status.Status)(nil),                // 39: google.rpc.Status
+	(*fieldmaskpb.FieldMask)(nil),        // 40: google.protobuf.FieldMask
+	(*timestamppb.Timestamp)(nil),        // 41: google.protobuf.Timestamp
+	(*longrunningpb.Operation)(nil),      // 42: google.longrunning.Operation
 }
 var file_contacts_v1_contacts_proto_depIdxs = []int32{
-	20, // 0: contacts.v1.ListContactsResponse.contacts:type_name -> contacts.v1.Contact
-	24, // 1: contacts.v1.ListContactsResponse.warnings:type_name -> contacts.v1.Warning
-	25, // 2: contacts.v1.ListContactsResponse.cache_age:type_name -> google.protobuf.Duration
+	21, // 0: contacts.v1.ListContactsResponse.contacts:type_name -> contacts.v1.Contact
+	25, // 1: contacts.v1.ListContactsResponse.warnings:type_name -> contacts.v1.Warning
+	38, // 2: contacts.v1.ListContactsResponse.cache_age:type_name -> google.protobuf.Duration
 	0,  // 3: contacts.v1.FindPropertiesRequest.missing_profile:type_name -> contacts.v1.ProfileType
-	20, // 4: contacts.v1.FindPropertiesResponse.contacts:type_name -> contacts.v1.Contact
-	26, // 5: contacts.v1.FindPropertiesResponse.error:type_name -> google.rpc.Status
-	20, // 6: contacts.v1.ReplaceContactsRequest.contacts:type_name -> contacts.v1.Contact
-	24, // 7: contacts.v1.ReplaceContactsResponse.warnings:type_name -> contacts.v1.Warning
-	20, // 8: contacts.v1.ReplaceContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	20, // 9: contacts.v1.ReplaceContactsResponse.contacts:type_name -> contacts.v1.Contact
-	20, // 10: contacts.v1.ReplaceContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
-	20, // 11: contacts.v1.CreateContactsRequest.contacts:type_name -> contacts.v1.Contact
-	24, // 12: contacts.v1.CreateContactsResponse.warnings:type_name -> contacts.v1.Warning
-	20, // 13: contacts.v1.CreateContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	20, // 14: contacts.v1.CreateContactsResponse.contacts:type_name -> contacts.v1.Contact
-	20, // 15: contacts.v1.CreateContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	21, // 4: contacts.v1.FindPropertiesResponse.contacts:type_name -> contacts.v1.Contact
+	39, // 5: contacts.v1.FindPropertiesResponse.error:type_name -> google.rpc.Status
+	21, // 6: contacts.v1.ReplaceContactsRequest.contacts:type_name -> contacts.v1.Contact
+	25, // 7: contacts.v1.ReplaceContactsResponse.warnings:type_name -> contacts.v1.Warning
+	21, // 8: contacts.v1.ReplaceContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	21, // 9: contacts.v1.ReplaceContactsResponse.contacts:type_name -> contacts.v1.Contact
+	21, // 10: contacts.v1.ReplaceContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	21, // 11: contacts.v1.CreateContactsRequest.contacts:type_name -> contacts.v1.Contact
+	25, // 12: contacts.v1.CreateContactsResponse.warnings:type_name -> contacts.v1.Warning
+	21, // 13: contacts.v1.CreateContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	21, // 14: contacts.v1.CreateContactsResponse.contacts:type_name -> contacts.v1.Contact
+	21, // 15: contacts.v1.CreateContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
 	0,  // 16: contacts.v1.GetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
-	20, // 17: contacts.v1.GetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
-	24, // 18: contacts.v1.GetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	21, // 17: contacts.v1.GetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	25, // 18: contacts.v1.GetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
 	0,  // 19: contacts.v1.SetProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
-	20, // 20: contacts.v1.SetProfileContactsRequest.contacts:type_name -> contacts.v1.Contact
-	20, // 21: contacts.v1.SetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
-	20, // 22: contacts.v1.SetProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	24, // 23: contacts.v1.SetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
-	20, // 24: contacts.v1.SetProfileContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	21, // 20: contacts.v1.SetProfileContactsRequest.contacts:type_name -> contacts.v1.Contact
+	21, // 21: contacts.v1.SetProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	21, // 22: contacts.v1.SetProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	25, // 23: contacts.v1.SetProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	21, // 24: contacts.v1.SetProfileContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
 	0,  // 25: contacts.v1.UpdateProfileContactRequest.profile:type_name -> contacts.v1.ProfileType
-	20, // 26: contacts.v1.UpdateProfileContactRequest.contact:type_name -> contacts.v1.Contact
-	27, // 27: contacts.v1.UpdateProfileContactRequest.update_mask:type_name -> google.protobuf.FieldMask
-	20, // 28: contacts.v1.UpdateProfileContactResponse.contacts:type_name -> contacts.v1.Contact
-	20, // 29: contacts.v1.UpdateProfileContactResponse.previous_contacts:type_name -> contacts.v1.Contact
-	24, // 30: contacts.v1.UpdateProfileContactResponse.warnings:type_name -> contacts.v1.Warning
-	20, // 31: contacts.v1.UpdateProfileContactResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	21, // 26: contacts.v1.UpdateProfileContactRequest.contact:type_name -> contacts.v1.Contact
+	40, // 27: contacts.v1.UpdateProfileContactRequest.update_mask:type_name -> google.protobuf.FieldMask
+	21, // 28: contacts.v1.UpdateProfileContactResponse.contacts:type_name -> contacts.v1.Contact
+	21, // 29: contacts.v1.UpdateProfileContactResponse.previous_contacts:type_name -> contacts.v1.Contact
+	25, // 30: contacts.v1.UpdateProfileContactResponse.warnings:type_name -> contacts.v1.Warning
+	21, // 31: contacts.v1.UpdateProfileContactResponse.deleted_contacts:type_name -> contacts.v1.Contact
 	0,  // 32: contacts.v1.ClearProfileContactsRequest.profile:type_name -> contacts.v1.ProfileType
-	20, // 33: contacts.v1.ClearProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
-	20, // 34: contacts.v1.ClearProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
-	24, // 35: contacts.v1.ClearProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
-	20, // 36: contacts.v1.ClearProfileContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
+	21, // 33: contacts.v1.ClearProfileContactsResponse.contacts:type_name -> contacts.v1.Contact
+	21, // 34: contacts.v1.ClearProfileContactsResponse.previous_contacts:type_name -> contacts.v1.Contact
+	25, // 35: contacts.v1.ClearProfileContactsResponse.warnings:type_name -> contacts.v1.Warning
+	21, // 36: contacts.v1.ClearProfileContactsResponse.deleted_contacts:type_name -> contacts.v1.Contact
 	0,  // 37: contacts.v1.Contact.profiles:type_name -> contacts.v1.ProfileType
-	21, // 38: contacts.v1.Contact.contact_person:type_name -> contacts.v1.ContactPerson
-	22, // 39: contacts.v1.Contact.address:type_name -> contacts.v1.Address
-	23, // 40: contacts.v1.Contact.phones:type_name -> contacts.v1.Phone
+	22, // 38: contacts.v1.Contact.contact_person:type_name -> contacts.v1.ContactPerson
+	23, // 39: contacts.v1.Contact.address:type_name -> contacts.v1.Address
+	24, // 40: contacts.v1.Contact.phones:type_name -> contacts.v1.Phone
 	1,  // 41: contacts.v1.ContactPerson.gender:type_name -> contacts.v1.Gender
 	2,  // 42: contacts.v1.ContactPerson.job_title:type_name -> contacts.v1.JobTitle
 	3,  // 43: contacts.v1.Phone.phone_tech_type:type_name -> contacts.v1.PhoneTechType
-	4,  // 44: contacts.v1.ContactsService.ListContacts:input_type -> contacts.v1.ListContactsRequest
-	8,  // 45: contacts.v1.ContactsService.ReplaceContacts:input_type -> contacts.v1.ReplaceContactsRequest
-	10, // 46: contacts.v1.ContactsService.CreateContacts:input_type -> contacts.v1.CreateContactsRequest
-	12, // 47: contacts.v1.ContactsService.GetProfileContacts:input_type -> contacts.v1.GetProfileContactsRequest
-	14, // 48: contacts.v1.ContactsService.SetProfileContacts:input_type -> contacts.v1.SetProfileContactsRequest
-	16, // 49: contacts.v1.ContactsService.UpdateProfileContact:input_type -> contacts.v1.UpdateProfileContactRequest
-	18, // 50: contacts.v1.ContactsService.ClearProfileContacts:input_type -> contacts.v1.ClearProfileContactsRequest
-	6,  // 51: contacts.v1.ContactsService.FindProperties:input_type -> contacts.v1.FindPropertiesRequest
-	5,  // 52: contacts.v1.ContactsService.ListContacts:output_type -> contacts.v1.ListContactsResponse
-	9,  // 53: contacts.v1.ContactsService.ReplaceContacts:output_type -> contacts.v1.ReplaceContactsResponse
-	11, // 54: contacts.v1.ContactsService.CreateContacts:output_type -> contacts.v1.CreateContactsResponse
-	13, // 55: contacts.v1.ContactsService.GetProfileContacts:output_type -> contacts.v1.GetProfileContactsResponse
-	15, // 56: contacts.v1.ContactsService.SetProfileContacts:output_type -> contacts.v1.SetProfileContactsResponse
-	17, // 57: contacts.v1.ContactsService.UpdateProfileContact:output_type -> contacts.v1.UpdateProfileContactResponse
-	19, // 58: contacts.v1.ContactsService.ClearProfileContacts:output_type -> contacts.v1.ClearProfileContactsResponse
-	7,  // 59: contacts.v1.ContactsService.FindProperties:output_type -> contacts.v1.FindPropertiesResponse
-	52, // [52:60] is the sub-list for method output_type
-	44, // [44:52] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	26, // 44: contacts.v1.BulkEditProfileRequest.targets:type_name -> contacts.v1.BulkTarget
+	0,  // 45: contacts.v1.BulkEditProfileRequest.profile:type_name -> contacts.v1.ProfileType
+	28, // 46: contacts.v1.BulkEditProfileRequest.set:type_name -> contacts.v1.BulkSetProfile
+	29, // 47: contacts.v1.BulkEditProfileRequest.update:type_name -> contacts.v1.BulkUpdateProfile
+	30, // 48: contacts.v1.BulkEditProfileRequest.clear:type_name -> contacts.v1.BulkClearProfile
+	21, // 49: contacts.v1.BulkSetProfile.contacts:type_name -> contacts.v1.Contact
+	21, // 50: contacts.v1.BulkUpdateProfile.contact:type_name -> contacts.v1.Contact
+	40, // 51: contacts.v1.BulkUpdateProfile.update_mask:type_name -> google.protobuf.FieldMask
+	26, // 52: contacts.v1.ApplyContactsTemplateRequest.targets:type_name -> contacts.v1.BulkTarget
+	21, // 53: contacts.v1.ApplyContactsTemplateRequest.contacts:type_name -> contacts.v1.Contact
+	41, // 54: contacts.v1.BulkEditMetadata.create_time:type_name -> google.protobuf.Timestamp
+	41, // 55: contacts.v1.BulkEditMetadata.update_time:type_name -> google.protobuf.Timestamp
+	41, // 56: contacts.v1.BulkEditMetadata.end_time:type_name -> google.protobuf.Timestamp
+	37, // 57: contacts.v1.BulkEditMetadata.failed_requests:type_name -> contacts.v1.BulkEditMetadata.FailedRequestsEntry
+	34, // 58: contacts.v1.BulkEditMetadata.estimate:type_name -> contacts.v1.BulkEstimate
+	38, // 59: contacts.v1.BulkEstimate.duration:type_name -> google.protobuf.Duration
+	36, // 60: contacts.v1.BulkEditResponse.results:type_name -> contacts.v1.BulkItemResult
+	4,  // 61: contacts.v1.BulkItemResult.outcome:type_name -> contacts.v1.BulkItemOutcome
+	39, // 62: contacts.v1.BulkEditMetadata.FailedRequestsEntry.value:type_name -> google.rpc.Status
+	5,  // 63: contacts.v1.ContactsService.ListContacts:input_type -> contacts.v1.ListContactsRequest
+	9,  // 64: contacts.v1.ContactsService.ReplaceContacts:input_type -> contacts.v1.ReplaceContactsRequest
+	11, // 65: contacts.v1.ContactsService.CreateContacts:input_type -> contacts.v1.CreateContactsRequest
+	13, // 66: contacts.v1.ContactsService.GetProfileContacts:input_type -> contacts.v1.GetProfileContactsRequest
+	15, // 67: contacts.v1.ContactsService.SetProfileContacts:input_type -> contacts.v1.SetProfileContactsRequest
+	17, // 68: contacts.v1.ContactsService.UpdateProfileContact:input_type -> contacts.v1.UpdateProfileContactRequest
+	19, // 69: contacts.v1.ContactsService.ClearProfileContacts:input_type -> contacts.v1.ClearProfileContactsRequest
+	7,  // 70: contacts.v1.ContactsService.FindProperties:input_type -> contacts.v1.FindPropertiesRequest
+	27, // 71: contacts.v1.ContactsService.BulkEditProfile:input_type -> contacts.v1.BulkEditProfileRequest
+	31, // 72: contacts.v1.ContactsService.ApplyContactsTemplate:input_type -> contacts.v1.ApplyContactsTemplateRequest
+	32, // 73: contacts.v1.ContactsService.RevertBulkEdit:input_type -> contacts.v1.RevertBulkEditRequest
+	6,  // 74: contacts.v1.ContactsService.ListContacts:output_type -> contacts.v1.ListContactsResponse
+	10, // 75: contacts.v1.ContactsService.ReplaceContacts:output_type -> contacts.v1.ReplaceContactsResponse
+	12, // 76: contacts.v1.ContactsService.CreateContacts:output_type -> contacts.v1.CreateContactsResponse
+	14, // 77: contacts.v1.ContactsService.GetProfileContacts:output_type -> contacts.v1.GetProfileContactsResponse
+	16, // 78: contacts.v1.ContactsService.SetProfileContacts:output_type -> contacts.v1.SetProfileContactsResponse
+	18, // 79: contacts.v1.ContactsService.UpdateProfileContact:output_type -> contacts.v1.UpdateProfileContactResponse
+	20, // 80: contacts.v1.ContactsService.ClearProfileContacts:output_type -> contacts.v1.ClearProfileContactsResponse
+	8,  // 81: contacts.v1.ContactsService.FindProperties:output_type -> contacts.v1.FindPropertiesResponse
+	42, // 82: contacts.v1.ContactsService.BulkEditProfile:output_type -> google.longrunning.Operation
+	42, // 83: contacts.v1.ContactsService.ApplyContactsTemplate:output_type -> google.longrunning.Operation
+	42, // 84: contacts.v1.ContactsService.RevertBulkEdit:output_type -> google.longrunning.Operation
+	74, // [74:85] is the sub-list for method output_type
+	63, // [63:74] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_contacts_v1_contacts_proto_init() }
@@ -2586,13 +3650,18 @@ func file_contacts_v1_contacts_proto_init() {
 		(*FindPropertiesRequest_MissingProfile)(nil),
 		(*FindPropertiesRequest_Email)(nil),
 	}
+	file_contacts_v1_contacts_proto_msgTypes[22].OneofWrappers = []any{
+		(*BulkEditProfileRequest_Set)(nil),
+		(*BulkEditProfileRequest_Update)(nil),
+		(*BulkEditProfileRequest_Clear)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_contacts_v1_contacts_proto_rawDesc), len(file_contacts_v1_contacts_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   21,
+			NumEnums:      5,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

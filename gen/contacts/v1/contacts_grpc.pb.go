@@ -19,6 +19,7 @@
 package contactsv1
 
 import (
+	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	context "context"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
@@ -31,14 +32,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ContactsService_ListContacts_FullMethodName         = "/contacts.v1.ContactsService/ListContacts"
-	ContactsService_ReplaceContacts_FullMethodName      = "/contacts.v1.ContactsService/ReplaceContacts"
-	ContactsService_CreateContacts_FullMethodName       = "/contacts.v1.ContactsService/CreateContacts"
-	ContactsService_GetProfileContacts_FullMethodName   = "/contacts.v1.ContactsService/GetProfileContacts"
-	ContactsService_SetProfileContacts_FullMethodName   = "/contacts.v1.ContactsService/SetProfileContacts"
-	ContactsService_UpdateProfileContact_FullMethodName = "/contacts.v1.ContactsService/UpdateProfileContact"
-	ContactsService_ClearProfileContacts_FullMethodName = "/contacts.v1.ContactsService/ClearProfileContacts"
-	ContactsService_FindProperties_FullMethodName       = "/contacts.v1.ContactsService/FindProperties"
+	ContactsService_ListContacts_FullMethodName          = "/contacts.v1.ContactsService/ListContacts"
+	ContactsService_ReplaceContacts_FullMethodName       = "/contacts.v1.ContactsService/ReplaceContacts"
+	ContactsService_CreateContacts_FullMethodName        = "/contacts.v1.ContactsService/CreateContacts"
+	ContactsService_GetProfileContacts_FullMethodName    = "/contacts.v1.ContactsService/GetProfileContacts"
+	ContactsService_SetProfileContacts_FullMethodName    = "/contacts.v1.ContactsService/SetProfileContacts"
+	ContactsService_UpdateProfileContact_FullMethodName  = "/contacts.v1.ContactsService/UpdateProfileContact"
+	ContactsService_ClearProfileContacts_FullMethodName  = "/contacts.v1.ContactsService/ClearProfileContacts"
+	ContactsService_FindProperties_FullMethodName        = "/contacts.v1.ContactsService/FindProperties"
+	ContactsService_BulkEditProfile_FullMethodName       = "/contacts.v1.ContactsService/BulkEditProfile"
+	ContactsService_ApplyContactsTemplate_FullMethodName = "/contacts.v1.ContactsService/ApplyContactsTemplate"
+	ContactsService_RevertBulkEdit_FullMethodName        = "/contacts.v1.ContactsService/RevertBulkEdit"
 )
 
 // ContactsServiceClient is the client API for ContactsService service.
@@ -157,6 +161,34 @@ type ContactsServiceClient interface {
 	// clients may retry it freely, e.g. with the property_ids not answered
 	// yet.
 	FindProperties(ctx context.Context, in *FindPropertiesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FindPropertiesResponse], error)
+	// BulkEditProfile sets, updates or clears one profile on 1 to 10,000
+	// properties: per property, SetProfileContacts, UpdateProfileContact or
+	// ClearProfileContacts.
+	//
+	// AIP-151 returns the standard google.longrunning.Operation:
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	BulkEditProfile(ctx context.Context, in *BulkEditProfileRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
+	// ApplyContactsTemplate gives 1 to 10,000 properties the same contacts,
+	// for onboarding: per property, ReplaceContacts (an overlay: contacts not
+	// in the template are deleted), skipped when the property already has
+	// exactly them.
+	//
+	// AIP-151 returns the standard google.longrunning.Operation:
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	ApplyContactsTemplate(ctx context.Context, in *ApplyContactsTemplateRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
+	// RevertBulkEdit undoes a finished operation of the caller: for each
+	// property it changed, a ReplaceContacts of the contacts the property had
+	// before, with the etag the operation left as its etag, so a property
+	// changed since fails with ABORTED, reason ETAG_MISMATCH, and is left as
+	// it is. FAILED_PRECONDITION OPERATION_RUNNING while the operation runs,
+	// OPERATION_NOT_REVERTIBLE for a dry run or one that changed nothing.
+	//
+	// AIP-151 returns the standard google.longrunning.Operation:
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	RevertBulkEdit(ctx context.Context, in *RevertBulkEditRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
 }
 
 type contactsServiceClient struct {
@@ -255,6 +287,36 @@ func (c *contactsServiceClient) FindProperties(ctx context.Context, in *FindProp
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ContactsService_FindPropertiesClient = grpc.ServerStreamingClient[FindPropertiesResponse]
+
+func (c *contactsServiceClient) BulkEditProfile(ctx context.Context, in *BulkEditProfileRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, ContactsService_BulkEditProfile_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *contactsServiceClient) ApplyContactsTemplate(ctx context.Context, in *ApplyContactsTemplateRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, ContactsService_ApplyContactsTemplate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *contactsServiceClient) RevertBulkEdit(ctx context.Context, in *RevertBulkEditRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, ContactsService_RevertBulkEdit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
 // ContactsServiceServer is the server API for ContactsService service.
 // All implementations must embed UnimplementedContactsServiceServer
@@ -372,6 +434,34 @@ type ContactsServiceServer interface {
 	// clients may retry it freely, e.g. with the property_ids not answered
 	// yet.
 	FindProperties(*FindPropertiesRequest, grpc.ServerStreamingServer[FindPropertiesResponse]) error
+	// BulkEditProfile sets, updates or clears one profile on 1 to 10,000
+	// properties: per property, SetProfileContacts, UpdateProfileContact or
+	// ClearProfileContacts.
+	//
+	// AIP-151 returns the standard google.longrunning.Operation:
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	BulkEditProfile(context.Context, *BulkEditProfileRequest) (*longrunningpb.Operation, error)
+	// ApplyContactsTemplate gives 1 to 10,000 properties the same contacts,
+	// for onboarding: per property, ReplaceContacts (an overlay: contacts not
+	// in the template are deleted), skipped when the property already has
+	// exactly them.
+	//
+	// AIP-151 returns the standard google.longrunning.Operation:
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	ApplyContactsTemplate(context.Context, *ApplyContactsTemplateRequest) (*longrunningpb.Operation, error)
+	// RevertBulkEdit undoes a finished operation of the caller: for each
+	// property it changed, a ReplaceContacts of the contacts the property had
+	// before, with the etag the operation left as its etag, so a property
+	// changed since fails with ABORTED, reason ETAG_MISMATCH, and is left as
+	// it is. FAILED_PRECONDITION OPERATION_RUNNING while the operation runs,
+	// OPERATION_NOT_REVERTIBLE for a dry run or one that changed nothing.
+	//
+	// AIP-151 returns the standard google.longrunning.Operation:
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	RevertBulkEdit(context.Context, *RevertBulkEditRequest) (*longrunningpb.Operation, error)
 	mustEmbedUnimplementedContactsServiceServer()
 }
 
@@ -405,6 +495,15 @@ func (UnimplementedContactsServiceServer) ClearProfileContacts(context.Context, 
 }
 func (UnimplementedContactsServiceServer) FindProperties(*FindPropertiesRequest, grpc.ServerStreamingServer[FindPropertiesResponse]) error {
 	return status.Error(codes.Unimplemented, "method FindProperties not implemented")
+}
+func (UnimplementedContactsServiceServer) BulkEditProfile(context.Context, *BulkEditProfileRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method BulkEditProfile not implemented")
+}
+func (UnimplementedContactsServiceServer) ApplyContactsTemplate(context.Context, *ApplyContactsTemplateRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApplyContactsTemplate not implemented")
+}
+func (UnimplementedContactsServiceServer) RevertBulkEdit(context.Context, *RevertBulkEditRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevertBulkEdit not implemented")
 }
 func (UnimplementedContactsServiceServer) mustEmbedUnimplementedContactsServiceServer() {}
 func (UnimplementedContactsServiceServer) testEmbeddedByValue()                         {}
@@ -564,6 +663,60 @@ func _ContactsService_FindProperties_Handler(srv interface{}, stream grpc.Server
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ContactsService_FindPropertiesServer = grpc.ServerStreamingServer[FindPropertiesResponse]
 
+func _ContactsService_BulkEditProfile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BulkEditProfileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ContactsServiceServer).BulkEditProfile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ContactsService_BulkEditProfile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ContactsServiceServer).BulkEditProfile(ctx, req.(*BulkEditProfileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ContactsService_ApplyContactsTemplate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApplyContactsTemplateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ContactsServiceServer).ApplyContactsTemplate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ContactsService_ApplyContactsTemplate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ContactsServiceServer).ApplyContactsTemplate(ctx, req.(*ApplyContactsTemplateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ContactsService_RevertBulkEdit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevertBulkEditRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ContactsServiceServer).RevertBulkEdit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ContactsService_RevertBulkEdit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ContactsServiceServer).RevertBulkEdit(ctx, req.(*RevertBulkEditRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ContactsService_ServiceDesc is the grpc.ServiceDesc for ContactsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -598,6 +751,18 @@ var ContactsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ClearProfileContacts",
 			Handler:    _ContactsService_ClearProfileContacts_Handler,
+		},
+		{
+			MethodName: "BulkEditProfile",
+			Handler:    _ContactsService_BulkEditProfile_Handler,
+		},
+		{
+			MethodName: "ApplyContactsTemplate",
+			Handler:    _ContactsService_ApplyContactsTemplate_Handler,
+		},
+		{
+			MethodName: "RevertBulkEdit",
+			Handler:    _ContactsService_RevertBulkEdit_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -199,6 +199,23 @@ const (
 	// check whether the write happened, and if not send it again with the
 	// etag you read and a new request_id.
 	ErrorReason_OUTCOME_UNKNOWN ErrorReason = 43
+	// No operation of this caller has that name: it never existed, was
+	// started by another caller, was deleted, or is past its retention
+	// (7 days after it ended, by default). NOT_FOUND.
+	ErrorReason_OPERATION_NOT_FOUND ErrorReason = 45
+	// The operation is still running: it cannot be reverted or deleted yet.
+	// FAILED_PRECONDITION: wait for it (WaitOperation), or cancel it first.
+	ErrorReason_OPERATION_RUNNING ErrorReason = 46
+	// The operation cannot be reverted: it was a dry run (validate_only),
+	// or it changed no property. FAILED_PRECONDITION: nothing to undo.
+	ErrorReason_OPERATION_NOT_REVERTIBLE ErrorReason = 47
+	// The operation was cancelled (CancelOperation) before all its items
+	// ran. CANCELLED, as the error of the operation: the metadata counts
+	// what ran, and the error's details hold the partial results.
+	ErrorReason_OPERATION_CANCELLED ErrorReason = 48
+	// Every item of the operation failed (AIP-234). ABORTED, as the error of
+	// the operation: metadata.failed_requests gives each item's status.
+	ErrorReason_OPERATION_ITEMS_FAILED ErrorReason = 49
 	// The policy does not let this caller call the RPC, use the property or
 	// change a profile (metadata caller, rpc, missing: "rpc:<Method>",
 	// "property" or "profile:<NAME>"). PERMISSION_DENIED: check that caller
@@ -274,6 +291,11 @@ var (
 		34: "WRITE_LOCK_LOST",
 		35: "WRITE_STATE_UNAVAILABLE",
 		43: "OUTCOME_UNKNOWN",
+		45: "OPERATION_NOT_FOUND",
+		46: "OPERATION_RUNNING",
+		47: "OPERATION_NOT_REVERTIBLE",
+		48: "OPERATION_CANCELLED",
+		49: "OPERATION_ITEMS_FAILED",
 		36: "CALLER_NOT_ALLOWED",
 		37: "CALLER_RATE_LIMITED",
 		44: "UPSTREAM_RATE_LIMITED",
@@ -321,6 +343,11 @@ var (
 		"WRITE_LOCK_LOST":              34,
 		"WRITE_STATE_UNAVAILABLE":      35,
 		"OUTCOME_UNKNOWN":              43,
+		"OPERATION_NOT_FOUND":          45,
+		"OPERATION_RUNNING":            46,
+		"OPERATION_NOT_REVERTIBLE":     47,
+		"OPERATION_CANCELLED":          48,
+		"OPERATION_ITEMS_FAILED":       49,
 		"CALLER_NOT_ALLOWED":           36,
 		"CALLER_RATE_LIMITED":          37,
 		"UPSTREAM_RATE_LIMITED":        44,
@@ -363,7 +390,7 @@ var File_contacts_v1_errors_proto protoreflect.FileDescriptor
 
 const file_contacts_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18contacts/v1/errors.proto\x12\vcontacts.v1*\xbf\b\n" +
+	"\x18contacts/v1/errors.proto\x12\vcontacts.v1*\xc2\t\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CHANGES_NOT_PERMITTED\x10\x01\x12\x11\n" +
@@ -402,7 +429,12 @@ const file_contacts_v1_errors_proto_rawDesc = "" +
 	"\x12WRITE_LOCK_TIMEOUT\x10!\x12\x13\n" +
 	"\x0fWRITE_LOCK_LOST\x10\"\x12\x1b\n" +
 	"\x17WRITE_STATE_UNAVAILABLE\x10#\x12\x13\n" +
-	"\x0fOUTCOME_UNKNOWN\x10+\x12\x16\n" +
+	"\x0fOUTCOME_UNKNOWN\x10+\x12\x17\n" +
+	"\x13OPERATION_NOT_FOUND\x10-\x12\x15\n" +
+	"\x11OPERATION_RUNNING\x10.\x12\x1c\n" +
+	"\x18OPERATION_NOT_REVERTIBLE\x10/\x12\x17\n" +
+	"\x13OPERATION_CANCELLED\x100\x12\x1a\n" +
+	"\x16OPERATION_ITEMS_FAILED\x101\x12\x16\n" +
 	"\x12CALLER_NOT_ALLOWED\x10$\x12\x17\n" +
 	"\x13CALLER_RATE_LIMITED\x10%\x12\x19\n" +
 	"\x15UPSTREAM_RATE_LIMITED\x10,\x12\x15\n" +
