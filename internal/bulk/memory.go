@@ -1,0 +1,236 @@
+package bulk
+
+import (
+	"cmp"
+	"context"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Memory is the in-process Store: operations live as long as the process.
+// Ended operations are dropped after the retention, when next looked at.
+type Memory struct {
+	retention time.Duration
+	now       func() time.Time
+
+	mu    sync.Mutex
+	ops   map[string]*memOp
+	queue []string      // names waiting for a runner, oldest first
+	ready chan struct{} // closed and replaced when queue grows
+}
+
+type memOp struct {
+	h      Header
+	items  map[int]Item
+	cancel bool
+	leased bool
+}
+
+// NewMemory returns an empty Memory that keeps ended operations for
+// retention (DefaultRetention when zero) by the clock now (time.Now when
+// nil).
+func NewMemory(retention time.Duration, now func() time.Time) *Memory {
+	if now == nil {
+		now = time.Now
+	}
+	return &Memory{
+		retention: cmp.Or(retention, DefaultRetention),
+		now:       now,
+		ops:       make(map[string]*memOp),
+		ready:     make(chan struct{}),
+	}
+}
+
+// op returns the live operation name, dropping it when past retention.
+// m.mu is held.
+func (m *Memory) op(name string) (*memOp, error) {
+	o, ok := m.ops[name]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	if o.h.Done() && !m.now().Before(o.h.Ended.Add(m.retention)) {
+		delete(m.ops, name)
+		return nil, ErrNotFound
+	}
+	return o, nil
+}
+
+func (o *memOp) header() Header {
+	h := o.h
+	h.Request = slices.Clone(h.Request)
+	h.CancelRequested = o.cancel
+	return h
+}
+
+// Create implements Store.
+func (m *Memory) Create(_ context.Context, h Header) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.ops[h.Name]; ok {
+		return errExists
+	}
+	h.Request = slices.Clone(h.Request)
+	m.ops[h.Name] = &memOp{h: h, items: make(map[int]Item)}
+	m.queue = append(m.queue, h.Name)
+	close(m.ready)
+	m.ready = make(chan struct{})
+	return nil
+}
+
+// Get implements Store.
+func (m *Memory) Get(_ context.Context, name string) (Header, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, err := m.op(name)
+	if err != nil {
+		return Header{}, err
+	}
+	return o.header(), nil
+}
+
+// List implements Store.
+func (m *Memory) List(_ context.Context, owner string) ([]Header, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Header
+	for _, name := range slices.Collect(maps.Keys(m.ops)) {
+		if o, err := m.op(name); err == nil && o.h.Owner == owner {
+			out = append(out, o.header())
+		}
+	}
+	slices.SortFunc(out, newestFirst)
+	return out, nil
+}
+
+// newestFirst orders headers by creation, newest first, then by name.
+func newestFirst(a, b Header) int {
+	if c := b.Created.Compare(a.Created); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Name, b.Name)
+}
+
+// Items implements Store.
+func (m *Memory) Items(_ context.Context, name string) (map[int]Item, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, err := m.op(name)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]Item, len(o.items))
+	for i, it := range o.items {
+		out[i] = Item{Final: it.Final, Data: slices.Clone(it.Data)}
+	}
+	return out, nil
+}
+
+// Cancel implements Store.
+func (m *Memory) Cancel(_ context.Context, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, err := m.op(name)
+	if err != nil {
+		return err
+	}
+	o.cancel = true
+	return nil
+}
+
+// Delete implements Store.
+func (m *Memory) Delete(_ context.Context, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.op(name); err != nil {
+		return err
+	}
+	delete(m.ops, name)
+	m.queue = slices.DeleteFunc(m.queue, func(n string) bool { return n == name })
+	return nil
+}
+
+// Take implements Store.
+func (m *Memory) Take(ctx context.Context) (Lease, error) {
+	for {
+		m.mu.Lock()
+		if len(m.queue) > 0 {
+			name := m.queue[0]
+			m.queue = m.queue[1:]
+			m.ops[name].leased = true
+			m.mu.Unlock()
+			return &memLease{m: m, name: name}, nil
+		}
+		ready := m.ready
+		m.mu.Unlock()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// memLease is a lease of Memory: it is lost only when its operation is
+// deleted.
+type memLease struct {
+	m    *Memory
+	name string
+}
+
+func (l *memLease) Name() string { return l.name }
+
+// held returns the leased operation. l.m.mu is held.
+func (l *memLease) held() (*memOp, error) {
+	o, ok := l.m.ops[l.name]
+	if !ok || !o.leased {
+		return nil, ErrLeaseLost
+	}
+	return o, nil
+}
+
+func (l *memLease) Renew(context.Context) error {
+	l.m.mu.Lock()
+	defer l.m.mu.Unlock()
+	_, err := l.held()
+	return err
+}
+
+func (l *memLease) Put(_ context.Context, h Header, index int, it Item) error {
+	l.m.mu.Lock()
+	defer l.m.mu.Unlock()
+	o, err := l.held()
+	if err != nil {
+		return err
+	}
+	o.h.Counts, o.h.Updated = h.Counts, h.Updated
+	o.items[index] = Item{Final: it.Final, Data: slices.Clone(it.Data)}
+	return nil
+}
+
+func (l *memLease) Finish(_ context.Context, h Header) error {
+	l.m.mu.Lock()
+	defer l.m.mu.Unlock()
+	o, err := l.held()
+	if err != nil {
+		return err
+	}
+	o.h.Counts, o.h.Updated, o.h.Ended = h.Counts, h.Updated, h.Ended
+	o.leased = false
+	return nil
+}
+
+func (l *memLease) Release(context.Context) error {
+	l.m.mu.Lock()
+	defer l.m.mu.Unlock()
+	o, err := l.held()
+	if err != nil {
+		return err
+	}
+	o.leased = false
+	l.m.queue = append([]string{l.name}, l.m.queue...)
+	close(l.m.ready)
+	l.m.ready = make(chan struct{})
+	return nil
+}
