@@ -16,4 +16,6 @@ const (
 
 	// MetaCurrentEtag is the property's current etag, on ETAG_MISMATCH.
 	MetaCurrentEtag = errmap.MetaCurrentEtag
+	// MetaOperation is the operation's name, on the OPERATION_* reasons.
+	MetaOperation = errmap.MetaOperation
 )

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -31,6 +32,7 @@ import (
 type stack struct {
 	client contactsv1.ContactsServiceClient
 	health healthpb.HealthClient
+	ops    longrunningpb.OperationsClient
 	emu    *emulator.Emulator
 }
 
@@ -57,8 +59,14 @@ func newGatedStack(t testing.TB, cfg service.Config) *stack {
 // service configured by cfg: its Upstream is the REST client set up here.
 func newConfiguredStack(t testing.TB, auth func(base string) upstream.Authorizer, cfg service.Config) *stack {
 	t.Helper()
+	return newEmulatedStack(t, emulator.Options{}, auth, cfg)
+}
+
+// newEmulatedStack is newConfiguredStack over an emulator with opts.
+func newEmulatedStack(t testing.TB, opts emulator.Options, auth func(base string) upstream.Authorizer, cfg service.Config) *stack {
+	t.Helper()
 	log := cfg.Logger
-	emu := emulator.New(emulator.Options{})
+	emu := emulator.New(opts)
 	base, stopEmu, err := emulator.Start(context.Background(), "127.0.0.1:0", emu)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +92,8 @@ func newConfiguredStack(t testing.TB, auth func(base string) upstream.Authorizer
 		t.Fatal(err)
 	}
 	conn := serveFacade(t, up, cfg)
-	return &stack{client: contactsv1.NewContactsServiceClient(conn), health: healthpb.NewHealthClient(conn), emu: emu}
+	return &stack{client: contactsv1.NewContactsServiceClient(conn), health: healthpb.NewHealthClient(conn),
+		ops: longrunningpb.NewOperationsClient(conn), emu: emu}
 }
 
 // serveFacade serves the contacts service over up, configured by cfg, with
@@ -112,6 +121,7 @@ func newService(t testing.TB, cfg service.Config) *service.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = svc.Close() })
 	return svc
 }
 

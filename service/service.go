@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/access"
+	"github.com/contacts-facade/contacts-facade/internal/bulk"
 	"github.com/contacts-facade/contacts-facade/internal/idempotency"
 	"github.com/contacts-facade/contacts-facade/internal/lograte"
 	"github.com/contacts-facade/contacts-facade/internal/readpath"
@@ -119,8 +121,22 @@ type Config struct {
 	// Logger gets the service's log lines: kinds and identifiers, never a
 	// contact's data. Default: discard.
 	Logger *slog.Logger
-	// Now is the clock of the callers' fair shares. Default time.Now.
+	// Now is the clock of the callers' fair shares and of the bulk
+	// operations' times. Default time.Now.
 	Now func() time.Time
+	// Operations keeps the bulk operations and queues them. Default: in
+	// process, kept OperationRetention after they end, lost with the
+	// process. Replicas must share one (redisstore.Operations) for an
+	// operation to survive its replica and for any replica to answer for
+	// it.
+	Operations OperationStore
+	// OperationRetention is how long the default Operations keeps an
+	// operation after it ended (default 7 days).
+	OperationRetention time.Duration
+	// BulkCallsPerMinute is the upstream rate bulk work gets (the
+	// governor's bulk share of its limit), for the estimates of bulk
+	// operations. Default 120: 60% of 200 a minute.
+	BulkCallsPerMinute float64
 }
 
 // Defaults of Config.
@@ -131,6 +147,9 @@ const (
 	DefaultTimeout = 30 * time.Second
 	// DefaultWriteTimeout is a few upstream round trips with retries.
 	DefaultWriteTimeout = 20 * time.Second
+	// DefaultBulkCallsPerMinute is the governor's default bulk share: 60%
+	// of 200 calls a minute.
+	DefaultBulkCallsPerMinute = 120
 )
 
 // Errors of New.
@@ -155,6 +174,14 @@ type Service struct {
 	timeout  time.Duration
 	log      *slog.Logger
 	limiter  *lograte.Limiter // of the WARN lines of fail
+	now      func() time.Time
+
+	// Bulk operations.
+	ops        OperationStore
+	bulkRate   float64
+	runnerOnce sync.Once
+	closeOnce  sync.Once
+	stopRunner func()
 }
 
 // New checks cfg and returns the service. It refuses a Config without an
@@ -188,12 +215,25 @@ func New(cfg Config) (*Service, error) {
 		timeout:  cmp.Or(cfg.DefaultTimeout, DefaultTimeout),
 		log:      log,
 		limiter:  lograte.New(failLogInterval, nil),
+		now:      cfg.Now,
+		ops:      cfg.Operations,
+		bulkRate: cmp.Or(cfg.BulkCallsPerMinute, DefaultBulkCallsPerMinute),
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.reads == nil {
 		s.reads = directReads{cfg.Upstream}
 	}
 	if s.locks == nil {
 		s.locks = writelock.NewLocal()
+	}
+	if s.ops == nil {
+		s.ops = bulk.NewMemory(cfg.OperationRetention, s.now)
+	} else {
+		// A shared store: this replica runs its share of the fleet's
+		// operations, and takes over those of a replica that died.
+		s.startRunner()
 	}
 	if s.requests == nil {
 		s.requests = idempotency.NewMemory(idempotency.MemoryConfig{})
@@ -208,8 +248,11 @@ func New(cfg Config) (*Service, error) {
 
 // Register registers the service on r (a *grpc.Server, or any other
 // registrar).
+// It registers contacts.v1.ContactsService and the
+// google.longrunning.Operations service of its bulk operations.
 func (s *Service) Register(r grpc.ServiceRegistrar) {
 	contactsv1.RegisterContactsServiceServer(r, s)
+	s.registerOperations(r)
 }
 
 // UnaryInterceptors are the interceptors the service needs in front of

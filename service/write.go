@@ -56,6 +56,13 @@ type writeSpec struct {
 	// back a state the facade cannot represent. ReplaceContacts and
 	// CreateContacts are the upstream's own calls and always write.
 	profileEdit bool
+	// bulk marks an item of a bulk operation: its upstream calls are the
+	// governor's bulk class, it writes nothing when the property already
+	// holds what it would write (a resumed item that was written before
+	// its runner died finds its own write), and intend is told what it is
+	// about to write before the write is sent.
+	bulk   bool
+	intend func(w written) error
 }
 
 // written is the outcome of a write.
@@ -168,7 +175,11 @@ func (s *Service) write(ctx context.Context, call *access.Call, spec writeSpec) 
 	// Upstream calls under the lease end when the lease is lost, and
 	// after WriteTimeout whatever the caller's deadline. They are the
 	// upstream governor's write class, the fresh read included.
-	capped, cancelCap := context.WithTimeout(governor.WithClass(ctx, governor.Write), s.writeCap)
+	class := governor.Write
+	if spec.bulk {
+		class = governor.Bulk
+	}
+	capped, cancelCap := context.WithTimeout(governor.WithClass(ctx, class), s.writeCap)
 	defer cancelCap()
 	wctx, cancel := context.WithCancelCause(capped)
 	defer cancel(nil)
@@ -202,10 +213,10 @@ func (s *Service) write(ctx context.Context, call *access.Call, spec writeSpec) 
 		w.after = append(append(make([]*contactsv1.Contact, 0, len(before)+len(w.next)), before...), w.next...)
 	}
 	w.deleted = safeedit.Deleted(before, w.after)
+	if (spec.profileEdit || spec.bulk) && safeedit.SameState(before, w.after) {
+		return w, false, nil // nothing to write
+	}
 	if spec.profileEdit {
-		if safeedit.SameState(before, w.next) {
-			return w, false, nil // nothing to write
-		}
 		if err := checkWritable(spec.call, cur, w.next); err != nil {
 			return w, false, err
 		}
@@ -220,6 +231,11 @@ func (s *Service) write(ctx context.Context, call *access.Call, spec writeSpec) 
 	// found it lost, or that vanished since (Redis flushed or restarted).
 	if errors.Is(context.Cause(wctx), writelock.ErrLockLost) || lease.Check(wctx) != nil {
 		return w, false, safeStatus(rowWriteLockLost, spec.call, cur.GetRequestId(), nil)
+	}
+	if spec.intend != nil {
+		if err := spec.intend(w); err != nil {
+			return w, false, err
+		}
 	}
 
 	var resp interface {

@@ -182,6 +182,54 @@ func (g *Gate) Admit(ctx context.Context, fullMethod string, req proto.Message) 
 	return c, nil
 }
 
+// Item admits one item of the bulk operation named operation, started by
+// caller: the single call fullMethod with req, checked as Admit checks it
+// against the caller's grant in the policy now in force (it may have
+// changed since the operation started), and against the trail's health.
+// It spends none of the caller's fair share: items are paced by the
+// upstream governor's bulk class, and the call that started the
+// operation spent its share. Its audit record names the operation.
+func (g *Gate) Item(caller Identity, fullMethod, operation string, req proto.Message) (*Call, error) {
+	method, ok := strings.CutPrefix(fullMethod, servicePrefix)
+	known := ok && g.methods[method]
+	c := &Call{gate: g, id: caller, grant: g.cfg.Policy.Load().Match(caller.Name), method: method, property: propertyOf(req)}
+	if !IsRead(method) && !g.cfg.Audit.none() {
+		c.rec = g.record(caller, method, req)
+		c.rec.Operation = boundValue(operation)
+	}
+	if err := g.check(c, req, known); err != nil {
+		c.end(nil, err, false)
+		return nil, err
+	}
+	return c, nil
+}
+
+// Caller names the caller of ctx's call.
+func (g *Gate) Caller(ctx context.Context) Identity { return g.cfg.Resolver.Resolve(ctx) }
+
+// Allows reports whether the policy now in force lets caller call the
+// ContactsService RPC method (its short name, e.g. "BulkEditProfile").
+func (g *Gate) Allows(caller Identity, method string) bool {
+	return utf8.ValidString(caller.Name) && g.methods[method] && g.cfg.Policy.Load().Match(caller.Name).AllowsRPC(method)
+}
+
+// MayCall refuses, with PERMISSION_DENIED CALLER_NOT_ALLOWED, a caller the
+// policy now in force does not let call method (Allows), and spends the
+// caller's fair share, refused or not. The google.longrunning.Operations
+// service uses it: a caller sees its own operations while it may still
+// call the RPC that started them.
+func (g *Gate) MayCall(ctx context.Context, caller Identity, method string) error {
+	c := &Call{gate: g, id: caller, grant: g.cfg.Policy.Load().Match(caller.Name), method: method}
+	if !g.Allows(caller, method) {
+		g.spendRefused(ctx, c)
+		if !utf8.ValidString(caller.Name) {
+			return g.denied(c, missingIdentity)
+		}
+		return g.denied(c, missingRPC+method)
+	}
+	return g.spend(ctx, c)
+}
+
 // admit checks the call and spends the caller's share, refused or not.
 func (g *Gate) admit(ctx context.Context, c *Call, req proto.Message, known bool) error {
 	if err := g.check(c, req, known); err != nil {

@@ -56,6 +56,10 @@ type Record struct {
 	Allowed bool `json:"allowed"`
 	// DryRun marks a call with validate_only: every check, no write.
 	DryRun bool `json:"dry_run,omitempty"`
+	// Operation, on the record of one item of a bulk operation, is the
+	// operation's name ("operations/{id}"); RPC is then the single call
+	// the item made, e.g. SetProfileContacts.
+	Operation string `json:"operation,omitempty"`
 	// Count, on a record that sums up refusals, is how many more refusals
 	// of the caller, RPC, code and reason there were from Since to Time
 	// than the one recorded at Since.

@@ -44,6 +44,9 @@ type Header struct {
 	Name string `json:"name"`
 	// Owner is the caller that started it: the only one that sees it.
 	Owner string `json:"owner"`
+	// OwnerSource is where the owner's name came from (a certificate, a
+	// proxy's header), for the audit records of its items.
+	OwnerSource string `json:"owner_source,omitempty"`
 	// Method is the full name of the RPC that started it.
 	Method string `json:"method"`
 	// Request is the marshalled request (it holds contacts: a shared

@@ -22,6 +22,8 @@ const (
 
 	// MetaCurrentEtag is the property's current etag, on ETAG_MISMATCH.
 	MetaCurrentEtag = "currentEtag"
+	// MetaOperation is the name of the bulk operation a status is about.
+	MetaOperation = "operation"
 	// MetaMaxRequestBytes is the server's request size limit, in bytes, on
 	// REQUEST_TOO_LARGE.
 	MetaMaxRequestBytes = "maxRequestBytes"

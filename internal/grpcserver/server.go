@@ -80,8 +80,16 @@ const (
 	DefaultMaxConnections    = 10_000
 )
 
+// registrar is a service that registers itself and the services that
+// come with it, as service.Service does.
+type registrar interface {
+	Register(grpc.ServiceRegistrar)
+}
+
 // Config is what New needs.
 type Config struct {
+	// Service is the contacts service. When it has a Register method
+	// (service.Service), that registers it and its companion services.
 	Service contactsv1.ContactsServiceServer
 	// Logger gets the server's log lines. The call log (one debug line
 	// per call) is installed only if it has debug enabled when New runs.
@@ -207,7 +215,13 @@ func New(cfg Config) *Server {
 	opts = append(opts, cfg.Options...)
 	s.grpc = grpc.NewServer(opts...)
 	reg := decodingRegistrar{g: s.grpc, d: s.decoder}
-	contactsv1.RegisterContactsServiceServer(reg, cfg.Service)
+	if r, ok := cfg.Service.(registrar); ok {
+		// The service registers itself: ContactsService and the services
+		// that come with it (google.longrunning.Operations).
+		r.Register(reg)
+	} else {
+		contactsv1.RegisterContactsServiceServer(reg, cfg.Service)
+	}
 	healthpb.RegisterHealthServer(reg, s.health)
 	s.health.SetServingStatus(contactsv1.ContactsService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	if cfg.Emulator {

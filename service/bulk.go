@@ -1,0 +1,775 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
+	"github.com/contacts-facade/contacts-facade/internal/access"
+	"github.com/contacts-facade/contacts-facade/internal/bulk"
+	"github.com/contacts-facade/contacts-facade/internal/errmap"
+	"github.com/contacts-facade/contacts-facade/internal/idempotency"
+	"github.com/contacts-facade/contacts-facade/internal/safeedit"
+	"github.com/contacts-facade/contacts-facade/internal/upstream"
+)
+
+// Bulk operations: BulkEditProfile, ApplyContactsTemplate and
+// RevertBulkEdit start one (startBulk); a bulk.Runner takes it from the
+// Store, here or on another replica, and runOperation runs its items, each
+// the single call it stands for through write; operationOf answers what
+// the Operations service shows of it.
+
+// Limits and pacing of bulk operations.
+const (
+	// MaxBulkTargets is the most targets one bulk operation takes.
+	MaxBulkTargets = 10000
+	// BulkConcurrency is how many items of one operation run at once: a
+	// few, so that one item's round trips do not idle the operation, and
+	// the governor's bulk share, not the operation, sets the pace.
+	BulkConcurrency = 4
+	// operationsPrefix starts every operation's name.
+	operationsPrefix = "operations/"
+)
+
+// OperationStore keeps bulk operations and queues them for the replicas:
+// in process by default (operations end with the process); shared by the
+// replicas through Redis (redisstore.Operations), where a replica takes
+// over the operations of one that died.
+type OperationStore = bulk.Store
+
+// itemRecord is what is kept of one item (sealed by a shared Store: it
+// holds contacts). Before its write is sent it holds the intent: the
+// etags before and after and the contacts before. Once the item ended
+// it holds the result, and the status when it failed.
+type itemRecord struct {
+	Result   []byte `json:"result,omitempty"`   // contactsv1.BulkItemResult
+	Status   []byte `json:"status,omitempty"`   // google.rpc.Status of a failed item
+	Previous []byte `json:"previous,omitempty"` // contactsv1.ListContactsResponse: the contacts before a write, for a revert
+	// The intent of a write about to be sent.
+	EtagBefore string `json:"etag_before,omitempty"`
+	EtagAfter  string `json:"etag_after,omitempty"`
+	UpstreamID string `json:"upstream_id,omitempty"`
+}
+
+// plan is what an operation's items are: the indexes of its items, in
+// order, and the single call of each.
+type plan struct {
+	indexes []int
+	item    func(index int) (proto.Message, writeSpec)
+	// reverts is the operation a revert undoes.
+	reverts string
+	// validateOnly: a dry run.
+	validateOnly bool
+}
+
+// BulkEditProfile implements contacts.v1.ContactsService.BulkEditProfile.
+func (s *Service) BulkEditProfile(ctx context.Context, req *contactsv1.BulkEditProfileRequest) (*longrunningpb.Operation, error) {
+	vs, refusal := validateBulkEdit(req)
+	return s.startBulk(ctx, contactsv1.ContactsService_BulkEditProfile_FullMethodName, req, req.GetRequestId(), vs, refusal,
+		func(call *access.Call) (bulk.Header, error) {
+			return bulk.Header{Total: len(req.GetTargets())}, nil
+		})
+}
+
+// ApplyContactsTemplate implements contacts.v1.ContactsService.ApplyContactsTemplate.
+func (s *Service) ApplyContactsTemplate(ctx context.Context, req *contactsv1.ApplyContactsTemplateRequest) (*longrunningpb.Operation, error) {
+	return s.startBulk(ctx, contactsv1.ContactsService_ApplyContactsTemplate_FullMethodName, req, req.GetRequestId(), validateTemplate(req), nil,
+		func(call *access.Call) (bulk.Header, error) {
+			return bulk.Header{Total: len(req.GetTargets())}, nil
+		})
+}
+
+// RevertBulkEdit implements contacts.v1.ContactsService.RevertBulkEdit.
+func (s *Service) RevertBulkEdit(ctx context.Context, req *contactsv1.RevertBulkEditRequest) (*longrunningpb.Operation, error) {
+	var vs violations
+	if !validOperationName(req.GetName()) {
+		vs.add("name", otaInvalid, `name must be the name of an operation, e.g. "operations/0123abcd..."`)
+	}
+	validateRequestID(&vs, req.GetRequestId())
+	return s.startBulk(ctx, contactsv1.ContactsService_RevertBulkEdit_FullMethodName, req, req.GetRequestId(), vs, nil,
+		func(call *access.Call) (bulk.Header, error) {
+			orig, err := s.ownOperation(ctx, call.Caller(), req.GetName())
+			if err != nil {
+				return bulk.Header{}, err
+			}
+			switch {
+			case !orig.Done():
+				return bulk.Header{}, operationStatus(rowOperationRunning, orig.Name)
+			case orig.Counts.Changed == 0 || isDryRun(orig):
+				return bulk.Header{}, operationStatus(rowOperationNotRevertible, orig.Name)
+			}
+			return bulk.Header{Total: orig.Counts.Changed}, nil
+		})
+}
+
+// startBulk starts a bulk operation: admit the caller, refuse a request
+// with violations, answer a retry of a remembered request_id with the
+// operation it started, else store the operation and queue it.
+func (s *Service) startBulk(ctx context.Context, rpc string, req proto.Message, requestID string, vs violations, refusal error,
+	header func(*access.Call) (bulk.Header, error)) (op *longrunningpb.Operation, err error) {
+	call, err := s.gate.Admit(ctx, rpc, req)
+	if err != nil {
+		return nil, err
+	}
+	c := errmap.Call{Method: upstream.MethodPut}
+	defer func() { err = cutShort(ctx, err); call.End(nil, err) }()
+	if len(vs) > 0 {
+		return nil, errmap.Invalid(vs, c).Err()
+	}
+	if refusal != nil {
+		return nil, refusal
+	}
+	if requestID != "" {
+		fp, err := fingerprint(req, call.Caller().Name)
+		if err != nil {
+			return nil, errmap.Internal(c).Err()
+		}
+		begun, err := s.requests.Begin(ctx, strings.ToLower(requestID), fp)
+		switch {
+		case errors.Is(err, idempotency.ErrMismatch):
+			return nil, safeStatus(rowRequestIDReused, c, "", nil, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
+				Field: "request_id", Reason: contactsv1.ErrorReason_REQUEST_ID_REUSED.String(), Description: "this request_id was used for a different request"}}})
+		case err != nil:
+			return nil, waitFailed(c, err)
+		case begun.Done:
+			// The operation the first call started, as it stands now.
+			first, err := replay[*longrunningpb.Operation](c, begun.Outcome)
+			if err != nil {
+				return nil, err
+			}
+			if h, err := s.ops.Get(ctx, first.GetName()); err == nil {
+				return s.operationOf(ctx, h, nil)
+			}
+			return first, nil
+		}
+		// Only a started operation is remembered: a start refused before
+		// it stored nothing, and runs again.
+		defer func() {
+			var o idempotency.Outcome
+			remember := false
+			if err == nil {
+				var merr error
+				o.Response, merr = proto.Marshal(op)
+				remember = merr == nil
+			}
+			begun.Finish(o, remember)
+		}()
+	}
+
+	h, err := header(call)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := proto.Marshal(req)
+	if err != nil {
+		return nil, errmap.Internal(c).Err()
+	}
+	now := s.now()
+	id := call.Caller()
+	h.Name, h.Owner, h.OwnerSource, h.Method, h.Request = operationsPrefix+strings.ToLower(rand.Text()), id.Name, string(id.Source), rpc, raw
+	h.Created, h.Updated = now, now
+	if err := s.ops.Create(ctx, h); err != nil {
+		return nil, s.operationsDown(c, err)
+	}
+	s.startRunner()
+	return s.operationOf(ctx, h, nil)
+}
+
+// startRunner starts the runner of the operations the first time one is
+// needed: at New with a shared Store (this replica takes its share of the
+// fleet's operations, and those of a replica that died), else at the
+// first operation started here.
+func (s *Service) startRunner() {
+	s.runnerOnce.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		s.stopRunner = func() { cancel(); <-done }
+		r := &bulk.Runner{Store: s.ops, Run: s.runOperation, Logger: s.log}
+		go func() { defer close(done); _ = r.Serve(ctx) }()
+	})
+}
+
+// Close stops the runner of bulk operations: items in flight end, and
+// with a shared store the operations are released for other replicas at
+// once. Call it when the server stops.
+func (s *Service) Close() error {
+	s.runnerOnce.Do(func() {}) // none starts after Close
+	s.closeOnce.Do(func() {
+		if s.stopRunner != nil {
+			s.stopRunner()
+		}
+	})
+	return nil
+}
+
+// planOf decodes an operation's request into its plan.
+func (s *Service) planOf(ctx context.Context, h bulk.Header) (plan, error) {
+	switch h.Method {
+	case contactsv1.ContactsService_BulkEditProfile_FullMethodName:
+		req := new(contactsv1.BulkEditProfileRequest)
+		if err := proto.Unmarshal(h.Request, req); err != nil {
+			return plan{}, err
+		}
+		return plan{indexes: upTo(len(req.GetTargets())), validateOnly: req.GetValidateOnly(), item: func(i int) (proto.Message, writeSpec) {
+			return editItem(req, i, itemRequestID(h.Name, i))
+		}}, nil
+	case contactsv1.ContactsService_ApplyContactsTemplate_FullMethodName:
+		req := new(contactsv1.ApplyContactsTemplateRequest)
+		if err := proto.Unmarshal(h.Request, req); err != nil {
+			return plan{}, err
+		}
+		return plan{indexes: upTo(len(req.GetTargets())), validateOnly: req.GetValidateOnly(), item: func(i int) (proto.Message, writeSpec) {
+			t := req.GetTargets()[i]
+			r := &contactsv1.ReplaceContactsRequest{PropertyId: t.GetPropertyId(), Contacts: req.GetContacts(), Etag: t.GetEtag(),
+				RequestId: itemRequestID(h.Name, i), ValidateOnly: req.GetValidateOnly()}
+			return r, replaceSpec(r)
+		}}, nil
+	case contactsv1.ContactsService_RevertBulkEdit_FullMethodName:
+		req := new(contactsv1.RevertBulkEditRequest)
+		if err := proto.Unmarshal(h.Request, req); err != nil {
+			return plan{}, err
+		}
+		return s.revertPlan(ctx, h, req)
+	}
+	return plan{}, fmt.Errorf("service: operation of unknown method %q", h.Method)
+}
+
+// revertPlan is the plan of a revert: for each item the reverted
+// operation changed, by its index there, a ReplaceContacts of the
+// contacts the property had before, with the etag the operation left.
+func (s *Service) revertPlan(ctx context.Context, h bulk.Header, req *contactsv1.RevertBulkEditRequest) (plan, error) {
+	items, err := s.ops.Items(ctx, req.GetName())
+	if err != nil {
+		return plan{}, err
+	}
+	type undo struct {
+		property, etag string
+		contacts       []*contactsv1.Contact
+	}
+	undos := make(map[int]undo)
+	for i, it := range items {
+		rec, res, ok := decodeItem(it)
+		if !ok || !it.Final || res.GetOutcome() != contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED {
+			continue
+		}
+		var prev contactsv1.ListContactsResponse
+		if err := proto.Unmarshal(rec.Previous, &prev); err != nil {
+			continue
+		}
+		undos[i] = undo{property: res.GetPropertyId(), etag: res.GetEtagAfter(), contacts: prev.GetContacts()}
+	}
+	p := plan{reverts: req.GetName(), validateOnly: req.GetValidateOnly()}
+	for i := range undos {
+		p.indexes = append(p.indexes, i)
+	}
+	slices.Sort(p.indexes)
+	p.item = func(i int) (proto.Message, writeSpec) {
+		u := undos[i]
+		r := &contactsv1.ReplaceContactsRequest{PropertyId: u.property, Contacts: u.contacts, Etag: u.etag,
+			RequestId: itemRequestID(h.Name, i), ValidateOnly: req.GetValidateOnly()}
+		return r, replaceSpec(r)
+	}
+	return p, nil
+}
+
+// editItem is item i of a BulkEditProfile: the single call it stands for.
+func editItem(req *contactsv1.BulkEditProfileRequest, i int, requestID string) (proto.Message, writeSpec) {
+	t := req.GetTargets()[i]
+	switch e := req.GetEdit().(type) {
+	case *contactsv1.BulkEditProfileRequest_Set:
+		r := &contactsv1.SetProfileContactsRequest{PropertyId: t.GetPropertyId(), Profile: req.GetProfile(), Contacts: e.Set.GetContacts(),
+			Etag: t.GetEtag(), RequestId: requestID, ValidateOnly: req.GetValidateOnly()}
+		return r, setProfileSpec(r)
+	case *contactsv1.BulkEditProfileRequest_Update:
+		r := &contactsv1.UpdateProfileContactRequest{PropertyId: t.GetPropertyId(), Profile: req.GetProfile(), Contact: e.Update.GetContact(),
+			UpdateMask: e.Update.GetUpdateMask(), Etag: t.GetEtag(), RequestId: requestID, ValidateOnly: req.GetValidateOnly()}
+		return r, updateProfileSpec(r)
+	default:
+		r := &contactsv1.ClearProfileContactsRequest{PropertyId: t.GetPropertyId(), Profile: req.GetProfile(),
+			Etag: t.GetEtag(), RequestId: requestID, ValidateOnly: req.GetValidateOnly()}
+		return r, clearProfileSpec(r)
+	}
+}
+
+// itemRequestID is the idempotency key of item i of operation name: a
+// UUID (version 8, RFC 9562) derived from both, the same on every replica
+// and every run. It names the item's write in the audit trail; the
+// operation's record of the item (its intent, then its outcome) is what
+// keeps a resumed operation from writing the item twice.
+func itemRequestID(name string, i int) string {
+	sum := sha256.Sum256([]byte(name + "\x00" + strconv.Itoa(i)))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x80
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func upTo(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// runOperation runs the items of an operation not run yet, BulkConcurrency
+// at a time in index order, until they are all done or the operation is
+// cancelled; then it ends the operation.
+func (s *Service) runOperation(ctx context.Context, l bulk.Lease) error {
+	h, err := s.ops.Get(ctx, l.Name())
+	if err != nil {
+		return err
+	}
+	items, err := s.ops.Items(ctx, h.Name)
+	if err != nil {
+		return err
+	}
+	p, err := s.planOf(ctx, h)
+	if err != nil {
+		// A request that no longer decodes (or a reverted operation that
+		// is gone) can never run: the operation ends, its items failed.
+		s.log.Error("bulk operation cannot run", "operation", h.Name, "error", err.Error())
+		h.Counts = bulk.Counts{Failed: h.Total}
+		h.Ended, h.Updated = s.now(), s.now()
+		return l.Finish(ctx, h)
+	}
+	// The counts are those of the items recorded: a resumed operation
+	// counts what its earlier runner finished.
+	h.Counts = bulk.Counts{}
+	var todo []int
+	for _, i := range p.indexes {
+		it, ok := items[i]
+		if !ok || !it.Final {
+			todo = append(todo, i)
+			continue
+		}
+		_, res, _ := decodeItem(it)
+		count(&h.Counts, res.GetOutcome())
+	}
+
+	var mu sync.Mutex // h, and the order of Puts
+	slots := make(chan struct{}, BulkConcurrency)
+	var wg sync.WaitGroup
+	var putErr error
+	cancelled := false
+	for _, i := range todo {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		mu.Lock()
+		failed := putErr
+		mu.Unlock()
+		if failed != nil {
+			<-slots
+			break
+		}
+		if cur, err := s.ops.Get(ctx, h.Name); err == nil && cur.CancelRequested {
+			<-slots
+			cancelled = true
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			prior := items[i]
+			rec := s.runItem(ctx, l, h, p, i, prior, &mu)
+			if ctx.Err() != nil {
+				return // shutting down or lost: a later run does the item again
+			}
+			data, err := json.Marshal(rec)
+			if err != nil {
+				return
+			}
+			var res contactsv1.BulkItemResult
+			_ = proto.Unmarshal(rec.Result, &res)
+			mu.Lock()
+			defer mu.Unlock()
+			count(&h.Counts, res.GetOutcome())
+			h.Updated = s.now()
+			if err := l.Put(ctx, h, i, bulk.Item{Final: true, Data: data}); err != nil && putErr == nil {
+				putErr = err
+			}
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if putErr != nil {
+		return putErr
+	}
+	if !cancelled {
+		if cur, err := s.ops.Get(ctx, h.Name); err == nil && cur.CancelRequested {
+			cancelled = h.Counts.Sum() < len(p.indexes)
+		}
+	}
+	if cancelled {
+		h.Counts.Cancelled = len(p.indexes) - h.Counts.Sum()
+	}
+	h.Ended, h.Updated = s.now(), s.now()
+	return l.Finish(ctx, h)
+}
+
+// count adds an item's outcome to c.
+func count(c *bulk.Counts, o contactsv1.BulkItemOutcome) {
+	switch o {
+	case contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED:
+		c.Changed++
+	case contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_UNCHANGED:
+		c.Unchanged++
+	case contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CANCELLED:
+		c.Cancelled++
+	default:
+		c.Failed++
+	}
+}
+
+// runItem runs item i: the single call it stands for, admitted for the
+// operation's owner under the policy now in force, at the governor's bulk
+// class, with its intent recorded before its write is sent. prior is
+// what an earlier run recorded of it: an intent whose write the property
+// now holds is that write's outcome, not a write to make again.
+func (s *Service) runItem(ctx context.Context, l bulk.Lease, h bulk.Header, p plan, i int, prior bulk.Item, mu *sync.Mutex) itemRecord {
+	req, spec := p.item(i)
+	res := &contactsv1.BulkItemResult{Index: int32(i), PropertyId: spec.call.PropertyID}
+	var rec itemRecord
+	fail := func(err error) itemRecord {
+		res.Outcome = contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_FAILED
+		rec.Result, _ = proto.Marshal(res)
+		rec.Status, _ = proto.Marshal(status.Convert(err).Proto())
+		return rec
+	}
+	call, err := s.gate.Item(access.Identity{Name: h.Owner, Source: access.Source(h.OwnerSource)}, spec.rpc, h.Name, req)
+	if err != nil {
+		return fail(err)
+	}
+	var resp *contactsv1.BulkItemResult
+	defer func() { call.End(resp, err) }()
+	if len(spec.violations) > 0 {
+		err = errmap.Invalid(spec.violations, spec.call).Err()
+		return fail(err)
+	}
+	if spec.refusal != nil {
+		err = spec.refusal
+		return fail(err)
+	}
+	var earlier itemRecord
+	if len(prior.Data) > 0 && !prior.Final {
+		_ = json.Unmarshal(prior.Data, &earlier)
+	}
+	spec.bulk, spec.requestID = true, ""
+	spec.intend = func(w written) error {
+		prev, err := proto.Marshal(&contactsv1.ListContactsResponse{Contacts: w.previous})
+		if err != nil {
+			return errmap.Internal(spec.call).Err()
+		}
+		intent, err := json.Marshal(itemRecord{Previous: prev, EtagBefore: w.etag, EtagAfter: safeedit.Etag(w.after)})
+		if err != nil {
+			return errmap.Internal(spec.call).Err()
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err := l.Put(ctx, h, i, bulk.Item{Data: intent}); err != nil {
+			return s.operationsDown(spec.call, err)
+		}
+		return nil
+	}
+	w, sent, werr := s.write(ctx, call, spec)
+	if werr != nil {
+		err = werr
+		return fail(err)
+	}
+	before, after := safeedit.Etag(w.previous), safeedit.Etag(w.after)
+	res.EtagBefore, res.EtagAfter, res.UpstreamRequestId = before, after, w.upstreamID
+	res.Outcome = contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_UNCHANGED
+	previous := w.previous
+	switch {
+	case sent || (p.validateOnly && before != after):
+		res.Outcome = contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED
+	case earlier.EtagAfter != "" && earlier.EtagAfter == before:
+		// The earlier run's write reached the property before its runner
+		// stopped: that write is this item's outcome.
+		res.Outcome = contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED
+		res.EtagBefore = earlier.EtagBefore
+		var prev contactsv1.ListContactsResponse
+		if proto.Unmarshal(earlier.Previous, &prev) == nil {
+			previous = prev.GetContacts()
+		}
+	}
+	if res.Outcome == contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED && !p.validateOnly {
+		rec.Previous, _ = proto.Marshal(&contactsv1.ListContactsResponse{Contacts: previous})
+	}
+	rec.Result, _ = proto.Marshal(res)
+	resp = res
+	return rec
+}
+
+// decodeItem reads an item's record and result.
+func decodeItem(it bulk.Item) (itemRecord, *contactsv1.BulkItemResult, bool) {
+	var rec itemRecord
+	res := new(contactsv1.BulkItemResult)
+	if json.Unmarshal(it.Data, &rec) != nil || proto.Unmarshal(rec.Result, res) != nil {
+		return rec, res, false
+	}
+	return rec, res, true
+}
+
+// isDryRun reports whether the operation of h is a dry run.
+func isDryRun(h bulk.Header) bool {
+	var m interface{ GetValidateOnly() bool }
+	switch h.Method {
+	case contactsv1.ContactsService_BulkEditProfile_FullMethodName:
+		m = new(contactsv1.BulkEditProfileRequest)
+	case contactsv1.ContactsService_ApplyContactsTemplate_FullMethodName:
+		m = new(contactsv1.ApplyContactsTemplateRequest)
+	case contactsv1.ContactsService_RevertBulkEdit_FullMethodName:
+		m = new(contactsv1.RevertBulkEditRequest)
+	default:
+		return false
+	}
+	_ = proto.Unmarshal(h.Request, m.(proto.Message))
+	return m.GetValidateOnly()
+}
+
+// operationOf is the google.longrunning.Operation of h: its metadata
+// always, its result once it ended. items are its items when the caller
+// has them; nil reads them.
+func (s *Service) operationOf(ctx context.Context, h bulk.Header, items map[int]bulk.Item) (*longrunningpb.Operation, error) {
+	c := errmap.Call{Method: upstream.MethodGet}
+	if items == nil && h.Counts.Sum() > 0 {
+		var err error
+		if items, err = s.ops.Items(ctx, h.Name); err != nil {
+			return nil, s.operationsDown(c, err)
+		}
+	}
+	p, perr := s.planOf(ctx, h)
+	md := &contactsv1.BulkEditMetadata{
+		Method:          strings.TrimPrefix(h.Method, "/contacts.v1.ContactsService/"),
+		ValidateOnly:    isDryRun(h),
+		CreateTime:      timestamppb.New(h.Created),
+		UpdateTime:      timestamppb.New(h.Updated),
+		Total:           int32(h.Total),
+		Changed:         int32(h.Counts.Changed),
+		Unchanged:       int32(h.Counts.Unchanged),
+		Failed:          int32(h.Counts.Failed),
+		Cancelled:       int32(h.Counts.Cancelled),
+		Remaining:       int32(max(0, h.Total-h.Counts.Sum())),
+		CancelRequested: h.CancelRequested,
+	}
+	if perr == nil {
+		md.Reverts = p.reverts
+	}
+	if h.Done() {
+		md.EndTime = timestamppb.New(h.Ended)
+	}
+	md.Estimate = s.estimate(h, md.ValidateOnly)
+	results := make([]*contactsv1.BulkItemResult, 0, len(items))
+	for i, it := range items {
+		if !it.Final {
+			continue
+		}
+		rec, res, ok := decodeItem(it)
+		if !ok {
+			continue
+		}
+		results = append(results, res)
+		if res.GetOutcome() == contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_FAILED {
+			st := new(spb.Status)
+			if proto.Unmarshal(rec.Status, st) != nil {
+				st = status.New(codes.Internal, "the item's status was lost").Proto()
+			}
+			if md.FailedRequests == nil {
+				md.FailedRequests = make(map[int32]*spb.Status)
+			}
+			md.FailedRequests[int32(i)] = st
+		}
+	}
+	meta, err := anypb.New(md)
+	if err != nil {
+		return nil, errmap.Internal(c).Err()
+	}
+	op := &longrunningpb.Operation{Name: h.Name, Metadata: meta, Done: h.Done()}
+	if !h.Done() {
+		return op, nil
+	}
+	// The results of the items that never ran, in the order of the plan.
+	if perr == nil {
+		for _, i := range p.indexes {
+			if it, ok := items[i]; !ok || !it.Final {
+				_, spec := p.item(i)
+				results = append(results, &contactsv1.BulkItemResult{Index: int32(i), PropertyId: spec.call.PropertyID,
+					Outcome: contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CANCELLED})
+			}
+		}
+	}
+	slices.SortFunc(results, func(a, b *contactsv1.BulkItemResult) int { return int(a.GetIndex()) - int(b.GetIndex()) })
+	resp := &contactsv1.BulkEditResponse{Results: results}
+	var row *safeRow
+	switch {
+	case h.Counts.Cancelled > 0:
+		row = &rowOperationCancelled
+	case h.Total > 0 && h.Counts.Failed == h.Total:
+		row = &rowOperationItemsFailed
+	}
+	if row != nil {
+		st := status.Convert(operationStatus(*row, h.Name))
+		if withResults, err := st.WithDetails(resp); err == nil {
+			st = withResults
+		}
+		op.Result = &longrunningpb.Operation_Error{Error: st.Proto()}
+		return op, nil
+	}
+	r, err := anypb.New(resp)
+	if err != nil {
+		return nil, errmap.Internal(c).Err()
+	}
+	op.Result = &longrunningpb.Operation_Response{Response: r}
+	return op, nil
+}
+
+// estimate is the upstream cost of h: a GET per item, and a PUT per item
+// that writes (all of those not known not to, until a run shows it), at
+// the governor's bulk share.
+func (s *Service) estimate(h bulk.Header, dryRun bool) *contactsv1.BulkEstimate {
+	writes := h.Total - h.Counts.Unchanged - h.Counts.Failed - h.Counts.Cancelled
+	calls := h.Total + writes
+	if dryRun && h.Done() {
+		// The dry run is over: its reads showed which items write.
+		calls = h.Total + h.Counts.Changed
+	}
+	e := &contactsv1.BulkEstimate{UpstreamCalls: int32(calls), BulkCallsPerMinute: s.bulkRate}
+	if s.bulkRate > 0 {
+		e.Duration = durationpb.New(time.Duration(float64(calls) / s.bulkRate * float64(time.Minute)).Round(time.Second))
+	}
+	return e
+}
+
+// ownOperation returns the operation name if caller started it; any
+// other is OPERATION_NOT_FOUND, whether it exists or not.
+func (s *Service) ownOperation(ctx context.Context, caller access.Identity, name string) (bulk.Header, error) {
+	h, err := s.ops.Get(ctx, name)
+	switch {
+	case errors.Is(err, bulk.ErrNotFound):
+		return h, operationStatus(rowOperationNotFound, name)
+	case err != nil:
+		return h, s.operationsDown(errmap.Call{Method: upstream.MethodGet}, err)
+	case h.Owner != caller.Name:
+		return bulk.Header{}, operationStatus(rowOperationNotFound, name)
+	}
+	return h, nil
+}
+
+// validOperationName reports whether name is the name of an operation.
+func validOperationName(name string) bool {
+	id, ok := strings.CutPrefix(name, operationsPrefix)
+	if !ok || len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// validateTargets checks the targets of a bulk request: 1 to
+// MaxBulkTargets, each a well-formed property id given once, each etag
+// well-formed.
+func validateTargets(vs *violations, targets []*contactsv1.BulkTarget) {
+	switch {
+	case len(targets) == 0:
+		vs.add("targets", otaMissing, "targets is required: 1 to "+strconv.Itoa(MaxBulkTargets)+" properties, e.g. {property_id: \"1000001\"}")
+		return
+	case len(targets) > MaxBulkTargets:
+		vs.add("targets", otaInvalid, "at most "+strconv.Itoa(MaxBulkTargets)+" targets per operation")
+		return
+	}
+	first := make(map[string]int, len(targets))
+	for i, t := range targets {
+		at := "targets[" + strconv.Itoa(i) + "]."
+		var one violations
+		validatePropertyID(&one, t.GetPropertyId())
+		validateEtag(&one, t.GetEtag())
+		for _, v := range one {
+			v.Field = at + v.Field
+			*vs = append(*vs, v)
+		}
+		if len(one) > 0 {
+			continue
+		}
+		if j, ok := first[t.GetPropertyId()]; ok {
+			vs.add(at+"property_id", otaInvalid, "duplicates targets["+strconv.Itoa(j)+"]: give each property once")
+			continue
+		}
+		first[t.GetPropertyId()] = i
+	}
+}
+
+// sampleProperty stands in for the targets when the edit is validated
+// once for all of them.
+const sampleProperty = "1"
+
+// validateBulkEdit checks a BulkEditProfile request whole: the targets,
+// then the edit as the single call checks it (once: it is the same for
+// every target), its fields named in the bulk request's terms. refusal is
+// set for an edit that every item would refuse (clearing GENERAL).
+func validateBulkEdit(req *contactsv1.BulkEditProfileRequest) (vs violations, refusal error) {
+	validateTargets(&vs, req.GetTargets())
+	validateRequestID(&vs, req.GetRequestId())
+	if req.GetEdit() == nil {
+		vs.add("edit", otaMissing, "one of set, update or clear is required")
+		return vs, nil
+	}
+	_, spec := editItem(&contactsv1.BulkEditProfileRequest{Targets: []*contactsv1.BulkTarget{{PropertyId: sampleProperty}},
+		Profile: req.GetProfile(), Edit: req.GetEdit()}, 0, "")
+	prefix := ""
+	switch req.GetEdit().(type) {
+	case *contactsv1.BulkEditProfileRequest_Set:
+		prefix = "set."
+	case *contactsv1.BulkEditProfileRequest_Update:
+		prefix = "update."
+	}
+	for _, v := range spec.violations {
+		if v.Field != "profile" {
+			v.Field = prefix + v.Field
+		}
+		vs = append(vs, v)
+	}
+	if len(vs) == 0 && spec.refusal != nil {
+		return nil, spec.refusal
+	}
+	return vs, nil
+}
+
+// validateTemplate checks an ApplyContactsTemplate request whole: the
+// targets, then the template as ReplaceContacts checks its contacts.
+func validateTemplate(req *contactsv1.ApplyContactsTemplateRequest) violations {
+	var vs violations
+	validateTargets(&vs, req.GetTargets())
+	validateRequestID(&vs, req.GetRequestId())
+	vs = append(vs, validateReplace(&contactsv1.ReplaceContactsRequest{PropertyId: sampleProperty, Contacts: req.GetContacts()})...)
+	return vs
+}
