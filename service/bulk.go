@@ -394,7 +394,7 @@ func (s *Service) runOperation(ctx context.Context, l bulk.Lease) error {
 		wg.Go(func() {
 			defer func() { <-slots }()
 			prior := items[i]
-			rec := s.runItem(ctx, l, h, p, i, prior, &mu)
+			rec := s.runItem(ctx, l, &h, p, i, prior, &mu)
 			if ctx.Err() != nil {
 				return // shutting down or lost: a later run does the item again
 			}
@@ -451,7 +451,10 @@ func count(c *bulk.Counts, o contactsv1.BulkItemOutcome) {
 // class, with its intent recorded before its write is sent. prior is
 // what an earlier run recorded of it: an intent whose write the property
 // now holds is that write's outcome, not a write to make again.
-func (s *Service) runItem(ctx context.Context, l bulk.Lease, h bulk.Header, p plan, i int, prior bulk.Item, mu *sync.Mutex) itemRecord {
+//
+// h is the operation's header, shared by the items in flight: mu guards
+// its counts, and orders the Puts.
+func (s *Service) runItem(ctx context.Context, l bulk.Lease, h *bulk.Header, p plan, i int, prior bulk.Item, mu *sync.Mutex) itemRecord {
 	req, spec := p.item(i)
 	res := &contactsv1.BulkItemResult{Index: int32(i), PropertyId: spec.call.PropertyID}
 	var rec itemRecord
@@ -491,7 +494,7 @@ func (s *Service) runItem(ctx context.Context, l bulk.Lease, h bulk.Header, p pl
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if err := l.Put(ctx, h, i, bulk.Item{Data: intent}); err != nil {
+		if err := l.Put(ctx, *h, i, bulk.Item{Data: intent}); err != nil {
 			return s.operationsDown(spec.call, err)
 		}
 		return nil
