@@ -9,7 +9,12 @@
 //   - google/rpc/status.proto and google/rpc/error_details.proto, the types of
 //     the error details, and their imports (google/protobuf/any.proto and
 //     duration.proto), as linked into contactsd from genproto (without
-//     comments: genproto does not keep them).
+//     comments: genproto does not keep them);
+//   - google/longrunning/operations.proto, the Operation the bulk RPCs return
+//     and the google.longrunning.Operations service that follows it, and its
+//     imports (google/api annotations, http, client, field_behavior and
+//     launch_stage; google/protobuf descriptor and empty), as linked from
+//     cloud.google.com/go/longrunning (also without comments).
 //
 // Run from the repository root after changing proto/ and
 // `go tool -modfile=tools/go.mod buf generate`:
@@ -26,8 +31,9 @@ import (
 	"fmt"
 	"os"
 
-	_ "google.golang.org/genproto/googleapis/rpc/errdetails" // links google/rpc/error_details.proto
-	_ "google.golang.org/genproto/googleapis/rpc/status"     // links google/rpc/status.proto
+	_ "cloud.google.com/go/longrunning/autogen/longrunningpb" // links google/longrunning/operations.proto
+	_ "google.golang.org/genproto/googleapis/rpc/errdetails"  // links google/rpc/error_details.proto
+	_ "google.golang.org/genproto/googleapis/rpc/status"      // links google/rpc/status.proto
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -43,6 +49,7 @@ const DefaultOut = "clients/descriptors/contacts.binpb"
 var roots = []string{
 	"google/rpc/status.proto",
 	"google/rpc/error_details.proto",
+	"google/longrunning/operations.proto",
 	"contacts/v1/errors.proto",
 	"contacts/v1/contacts.proto",
 }

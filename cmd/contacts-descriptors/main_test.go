@@ -69,6 +69,18 @@ func TestCommittedSetContents(t *testing.T) {
 		"google.rpc.Help",
 		"google.protobuf.Duration",
 		"google.protobuf.Any",
+		// The bulk RPCs return an Operation, followed with the Operations
+		// service (grpcurl, Python and TypeScript call it from the set).
+		"contacts.v1.ContactsService.BulkEditProfile",
+		"contacts.v1.BulkEditMetadata",
+		"contacts.v1.BulkEditResponse",
+		"google.longrunning.Operation",
+		"google.longrunning.Operations",
+		"google.longrunning.Operations.WaitOperation",
+		"google.longrunning.operation_info",
+		"google.api.http",
+		"google.api.default_host",
+		"google.api.field_behavior",
 	} {
 		if _, err := files.FindDescriptorByName(protoreflect.FullName(name)); err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -271,6 +271,31 @@ class FakeError(grpc.RpcError):
         return (("grpc-status-details-bin", self._trailer),) if self._trailer is not None else ()
 
 
+class LongRunningTest(unittest.TestCase):
+    """The committed stubs hold what the bulk RPCs need, no server involved."""
+
+    def test_bulk_rpcs_return_an_operation_that_operations_stub_follows(self):
+        from google.longrunning import operations_pb2, operations_pb2_grpc
+
+        service = pb.DESCRIPTOR.services_by_name["ContactsService"]
+        for name in ("BulkEditProfile", "ApplyContactsTemplate", "RevertBulkEdit"):
+            self.assertIs(service.methods_by_name[name].output_type, operations_pb2.Operation.DESCRIPTOR, name)
+        ops = operations_pb2.DESCRIPTOR.services_by_name["Operations"]
+        self.assertEqual(
+            [m.name for m in ops.methods],
+            ["ListOperations", "GetOperation", "DeleteOperation", "CancelOperation", "WaitOperation"],
+        )
+        with grpc.insecure_channel("127.0.0.1:1") as channel:
+            stub = operations_pb2_grpc.OperationsStub(channel)
+            self.assertTrue(callable(stub.WaitOperation))
+        # An operation's metadata and response unpack to the contacts.v1 messages.
+        op = operations_pb2.Operation(name="operations/x", done=True)
+        op.metadata.Pack(pb.BulkEditMetadata())
+        op.response.Pack(pb.BulkEditResponse())
+        self.assertTrue(op.metadata.Is(pb.BulkEditMetadata.DESCRIPTOR))
+        self.assertTrue(op.response.Is(pb.BulkEditResponse.DESCRIPTOR))
+
+
 class DetailsTest(unittest.TestCase):
     """details() on trailers the facade does not send."""
 

@@ -29,6 +29,9 @@ import {
 
 export * from "./gen/contacts/v1/contacts_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
+// The bulk RPCs return a google.longrunning.Operation; the Operations service
+// (getOperation, waitOperation, ...) follows it: createClient(Operations, transport).
+export * from "./gen/google/longrunning/operations_pb.js";
 export { Code, ConnectError };
 
 /** The full name of the service. */

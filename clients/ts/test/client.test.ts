@@ -20,8 +20,11 @@ import {
   Code,
   ConnectError,
   ERROR_DOMAIN,
+  ContactsService,
   ErrorInfoSchema,
   JobTitle,
+  OperationSchema,
+  Operations,
   PhoneTechType,
   ProfileType,
   connect,
@@ -261,6 +264,19 @@ describe("details() on what the facade does not send", () => {
       { desc: ErrorInfoSchema, value: { reason: "SECOND" } },
     ]);
     assert.equal(details(err).reason, "FIRST");
+  });
+});
+
+describe("long-running operations", () => {
+  test("the bulk RPCs return a google.longrunning.Operation, which the exported Operations service follows", () => {
+    for (const name of ["bulkEditProfile", "applyContactsTemplate", "revertBulkEdit"] as const) {
+      assert.equal(ContactsService.method[name].output.typeName, OperationSchema.typeName, name);
+    }
+    assert.equal(Operations.typeName, "google.longrunning.Operations");
+    assert.deepEqual(
+      Operations.methods.map((m) => m.name),
+      ["ListOperations", "GetOperation", "DeleteOperation", "CancelOperation", "WaitOperation"],
+    );
   });
 });
 

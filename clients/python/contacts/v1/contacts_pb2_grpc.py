@@ -3,6 +3,7 @@
 import grpc
 
 from contacts.v1 import contacts_pb2 as contacts_dot_v1_dot_contacts__pb2
+from google.longrunning import operations_pb2 as google_dot_longrunning_dot_operations__pb2
 
 
 class ContactsServiceStub(object):
@@ -78,6 +79,21 @@ class ContactsServiceStub(object):
                 '/contacts.v1.ContactsService/FindProperties',
                 request_serializer=contacts_dot_v1_dot_contacts__pb2.FindPropertiesRequest.SerializeToString,
                 response_deserializer=contacts_dot_v1_dot_contacts__pb2.FindPropertiesResponse.FromString,
+                )
+        self.BulkEditProfile = channel.unary_unary(
+                '/contacts.v1.ContactsService/BulkEditProfile',
+                request_serializer=contacts_dot_v1_dot_contacts__pb2.BulkEditProfileRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+                )
+        self.ApplyContactsTemplate = channel.unary_unary(
+                '/contacts.v1.ContactsService/ApplyContactsTemplate',
+                request_serializer=contacts_dot_v1_dot_contacts__pb2.ApplyContactsTemplateRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+                )
+        self.RevertBulkEdit = channel.unary_unary(
+                '/contacts.v1.ContactsService/RevertBulkEdit',
+                request_serializer=contacts_dot_v1_dot_contacts__pb2.RevertBulkEditRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
                 )
 
 
@@ -235,6 +251,74 @@ class ContactsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BulkEditProfile(self, request, context):
+        """Bulk operations (AIP-151). Each returns at once a
+        google.longrunning.Operation named "operations/{id}" whose metadata is
+        a BulkEditMetadata (progress, failed_requests by target index, the
+        upstream estimate) and whose response, when it ends, is a
+        BulkEditResponse (per property: outcome, etag before and after, the
+        upstream request id). Follow it with the google.longrunning.Operations
+        service this server also serves: WaitOperation, GetOperation,
+        ListOperations, CancelOperation (no new item starts; the items in
+        flight finish; the operation ends CANCELLED with its partial results),
+        DeleteOperation. Only the caller that started an operation sees it.
+
+        Each item is the single call it stands for, as a safe edit: the
+        property's write lock, a fresh read, the target's etag, the caller's
+        access policy; it fails where that call would fail, with its status in
+        failed_requests, and the operation goes on. Items run a few at a time
+        at the upstream governor's bulk class, so interactive calls keep their
+        share of the upstream limit while a job runs. With Redis, a job whose
+        replica dies is resumed by another replica, and no property is written
+        twice; without Redis, jobs live in the process and end with it.
+        Finished operations are kept 7 days (configurable).
+
+        The request is validated whole before the operation starts:
+        INVALID_ARGUMENT with one BadRequest violation per bad field, e.g.
+        "targets[3].property_id" or "set.contacts[0].email".
+
+        BulkEditProfile sets, updates or clears one profile on 1 to 10,000
+        properties: per property, SetProfileContacts, UpdateProfileContact or
+        ClearProfileContacts.
+
+        AIP-151 returns the standard google.longrunning.Operation:
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+        buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApplyContactsTemplate(self, request, context):
+        """ApplyContactsTemplate gives 1 to 10,000 properties the same contacts,
+        for onboarding: per property, ReplaceContacts (an overlay: contacts not
+        in the template are deleted), skipped when the property already has
+        exactly them.
+
+        AIP-151 returns the standard google.longrunning.Operation:
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+        buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevertBulkEdit(self, request, context):
+        """RevertBulkEdit undoes a finished operation of the caller: for each
+        property it changed, a ReplaceContacts of the contacts the property had
+        before, with the etag the operation left as its etag, so a property
+        changed since fails with ABORTED, reason ETAG_MISMATCH, and is left as
+        it is. FAILED_PRECONDITION OPERATION_RUNNING while the operation runs,
+        OPERATION_NOT_REVERTIBLE for a dry run or one that changed nothing.
+
+        AIP-151 returns the standard google.longrunning.Operation:
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+        buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContactsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -277,6 +361,21 @@ def add_ContactsServiceServicer_to_server(servicer, server):
                     servicer.FindProperties,
                     request_deserializer=contacts_dot_v1_dot_contacts__pb2.FindPropertiesRequest.FromString,
                     response_serializer=contacts_dot_v1_dot_contacts__pb2.FindPropertiesResponse.SerializeToString,
+            ),
+            'BulkEditProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.BulkEditProfile,
+                    request_deserializer=contacts_dot_v1_dot_contacts__pb2.BulkEditProfileRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
+            ),
+            'ApplyContactsTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyContactsTemplate,
+                    request_deserializer=contacts_dot_v1_dot_contacts__pb2.ApplyContactsTemplateRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
+            ),
+            'RevertBulkEdit': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevertBulkEdit,
+                    request_deserializer=contacts_dot_v1_dot_contacts__pb2.RevertBulkEditRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -446,5 +545,56 @@ class ContactsService(object):
         return grpc.experimental.unary_stream(request, target, '/contacts.v1.ContactsService/FindProperties',
             contacts_dot_v1_dot_contacts__pb2.FindPropertiesRequest.SerializeToString,
             contacts_dot_v1_dot_contacts__pb2.FindPropertiesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def BulkEditProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/contacts.v1.ContactsService/BulkEditProfile',
+            contacts_dot_v1_dot_contacts__pb2.BulkEditProfileRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ApplyContactsTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/contacts.v1.ContactsService/ApplyContactsTemplate',
+            contacts_dot_v1_dot_contacts__pb2.ApplyContactsTemplateRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RevertBulkEdit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/contacts.v1.ContactsService/RevertBulkEdit',
+            contacts_dot_v1_dot_contacts__pb2.RevertBulkEditRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

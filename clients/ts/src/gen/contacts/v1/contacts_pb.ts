@@ -16,8 +16,10 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration, FieldMask } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
+import type { OperationSchema } from "../../google/longrunning/operations_pb.js";
+import { file_google_longrunning_operations } from "../../google/longrunning/operations_pb.js";
+import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Status } from "../../google/rpc/status_pb.js";
 import { file_google_rpc_status } from "../../google/rpc/status_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -26,7 +28,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file contacts/v1/contacts.proto.
  */
 export const file_contacts_v1_contacts: GenFile = /*@__PURE__*/
-  fileDesc("Chpjb250YWN0cy92MS9jb250YWN0cy5wcm90bxILY29udGFjdHMudjEiSAoTTGlzdENvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIcChRub19sYW5ndWFnZV9mYWxsYmFjaxgCIAEoCCLsAQoUTGlzdENvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAIgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIWCgpyZXF1ZXN0X2lkGAMgASgJQgIYARIMCgRldGFnGAQgASgJEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLAoJY2FjaGVfYWdlGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKC2NhY2hlX3N0YWxlGAcgASgIIn0KFUZpbmRQcm9wZXJ0aWVzUmVxdWVzdBIUCgxwcm9wZXJ0eV9pZHMYASADKAkSMwoPbWlzc2luZ19wcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGVIABIPCgVlbWFpbBgDIAEoCUgAQggKBmZpbHRlciKjAQoWRmluZFByb3BlcnRpZXNSZXNwb25zZRITCgtwcm9wZXJ0eV9pZBgBIAEoCRImCghjb250YWN0cxgCIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgDIAEoCRIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAQgASgJEiEKBWVycm9yGAUgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXMijgEKFlJlcGxhY2VDb250YWN0c1JlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSJgoIY29udGFjdHMYAiADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAyABKAkSEgoKcmVxdWVzdF9pZBgEIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAUgASgIIo0CChdSZXBsYWNlQ29udGFjdHNSZXNwb25zZRImCgh3YXJuaW5ncxgBIAMoCzIULmNvbnRhY3RzLnYxLldhcm5pbmcSFgoKcmVxdWVzdF9pZBgCIAEoCUICGAESDAoEZXRhZxgDIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgEIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSGwoTdXBzdHJlYW1fcmVxdWVzdF9pZBgFIAEoCRImCghjb250YWN0cxgGIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSLgoQZGVsZXRlZF9jb250YWN0cxgHIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QifwoVQ3JlYXRlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEiYKCGNvbnRhY3RzGAIgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBISCgpyZXF1ZXN0X2lkGAMgASgJEhUKDXZhbGlkYXRlX29ubHkYBCABKAgijAIKFkNyZWF0ZUNvbnRhY3RzUmVzcG9uc2USJgoId2FybmluZ3MYASADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhYKCnJlcXVlc3RfaWQYAiABKAlCAhgBEgwKBGV0YWcYAyABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYBCADKAsyFC5jb250YWN0cy52MS5Db250YWN0EhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSJgoIY29udGFjdHMYBiADKAsyFC5jb250YWN0cy52MS5Db250YWN0Ei4KEGRlbGV0ZWRfY29udGFjdHMYByADKAsyFC5jb250YWN0cy52MS5Db250YWN0IlsKGUdldFByb2ZpbGVDb250YWN0c1JlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSKQoHcHJvZmlsZRgCIAEoDjIYLmNvbnRhY3RzLnYxLlByb2ZpbGVUeXBlIpcBChpHZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRImCgh3YXJuaW5ncxgDIAMoCzIULmNvbnRhY3RzLnYxLldhcm5pbmcSGwoTdXBzdHJlYW1fcmVxdWVzdF9pZBgEIAEoCSK8AQoZU2V0UHJvZmlsZUNvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIpCgdwcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSJgoIY29udGFjdHMYAyADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAYgASgIIvgBChpTZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgDIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSJgoId2FybmluZ3MYBCADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLgoQZGVsZXRlZF9jb250YWN0cxgGIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3Qi7gEKG1VwZGF0ZVByb2ZpbGVDb250YWN0UmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIpCgdwcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSJQoHY29udGFjdBgDIAEoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSLwoLdXBkYXRlX21hc2sYBCABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEgwKBGV0YWcYBSABKAkSEgoKcmVxdWVzdF9pZBgGIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAcgASgIIvoBChxVcGRhdGVQcm9maWxlQ29udGFjdFJlc3BvbnNlEiYKCGNvbnRhY3RzGAEgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIMCgRldGFnGAIgASgJEi8KEXByZXZpb3VzX2NvbnRhY3RzGAMgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBImCgh3YXJuaW5ncxgEIAMoCzIULmNvbnRhY3RzLnYxLldhcm5pbmcSGwoTdXBzdHJlYW1fcmVxdWVzdF9pZBgFIAEoCRIuChBkZWxldGVkX2NvbnRhY3RzGAYgAygLMhQuY29udGFjdHMudjEuQ29udGFjdCKWAQobQ2xlYXJQcm9maWxlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEikKB3Byb2ZpbGUYAiABKA4yGC5jb250YWN0cy52MS5Qcm9maWxlVHlwZRIMCgRldGFnGAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkSFQoNdmFsaWRhdGVfb25seRgFIAEoCCL6AQocQ2xlYXJQcm9maWxlQ29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgDIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSJgoId2FybmluZ3MYBCADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLgoQZGVsZXRlZF9jb250YWN0cxgGIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QiwwEKB0NvbnRhY3QSKgoIcHJvZmlsZXMYASADKA4yGC5jb250YWN0cy52MS5Qcm9maWxlVHlwZRIyCg5jb250YWN0X3BlcnNvbhgCIAEoCzIaLmNvbnRhY3RzLnYxLkNvbnRhY3RQZXJzb24SJQoHYWRkcmVzcxgDIAEoCzIULmNvbnRhY3RzLnYxLkFkZHJlc3MSIgoGcGhvbmVzGAQgAygLMhIuY29udGFjdHMudjEuUGhvbmUSDQoFZW1haWwYBSABKAkigwEKDUNvbnRhY3RQZXJzb24SDAoEbmFtZRgBIAEoCRIjCgZnZW5kZXIYAiABKA4yEy5jb250YWN0cy52MS5HZW5kZXISKAoJam9iX3RpdGxlGAMgASgOMhUuY29udGFjdHMudjEuSm9iVGl0bGUSFQoNbGFuZ3VhZ2VfY29kZRgEIAEoCSKNAQoHQWRkcmVzcxIUCgxhZGRyZXNzX2xpbmUYASABKAkSEQoJY2l0eV9uYW1lGAIgASgJEhMKC3Bvc3RhbF9jb2RlGAMgASgJEhQKDGNvdW50cnlfY29kZRgEIAEoCRIVCg1sYW5ndWFnZV9jb2RlGAUgASgJEhcKD3N0YXRlX3Byb3ZfY29kZRgGIAEoCSJlCgVQaG9uZRIUCgxwaG9uZV9udW1iZXIYASABKAkSMwoPcGhvbmVfdGVjaF90eXBlGAIgASgOMhouY29udGFjdHMudjEuUGhvbmVUZWNoVHlwZRIRCglleHRlbnNpb24YAyABKAkiKAoHV2FybmluZxIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkqswIKC1Byb2ZpbGVUeXBlEhwKGFBST0ZJTEVfVFlQRV9VTlNQRUNJRklFRBAAEhgKFFBST0ZJTEVfVFlQRV9HRU5FUkFMEAESHQoZUFJPRklMRV9UWVBFX1JFU0VSVkFUSU9OUxACEhkKFVBST0ZJTEVfVFlQRV9JTlZPSUNFUxADEh0KGVBST0ZJTEVfVFlQRV9BVkFJTEFCSUxJVFkQBBIdChlQUk9GSUxFX1RZUEVfU0lURV9DT05URU5UEAUSFwoTUFJPRklMRV9UWVBFX1BBUklUWRAGEhkKFVBST0ZJTEVfVFlQRV9SRVFVRVNUUxAHEiUKIVBST0ZJTEVfVFlQRV9DRU5UUkFMX1JFU0VSVkFUSU9OUxAIEhkKFVBST0ZJTEVfVFlQRV9DT05UUkFDVBAJKkQKBkdlbmRlchIWChJHRU5ERVJfVU5TUEVDSUZJRUQQABIPCgtHRU5ERVJfTUFMRRABEhEKDUdFTkRFUl9GRU1BTEUQAirnBAoISm9iVGl0bGUSGQoVSk9CX1RJVExFX1VOU1BFQ0lGSUVEEAASFQoRSk9CX1RJVExFX1VOS05PV04QARIlCiFKT0JfVElUTEVfQURNSU5JU1RSQVRJT05fRU1QTE9ZRUUQAhIuCipKT0JfVElUTEVfRElSRUNUT1JfT0ZfQlVTSU5FU1NfREVWRUxPUE1FTlQQAxIgChxKT0JfVElUTEVfRV9DT01NRVJDRV9NQU5BR0VSEAQSHQoZSk9CX1RJVExFX0ZJTkFOQ0VfTUFOQUdFUhAFEiMKH0pPQl9USVRMRV9GUk9OVF9PRkZJQ0VfRU1QTE9ZRUUQBhIiCh5KT0JfVElUTEVfRlJPTlRfT0ZGSUNFX01BTkFHRVIQBxIdChlKT0JfVElUTEVfR0VORVJBTF9NQU5BR0VSEAgSHwobSk9CX1RJVExFX01BUktFVElOR19NQU5BR0VSEAkSEwoPSk9CX1RJVExFX09XTkVSEAoSIwofSk9CX1RJVExFX1JFU0VSVkFUSU9OU19FTVBMT1lFRRALEiIKHkpPQl9USVRMRV9SRVNFUlZBVElPTlNfTUFOQUdFUhAMEh0KGUpPQl9USVRMRV9SRVZFTlVFX01BTkFHRVIQDRIkCiBKT0JfVElUTEVfUk9PTVNfRElWSVNJT05fTUFOQUdFUhAOEikKJUpPQl9USVRMRV9TQUxFU19BTkRfTUFSS0VUSU5HX01BTkFHRVIQDxIdChlKT0JfVElUTEVfU0FMRVNfRVhFQ1VUSVZFEBASGwoXSk9CX1RJVExFX1NBTEVTX01BTkFHRVIQESqDAQoNUGhvbmVUZWNoVHlwZRIfChtQSE9ORV9URUNIX1RZUEVfVU5TUEVDSUZJRUQQABIcChhQSE9ORV9URUNIX1RZUEVfTEFORExJTkUQARIXChNQSE9ORV9URUNIX1RZUEVfRkFYEAMSGgoWUEhPTkVfVEVDSF9UWVBFX01PQklMRRAFMrMGCg9Db250YWN0c1NlcnZpY2USWAoMTGlzdENvbnRhY3RzEiAuY29udGFjdHMudjEuTGlzdENvbnRhY3RzUmVxdWVzdBohLmNvbnRhY3RzLnYxLkxpc3RDb250YWN0c1Jlc3BvbnNlIgOQAgESXAoPUmVwbGFjZUNvbnRhY3RzEiMuY29udGFjdHMudjEuUmVwbGFjZUNvbnRhY3RzUmVxdWVzdBokLmNvbnRhY3RzLnYxLlJlcGxhY2VDb250YWN0c1Jlc3BvbnNlElkKDkNyZWF0ZUNvbnRhY3RzEiIuY29udGFjdHMudjEuQ3JlYXRlQ29udGFjdHNSZXF1ZXN0GiMuY29udGFjdHMudjEuQ3JlYXRlQ29udGFjdHNSZXNwb25zZRJqChJHZXRQcm9maWxlQ29udGFjdHMSJi5jb250YWN0cy52MS5HZXRQcm9maWxlQ29udGFjdHNSZXF1ZXN0GicuY29udGFjdHMudjEuR2V0UHJvZmlsZUNvbnRhY3RzUmVzcG9uc2UiA5ACARJlChJTZXRQcm9maWxlQ29udGFjdHMSJi5jb250YWN0cy52MS5TZXRQcm9maWxlQ29udGFjdHNSZXF1ZXN0GicuY29udGFjdHMudjEuU2V0UHJvZmlsZUNvbnRhY3RzUmVzcG9uc2USawoUVXBkYXRlUHJvZmlsZUNvbnRhY3QSKC5jb250YWN0cy52MS5VcGRhdGVQcm9maWxlQ29udGFjdFJlcXVlc3QaKS5jb250YWN0cy52MS5VcGRhdGVQcm9maWxlQ29udGFjdFJlc3BvbnNlEmsKFENsZWFyUHJvZmlsZUNvbnRhY3RzEiguY29udGFjdHMudjEuQ2xlYXJQcm9maWxlQ29udGFjdHNSZXF1ZXN0GikuY29udGFjdHMudjEuQ2xlYXJQcm9maWxlQ29udGFjdHNSZXNwb25zZRJgCg5GaW5kUHJvcGVydGllcxIiLmNvbnRhY3RzLnYxLkZpbmRQcm9wZXJ0aWVzUmVxdWVzdBojLmNvbnRhY3RzLnYxLkZpbmRQcm9wZXJ0aWVzUmVzcG9uc2UiA5ACATABQtcBCh5jb20uY29udGFjdHNmYWNhZGUuY29udGFjdHMudjFCDUNvbnRhY3RzUHJvdG9QAVpFZ2l0aHViLmNvbS9jb250YWN0cy1mYWNhZGUvY29udGFjdHMtZmFjYWRlL2dlbi9jb250YWN0cy92MTtjb250YWN0c3YxogIDQ1hYqgIaQ29udGFjdHNGYWNhZGUuQ29udGFjdHMuVjHKAhpDb250YWN0c0ZhY2FkZVxDb250YWN0c1xWMeoCHENvbnRhY3RzRmFjYWRlOjpDb250YWN0czo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_rpc_status]);
+  fileDesc("Chpjb250YWN0cy92MS9jb250YWN0cy5wcm90bxILY29udGFjdHMudjEiSAoTTGlzdENvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIcChRub19sYW5ndWFnZV9mYWxsYmFjaxgCIAEoCCLsAQoUTGlzdENvbnRhY3RzUmVzcG9uc2USJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0EiYKCHdhcm5pbmdzGAIgAygLMhQuY29udGFjdHMudjEuV2FybmluZxIWCgpyZXF1ZXN0X2lkGAMgASgJQgIYARIMCgRldGFnGAQgASgJEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLAoJY2FjaGVfYWdlGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKC2NhY2hlX3N0YWxlGAcgASgIIn0KFUZpbmRQcm9wZXJ0aWVzUmVxdWVzdBIUCgxwcm9wZXJ0eV9pZHMYASADKAkSMwoPbWlzc2luZ19wcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGVIABIPCgVlbWFpbBgDIAEoCUgAQggKBmZpbHRlciKjAQoWRmluZFByb3BlcnRpZXNSZXNwb25zZRITCgtwcm9wZXJ0eV9pZBgBIAEoCRImCghjb250YWN0cxgCIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgDIAEoCRIbChN1cHN0cmVhbV9yZXF1ZXN0X2lkGAQgASgJEiEKBWVycm9yGAUgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXMijgEKFlJlcGxhY2VDb250YWN0c1JlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSJgoIY29udGFjdHMYAiADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYAyABKAkSEgoKcmVxdWVzdF9pZBgEIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAUgASgIIo0CChdSZXBsYWNlQ29udGFjdHNSZXNwb25zZRImCgh3YXJuaW5ncxgBIAMoCzIULmNvbnRhY3RzLnYxLldhcm5pbmcSFgoKcmVxdWVzdF9pZBgCIAEoCUICGAESDAoEZXRhZxgDIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgEIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSGwoTdXBzdHJlYW1fcmVxdWVzdF9pZBgFIAEoCRImCghjb250YWN0cxgGIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSLgoQZGVsZXRlZF9jb250YWN0cxgHIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QifwoVQ3JlYXRlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEiYKCGNvbnRhY3RzGAIgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBISCgpyZXF1ZXN0X2lkGAMgASgJEhUKDXZhbGlkYXRlX29ubHkYBCABKAgijAIKFkNyZWF0ZUNvbnRhY3RzUmVzcG9uc2USJgoId2FybmluZ3MYASADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhYKCnJlcXVlc3RfaWQYAiABKAlCAhgBEgwKBGV0YWcYAyABKAkSLwoRcHJldmlvdXNfY29udGFjdHMYBCADKAsyFC5jb250YWN0cy52MS5Db250YWN0EhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSJgoIY29udGFjdHMYBiADKAsyFC5jb250YWN0cy52MS5Db250YWN0Ei4KEGRlbGV0ZWRfY29udGFjdHMYByADKAsyFC5jb250YWN0cy52MS5Db250YWN0IlsKGUdldFByb2ZpbGVDb250YWN0c1JlcXVlc3QSEwoLcHJvcGVydHlfaWQYASABKAkSKQoHcHJvZmlsZRgCIAEoDjIYLmNvbnRhY3RzLnYxLlByb2ZpbGVUeXBlIpcBChpHZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRImCgh3YXJuaW5ncxgDIAMoCzIULmNvbnRhY3RzLnYxLldhcm5pbmcSGwoTdXBzdHJlYW1fcmVxdWVzdF9pZBgEIAEoCSK8AQoZU2V0UHJvZmlsZUNvbnRhY3RzUmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIpCgdwcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSJgoIY29udGFjdHMYAyADKAsyFC5jb250YWN0cy52MS5Db250YWN0EgwKBGV0YWcYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAYgASgIIvgBChpTZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgDIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSJgoId2FybmluZ3MYBCADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLgoQZGVsZXRlZF9jb250YWN0cxgGIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3Qi7gEKG1VwZGF0ZVByb2ZpbGVDb250YWN0UmVxdWVzdBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIpCgdwcm9maWxlGAIgASgOMhguY29udGFjdHMudjEuUHJvZmlsZVR5cGUSJQoHY29udGFjdBgDIAEoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSLwoLdXBkYXRlX21hc2sYBCABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEgwKBGV0YWcYBSABKAkSEgoKcmVxdWVzdF9pZBgGIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAcgASgIIvoBChxVcGRhdGVQcm9maWxlQ29udGFjdFJlc3BvbnNlEiYKCGNvbnRhY3RzGAEgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIMCgRldGFnGAIgASgJEi8KEXByZXZpb3VzX2NvbnRhY3RzGAMgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBImCgh3YXJuaW5ncxgEIAMoCzIULmNvbnRhY3RzLnYxLldhcm5pbmcSGwoTdXBzdHJlYW1fcmVxdWVzdF9pZBgFIAEoCRIuChBkZWxldGVkX2NvbnRhY3RzGAYgAygLMhQuY29udGFjdHMudjEuQ29udGFjdCKWAQobQ2xlYXJQcm9maWxlQ29udGFjdHNSZXF1ZXN0EhMKC3Byb3BlcnR5X2lkGAEgASgJEikKB3Byb2ZpbGUYAiABKA4yGC5jb250YWN0cy52MS5Qcm9maWxlVHlwZRIMCgRldGFnGAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkSFQoNdmFsaWRhdGVfb25seRgFIAEoCCL6AQocQ2xlYXJQcm9maWxlQ29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSDAoEZXRhZxgCIAEoCRIvChFwcmV2aW91c19jb250YWN0cxgDIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QSJgoId2FybmluZ3MYBCADKAsyFC5jb250YWN0cy52MS5XYXJuaW5nEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBSABKAkSLgoQZGVsZXRlZF9jb250YWN0cxgGIAMoCzIULmNvbnRhY3RzLnYxLkNvbnRhY3QiwwEKB0NvbnRhY3QSKgoIcHJvZmlsZXMYASADKA4yGC5jb250YWN0cy52MS5Qcm9maWxlVHlwZRIyCg5jb250YWN0X3BlcnNvbhgCIAEoCzIaLmNvbnRhY3RzLnYxLkNvbnRhY3RQZXJzb24SJQoHYWRkcmVzcxgDIAEoCzIULmNvbnRhY3RzLnYxLkFkZHJlc3MSIgoGcGhvbmVzGAQgAygLMhIuY29udGFjdHMudjEuUGhvbmUSDQoFZW1haWwYBSABKAkigwEKDUNvbnRhY3RQZXJzb24SDAoEbmFtZRgBIAEoCRIjCgZnZW5kZXIYAiABKA4yEy5jb250YWN0cy52MS5HZW5kZXISKAoJam9iX3RpdGxlGAMgASgOMhUuY29udGFjdHMudjEuSm9iVGl0bGUSFQoNbGFuZ3VhZ2VfY29kZRgEIAEoCSKNAQoHQWRkcmVzcxIUCgxhZGRyZXNzX2xpbmUYASABKAkSEQoJY2l0eV9uYW1lGAIgASgJEhMKC3Bvc3RhbF9jb2RlGAMgASgJEhQKDGNvdW50cnlfY29kZRgEIAEoCRIVCg1sYW5ndWFnZV9jb2RlGAUgASgJEhcKD3N0YXRlX3Byb3ZfY29kZRgGIAEoCSJlCgVQaG9uZRIUCgxwaG9uZV9udW1iZXIYASABKAkSMwoPcGhvbmVfdGVjaF90eXBlGAIgASgOMhouY29udGFjdHMudjEuUGhvbmVUZWNoVHlwZRIRCglleHRlbnNpb24YAyABKAkiKAoHV2FybmluZxIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiLwoKQnVsa1RhcmdldBITCgtwcm9wZXJ0eV9pZBgBIAEoCRIMCgRldGFnGAIgASgJIq4CChZCdWxrRWRpdFByb2ZpbGVSZXF1ZXN0EigKB3RhcmdldHMYASADKAsyFy5jb250YWN0cy52MS5CdWxrVGFyZ2V0EikKB3Byb2ZpbGUYAiABKA4yGC5jb250YWN0cy52MS5Qcm9maWxlVHlwZRIqCgNzZXQYAyABKAsyGy5jb250YWN0cy52MS5CdWxrU2V0UHJvZmlsZUgAEjAKBnVwZGF0ZRgEIAEoCzIeLmNvbnRhY3RzLnYxLkJ1bGtVcGRhdGVQcm9maWxlSAASLgoFY2xlYXIYBSABKAsyHS5jb250YWN0cy52MS5CdWxrQ2xlYXJQcm9maWxlSAASFQoNdmFsaWRhdGVfb25seRgGIAEoCBISCgpyZXF1ZXN0X2lkGAcgASgJQgYKBGVkaXQiOAoOQnVsa1NldFByb2ZpbGUSJgoIY29udGFjdHMYASADKAsyFC5jb250YWN0cy52MS5Db250YWN0ImsKEUJ1bGtVcGRhdGVQcm9maWxlEiUKB2NvbnRhY3QYASABKAsyFC5jb250YWN0cy52MS5Db250YWN0Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayISChBCdWxrQ2xlYXJQcm9maWxlIpsBChxBcHBseUNvbnRhY3RzVGVtcGxhdGVSZXF1ZXN0EigKB3RhcmdldHMYASADKAsyFy5jb250YWN0cy52MS5CdWxrVGFyZ2V0EiYKCGNvbnRhY3RzGAIgAygLMhQuY29udGFjdHMudjEuQ29udGFjdBIVCg12YWxpZGF0ZV9vbmx5GAMgASgIEhIKCnJlcXVlc3RfaWQYBCABKAkiUAoVUmV2ZXJ0QnVsa0VkaXRSZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBISCgpyZXF1ZXN0X2lkGAMgASgJIqEEChBCdWxrRWRpdE1ldGFkYXRhEg4KBm1ldGhvZBgBIAEoCRIPCgdyZXZlcnRzGAIgASgJEhUKDXZhbGlkYXRlX29ubHkYAyABKAgSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFdG90YWwYByABKAUSDwoHY2hhbmdlZBgIIAEoBRIRCgl1bmNoYW5nZWQYCSABKAUSDgoGZmFpbGVkGAogASgFEhEKCWNhbmNlbGxlZBgLIAEoBRIRCglyZW1haW5pbmcYDCABKAUSSgoPZmFpbGVkX3JlcXVlc3RzGA0gAygLMjEuY29udGFjdHMudjEuQnVsa0VkaXRNZXRhZGF0YS5GYWlsZWRSZXF1ZXN0c0VudHJ5EhgKEGNhbmNlbF9yZXF1ZXN0ZWQYDiABKAgSKwoIZXN0aW1hdGUYDyABKAsyGS5jb250YWN0cy52MS5CdWxrRXN0aW1hdGUaSQoTRmFpbGVkUmVxdWVzdHNFbnRyeRILCgNrZXkYASABKAUSIQoFdmFsdWUYAiABKAsyEi5nb29nbGUucnBjLlN0YXR1czoCOAEicgoMQnVsa0VzdGltYXRlEhYKDnVwc3RyZWFtX2NhbGxzGAEgASgFEh0KFWJ1bGtfY2FsbHNfcGVyX21pbnV0ZRgCIAEoARIrCghkdXJhdGlvbhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJAChBCdWxrRWRpdFJlc3BvbnNlEiwKB3Jlc3VsdHMYASADKAsyGy5jb250YWN0cy52MS5CdWxrSXRlbVJlc3VsdCKpAQoOQnVsa0l0ZW1SZXN1bHQSDQoFaW5kZXgYASABKAUSEwoLcHJvcGVydHlfaWQYAiABKAkSLQoHb3V0Y29tZRgDIAEoDjIcLmNvbnRhY3RzLnYxLkJ1bGtJdGVtT3V0Y29tZRITCgtldGFnX2JlZm9yZRgEIAEoCRISCgpldGFnX2FmdGVyGAUgASgJEhsKE3Vwc3RyZWFtX3JlcXVlc3RfaWQYBiABKAkqswIKC1Byb2ZpbGVUeXBlEhwKGFBST0ZJTEVfVFlQRV9VTlNQRUNJRklFRBAAEhgKFFBST0ZJTEVfVFlQRV9HRU5FUkFMEAESHQoZUFJPRklMRV9UWVBFX1JFU0VSVkFUSU9OUxACEhkKFVBST0ZJTEVfVFlQRV9JTlZPSUNFUxADEh0KGVBST0ZJTEVfVFlQRV9BVkFJTEFCSUxJVFkQBBIdChlQUk9GSUxFX1RZUEVfU0lURV9DT05URU5UEAUSFwoTUFJPRklMRV9UWVBFX1BBUklUWRAGEhkKFVBST0ZJTEVfVFlQRV9SRVFVRVNUUxAHEiUKIVBST0ZJTEVfVFlQRV9DRU5UUkFMX1JFU0VSVkFUSU9OUxAIEhkKFVBST0ZJTEVfVFlQRV9DT05UUkFDVBAJKkQKBkdlbmRlchIWChJHRU5ERVJfVU5TUEVDSUZJRUQQABIPCgtHRU5ERVJfTUFMRRABEhEKDUdFTkRFUl9GRU1BTEUQAirnBAoISm9iVGl0bGUSGQoVSk9CX1RJVExFX1VOU1BFQ0lGSUVEEAASFQoRSk9CX1RJVExFX1VOS05PV04QARIlCiFKT0JfVElUTEVfQURNSU5JU1RSQVRJT05fRU1QTE9ZRUUQAhIuCipKT0JfVElUTEVfRElSRUNUT1JfT0ZfQlVTSU5FU1NfREVWRUxPUE1FTlQQAxIgChxKT0JfVElUTEVfRV9DT01NRVJDRV9NQU5BR0VSEAQSHQoZSk9CX1RJVExFX0ZJTkFOQ0VfTUFOQUdFUhAFEiMKH0pPQl9USVRMRV9GUk9OVF9PRkZJQ0VfRU1QTE9ZRUUQBhIiCh5KT0JfVElUTEVfRlJPTlRfT0ZGSUNFX01BTkFHRVIQBxIdChlKT0JfVElUTEVfR0VORVJBTF9NQU5BR0VSEAgSHwobSk9CX1RJVExFX01BUktFVElOR19NQU5BR0VSEAkSEwoPSk9CX1RJVExFX09XTkVSEAoSIwofSk9CX1RJVExFX1JFU0VSVkFUSU9OU19FTVBMT1lFRRALEiIKHkpPQl9USVRMRV9SRVNFUlZBVElPTlNfTUFOQUdFUhAMEh0KGUpPQl9USVRMRV9SRVZFTlVFX01BTkFHRVIQDRIkCiBKT0JfVElUTEVfUk9PTVNfRElWSVNJT05fTUFOQUdFUhAOEikKJUpPQl9USVRMRV9TQUxFU19BTkRfTUFSS0VUSU5HX01BTkFHRVIQDxIdChlKT0JfVElUTEVfU0FMRVNfRVhFQ1VUSVZFEBASGwoXSk9CX1RJVExFX1NBTEVTX01BTkFHRVIQESqDAQoNUGhvbmVUZWNoVHlwZRIfChtQSE9ORV9URUNIX1RZUEVfVU5TUEVDSUZJRUQQABIcChhQSE9ORV9URUNIX1RZUEVfTEFORExJTkUQARIXChNQSE9ORV9URUNIX1RZUEVfRkFYEAMSGgoWUEhPTkVfVEVDSF9UWVBFX01PQklMRRAFKrMBCg9CdWxrSXRlbU91dGNvbWUSIQodQlVMS19JVEVNX09VVENPTUVfVU5TUEVDSUZJRUQQABIdChlCVUxLX0lURU1fT1VUQ09NRV9DSEFOR0VEEAESHwobQlVMS19JVEVNX09VVENPTUVfVU5DSEFOR0VEEAISHAoYQlVMS19JVEVNX09VVENPTUVfRkFJTEVEEAMSHwobQlVMS19JVEVNX09VVENPTUVfQ0FOQ0VMTEVEEAQyvgkKD0NvbnRhY3RzU2VydmljZRJYCgxMaXN0Q29udGFjdHMSIC5jb250YWN0cy52MS5MaXN0Q29udGFjdHNSZXF1ZXN0GiEuY29udGFjdHMudjEuTGlzdENvbnRhY3RzUmVzcG9uc2UiA5ACARJcCg9SZXBsYWNlQ29udGFjdHMSIy5jb250YWN0cy52MS5SZXBsYWNlQ29udGFjdHNSZXF1ZXN0GiQuY29udGFjdHMudjEuUmVwbGFjZUNvbnRhY3RzUmVzcG9uc2USWQoOQ3JlYXRlQ29udGFjdHMSIi5jb250YWN0cy52MS5DcmVhdGVDb250YWN0c1JlcXVlc3QaIy5jb250YWN0cy52MS5DcmVhdGVDb250YWN0c1Jlc3BvbnNlEmoKEkdldFByb2ZpbGVDb250YWN0cxImLmNvbnRhY3RzLnYxLkdldFByb2ZpbGVDb250YWN0c1JlcXVlc3QaJy5jb250YWN0cy52MS5HZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZSIDkAIBEmUKElNldFByb2ZpbGVDb250YWN0cxImLmNvbnRhY3RzLnYxLlNldFByb2ZpbGVDb250YWN0c1JlcXVlc3QaJy5jb250YWN0cy52MS5TZXRQcm9maWxlQ29udGFjdHNSZXNwb25zZRJrChRVcGRhdGVQcm9maWxlQ29udGFjdBIoLmNvbnRhY3RzLnYxLlVwZGF0ZVByb2ZpbGVDb250YWN0UmVxdWVzdBopLmNvbnRhY3RzLnYxLlVwZGF0ZVByb2ZpbGVDb250YWN0UmVzcG9uc2USawoUQ2xlYXJQcm9maWxlQ29udGFjdHMSKC5jb250YWN0cy52MS5DbGVhclByb2ZpbGVDb250YWN0c1JlcXVlc3QaKS5jb250YWN0cy52MS5DbGVhclByb2ZpbGVDb250YWN0c1Jlc3BvbnNlEmAKDkZpbmRQcm9wZXJ0aWVzEiIuY29udGFjdHMudjEuRmluZFByb3BlcnRpZXNSZXF1ZXN0GiMuY29udGFjdHMudjEuRmluZFByb3BlcnRpZXNSZXNwb25zZSIDkAIBMAESfgoPQnVsa0VkaXRQcm9maWxlEiMuY29udGFjdHMudjEuQnVsa0VkaXRQcm9maWxlUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iJ8pBJAoQQnVsa0VkaXRSZXNwb25zZRIQQnVsa0VkaXRNZXRhZGF0YRKKAQoVQXBwbHlDb250YWN0c1RlbXBsYXRlEikuY29udGFjdHMudjEuQXBwbHlDb250YWN0c1RlbXBsYXRlUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iJ8pBJAoQQnVsa0VkaXRSZXNwb25zZRIQQnVsa0VkaXRNZXRhZGF0YRJ8Cg5SZXZlcnRCdWxrRWRpdBIiLmNvbnRhY3RzLnYxLlJldmVydEJ1bGtFZGl0UmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iJ8pBJAoQQnVsa0VkaXRSZXNwb25zZRIQQnVsa0VkaXRNZXRhZGF0YULXAQoeY29tLmNvbnRhY3RzZmFjYWRlLmNvbnRhY3RzLnYxQg1Db250YWN0c1Byb3RvUAFaRWdpdGh1Yi5jb20vY29udGFjdHMtZmFjYWRlL2NvbnRhY3RzLWZhY2FkZS9nZW4vY29udGFjdHMvdjE7Y29udGFjdHN2MaICA0NYWKoCGkNvbnRhY3RzRmFjYWRlLkNvbnRhY3RzLlYxygIaQ29udGFjdHNGYWNhZGVcQ29udGFjdHNcVjHqAhxDb250YWN0c0ZhY2FkZTo6Q29udGFjdHM6OlYxYgZwcm90bzM", [file_google_longrunning_operations, file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_google_rpc_status]);
 
 /**
  * ListContactsRequest names the property whose contacts to read.
@@ -1237,6 +1239,511 @@ export const WarningSchema: GenMessage<Warning> = /*@__PURE__*/
   messageDesc(file_contacts_v1_contacts, 20);
 
 /**
+ * BulkTarget is one property of a bulk operation.
+ *
+ * @generated from message contacts.v1.BulkTarget
+ */
+export type BulkTarget = Message<"contacts.v1.BulkTarget"> & {
+  /**
+   * Required. The Booking.com property ID: decimal digits only, e.g.
+   * "1000001". Each property at most once per operation.
+   *
+   * @generated from field: string property_id = 1;
+   */
+  propertyId: string;
+
+  /**
+   * Optional. The property's etag from a read (FindProperties answers it):
+   * the item writes only if the contacts still have it, else it fails with
+   * ABORTED, reason ETAG_MISMATCH, as the single call would.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
+};
+
+/**
+ * Describes the message contacts.v1.BulkTarget.
+ * Use `create(BulkTargetSchema)` to create a new message.
+ */
+export const BulkTargetSchema: GenMessage<BulkTarget> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 21);
+
+/**
+ * BulkEditProfileRequest makes the same edit of one profile on many
+ * properties: what SetProfileContacts, UpdateProfileContact or
+ * ClearProfileContacts does for one.
+ *
+ * @generated from message contacts.v1.BulkEditProfileRequest
+ */
+export type BulkEditProfileRequest = Message<"contacts.v1.BulkEditProfileRequest"> & {
+  /**
+   * Required, 1 to 10,000. The properties to edit; the index of a target
+   * in this list is the index of its item in the operation's results and
+   * failed_requests.
+   *
+   * @generated from field: repeated contacts.v1.BulkTarget targets = 1;
+   */
+  targets: BulkTarget[];
+
+  /**
+   * Required. The profile to edit. PROFILE_TYPE_CONTRACT is refused, and
+   * PROFILE_TYPE_GENERAL cannot be cleared.
+   *
+   * @generated from field: contacts.v1.ProfileType profile = 2;
+   */
+  profile: ProfileType;
+
+  /**
+   * Required. The edit, as the single call takes it.
+   *
+   * @generated from oneof contacts.v1.BulkEditProfileRequest.edit
+   */
+  edit: {
+    /**
+     * Make exactly these contacts serve the profile (SetProfileContacts).
+     *
+     * @generated from field: contacts.v1.BulkSetProfile set = 3;
+     */
+    value: BulkSetProfile;
+    case: "set";
+  } | {
+    /**
+     * Change fields of the one contact that serves the profile
+     * (UpdateProfileContact).
+     *
+     * @generated from field: contacts.v1.BulkUpdateProfile update = 4;
+     */
+    value: BulkUpdateProfile;
+    case: "update";
+  } | {
+    /**
+     * Make no contact serve the profile (ClearProfileContacts).
+     *
+     * @generated from field: contacts.v1.BulkClearProfile clear = 5;
+     */
+    value: BulkClearProfile;
+    case: "clear";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Optional. A dry run of the whole operation (AIP-163): each item is the
+   * single call's dry run (a fresh read and every check, no write), and
+   * the metadata's estimate says what the real operation would cost.
+   *
+   * @generated from field: bool validate_only = 6;
+   */
+  validateOnly: boolean;
+
+  /**
+   * Optional. A UUID (AIP-155): a retry with the same request_id and the
+   * same request returns the same operation instead of starting another
+   * one; with a different request it fails with INVALID_ARGUMENT, reason
+   * REQUEST_ID_REUSED. Remembered for 24 hours.
+   *
+   * @generated from field: string request_id = 7;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message contacts.v1.BulkEditProfileRequest.
+ * Use `create(BulkEditProfileRequestSchema)` to create a new message.
+ */
+export const BulkEditProfileRequestSchema: GenMessage<BulkEditProfileRequest> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 22);
+
+/**
+ * BulkSetProfile is the edit of SetProfileContacts.
+ *
+ * @generated from message contacts.v1.BulkSetProfile
+ */
+export type BulkSetProfile = Message<"contacts.v1.BulkSetProfile"> & {
+  /**
+   * Required, at least one; exactly one for PROFILE_TYPE_GENERAL. As
+   * SetProfileContactsRequest.contacts.
+   *
+   * @generated from field: repeated contacts.v1.Contact contacts = 1;
+   */
+  contacts: Contact[];
+};
+
+/**
+ * Describes the message contacts.v1.BulkSetProfile.
+ * Use `create(BulkSetProfileSchema)` to create a new message.
+ */
+export const BulkSetProfileSchema: GenMessage<BulkSetProfile> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 23);
+
+/**
+ * BulkUpdateProfile is the edit of UpdateProfileContact.
+ *
+ * @generated from message contacts.v1.BulkUpdateProfile
+ */
+export type BulkUpdateProfile = Message<"contacts.v1.BulkUpdateProfile"> & {
+  /**
+   * Required. As UpdateProfileContactRequest.contact.
+   *
+   * @generated from field: contacts.v1.Contact contact = 1;
+   */
+  contact?: Contact | undefined;
+
+  /**
+   * As UpdateProfileContactRequest.update_mask.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message contacts.v1.BulkUpdateProfile.
+ * Use `create(BulkUpdateProfileSchema)` to create a new message.
+ */
+export const BulkUpdateProfileSchema: GenMessage<BulkUpdateProfile> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 24);
+
+/**
+ * BulkClearProfile is the edit of ClearProfileContacts; it has no fields.
+ *
+ * @generated from message contacts.v1.BulkClearProfile
+ */
+export type BulkClearProfile = Message<"contacts.v1.BulkClearProfile"> & {
+};
+
+/**
+ * Describes the message contacts.v1.BulkClearProfile.
+ * Use `create(BulkClearProfileSchema)` to create a new message.
+ */
+export const BulkClearProfileSchema: GenMessage<BulkClearProfile> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 25);
+
+/**
+ * ApplyContactsTemplateRequest gives many properties the same contacts,
+ * e.g. the contacts of the properties of a hotel group being onboarded.
+ *
+ * @generated from message contacts.v1.ApplyContactsTemplateRequest
+ */
+export type ApplyContactsTemplateRequest = Message<"contacts.v1.ApplyContactsTemplateRequest"> & {
+  /**
+   * Required, 1 to 10,000. The properties; as BulkEditProfileRequest.targets.
+   *
+   * @generated from field: repeated contacts.v1.BulkTarget targets = 1;
+   */
+  targets: BulkTarget[];
+
+  /**
+   * Required. The whole set of contacts each property gets, as
+   * ReplaceContactsRequest.contacts: WARNING, an overlay, every contact a
+   * property has that is not in it is DELETED (RevertBulkEdit puts them
+   * back). A property that already has exactly these contacts is not
+   * written (outcome UNCHANGED).
+   *
+   * @generated from field: repeated contacts.v1.Contact contacts = 2;
+   */
+  contacts: Contact[];
+
+  /**
+   * Optional. A dry run of the whole operation; see
+   * BulkEditProfileRequest.validate_only.
+   *
+   * @generated from field: bool validate_only = 3;
+   */
+  validateOnly: boolean;
+
+  /**
+   * Optional. See BulkEditProfileRequest.request_id.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message contacts.v1.ApplyContactsTemplateRequest.
+ * Use `create(ApplyContactsTemplateRequestSchema)` to create a new message.
+ */
+export const ApplyContactsTemplateRequestSchema: GenMessage<ApplyContactsTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 26);
+
+/**
+ * RevertBulkEditRequest undoes a finished operation.
+ *
+ * @generated from message contacts.v1.RevertBulkEditRequest
+ */
+export type RevertBulkEditRequest = Message<"contacts.v1.RevertBulkEditRequest"> & {
+  /**
+   * Required. The operation to undo, e.g. "operations/0f3c...".
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Optional. A dry run of the revert.
+   *
+   * @generated from field: bool validate_only = 2;
+   */
+  validateOnly: boolean;
+
+  /**
+   * Optional. See BulkEditProfileRequest.request_id.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message contacts.v1.RevertBulkEditRequest.
+ * Use `create(RevertBulkEditRequestSchema)` to create a new message.
+ */
+export const RevertBulkEditRequestSchema: GenMessage<RevertBulkEditRequest> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 27);
+
+/**
+ * BulkEditMetadata is the metadata of every bulk operation: what it is and
+ * how far it got. GetOperation returns it while the operation runs and
+ * after.
+ *
+ * @generated from message contacts.v1.BulkEditMetadata
+ */
+export type BulkEditMetadata = Message<"contacts.v1.BulkEditMetadata"> & {
+  /**
+   * The RPC that started the operation, e.g. "BulkEditProfile".
+   *
+   * @generated from field: string method = 1;
+   */
+  method: string;
+
+  /**
+   * For an operation started by RevertBulkEdit: the operation it undoes.
+   *
+   * @generated from field: string reverts = 2;
+   */
+  reverts: string;
+
+  /**
+   * The operation is a dry run: nothing is written.
+   *
+   * @generated from field: bool validate_only = 3;
+   */
+  validateOnly: boolean;
+
+  /**
+   * When the operation was started, last made progress, and ended (unset
+   * while it runs).
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 4;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp update_time = 5;
+   */
+  updateTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp end_time = 6;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Progress, in items (properties). total = changed + unchanged + failed
+   * + cancelled + remaining.
+   *
+   * @generated from field: int32 total = 7;
+   */
+  total: number;
+
+  /**
+   * Items written (or, in a dry run, that would be).
+   *
+   * @generated from field: int32 changed = 8;
+   */
+  changed: number;
+
+  /**
+   * Items that needed no write: the property already had what was asked.
+   *
+   * @generated from field: int32 unchanged = 9;
+   */
+  unchanged: number;
+
+  /**
+   * Items that failed; failed_requests holds their statuses.
+   *
+   * @generated from field: int32 failed = 10;
+   */
+  failed: number;
+
+  /**
+   * Items never run because the operation was cancelled.
+   *
+   * @generated from field: int32 cancelled = 11;
+   */
+  cancelled: number;
+
+  /**
+   * Items not run yet.
+   *
+   * @generated from field: int32 remaining = 12;
+   */
+  remaining: number;
+
+  /**
+   * The status of each failed item, by its index in the request's targets
+   * (AIP-233/234): the status the single call would have returned, with
+   * the same details (ErrorInfo with its reason and otaCode, BadRequest,
+   * RetryInfo, ...).
+   *
+   * @generated from field: map<int32, google.rpc.Status> failed_requests = 13;
+   */
+  failedRequests: { [key: number]: Status };
+
+  /**
+   * A cancellation was asked for (CancelOperation): no new item starts;
+   * the items in flight finish.
+   *
+   * @generated from field: bool cancel_requested = 14;
+   */
+  cancelRequested: boolean;
+
+  /**
+   * What the operation costs upstream, estimated when it starts and, for a
+   * dry run, made exact as its reads show which items would write.
+   *
+   * @generated from field: contacts.v1.BulkEstimate estimate = 15;
+   */
+  estimate?: BulkEstimate | undefined;
+};
+
+/**
+ * Describes the message contacts.v1.BulkEditMetadata.
+ * Use `create(BulkEditMetadataSchema)` to create a new message.
+ */
+export const BulkEditMetadataSchema: GenMessage<BulkEditMetadata> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 28);
+
+/**
+ * BulkEstimate is the upstream cost of a bulk operation.
+ *
+ * @generated from message contacts.v1.BulkEstimate
+ */
+export type BulkEstimate = Message<"contacts.v1.BulkEstimate"> & {
+  /**
+   * Upstream calls the operation makes: a GET per item, and a PUT per item
+   * that writes.
+   *
+   * @generated from field: int32 upstream_calls = 1;
+   */
+  upstreamCalls: number;
+
+  /**
+   * The share of the upstream limit bulk work gets, in calls per minute
+   * (the upstream governor's bulk class: 60% of the limit by default).
+   *
+   * @generated from field: double bulk_calls_per_minute = 2;
+   */
+  bulkCallsPerMinute: number;
+
+  /**
+   * upstream_calls at bulk_calls_per_minute: the least time the operation
+   * takes while the account is otherwise idle. Interactive calls come
+   * first: a busy account makes it longer.
+   *
+   * @generated from field: google.protobuf.Duration duration = 3;
+   */
+  duration?: Duration | undefined;
+};
+
+/**
+ * Describes the message contacts.v1.BulkEstimate.
+ * Use `create(BulkEstimateSchema)` to create a new message.
+ */
+export const BulkEstimateSchema: GenMessage<BulkEstimate> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 29);
+
+/**
+ * BulkEditResponse is the result of a bulk operation that ran to its end;
+ * a cancelled one, or one whose every item failed, carries its partial
+ * results as a detail of its error.
+ *
+ * @generated from message contacts.v1.BulkEditResponse
+ */
+export type BulkEditResponse = Message<"contacts.v1.BulkEditResponse"> & {
+  /**
+   * One result per target, in the order of the request's targets.
+   *
+   * @generated from field: repeated contacts.v1.BulkItemResult results = 1;
+   */
+  results: BulkItemResult[];
+};
+
+/**
+ * Describes the message contacts.v1.BulkEditResponse.
+ * Use `create(BulkEditResponseSchema)` to create a new message.
+ */
+export const BulkEditResponseSchema: GenMessage<BulkEditResponse> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 30);
+
+/**
+ * BulkItemResult is the outcome of one item.
+ *
+ * @generated from message contacts.v1.BulkItemResult
+ */
+export type BulkItemResult = Message<"contacts.v1.BulkItemResult"> & {
+  /**
+   * The index of the target in the request.
+   *
+   * @generated from field: int32 index = 1;
+   */
+  index: number;
+
+  /**
+   * The property, as given in the request.
+   *
+   * @generated from field: string property_id = 2;
+   */
+  propertyId: string;
+
+  /**
+   * What happened.
+   *
+   * @generated from field: contacts.v1.BulkItemOutcome outcome = 3;
+   */
+  outcome: BulkItemOutcome;
+
+  /**
+   * The property's etag before the item ran, and after it (the same when
+   * nothing was written). Empty when the item failed before reading.
+   *
+   * @generated from field: string etag_before = 4;
+   */
+  etagBefore: string;
+
+  /**
+   * @generated from field: string etag_after = 5;
+   */
+  etagAfter: string;
+
+  /**
+   * The upstream's id (REST meta.ruid) of the item's write, or of its read
+   * when nothing was written, for Booking.com connectivity support.
+   *
+   * @generated from field: string upstream_request_id = 6;
+   */
+  upstreamRequestId: string;
+};
+
+/**
+ * Describes the message contacts.v1.BulkItemResult.
+ * Use `create(BulkItemResultSchema)` to create a new message.
+ */
+export const BulkItemResultSchema: GenMessage<BulkItemResult> = /*@__PURE__*/
+  messageDesc(file_contacts_v1_contacts, 31);
+
+/**
  * ProfileType is a subject a contact is responsible for.
  *
  * @generated from enum contacts.v1.ProfileType
@@ -1536,6 +2043,54 @@ export const PhoneTechTypeSchema: GenEnum<PhoneTechType> = /*@__PURE__*/
   enumDesc(file_contacts_v1_contacts, 3);
 
 /**
+ * BulkItemOutcome says what happened to one item.
+ *
+ * @generated from enum contacts.v1.BulkItemOutcome
+ */
+export enum BulkItemOutcome {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: BULK_ITEM_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The property was written (in a dry run: would be).
+   *
+   * @generated from enum value: BULK_ITEM_OUTCOME_CHANGED = 1;
+   */
+  CHANGED = 1,
+
+  /**
+   * The property already had what was asked: nothing written.
+   *
+   * @generated from enum value: BULK_ITEM_OUTCOME_UNCHANGED = 2;
+   */
+  UNCHANGED = 2,
+
+  /**
+   * The item failed: see failed_requests.
+   *
+   * @generated from enum value: BULK_ITEM_OUTCOME_FAILED = 3;
+   */
+  FAILED = 3,
+
+  /**
+   * The operation was cancelled before the item ran.
+   *
+   * @generated from enum value: BULK_ITEM_OUTCOME_CANCELLED = 4;
+   */
+  CANCELLED = 4,
+}
+
+/**
+ * Describes the enum contacts.v1.BulkItemOutcome.
+ */
+export const BulkItemOutcomeSchema: GenEnum<BulkItemOutcome> = /*@__PURE__*/
+  enumDesc(file_contacts_v1_contacts, 4);
+
+/**
  * ContactsService exposes the contacts of one Booking.com property.
  *
  * All methods take the property as property_id, a string of decimal digits
@@ -1714,6 +2269,58 @@ export const ContactsService: GenService<{
     methodKind: "server_streaming";
     input: typeof FindPropertiesRequestSchema;
     output: typeof FindPropertiesResponseSchema;
+  },
+  /**
+   * BulkEditProfile sets, updates or clears one profile on 1 to 10,000
+   * properties: per property, SetProfileContacts, UpdateProfileContact or
+   * ClearProfileContacts.
+   *
+   * AIP-151 returns the standard google.longrunning.Operation:
+   * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   *
+   * @generated from rpc contacts.v1.ContactsService.BulkEditProfile
+   */
+  bulkEditProfile: {
+    methodKind: "unary";
+    input: typeof BulkEditProfileRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
+   * ApplyContactsTemplate gives 1 to 10,000 properties the same contacts,
+   * for onboarding: per property, ReplaceContacts (an overlay: contacts not
+   * in the template are deleted), skipped when the property already has
+   * exactly them.
+   *
+   * AIP-151 returns the standard google.longrunning.Operation:
+   * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   *
+   * @generated from rpc contacts.v1.ContactsService.ApplyContactsTemplate
+   */
+  applyContactsTemplate: {
+    methodKind: "unary";
+    input: typeof ApplyContactsTemplateRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
+   * RevertBulkEdit undoes a finished operation of the caller: for each
+   * property it changed, a ReplaceContacts of the contacts the property had
+   * before, with the etag the operation left as its etag, so a property
+   * changed since fails with ABORTED, reason ETAG_MISMATCH, and is left as
+   * it is. FAILED_PRECONDITION OPERATION_RUNNING while the operation runs,
+   * OPERATION_NOT_REVERTIBLE for a dry run or one that changed nothing.
+   *
+   * AIP-151 returns the standard google.longrunning.Operation:
+   * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   *
+   * @generated from rpc contacts.v1.ContactsService.RevertBulkEdit
+   */
+  revertBulkEdit: {
+    methodKind: "unary";
+    input: typeof RevertBulkEditRequestSchema;
+    output: typeof OperationSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_contacts_v1_contacts, 0);
