@@ -146,13 +146,17 @@ func everyRequest() map[string]proto.Message {
 	c := []*contactsv1.Contact{{Profiles: all}}
 	inv := contactsv1.ProfileType_PROFILE_TYPE_INVOICES
 	return map[string]proto.Message{
-		contactsv1.ContactsService_ListContacts_FullMethodName:         &contactsv1.ListContactsRequest{PropertyId: "1"},
-		contactsv1.ContactsService_ReplaceContacts_FullMethodName:      &contactsv1.ReplaceContactsRequest{PropertyId: "1", Contacts: c},
-		contactsv1.ContactsService_CreateContacts_FullMethodName:       &contactsv1.CreateContactsRequest{PropertyId: "1", Contacts: c},
-		contactsv1.ContactsService_GetProfileContacts_FullMethodName:   &contactsv1.GetProfileContactsRequest{PropertyId: "1", Profile: inv},
-		contactsv1.ContactsService_SetProfileContacts_FullMethodName:   &contactsv1.SetProfileContactsRequest{PropertyId: "1", Profile: inv},
-		contactsv1.ContactsService_UpdateProfileContact_FullMethodName: &contactsv1.UpdateProfileContactRequest{PropertyId: "1", Profile: inv},
-		contactsv1.ContactsService_ClearProfileContacts_FullMethodName: &contactsv1.ClearProfileContactsRequest{PropertyId: "1", Profile: inv},
+		contactsv1.ContactsService_ListContacts_FullMethodName:          &contactsv1.ListContactsRequest{PropertyId: "1"},
+		contactsv1.ContactsService_ReplaceContacts_FullMethodName:       &contactsv1.ReplaceContactsRequest{PropertyId: "1", Contacts: c},
+		contactsv1.ContactsService_CreateContacts_FullMethodName:        &contactsv1.CreateContactsRequest{PropertyId: "1", Contacts: c},
+		contactsv1.ContactsService_GetProfileContacts_FullMethodName:    &contactsv1.GetProfileContactsRequest{PropertyId: "1", Profile: inv},
+		contactsv1.ContactsService_SetProfileContacts_FullMethodName:    &contactsv1.SetProfileContactsRequest{PropertyId: "1", Profile: inv},
+		contactsv1.ContactsService_UpdateProfileContact_FullMethodName:  &contactsv1.UpdateProfileContactRequest{PropertyId: "1", Profile: inv},
+		contactsv1.ContactsService_ClearProfileContacts_FullMethodName:  &contactsv1.ClearProfileContactsRequest{PropertyId: "1", Profile: inv},
+		contactsv1.ContactsService_FindProperties_FullMethodName:        &contactsv1.FindPropertiesRequest{PropertyIds: []string{"1"}},
+		contactsv1.ContactsService_BulkEditProfile_FullMethodName:       &contactsv1.BulkEditProfileRequest{Profile: inv},
+		contactsv1.ContactsService_ApplyContactsTemplate_FullMethodName: &contactsv1.ApplyContactsTemplateRequest{Contacts: c},
+		contactsv1.ContactsService_RevertBulkEdit_FullMethodName:        &contactsv1.RevertBulkEditRequest{Name: "operations/1"},
 	}
 }
 
@@ -394,8 +398,8 @@ func TestInvalidUTF8CallerIsRefused(t *testing.T) {
 		}
 	}
 	recs := tr.records(t)
-	if len(recs) != 5 { // the five writes
-		t.Fatalf("%d records, want 5", len(recs))
+	if len(recs) != 8 { // the five writes and the three bulk RPCs
+		t.Fatalf("%d records, want 8", len(recs))
 	}
 	for _, r := range recs {
 		if r.Allowed || r.Caller != "spiffe://corp/ops/\uFFFD" || r.Reason != contactsv1.ErrorReason_CALLER_NOT_ALLOWED.String() {

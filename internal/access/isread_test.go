@@ -20,6 +20,10 @@ func TestIsReadFollowsTheDescriptor(t *testing.T) {
 		"SetProfileContacts":   false,
 		"UpdateProfileContact": false,
 		"ClearProfileContacts": false,
+		// They start operations that write.
+		"BulkEditProfile":       false,
+		"ApplyContactsTemplate": false,
+		"RevertBulkEdit":        false,
 	}
 	methods := methods()
 	if len(methods) != len(want) {

@@ -35,6 +35,8 @@ func TestReasonWireStrings(t *testing.T) {
 		36: "CALLER_NOT_ALLOWED", 37: "CALLER_RATE_LIMITED", 38: "AUDIT_UNAVAILABLE",
 		39: "MALFORMED_REQUEST", 40: "REQUEST_TOO_LARGE", 41: "UNKNOWN_METHOD", 42: "SERVER_SHUTTING_DOWN", 43: "OUTCOME_UNKNOWN",
 		44: "UPSTREAM_RATE_LIMITED",
+		45: "OPERATION_NOT_FOUND", 46: "OPERATION_RUNNING", 47: "OPERATION_NOT_REVERTIBLE", 48: "OPERATION_CANCELLED",
+		49: "OPERATION_ITEMS_FAILED",
 	}
 	if len(contactsv1.ErrorReason_name) != len(wire) {
 		t.Errorf("ErrorReason has %d values, %d are pinned here", len(contactsv1.ErrorReason_name), len(wire))
