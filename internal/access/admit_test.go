@@ -153,7 +153,6 @@ func everyRequest() map[string]proto.Message {
 		contactsv1.ContactsService_SetProfileContacts_FullMethodName:    &contactsv1.SetProfileContactsRequest{PropertyId: "1", Profile: inv},
 		contactsv1.ContactsService_UpdateProfileContact_FullMethodName:  &contactsv1.UpdateProfileContactRequest{PropertyId: "1", Profile: inv},
 		contactsv1.ContactsService_ClearProfileContacts_FullMethodName:  &contactsv1.ClearProfileContactsRequest{PropertyId: "1", Profile: inv},
-		contactsv1.ContactsService_FindProperties_FullMethodName:        &contactsv1.FindPropertiesRequest{PropertyIds: []string{"1"}},
 		contactsv1.ContactsService_BulkEditProfile_FullMethodName:       &contactsv1.BulkEditProfileRequest{Profile: inv},
 		contactsv1.ContactsService_ApplyContactsTemplate_FullMethodName: &contactsv1.ApplyContactsTemplateRequest{Contacts: c},
 		contactsv1.ContactsService_RevertBulkEdit_FullMethodName:        &contactsv1.RevertBulkEditRequest{Name: "operations/1"},
