@@ -27,6 +27,7 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/access"
 	"github.com/contacts-facade/contacts-facade/internal/bulk"
 	"github.com/contacts-facade/contacts-facade/internal/errmap"
+	"github.com/contacts-facade/contacts-facade/internal/governor"
 	"github.com/contacts-facade/contacts-facade/internal/idempotency"
 	"github.com/contacts-facade/contacts-facade/internal/safeedit"
 	"github.com/contacts-facade/contacts-facade/internal/upstream"
@@ -498,6 +499,20 @@ func (s *Service) runItem(ctx context.Context, l bulk.Lease, h *bulk.Header, p p
 			return s.operationsDown(spec.call, err)
 		}
 		return nil
+	}
+	if s.pacer != nil {
+		// The item's GET, and its PUT unless it is a dry run, admitted
+		// before it takes the lock.
+		calls := 2
+		if p.validateOnly {
+			calls = 1
+		}
+		paced, perr := s.pacer.Reserve(governor.WithClass(ctx, governor.Bulk), governor.Bulk, calls)
+		if perr != nil {
+			err = perr
+			return fail(err)
+		}
+		ctx = paced
 	}
 	w, sent, werr := s.write(ctx, call, spec)
 	if werr != nil {

@@ -14,6 +14,7 @@ import (
 	contactsv1 "github.com/contacts-facade/contacts-facade/gen/contacts/v1"
 	"github.com/contacts-facade/contacts-facade/internal/access"
 	"github.com/contacts-facade/contacts-facade/internal/bulk"
+	"github.com/contacts-facade/contacts-facade/internal/governor"
 	"github.com/contacts-facade/contacts-facade/internal/idempotency"
 	"github.com/contacts-facade/contacts-facade/internal/lograte"
 	"github.com/contacts-facade/contacts-facade/internal/readpath"
@@ -133,10 +134,24 @@ type Config struct {
 	// OperationRetention is how long the default Operations keeps an
 	// operation after it ended (default 7 days).
 	OperationRetention time.Duration
+	// Pacer, when set, admits the upstream calls of each item of a bulk
+	// operation before the item takes the property's write lock
+	// (contactsd passes its upstream governor, which the Upstream also
+	// calls): the item then waits for the upstream limit without holding
+	// the lock or spending its WriteTimeout. Without one, an item's calls
+	// wait in the Upstream like a write's, within WriteTimeout.
+	Pacer Pacer
 	// BulkCallsPerMinute is the upstream rate bulk work gets (the
 	// governor's bulk share of its limit), for the estimates of bulk
 	// operations. Default 120: 60% of 200 a minute.
 	BulkCallsPerMinute float64
+}
+
+// Pacer admits upstream calls ahead (the upstream governor's Reserve):
+// Reserve waits until n calls of class are admitted and returns ctx
+// carrying them, for the Upstream's calls under it.
+type Pacer interface {
+	Reserve(ctx context.Context, class governor.Class, n int) (context.Context, error)
 }
 
 // Defaults of Config.
@@ -178,6 +193,7 @@ type Service struct {
 
 	// Bulk operations.
 	ops        OperationStore
+	pacer      Pacer
 	bulkRate   float64
 	runnerOnce sync.Once
 	closeOnce  sync.Once
@@ -217,6 +233,7 @@ func New(cfg Config) (*Service, error) {
 		limiter:  lograte.New(failLogInterval, nil),
 		now:      cfg.Now,
 		ops:      cfg.Operations,
+		pacer:    cfg.Pacer,
 		bulkRate: cmp.Or(cfg.BulkCallsPerMinute, DefaultBulkCallsPerMinute),
 	}
 	if s.now == nil {

@@ -284,9 +284,42 @@ func New(cfg Config) (*Governor, error) {
 	return g, nil
 }
 
+// PerMinute is the most calls a minute class may make while the other
+// classes are idle, at the configured limit (the learned one may be lower):
+// for Bulk, what a bulk job's time is estimated at.
+func (g *Governor) PerMinute(class Class) float64 {
+	return g.levels[class.valid()] * g.perMinute
+}
+
 // Admit is Wait for the class ctx carries (ClassOf): the upstream client's
-// hook, called before every HTTP attempt.
-func (g *Governor) Admit(ctx context.Context) error { return g.Wait(ctx, ClassOf(ctx)) }
+// hook, called before every HTTP attempt. A call of a context that carries
+// calls admitted by Reserve takes one of them and does not wait.
+func (g *Governor) Admit(ctx context.Context) error {
+	if p, ok := ctx.Value(reservedKey{}).(*atomic.Int64); ok && p.Add(-1) >= 0 {
+		return nil
+	}
+	return g.Wait(ctx, ClassOf(ctx))
+}
+
+// reservedKey is the context key of the calls Reserve admitted.
+type reservedKey struct{}
+
+// Reserve waits until n calls of class are admitted, and returns ctx
+// carrying them: the next n Admits under it pass at once. An item of a
+// bulk operation reserves its calls (a GET and a PUT) before it takes the
+// property's write lock: it waits for the window without holding the lock
+// and without spending its write timeout, and its PUT is never refused
+// after its GET. A reserved call not made is spent all the same.
+func (g *Governor) Reserve(ctx context.Context, class Class, n int) (context.Context, error) {
+	for range n {
+		if err := g.Wait(ctx, class); err != nil {
+			return ctx, err
+		}
+	}
+	p := new(atomic.Int64)
+	p.Store(int64(n))
+	return context.WithValue(ctx, reservedKey{}, p), nil
+}
 
 // Wait returns when a call of class may go to the upstream. When none can
 // before ctx's deadline it fails at once with RESOURCE_EXHAUSTED

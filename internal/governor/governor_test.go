@@ -542,3 +542,37 @@ func TestWindowRecordsInShadow(t *testing.T) {
 		}
 	}
 }
+
+// TestReserve: Reserve admits n calls as n Waits would, and the n Admits
+// under its context then pass at once without counting again; the next
+// one waits for the window like any call; a Reserve that cannot have its
+// calls before its deadline is refused.
+func TestReserve(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, m, _ := newGovernor(t, Config{PerMinute: 10})
+		ctx, err := g.Reserve(WithClass(t.Context(), Bulk), Bulk, 6) // bulk's 6 of the 10
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := time.Now()
+		for range 6 {
+			if err := g.Admit(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if time.Since(at) != 0 || m.admittedOf(Bulk) != 6 {
+			t.Errorf("reserved calls waited %v or were counted again (%d admitted, want 6)", time.Since(at), m.admittedOf(Bulk))
+		}
+		short, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if err := g.Admit(short); status.Code(err) != codes.ResourceExhausted {
+			t.Errorf("a seventh call under the reservation: %v, want it refused (the window is full for a minute)", err)
+		}
+		if _, err := g.Reserve(short, Bulk, 1); status.Code(err) != codes.ResourceExhausted {
+			t.Errorf("a Reserve that cannot be admitted in time: %v", err)
+		}
+		if _, err := g.Reserve(WithClass(t.Context(), Bulk), Bulk, 1); err != nil || time.Since(at) < time.Minute {
+			t.Errorf("a Reserve waits for the window: %v after %v", err, time.Since(at))
+		}
+	})
+}
