@@ -326,10 +326,7 @@ func (o *Operations) Take(ctx context.Context) (bulk.Lease, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		msgs, _, err := o.s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-			Stream: q, Group: opsGroup, Consumer: o.consumer,
-			MinIdle: o.leaseTime, Start: "0-0", Count: 1,
-		}).Result()
+		msgs, err := o.claimLapsed(ctx)
 		if err == nil && len(msgs) == 0 {
 			var streams []redis.XStream
 			streams, err = o.s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
@@ -383,6 +380,24 @@ func (o *Operations) blockFor(ctx context.Context) time.Duration {
 		b = min(b, time.Until(d))
 	}
 	return max(b, time.Millisecond)
+}
+
+// claimLapsed claims one entry idle for longer than the lease time, if
+// any. XAUTOCLAIM looks at no more than ten pending entries per COUNT,
+// so it is called again from its cursor until it has gone through the
+// whole list: a lapsed entry behind many live ones is found too.
+func (o *Operations) claimLapsed(ctx context.Context) ([]redis.XMessage, error) {
+	start := "0-0"
+	for {
+		msgs, next, err := o.s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: o.queueKey(), Group: opsGroup, Consumer: o.consumer,
+			MinIdle: o.leaseTime, Start: start, Count: 1,
+		}).Result()
+		if err != nil || len(msgs) > 0 || next == "0-0" || next == "" {
+			return msgs, err
+		}
+		start = next
+	}
 }
 
 // isNoGroup reports Redis's answer for a missing stream or group (a new

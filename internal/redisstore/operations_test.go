@@ -303,3 +303,34 @@ func TestOperationsRetentionTTL(t *testing.T) {
 		t.Fatalf("pending after Finish: %+v (%v)", p, err)
 	}
 }
+
+func TestOperationsTakeoverBehindLiveLeases(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := t.Context()
+	a := opsReplica(t, srv, "acct").Operations(OperationsConfig{Consumer: "a"})
+	b := opsReplica(t, srv, "acct").Operations(OperationsConfig{Consumer: "b"})
+	var last bulk.Lease
+	for i := range 30 {
+		if err := a.Create(ctx, newOp(fmt.Sprintf("operations/%02d", i), "alice", nil)); err != nil {
+			t.Fatal(err)
+		}
+		l, err := takeWithin(t, a, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = l
+	}
+	// Only the newest lease lapsed: its entry is the last of the pending
+	// list, past what one XAUTOCLAIM looks at.
+	id := last.(*opLease).id
+	if err := a.s.rdb.Do(ctx, "XCLAIM", a.queueKey(), opsGroup, "a", 0, id, "IDLE", time.Hour.Milliseconds(), "JUSTID").Err(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := takeWithin(t, b, 5*time.Second)
+	if err != nil || l.Name() != last.Name() {
+		t.Fatalf("b took %v (%v), want %s", l, err, last.Name())
+	}
+	if l, err := takeWithin(t, b, 300*time.Millisecond); err == nil {
+		t.Fatalf("b took a live lease: %s", l.Name())
+	}
+}
