@@ -60,7 +60,10 @@ type OperationsConfig struct {
 //
 // Keys (under the account's prefix): bulk:queue (the stream), and per
 // operation bulk:op:{name} (the header, sealed JSON), bulk:op:{name}:items
-// (index → sealed item), bulk:op:{name}:cancel; per owner
+// (index → sealed item), bulk:op:{name}:cancel, and while it is queued or
+// runs bulk:op:{name}:entry (the id of its queue entry, which fences its
+// leases: a lease of an entry that is no longer the operation's, because
+// the operation was deleted or released, is lost); per owner
 // bulk:owner:{HMAC of owner} (a sorted set of names by creation). Every
 // operation key carries a TTL: Retention from its last progress while it
 // runs, Retention from its end once ended.
@@ -90,6 +93,7 @@ func (o *Operations) queueKey() string             { return o.s.key("bulk", "que
 func (o *Operations) headerKey(name string) string { return o.s.key("bulk", "op", name) }
 func (o *Operations) itemsKey(name string) string  { return o.headerKey(name) + ":items" }
 func (o *Operations) cancelKey(name string) string { return o.headerKey(name) + ":cancel" }
+func (o *Operations) entryKey(name string) string  { return o.headerKey(name) + ":entry" }
 
 // ownerKey names owner's index by an HMAC of the owner, as Shares names a
 // caller's key: no identity in a key name.
@@ -135,13 +139,14 @@ func (o *Operations) openHeader(name string, raw []byte) (bulk.Header, error) {
 
 // createScript stores a new header (unless the name is in use), indexes
 // it under its owner and queues it, as one change.
-// KEYS: header, owner index, queue. ARGV: sealed header, retention ms,
-// created ms, name.
+// KEYS: header, owner index, queue, entry. ARGV: sealed header,
+// retention ms, created ms, name.
 var createScript = redis.NewScript(`
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
-redis.call('XADD', KEYS[3], '*', 'op', ARGV[4])
+local id = redis.call('XADD', KEYS[3], '*', 'op', ARGV[4])
+redis.call('SET', KEYS[4], id, 'PX', ARGV[2])
 return 1
 `)
 
@@ -153,7 +158,7 @@ func (o *Operations) Create(ctx context.Context, h bulk.Header) error {
 		return err
 	}
 	n, err := createScript.Run(ctx, o.s.rdb,
-		[]string{o.headerKey(h.Name), o.ownerKey(h.Owner), o.queueKey()},
+		[]string{o.headerKey(h.Name), o.ownerKey(h.Owner), o.queueKey(), o.entryKey(h.Name)},
 		sealed, o.retention.Milliseconds(), h.Created.UnixMilli(), h.Name).Int64()
 	if err != nil {
 		return err
@@ -303,15 +308,29 @@ func (o *Operations) Cancel(ctx context.Context, name string) error {
 	return nil
 }
 
-// Delete implements bulk.Store. The owner's index and the queue entry
-// are left for List and Take (or the lease's next write) to drop: both
-// find the header gone.
+// deleteScript forgets an operation and drops its queue entry, whether
+// queued or leased. KEYS: header, items, cancel, entry, queue. ARGV:
+// group. Returns 0 when there was no operation.
+var deleteScript = redis.NewScript(`
+local found = redis.call('EXISTS', KEYS[1])
+local id = redis.call('GET', KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+if id then
+  redis.pcall('XACK', KEYS[5], ARGV[1], id)
+  redis.call('XDEL', KEYS[5], id)
+end
+return found
+`)
+
+// Delete implements bulk.Store. The owner's index is left for List to
+// clean: it finds the header gone.
 func (o *Operations) Delete(ctx context.Context, name string) error {
-	n, err := o.s.rdb.Del(ctx, o.headerKey(name), o.itemsKey(name), o.cancelKey(name)).Result()
+	n, err := deleteScript.Run(ctx, o.s.rdb,
+		[]string{o.headerKey(name), o.itemsKey(name), o.cancelKey(name), o.entryKey(name), o.queueKey()},
+		opsGroup).Int64()
 	if err != nil {
 		return err
 	}
-	// The header is the operation: its items alone do not count.
 	if n == 0 {
 		return bulk.ErrNotFound
 	}
@@ -417,7 +436,8 @@ func (o *Operations) createGroup(ctx context.Context) error {
 }
 
 // lease returns the lease of entry m, or nil (having dropped the entry)
-// when its operation is gone or has ended.
+// when its operation is gone, has ended, or is queued by another entry
+// (it was deleted and its name used again).
 func (o *Operations) lease(ctx context.Context, m redis.XMessage) (*opLease, error) {
 	name, _ := m.Values["op"].(string)
 	if name != "" {
@@ -425,7 +445,11 @@ func (o *Operations) lease(ctx context.Context, m redis.XMessage) (*opLease, err
 		if err != nil {
 			return nil, err
 		}
-		if h := hs[0]; h != nil && !h.Done() {
+		id, err := o.s.rdb.Get(ctx, o.entryKey(name)).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		if h := hs[0]; h != nil && !h.Done() && id == m.ID {
 			return &opLease{o: o, id: m.ID, h: *h}, nil
 		}
 	}
@@ -439,13 +463,14 @@ func (o *Operations) lease(ctx context.Context, m redis.XMessage) (*opLease, err
 
 // fence is the start of every lease script: it goes on only while the
 // entry ARGV[3] is pending under this consumer (ARGV[2]) in the group
-// (ARGV[1]) of the queue (KEYS[1]), and the header (KEYS[2]) exists. An
-// entry whose operation was deleted is dropped. Returns 0 from the
-// script when the lease is lost.
+// (ARGV[1]) of the queue (KEYS[1]), the header (KEYS[2]) exists and the
+// entry is still the operation's (KEYS[6]). An entry that is no longer
+// its operation's is dropped. Returns 0 from the script when the lease is
+// lost.
 const fence = `
 local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if type(p) ~= 'table' or p.err or #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
-if redis.call('EXISTS', KEYS[2]) == 0 then
+if redis.call('EXISTS', KEYS[2]) == 0 or redis.call('GET', KEYS[6]) ~= ARGV[3] then
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
   redis.call('XDEL', KEYS[1], ARGV[3])
   return 0
@@ -453,15 +478,15 @@ end
 `
 
 // Every lease script takes KEYS: queue, header, items, cancel flag,
-// owner index; ARGV: group, consumer, entry id, retention ms, then its
+// owner index, entry; ARGV: group, consumer, entry id, retention ms, then its
 // own.
 
-// renewScript resets the entry's idle time (XCLAIM by its own consumer,
+// renewOpScript resets the entry's idle time (XCLAIM by its own consumer,
 // JUSTID so the delivery count stays) and keeps the operation's keys
 // for another retention.
 var renewOpScript = redis.NewScript(fence + `
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
-for i = 2, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+for i = 2, 6 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
 return 1
 `)
 
@@ -470,7 +495,7 @@ return 1
 var putScript = redis.NewScript(fence + `
 redis.call('SET', KEYS[2], ARGV[7], 'PX', ARGV[4])
 redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
-for i = 3, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+for i = 3, 6 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
 return 1
 `)
 
@@ -479,6 +504,7 @@ return 1
 var finishScript = redis.NewScript(fence + `
 redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4])
 for i = 3, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+redis.call('DEL', KEYS[6])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
 return 1
@@ -492,7 +518,8 @@ return 1
 var releaseOpScript = redis.NewScript(fence + `
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
-redis.call('XADD', KEYS[1], '*', 'op', ARGV[5])
+local id = redis.call('XADD', KEYS[1], '*', 'op', ARGV[5])
+redis.call('SET', KEYS[6], id, 'PX', ARGV[4])
 return 1
 `)
 
@@ -512,7 +539,7 @@ func (l *opLease) Name() string { return l.h.Name }
 func (l *opLease) run(ctx context.Context, sc *redis.Script, extra ...any) error {
 	o := l.o
 	n := l.h.Name
-	keys := []string{o.queueKey(), o.headerKey(n), o.itemsKey(n), o.cancelKey(n), o.ownerKey(l.h.Owner)}
+	keys := []string{o.queueKey(), o.headerKey(n), o.itemsKey(n), o.cancelKey(n), o.ownerKey(l.h.Owner), o.entryKey(n)}
 	args := append([]any{opsGroup, o.consumer, l.id, o.retention.Milliseconds()}, extra...)
 	r, err := sc.Run(ctx, o.s.rdb, keys, args...).Int64()
 	if err != nil {

@@ -532,6 +532,22 @@ func testDeleteLease(e *env) {
 	if _, err := e.Store.Get(ctx, h.Name); !errors.Is(err, bulk.ErrNotFound) {
 		e.t.Fatalf("Put after Delete brought it back: %v", err)
 	}
+	// The name used again is a new operation: the old lease has no hold
+	// on it, and it is run afresh.
+	if err := e.Store.Create(ctx, h); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := l.Put(ctx, h, 0, bulk.Item{Data: []byte("x")}); !errors.Is(err, bulk.ErrLeaseLost) {
+		e.t.Fatalf("Put of the deleted operation's lease on its successor: %v, want ErrLeaseLost", err)
+	}
+	again := e.take(e.Peer)
+	if again.Name() != h.Name {
+		e.t.Fatalf("Take: %s", again.Name())
+	}
+	if it := e.items(e.Store, h.Name); len(it) != 0 {
+		e.t.Fatalf("Items of the new operation: %v", it)
+	}
+	e.noTake(e.Store)
 }
 
 // must fails t on err.
