@@ -533,7 +533,16 @@ func testDeleteLease(e *env) {
 		e.t.Fatalf("Put after Delete brought it back: %v", err)
 	}
 	// The name used again is a new operation: the old lease has no hold
-	// on it, and it is run afresh.
+	// on it (even one that did not write since the Delete), and it is run
+	// afresh.
+	h = e.create("alice")
+	l = e.take(e.Store)
+	if err := l.Put(ctx, h, 0, bulk.Item{Data: []byte("old")}); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.Peer.Delete(ctx, h.Name); err != nil {
+		e.t.Fatal(err)
+	}
 	if err := e.Store.Create(ctx, h); err != nil {
 		e.t.Fatal(err)
 	}
