@@ -43,7 +43,10 @@ type OperationsConfig struct {
 	// within it.
 	LeaseTime time.Duration
 	// Consumer names this process in the queue's consumer group; it must
-	// be unique per process (default random).
+	// be unique per process (default random). Redis keeps a consumer's
+	// name in the group after its process ends (it holds nothing once
+	// its entries were taken over): a stable name per replica keeps the
+	// group from growing with every restart.
 	Consumer string
 }
 
