@@ -19,13 +19,17 @@ type Memory struct {
 	ops   map[string]*memOp
 	queue []string      // names waiting for a runner, oldest first
 	ready chan struct{} // closed and replaced when queue grows
+	taken uint64        // counts Takes: each lease's own number
 }
 
 type memOp struct {
 	h      Header
 	items  map[int]Item
 	cancel bool
-	leased bool
+	// lease is the number of the lease that holds it (0: none), so that a
+	// lease released and taken again by another runner is lost to the
+	// first.
+	lease uint64
 }
 
 // NewMemory returns an empty Memory that keeps ended operations for
@@ -158,9 +162,10 @@ func (m *Memory) Take(ctx context.Context) (Lease, error) {
 		if len(m.queue) > 0 {
 			name := m.queue[0]
 			m.queue = m.queue[1:]
-			m.ops[name].leased = true
+			m.taken++
+			m.ops[name].lease = m.taken
 			m.mu.Unlock()
-			return &memLease{m: m, name: name}, nil
+			return &memLease{m: m, name: name, n: m.taken}, nil
 		}
 		ready := m.ready
 		m.mu.Unlock()
@@ -172,11 +177,12 @@ func (m *Memory) Take(ctx context.Context) (Lease, error) {
 	}
 }
 
-// memLease is a lease of Memory: it is lost only when its operation is
-// deleted.
+// memLease is a lease of Memory: it is lost when its operation is
+// deleted, finished or released.
 type memLease struct {
 	m    *Memory
 	name string
+	n    uint64
 }
 
 func (l *memLease) Name() string { return l.name }
@@ -184,7 +190,7 @@ func (l *memLease) Name() string { return l.name }
 // held returns the leased operation. l.m.mu is held.
 func (l *memLease) held() (*memOp, error) {
 	o, ok := l.m.ops[l.name]
-	if !ok || !o.leased {
+	if !ok || o.lease != l.n {
 		return nil, ErrLeaseLost
 	}
 	return o, nil
@@ -217,7 +223,7 @@ func (l *memLease) Finish(_ context.Context, h Header) error {
 		return err
 	}
 	o.h.Counts, o.h.Updated, o.h.Ended = h.Counts, h.Updated, h.Ended
-	o.leased = false
+	o.lease = 0
 	return nil
 }
 
@@ -228,7 +234,7 @@ func (l *memLease) Release(context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.leased = false
+	o.lease = 0
 	l.m.queue = append([]string{l.name}, l.m.queue...)
 	close(l.m.ready)
 	l.m.ready = make(chan struct{})
