@@ -217,12 +217,21 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		WriteTimeout:   cfg.share.writeTimeout,
 		DefaultTimeout: cfg.defaultTimeout,
 		Logger:         log,
+		// Bulk operations: kept for -operation-retention after they end,
+		// estimated at the governor's bulk share.
+		OperationRetention: cfg.share.opRetention,
+		Pacer:              gov,
+		BulkCallsPerMinute: gov.PerMinute(governor.Bulk),
 	}
 	fl.serviceConfig(&svcCfg)
 	svc, err := service.New(svcCfg)
 	if err != nil {
 		return err
 	}
+	// After the server's drain (deferred later, so run earlier): the
+	// bulk items in flight end, and their operations are released for
+	// another replica.
+	defer svc.Close()
 
 	var tlsCfg *tls.Config
 	if cfg.tlsCert != "" {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/contacts-facade/contacts-facade/internal/bulk"
 	"github.com/contacts-facade/contacts-facade/internal/readpath"
 	"github.com/contacts-facade/contacts-facade/internal/redisstore"
 	"github.com/contacts-facade/contacts-facade/internal/upstreamauth"
@@ -41,6 +42,8 @@ type sharingConfig struct {
 	cacheMaxBytes    int64
 	lockWait         time.Duration
 	writeTimeout     time.Duration
+	opRetention      time.Duration
+	opLease          time.Duration
 }
 
 func addSharingFlags(fs *flag.FlagSet, c *sharingConfig) {
@@ -66,6 +69,10 @@ func addSharingFlags(fs *flag.FlagSet, c *sharingConfig) {
 		"how long a write waits for its property's write lock before UNAVAILABLE WRITE_LOCK_TIMEOUT")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", service.DefaultWriteTimeout,
 		"the most the upstream part of a write (its fresh read and PUT, with retries) may take,\nwhatever the caller's deadline: the property's other writes wait for it")
+	fs.DurationVar(&c.opRetention, "operation-retention", bulk.DefaultRetention,
+		"how long a bulk operation is kept (GetOperation, RevertBulkEdit) after it ended")
+	fs.DurationVar(&c.opLease, "operation-lease", redisstore.DefaultLeaseTime,
+		"with -redis-url: how long a bulk operation whose replica stopped renewing its lease waits\nbefore another replica takes it over")
 }
 
 // finish reads the environment's Redis URL and checks the values.
@@ -96,6 +103,9 @@ func (c *sharingConfig) finish(set map[string]bool, lookupEnv func(string) (stri
 	if c.cacheTTL < 0 || c.cacheStale < 0 || c.cacheStaleErr < 0 || c.cacheMaxEntries <= 0 || c.cacheMaxBytes <= 0 || c.lockWait <= 0 || c.writeTimeout <= 0 {
 		return errors.New("the -read-cache-* durations must not be negative, their bounds, -write-lock-wait and -write-timeout must be positive")
 	}
+	if c.opRetention <= 0 || c.opLease <= 0 {
+		return errors.New("-operation-retention and -operation-lease must be positive")
+	}
 	if c.cacheTTL == 0 && (c.cacheStale > 0 || c.cacheStaleErr > 0) {
 		return errors.New("-read-cache-stale and -read-cache-stale-if-error need -read-cache-ttl")
 	}
@@ -105,8 +115,9 @@ func (c *sharingConfig) finish(set map[string]bool, lookupEnv func(string) (stri
 // fleet is the state this replica shares with the others of its account,
 // or nothing of it (store nil) without Redis.
 type fleet struct {
-	store  *redisstore.Store
-	budget *redisstore.FallbackBudget
+	store   *redisstore.Store
+	budget  *redisstore.FallbackBudget
+	opLease time.Duration
 }
 
 // openFleet connects to the account's Redis. It needs the machine
@@ -134,8 +145,9 @@ func openFleet(ctx context.Context, cfg sharingConfig, clientID, secret string, 
 	}
 	local := upstreamauth.NewLocalBudget(cfg.localBudget, nil)
 	return &fleet{
-		store:  store,
-		budget: redisstore.NewFallbackBudget(store.Budget(cfg.exchangesPerHour, time.Hour), local, log.With("component", "redis"), nil),
+		store:   store,
+		budget:  redisstore.NewFallbackBudget(store.Budget(cfg.exchangesPerHour, time.Hour), local, log.With("component", "redis"), nil),
+		opLease: cfg.opLease,
 	}, nil
 }
 
@@ -157,6 +169,7 @@ func (f *fleet) serviceConfig(cfg *service.Config) {
 		cfg.Locks = f.store.WriteLocks(0)
 		cfg.Requests = f.store.Requests(0, max(redisstore.DefaultPendingTTL, 2*(cfg.LockWait+cfg.WriteTimeout)))
 		cfg.Shares = f.store.Shares()
+		cfg.Operations = f.store.Operations(redisstore.OperationsConfig{Retention: cfg.OperationRetention, LeaseTime: f.opLease})
 	}
 }
 
