@@ -52,7 +52,8 @@ func TestParseConfig(t *testing.T) {
 			want := config{listen: "localhost:50051", authMode: upstreamauth.ModeAuto, logLevel: slog.LevelInfo, logFormat: "text",
 				defaultTimeout: 30 * time.Second, shutdownTimeout: 30 * time.Second, renewBefore: 5 * time.Minute, maxBodyBytes: 1 << 20,
 				maxConnAge: 5 * time.Minute, connTimeout: 10 * time.Second, maxConns: 10_000, emulator: true, emulatorByDefault: true,
-				share: sharingConfig{localBudget: 3, exchangesPerHour: 30, cacheMaxEntries: 10_000, cacheMaxBytes: 16 << 20, lockWait: 10 * time.Second, writeTimeout: 20 * time.Second},
+				share: sharingConfig{localBudget: 3, exchangesPerHour: 30, cacheMaxEntries: 10_000, cacheMaxBytes: 16 << 20, lockWait: 10 * time.Second, writeTimeout: 20 * time.Second,
+					opRetention: 7 * 24 * time.Hour, opLease: 30 * time.Second},
 				gov:   governorConfig{perMinute: 200, mode: "enforce"}}
 			if c != want {
 				return fmt.Errorf("got %+v, want %+v", c, want)
