@@ -54,7 +54,7 @@ func TestParseConfig(t *testing.T) {
 				maxConnAge: 5 * time.Minute, connTimeout: 10 * time.Second, maxConns: 10_000, emulator: true, emulatorByDefault: true,
 				share: sharingConfig{localBudget: 3, exchangesPerHour: 30, cacheMaxEntries: 10_000, cacheMaxBytes: 16 << 20, lockWait: 10 * time.Second, writeTimeout: 20 * time.Second,
 					opRetention: 7 * 24 * time.Hour, opLease: 30 * time.Second},
-				gov:   governorConfig{perMinute: 200, mode: "enforce"}}
+				gov: governorConfig{perMinute: 200, mode: "enforce"}}
 			if c != want {
 				return fmt.Errorf("got %+v, want %+v", c, want)
 			}
