@@ -395,7 +395,20 @@ func (s *Service) runOperation(ctx context.Context, l bulk.Lease) error {
 		wg.Go(func() {
 			defer func() { <-slots }()
 			prior := items[i]
-			rec := s.runItem(ctx, l, &h, p, i, prior, &mu)
+			var rec itemRecord
+			for attempt := 1; ; attempt++ {
+				rec = s.runItem(ctx, l, &h, p, i, &prior, &mu)
+				delay, again := retryItem(rec, attempt)
+				if !again || ctx.Err() != nil {
+					break
+				}
+				t := time.NewTimer(delay)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+				}
+			}
 			if ctx.Err() != nil {
 				return // shutting down or lost: a later run does the item again
 			}
@@ -433,6 +446,58 @@ func (s *Service) runOperation(ctx context.Context, l bulk.Lease) error {
 	return l.Finish(ctx, h)
 }
 
+// Retries of an item that failed for now.
+const (
+	maxItemAttempts = 3
+	itemRetryDelay  = time.Second
+)
+
+// retryItem reports whether an item that ended as rec is worth another
+// attempt, and after what delay: one that failed for now (the upstream or
+// the shared state unavailable, the upstream limit reached, the write
+// lock busy or lost), up to maxItemAttempts, after its RetryInfo or a
+// second per attempt. Firestore's BulkWriter retries the same way; a
+// failure a retry cannot change (a refusal, an etag that moved) is final.
+func retryItem(rec itemRecord, attempt int) (time.Duration, bool) {
+	if rec.Status == nil || attempt >= maxItemAttempts {
+		return 0, false
+	}
+	var sp spb.Status
+	if proto.Unmarshal(rec.Status, &sp) != nil {
+		return 0, false
+	}
+	st := status.FromProto(&sp)
+	switch st.Code() {
+	case codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded:
+	case codes.Aborted:
+		if reasonOfStatus(st) != contactsv1.ErrorReason_WRITE_LOCK_LOST.String() {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	if reasonOfStatus(st) == contactsv1.ErrorReason_CALLER_RATE_LIMITED.String() {
+		return 0, false
+	}
+	delay := time.Duration(attempt) * itemRetryDelay
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay().AsDuration() > 0 {
+			delay = ri.GetRetryDelay().AsDuration()
+		}
+	}
+	return delay, true
+}
+
+// reasonOfStatus is the reason of st's ErrorInfo.
+func reasonOfStatus(st *status.Status) string {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
+}
+
 // count adds an item's outcome to c.
 func count(c *bulk.Counts, o contactsv1.BulkItemOutcome) {
 	switch o {
@@ -455,7 +520,7 @@ func count(c *bulk.Counts, o contactsv1.BulkItemOutcome) {
 //
 // h is the operation's header, shared by the items in flight: mu guards
 // its counts, and orders the Puts.
-func (s *Service) runItem(ctx context.Context, l bulk.Lease, h *bulk.Header, p plan, i int, prior bulk.Item, mu *sync.Mutex) itemRecord {
+func (s *Service) runItem(ctx context.Context, l bulk.Lease, h *bulk.Header, p plan, i int, prior *bulk.Item, mu *sync.Mutex) itemRecord {
 	req, spec := p.item(i)
 	res := &contactsv1.BulkItemResult{Index: int32(i), PropertyId: spec.call.PropertyID}
 	var rec itemRecord
@@ -498,6 +563,7 @@ func (s *Service) runItem(ctx context.Context, l bulk.Lease, h *bulk.Header, p p
 		if err := l.Put(ctx, *h, i, bulk.Item{Data: intent}); err != nil {
 			return s.operationsDown(spec.call, err)
 		}
+		*prior = bulk.Item{Data: intent} // for a retry of the item
 		return nil
 	}
 	if s.pacer != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/contacts-facade/contacts-facade/internal/bulk"
 	"github.com/contacts-facade/contacts-facade/internal/governor"
 	"github.com/contacts-facade/contacts-facade/internal/safeedit"
+	"github.com/contacts-facade/contacts-facade/internal/upstream"
 )
 
 // memUpstream is an upstream in memory: every property it is asked about
@@ -33,11 +34,15 @@ import (
 type memUpstream struct {
 	hold    chan struct{}
 	started chan string
+	// fail answers the n-th PUT (from 1) with a 503, after applying it
+	// when applied is set.
+	fail func(n int) (fail, applied bool)
 
 	mu      sync.Mutex
 	props   map[string][]*contactsv1.Contact
-	puts    map[string]int
-	classes map[governor.Class]int
+	puts     map[string]int
+	attempts int
+	classes  map[governor.Class]int
 }
 
 func newMemUpstream() *memUpstream {
@@ -65,6 +70,17 @@ func (u *memUpstream) List(ctx context.Context, id string, _ bool) (*contactsv1.
 func (u *memUpstream) Replace(ctx context.Context, id string, cs []*contactsv1.Contact) (*contactsv1.ReplaceContactsResponse, error) {
 	u.mu.Lock()
 	u.classes[governor.ClassOf(ctx)]++
+	u.attempts++
+	if u.fail != nil {
+		if fail, applied := u.fail(u.attempts); fail {
+			if applied {
+				u.props[id] = cs
+				u.puts[id]++
+			}
+			u.mu.Unlock()
+			return nil, &upstream.APIError{Method: upstream.MethodPut, HTTPStatus: 503}
+		}
+	}
 	u.props[id] = cs
 	u.puts[id]++
 	u.mu.Unlock()
@@ -457,4 +473,42 @@ func TestItemRequestID(t *testing.T) {
 		t.Errorf("itemRequestID: %s", a)
 	}
 	_ = proto.Clone
+}
+
+// TestBulkItemRetries: an item whose PUT fails for now (a 503) is tried
+// again and succeeds; when the failed PUT had in fact been applied, the
+// retry finds its own write and sends nothing. A failure a retry cannot
+// change is not retried (TestBulkEditFailedRequests).
+func TestBulkItemRetries(t *testing.T) {
+	for _, applied := range []bool{false, true} {
+		t.Run(map[bool]string{false: "not applied", true: "applied"}[applied], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				up := newMemUpstream()
+				up.fail = func(n int) (bool, bool) { return n == 1, applied }
+				s := newForTest(t, up, nil)
+				defer s.Close()
+				before := safeedit.Etag(up.contacts("1"))
+				started, err := s.BulkEditProfile(t.Context(), setInvoices(bulkTargets(1)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				op := waitFor(t, &operations{s: s}, t.Context(), started.GetName())
+				res := new(contactsv1.BulkEditResponse)
+				if err := op.GetResponse().UnmarshalTo(res); err != nil {
+					t.Fatalf("operation %v: %v", op, err)
+				}
+				r := res.GetResults()[0]
+				if r.GetOutcome() != contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED || r.GetEtagBefore() != before ||
+					r.GetEtagAfter() != safeedit.Etag(up.contacts("1")) {
+					t.Errorf("result %v; etag before %s", r, before)
+				}
+				if up.putsOf("1") != 1 {
+					t.Errorf("%d PUTs applied, want 1", up.putsOf("1"))
+				}
+				if want := map[bool]int{false: 2, true: 1}[applied]; up.attempts != want {
+					t.Errorf("%d PUTs sent, want %d", up.attempts, want)
+				}
+			})
+		})
+	}
 }
