@@ -38,8 +38,8 @@ type memUpstream struct {
 	// when applied is set.
 	fail func(n int) (fail, applied bool)
 
-	mu      sync.Mutex
-	props   map[string][]*contactsv1.Contact
+	mu       sync.Mutex
+	props    map[string][]*contactsv1.Contact
 	puts     map[string]int
 	attempts int
 	classes  map[governor.Class]int
