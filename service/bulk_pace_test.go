@@ -33,7 +33,8 @@ type limitedUpstream struct {
 
 	mu       sync.Mutex
 	recent   []time.Time
-	calls    int
+	calls    int // of the job
+	others   int // of the interactive caller
 	tooMany  int
 	firstAt  time.Time
 	lastDone time.Time
@@ -58,10 +59,14 @@ func (l *limitedUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l.recent = append(l.recent, now)
-	if l.calls == 0 {
-		l.firstAt = now
+	if strings.Contains(r.URL.Path, "/properties/1000001/") {
+		l.others++ // not the job's
+	} else {
+		if l.calls == 0 {
+			l.firstAt = now
+		}
+		l.calls++
 	}
-	l.calls++
 	l.mu.Unlock()
 	l.next.ServeHTTP(w, r)
 	l.mu.Lock()
@@ -137,6 +142,36 @@ func TestBulkEditPace(t *testing.T) {
 			t.Fatal(err)
 		}
 		begin := time.Now()
+		// Meanwhile, a caller reads a property every 10 seconds, and writes
+		// one every 30: how long do they wait while the job saturates
+		// bulk's share?
+		interactive := make(chan time.Duration, 100)
+		stop := make(chan struct{})
+		var callers sync.WaitGroup
+		callers.Go(func() {
+			defer close(interactive)
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(10 * time.Second):
+				}
+				at := time.Now()
+				rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				_, err := svc.ListContacts(rctx, &contactsv1.ListContactsRequest{PropertyId: "1000001"})
+				if err == nil && n%3 == 2 {
+					c := reservations()
+					c.Profiles, c.Email = nil, "invoices"+strconv.Itoa(n)+"@example.com"
+					_, err = svc.SetProfileContacts(rctx, &contactsv1.SetProfileContactsRequest{PropertyId: "1000001",
+						Profile: contactsv1.ProfileType_PROFILE_TYPE_INVOICES, Contacts: []*contactsv1.Contact{c}})
+				}
+				cancel()
+				if err != nil {
+					t.Errorf("an interactive call while the job runs: %v", err)
+				}
+				interactive <- time.Since(at)
+			}
+		})
 		var op *longrunningpb.Operation
 		for !op.GetDone() {
 			if op, err = ops.WaitOperation(ctx, &longrunningpb.WaitOperationRequest{Name: started.GetName(), Timeout: durationpb.New(time.Minute)}); err != nil {
@@ -144,6 +179,15 @@ func TestBulkEditPace(t *testing.T) {
 			}
 		}
 		took := time.Since(begin)
+		close(stop)
+		callers.Wait()
+		var slowest time.Duration
+		calls := 0
+		for d := range interactive {
+			slowest = max(slowest, d)
+			calls++
+		}
+		t.Logf("%d interactive rounds (a ListContacts, every third also a SetProfileContacts) while the job ran: the slowest took %v; the upstream's latency is 40 ± 20 ms a call", calls, slowest)
 		md := new(contactsv1.BulkEditMetadata)
 		if err := op.GetMetadata().UnmarshalTo(md); err != nil {
 			t.Fatal(err)
@@ -152,18 +196,23 @@ func TestBulkEditPace(t *testing.T) {
 			t.Fatalf("%d changed, %d failed, want %d changed; first failure %v", md.GetChanged(), md.GetFailed(), properties, firstFailure(md))
 		}
 		limited.mu.Lock()
-		calls, tooMany, busy := limited.calls, limited.tooMany, limited.lastDone.Sub(limited.firstAt)
+		upCalls, tooMany, busy := limited.calls, limited.tooMany, limited.lastDone.Sub(limited.firstAt)
 		limited.mu.Unlock()
 		bulkRate := gov.PerMinute(governor.Bulk)
-		least := time.Duration(float64(calls) / bulkRate * float64(time.Minute))
+		least := time.Duration(float64(upCalls) / bulkRate * float64(time.Minute))
 		t.Logf("%d properties, %d upstream calls at %v/min (bulk share of %d/min): %v, the least %v: %.3f×; upstream busy %v; %d × 429; estimate at start %d calls, %v",
-			properties, calls, bulkRate, perMinute, took.Round(time.Second), least.Round(time.Second), float64(took)/float64(least),
+			properties, upCalls, bulkRate, perMinute, took.Round(time.Second), least.Round(time.Second), float64(took)/float64(least),
 			busy.Round(time.Second), tooMany, metadataOfStart(t, started).GetEstimate().GetUpstreamCalls(), metadataOfStart(t, started).GetEstimate().GetDuration().AsDuration())
+		// Three upstream calls at most, at 60 ms at most: no interactive
+		// call waited for the governor behind the job.
+		if slowest > 3*60*time.Millisecond {
+			t.Errorf("an interactive round took %v while the job ran: it waited behind bulk work", slowest)
+		}
 		if tooMany != 0 {
 			t.Errorf("the upstream answered 429 %d times", tooMany)
 		}
-		if calls != 2*properties {
-			t.Errorf("%d upstream calls, want a GET and a PUT per property (%d)", calls, 2*properties)
+		if upCalls != 2*properties {
+			t.Errorf("%d upstream calls of the job, want a GET and a PUT per property (%d)", upCalls, 2*properties)
 		}
 		if ratio := float64(took) / float64(least); ratio > 1.15 {
 			t.Errorf("the edit took %.3f× the least time at the bulk share, want ≤ 1.15×", ratio)
