@@ -147,8 +147,7 @@ func (s *Service) startBulk(ctx context.Context, rpc string, req proto.Message, 
 		begun, err := s.requests.Begin(ctx, strings.ToLower(requestID), fp)
 		switch {
 		case errors.Is(err, idempotency.ErrMismatch):
-			return nil, safeStatus(rowRequestIDReused, c, "", nil, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
-				Field: "request_id", Reason: contactsv1.ErrorReason_REQUEST_ID_REUSED.String(), Description: "this request_id was used for a different request"}}})
+			return nil, requestIDReused(c)
 		case err != nil:
 			return nil, waitFailed(c, err)
 		case begun.Done:

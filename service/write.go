@@ -124,8 +124,7 @@ func writeRPC[Resp proto.Message](ctx context.Context, s *Service, spec writeSpe
 	begun, err := s.requests.Begin(ctx, strings.ToLower(spec.requestID), fp)
 	switch {
 	case errors.Is(err, idempotency.ErrMismatch):
-		return zero, safeStatus(rowRequestIDReused, spec.call, "", nil, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
-			Field: "request_id", Reason: contactsv1.ErrorReason_REQUEST_ID_REUSED.String(), Description: "this request_id was used for a different request"}}})
+		return zero, requestIDReused(spec.call)
 	case err != nil:
 		return zero, waitFailed(spec.call, err)
 	case begun.Done:
@@ -305,6 +304,13 @@ func definite(err error) bool {
 		return false
 	}
 	return true
+}
+
+// requestIDReused is the status of a request_id remembered for another
+// request.
+func requestIDReused(c errmap.Call) error {
+	return safeStatus(rowRequestIDReused, c, "", nil, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
+		Field: "request_id", Reason: contactsv1.ErrorReason_REQUEST_ID_REUSED.String(), Description: "this request_id was used for a different request"}}})
 }
 
 // replay answers a remembered outcome.
