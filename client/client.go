@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -70,7 +71,12 @@ const userAgent = "contacts-facade-go-client"
 // per process and share it.
 type Client struct {
 	contactsv1.ContactsServiceClient
-	conn *grpc.ClientConn
+	// Operations is the client of the google.longrunning.Operations
+	// service of the bulk operations, on the same connection: GetOperation,
+	// ListOperations, CancelOperation, DeleteOperation. WaitOperation
+	// below waits for one to end.
+	Operations longrunningpb.OperationsClient
+	conn       *grpc.ClientConn
 }
 
 // Dial creates a client of the facade at target, in grpc.NewClient's syntax
@@ -91,7 +97,11 @@ func Dial(target string, opts ...grpc.DialOption) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{ContactsServiceClient: contactsv1.NewContactsServiceClient(conn), conn: conn}, nil
+	return &Client{
+		ContactsServiceClient: contactsv1.NewContactsServiceClient(conn),
+		Operations:            longrunningpb.NewOperationsClient(conn),
+		conn:                  conn,
+	}, nil
 }
 
 // Insecure is the DialOption of a plaintext connection, with no TLS: for a

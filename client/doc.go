@@ -39,6 +39,29 @@
 // NewRequestID, and on ABORTED (EtagMismatch) read again and redo the edit;
 // the example of EtagMismatch is that loop.
 //
+// Bulk operations (BulkEditProfile, ApplyContactsTemplate, RevertBulkEdit,
+// docs/bulk.md) return a google.longrunning.Operation at once; the
+// Client's Operations field is the client of the Operations service that
+// follows them. WaitOperation waits for one to end, reporting its
+// progress, and returns a BulkResult: the metadata, the per-item results,
+// the operation's own error (Err), and the failed items by their index in
+// the targets (FailedRequest, Failures), each with the status the single
+// call would have returned:
+//
+//	op, err := c.BulkEditProfile(ctx, req)
+//	if err != nil {
+//		return err // refused whole: no operation
+//	}
+//	res, err := c.WaitOperation(ctx, op.GetName(), func(md *contactsv1.BulkEditMetadata) {
+//		log.Printf("%d of %d left", md.GetRemaining(), md.GetTotal())
+//	})
+//	if err != nil {
+//		return err // the wait failed; the operation goes on
+//	}
+//	for i, st := range res.Failures() {
+//		log.Printf("targets[%d]: %v (OTA %s)", i, st.Err(), client.OTACode(st.Err()))
+//	}
+//
 // Calls should carry a deadline (context.WithTimeout); the server gives
 // calls without one its own default (30s unless configured).
 package client

@@ -101,8 +101,14 @@ func ExampleOTACode() {
 // loopback port. It returns the server's address and a func that stops
 // everything.
 func startFacade() (addr string, stop func()) {
+	return startFacadeWith(emulator.Options{})
+}
+
+// startFacadeWith is startFacade over an emulator with opts, e.g. extra
+// properties for a bulk operation.
+func startFacadeWith(opts emulator.Options) (addr string, stop func()) {
 	ctx := context.Background()
-	base, stopEmu, err := emulator.Start(ctx, "127.0.0.1:0", emulator.New(emulator.Options{}))
+	base, stopEmu, err := emulator.Start(ctx, "127.0.0.1:0", emulator.New(opts))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -136,6 +142,7 @@ func startFacade() (addr string, stop func()) {
 		if err := <-served; err != nil {
 			log.Print(err)
 		}
+		_ = svc.Close() // the runner of bulk operations
 		up.CloseIdleConnections()
 		_ = tokens.Close()
 		_ = stopEmu(sctx)
