@@ -75,6 +75,12 @@ func (m *Memory) Create(_ context.Context, h Header) error {
 	if _, ok := m.ops[h.Name]; ok {
 		return errExists
 	}
+	// Drop the operations past their retention that nobody looked at
+	// since, so that a process that keeps starting operations keeps only
+	// a retention's worth of them.
+	for name := range m.ops {
+		_, _ = m.op(name)
+	}
 	h.Request = slices.Clone(h.Request)
 	m.ops[h.Name] = &memOp{h: h, items: make(map[int]Item)}
 	m.queue = append(m.queue, h.Name)
