@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -335,4 +336,29 @@ func TestWaitOperationErrors(t *testing.T) {
 			t.Errorf("%d calls, want no call after the caller's deadline", len(f.calls))
 		}
 	})
+}
+
+// TestLargeOperationIsReceived: the operation of a 10,000-item job whose
+// every item failed, each with a status of about 700 bytes (what the
+// facade's NOT_FOUND carries), is over grpc-go's 4 MiB default, and Dial's
+// client takes it.
+func TestLargeOperationIsReceived(t *testing.T) {
+	md := &contactsv1.BulkEditMetadata{Total: 10000, Failed: 10000, FailedRequests: map[int32]*spb.Status{}}
+	for i := range int32(10000) {
+		md.FailedRequests[i] = &spb.Status{Code: int32(codes.NotFound), Message: strings.Repeat("x", 690)}
+	}
+	op := bulkOp(t, md, true)
+	op.Result = &longrunningpb.Operation_Error{Error: &spb.Status{Code: int32(codes.Aborted), Message: "every item failed"}}
+	if n := proto.Size(op); n <= 4<<20 || n > client.MaxRecvBytes {
+		t.Fatalf("the operation is %d bytes: the test needs one between 4 MiB and MaxRecvBytes", n)
+	}
+	f := &fakeOperations{script: []func() (*longrunningpb.Operation, error){func() (*longrunningpb.Operation, error) { return op, nil }}}
+	c := serveOperations(t, f)
+	r, err := c.WaitOperation(ctxT(t), "operations/test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Metadata.GetFailedRequests()) != 10000 {
+		t.Errorf("%d failed requests received", len(r.Metadata.GetFailedRequests()))
+	}
 }
