@@ -120,8 +120,18 @@ func (p *contactsdProcess) logText() string {
 // the test's context ends.
 func startContactsdProcess(t *testing.T, bin string) *contactsdProcess {
 	t.Helper()
+	return startContactsdWith(t, bin, nil, "-listen", "127.0.0.1:0", "-upstream", "emulator")
+}
+
+// startContactsdWith starts contactsd with args (which must include a
+// -listen on a free port) and, when env is not nil, that environment
+// instead of the test's, and waits for its serving line as
+// startContactsdProcess does.
+func startContactsdWith(t *testing.T, bin string, env []string, args ...string) *contactsdProcess {
+	t.Helper()
 	p := &contactsdProcess{drained: make(chan struct{})}
-	p.cmd = exec.CommandContext(t.Context(), bin, "-listen", "127.0.0.1:0", "-upstream", "emulator")
+	p.cmd = exec.CommandContext(t.Context(), bin, args...)
+	p.cmd.Env = env
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

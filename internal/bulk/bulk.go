@@ -110,6 +110,13 @@ type Store interface {
 	Take(ctx context.Context) (Lease, error)
 }
 
+// LeaseTimer is a Store whose leases lapse when they go unrenewed for
+// LeaseTime: a Runner that is not told how often to renew renews well
+// within it.
+type LeaseTimer interface {
+	LeaseTime() time.Duration
+}
+
 // Lease is a runner's hold on one operation. Its writes fail with
 // ErrLeaseLost once another runner took the operation over.
 type Lease interface {

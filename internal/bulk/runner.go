@@ -13,8 +13,8 @@ import (
 const (
 	// DefaultWorkers is how many operations one replica runs at once.
 	DefaultWorkers = 4
-	// DefaultRenewEvery is how often a runner renews its lease: well
-	// within any Store's lease time.
+	// DefaultRenewEvery is how often a runner renews its lease, or a
+	// third of the Store's lease time when that is shorter (LeaseTimer).
 	DefaultRenewEvery = 5 * time.Second
 	// releaseTimeout bounds the Release of a lease on shutdown.
 	releaseTimeout = 2 * time.Second
@@ -31,7 +31,7 @@ type Runner struct {
 	Store      Store
 	Run        RunFunc
 	Workers    int           // default DefaultWorkers
-	RenewEvery time.Duration // default DefaultRenewEvery
+	RenewEvery time.Duration // default DefaultRenewEvery, or a third of the Store's LeaseTime if shorter
 	Logger     *slog.Logger  // default: discard
 }
 
@@ -84,7 +84,7 @@ func (r *Runner) run(ctx context.Context, l Lease, log *slog.Logger) {
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		t := time.NewTicker(cmp.Or(r.RenewEvery, DefaultRenewEvery))
+		t := time.NewTicker(r.renewEvery())
 		defer t.Stop()
 		for {
 			select {
@@ -119,4 +119,20 @@ func (r *Runner) run(ctx context.Context, l Lease, log *slog.Logger) {
 			log.Warn("bulk: lease not released", slog.String("operation", l.Name()), slog.String("error", err.Error()))
 		}
 	}
+}
+
+// renewEvery is how often a lease is renewed: RenewEvery when set, else
+// DefaultRenewEvery, or a third of the Store's lease time when that is
+// shorter. A lease renewed less often than its lease time lapses while
+// its operation runs, and another runner (on this replica too) runs the
+// operation at the same time.
+func (r *Runner) renewEvery() time.Duration {
+	if r.RenewEvery > 0 {
+		return r.RenewEvery
+	}
+	every := DefaultRenewEvery
+	if lt, ok := r.Store.(LeaseTimer); ok && lt.LeaseTime() > 0 {
+		every = min(every, max(lt.LeaseTime()/3, time.Millisecond))
+	}
+	return every
 }

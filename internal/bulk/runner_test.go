@@ -140,6 +140,36 @@ func TestRunnerRenewsWhileRunning(t *testing.T) {
 	})
 }
 
+// leaseTimed is a counting Store with a lease time (bulk.LeaseTimer).
+type leaseTimed struct {
+	*counting
+	lease time.Duration
+}
+
+func (l leaseTimed) LeaseTime() time.Duration { return l.lease }
+
+// A Store's lease time shorter than DefaultRenewEvery sets the pace of the
+// renewals: a lease renewed every 5 s with a 3 s lease time lapses while
+// its operation runs, and another runner takes it over from a live one.
+func TestRunnerRenewsWithinTheStoresLeaseTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &counting{Store: bulk.NewMemory(0, nil)}
+		create(t, c, 1)
+		ran := make(chan struct{})
+		stop := serve(t, &bulk.Runner{Store: leaseTimed{counting: c, lease: 3 * time.Second}, Run: func(ctx context.Context, l bulk.Lease) error {
+			defer close(ran)
+			time.Sleep(9500 * time.Millisecond)
+			return finish(ctx, l)
+		}})
+		defer stop()
+		<-ran
+		synctest.Wait()
+		if renews, releases := c.counts(); renews != 9 || releases != 0 {
+			t.Fatalf("renews %d, releases %d; want 9 (every second, a third of the lease time) and 0", renews, releases)
+		}
+	})
+}
+
 func TestRunnerStopsRunOnLostLease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &counting{Store: bulk.NewMemory(0, nil), renewErr: bulk.ErrLeaseLost}

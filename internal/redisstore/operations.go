@@ -77,7 +77,10 @@ type Operations struct {
 	consumer  string
 }
 
-var _ bulk.Store = (*Operations)(nil)
+var (
+	_ bulk.Store      = (*Operations)(nil)
+	_ bulk.LeaseTimer = (*Operations)(nil)
+)
 
 // errOpExists: Create was given a name in use.
 var errOpExists = errors.New("redisstore: an operation with that name exists")
@@ -91,6 +94,9 @@ func (s *Store) Operations(cfg OperationsConfig) *Operations {
 		consumer:  cmp.Or(cfg.Consumer, "runner-"+randomToken()),
 	}
 }
+
+// LeaseTime implements bulk.LeaseTimer: runners renew well within it.
+func (o *Operations) LeaseTime() time.Duration { return o.leaseTime }
 
 func (o *Operations) queueKey() string             { return o.s.key("bulk", "queue") }
 func (o *Operations) headerKey(name string) string { return o.s.key("bulk", "op", name) }
