@@ -47,6 +47,13 @@ func (r *Runner) Serve(ctx context.Context) error {
 	slots := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// The operations this runner runs: a Store may hand one out again
+	// when its lease lapsed (a renewal late by more than the lease time),
+	// to this very runner. The run in progress then goes on, and the
+	// second lease is dropped: two runs of one operation would each count
+	// the items the other wrote as unchanged.
+	var mu sync.Mutex
+	running := make(map[string]bool)
 	for {
 		select {
 		case slots <- struct{}{}:
@@ -69,8 +76,21 @@ func (r *Runner) Serve(ctx context.Context) error {
 			}
 			continue
 		}
+		mu.Lock()
+		dup := running[l.Name()]
+		running[l.Name()] = true
+		mu.Unlock()
+		if dup {
+			<-slots
+			continue
+		}
 		wg.Go(func() {
-			defer func() { <-slots }()
+			defer func() {
+				mu.Lock()
+				delete(running, l.Name())
+				mu.Unlock()
+				<-slots
+			}()
 			r.run(ctx, l, log)
 		})
 	}

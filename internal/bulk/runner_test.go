@@ -245,3 +245,62 @@ func TestRunnerReleasesAfterRunError(t *testing.T) {
 		}
 	})
 }
+
+// again is a Store that hands the first operation it gives out a second
+// time, as a Store whose lease lapsed would, to the same runner.
+type again struct {
+	bulk.Store
+	mu    sync.Mutex
+	first bulk.Lease
+	twice bool
+}
+
+func (a *again) Take(ctx context.Context) (bulk.Lease, error) {
+	a.mu.Lock()
+	if a.first != nil && !a.twice {
+		a.twice = true
+		l := a.first
+		a.mu.Unlock()
+		return l, nil
+	}
+	a.mu.Unlock()
+	l, err := a.Store.Take(ctx)
+	if err == nil {
+		a.mu.Lock()
+		if a.first == nil {
+			a.first = l
+		}
+		a.mu.Unlock()
+	}
+	return l, err
+}
+
+// TestRunnerRunsAnOperationOnce: an operation handed out again while this
+// runner runs it is not run a second time alongside.
+func TestRunnerRunsAnOperationOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := bulk.NewMemory(0, nil)
+		create(t, m, 1)
+		store := &again{Store: m}
+		var mu sync.Mutex
+		runs, active, most := 0, 0, 0
+		stop := serve(t, &bulk.Runner{Store: store, Workers: 4, Run: func(ctx context.Context, l bulk.Lease) error {
+			mu.Lock()
+			runs++
+			active++
+			most = max(most, active)
+			mu.Unlock()
+			time.Sleep(time.Minute)
+			mu.Lock()
+			active--
+			mu.Unlock()
+			return finish(ctx, l)
+		}})
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		stop()
+		if runs != 1 || most != 1 {
+			t.Errorf("the operation ran %d times, %d at once; want once", runs, most)
+		}
+	})
+}
