@@ -140,33 +140,19 @@ func (s *Service) startBulk(ctx context.Context, rpc string, req proto.Message, 
 		return nil, refusal
 	}
 	if requestID != "" {
-		fp, err := fingerprint(req, call.Caller().Name)
-		if err != nil {
-			return nil, errmap.Internal(c).Err()
-		}
-		begun, err := s.requests.Begin(ctx, strings.ToLower(requestID), fp)
+		begun, berr := s.beginBulk(ctx, c, req, call.Caller().Name, requestID)
 		switch {
-		case errors.Is(err, idempotency.ErrMismatch):
-			return nil, requestIDReused(c)
-		case err != nil:
-			return nil, waitFailed(c, err)
+		case berr != nil:
+			return nil, berr
 		case begun.Done:
-			// The operation the first call started, as it stands now.
-			first, err := replay[*longrunningpb.Operation](c, begun.Outcome)
-			if err != nil {
-				return nil, err
-			}
-			if h, err := s.ops.Get(ctx, first.GetName()); err == nil {
-				return s.operationOf(ctx, h, nil)
-			}
-			return first, nil
+			return s.replayBulk(ctx, c, begun.Outcome)
 		}
 		// Only a started operation is remembered: a start refused before
-		// it stored nothing, and runs again.
+		// it stored nothing, and runs again. (err and op are the results.)
 		defer func() {
 			var o idempotency.Outcome
 			remember := false
-			if err == nil {
+			if err == nil && op != nil {
 				var merr error
 				o.Response, merr = proto.Marshal(op)
 				remember = merr == nil
@@ -192,6 +178,36 @@ func (s *Service) startBulk(ctx context.Context, rpc string, req proto.Message, 
 	}
 	s.startRunner()
 	return s.operationOf(ctx, h, nil)
+}
+
+// beginBulk claims the request_id of a bulk start (AIP-155), or finds the
+// operation it started.
+func (s *Service) beginBulk(ctx context.Context, c errmap.Call, req proto.Message, caller, requestID string) (idempotency.Result, error) {
+	fp, err := fingerprint(req, caller)
+	if err != nil {
+		return idempotency.Result{}, errmap.Internal(c).Err()
+	}
+	begun, err := s.requests.Begin(ctx, strings.ToLower(requestID), fp)
+	switch {
+	case errors.Is(err, idempotency.ErrMismatch):
+		return begun, requestIDReused(c)
+	case err != nil:
+		return begun, waitFailed(c, err)
+	}
+	return begun, nil
+}
+
+// replayBulk answers a retried start with the operation the first call
+// started, as it stands now.
+func (s *Service) replayBulk(ctx context.Context, c errmap.Call, o idempotency.Outcome) (*longrunningpb.Operation, error) {
+	first, err := replay[*longrunningpb.Operation](c, o)
+	if err != nil {
+		return nil, err
+	}
+	if h, err := s.ops.Get(ctx, first.GetName()); err == nil {
+		return s.operationOf(ctx, h, nil)
+	}
+	return first, nil
 }
 
 // startRunner starts the runner of the operations the first time one is

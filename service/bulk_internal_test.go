@@ -512,3 +512,34 @@ func TestBulkItemRetries(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedStartIsNotRemembered: a start refused after its request_id
+// was claimed (a revert of an operation still running) is not remembered:
+// the same request, retried once the operation ended, starts the revert.
+func TestRefusedStartIsNotRemembered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := newMemUpstream()
+		up.hold, up.started = make(chan struct{}), make(chan string, 20)
+		s := newForTest(t, up, nil)
+		defer s.Close()
+		started, err := s.BulkEditProfile(t.Context(), setInvoices(bulkTargets(1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-up.started
+		revert := &contactsv1.RevertBulkEditRequest{Name: started.GetName(), RequestId: "0b6f7c1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e"}
+		if _, err := s.RevertBulkEdit(t.Context(), revert); reasonOf(err) != "OPERATION_RUNNING" {
+			t.Fatalf("revert of a running operation: %v", err)
+		}
+		close(up.hold)
+		waitFor(t, &operations{s: s}, t.Context(), started.GetName())
+		rev, err := s.RevertBulkEdit(t.Context(), revert)
+		if err != nil || !strings.HasPrefix(rev.GetName(), "operations/") || rev.GetName() == started.GetName() {
+			t.Fatalf("the retried revert: %v, %v", rev, err)
+		}
+		again, err := s.RevertBulkEdit(t.Context(), revert)
+		if err != nil || again.GetName() != rev.GetName() {
+			t.Errorf("a retry of the started revert: %v, %v; want %s", again.GetName(), err, rev.GetName())
+		}
+	})
+}
