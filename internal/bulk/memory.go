@@ -9,8 +9,14 @@ import (
 	"time"
 )
 
+// MaxEndedOperations bounds the ended operations Memory keeps: past it, a
+// new operation makes room by dropping the one that ended first, even
+// within its retention.
+const MaxEndedOperations = 1000
+
 // Memory is the in-process Store: operations live as long as the process.
-// Ended operations are dropped after the retention, when next looked at.
+// Ended operations are dropped after the retention, when next looked at,
+// and the oldest of them past MaxEndedOperations.
 type Memory struct {
 	retention time.Duration
 	now       func() time.Time
@@ -80,6 +86,20 @@ func (m *Memory) Create(_ context.Context, h Header) error {
 	// a retention's worth of them.
 	for name := range m.ops {
 		_, _ = m.op(name)
+	}
+	// And past MaxEndedOperations ended ones, the oldest: the process's
+	// memory is the bound, not the retention.
+	var ended []*memOp
+	for _, o := range m.ops {
+		if o.h.Done() {
+			ended = append(ended, o)
+		}
+	}
+	if extra := len(ended) - MaxEndedOperations + 1; extra > 0 {
+		slices.SortFunc(ended, func(a, b *memOp) int { return a.h.Ended.Compare(b.h.Ended) })
+		for _, o := range ended[:extra] {
+			delete(m.ops, o.h.Name)
+		}
 	}
 	h.Request = slices.Clone(h.Request)
 	m.ops[h.Name] = &memOp{h: h, items: make(map[int]Item)}
