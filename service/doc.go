@@ -7,8 +7,9 @@
 //		Policy:   service.AllowAll(), // required: who may do what
 //		Audit:    service.NoAudit(),  // required: where writes are recorded
 //	})
+//	defer svc.Close() // stops the runner of bulk operations
 //	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(svc.UnaryInterceptors()...))
-//	svc.Register(srv)
+//	svc.Register(srv) // ContactsService and google.longrunning.Operations
 //
 // Every dependency is a field of Config. New refuses a Config without an
 // access policy or an audit trail: allowing every caller, or keeping no
@@ -21,6 +22,14 @@
 // a translated upstream refusal has, and never reaches the upstream.
 // Writes are read-modify-writes under the property's write lock (write.go),
 // idempotent by AIP-155 request_id, checked against an optional etag.
+//
+// Bulk operations (bulk.go) are long-running operations over many
+// properties: each item is the single call it stands for, run through the
+// same write path at the upstream governor's bulk class, with its intent
+// recorded first so that an operation resumed elsewhere writes no property
+// twice. Config.Operations keeps them (in process by default; the fleet's
+// Redis in contactsd), and the google.longrunning.Operations service that
+// Register also registers follows them (operations.go).
 //
 // # Errors
 //
