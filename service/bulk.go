@@ -57,18 +57,17 @@ const (
 // over the operations of one that died.
 type OperationStore = bulk.Store
 
-// itemRecord is what is kept of one item (sealed by a shared Store: it
-// holds contacts). Before its write is sent it holds the intent: the
-// etags before and after and the contacts before. Once the item ended
-// it holds the result, and the status when it failed.
+// itemRecord is what is kept of one item. Before its write is sent it
+// holds the intent: the etags before and after (the contacts before go
+// with it as the item's Undo, a contactsv1.ListContactsResponse, for a
+// revert). Once the item ended it holds the result, and the status when
+// it failed. A shared Store seals both.
 type itemRecord struct {
-	Result   []byte `json:"result,omitempty"`   // contactsv1.BulkItemResult
-	Status   []byte `json:"status,omitempty"`   // google.rpc.Status of a failed item
-	Previous []byte `json:"previous,omitempty"` // contactsv1.ListContactsResponse: the contacts before a write, for a revert
+	Result []byte `json:"result,omitempty"` // contactsv1.BulkItemResult
+	Status []byte `json:"status,omitempty"` // google.rpc.Status of a failed item
 	// The intent of a write about to be sent.
 	EtagBefore string `json:"etag_before,omitempty"`
 	EtagAfter  string `json:"etag_after,omitempty"`
-	UpstreamID string `json:"upstream_id,omitempty"`
 }
 
 // plan is what an operation's items are: the indexes of its items, in
@@ -277,18 +276,23 @@ func (s *Service) revertPlan(ctx context.Context, h bulk.Header, req *contactsv1
 	if err != nil {
 		return plan{}, err
 	}
+	befores, err := s.ops.Undo(ctx, req.GetName())
+	if err != nil {
+		return plan{}, err
+	}
 	type undo struct {
 		property, etag string
 		contacts       []*contactsv1.Contact
 	}
 	undos := make(map[int]undo)
 	for i, it := range items {
-		rec, res, ok := decodeItem(it)
-		if !ok || !it.Final || res.GetOutcome() != contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED {
+		_, res, ok := decodeItem(it)
+		b, kept := befores[i]
+		if !ok || !kept || !it.Final || res.GetOutcome() != contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED {
 			continue
 		}
 		var prev contactsv1.ListContactsResponse
-		if err := proto.Unmarshal(rec.Previous, &prev); err != nil {
+		if err := proto.Unmarshal(b, &prev); err != nil {
 			continue
 		}
 		undos[i] = undo{property: res.GetPropertyId(), etag: res.GetEtagAfter(), contacts: prev.GetContacts()}
@@ -569,13 +573,15 @@ func (s *Service) runItem(ctx context.Context, l bulk.Lease, h *bulk.Header, p p
 		if err != nil {
 			return errmap.Internal(spec.call).Err()
 		}
-		intent, err := json.Marshal(itemRecord{Previous: prev, EtagBefore: w.etag, EtagAfter: safeedit.Etag(w.after)})
+		intent, err := json.Marshal(itemRecord{EtagBefore: w.etag, EtagAfter: safeedit.Etag(w.after)})
 		if err != nil {
 			return errmap.Internal(spec.call).Err()
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if err := l.Put(ctx, *h, i, bulk.Item{Data: intent}); err != nil {
+		// The contacts before, kept apart: read only by a revert. Never
+		// nil, so that a property that had none is undone too.
+		if err := l.Put(ctx, *h, i, bulk.Item{Data: intent, Undo: append([]byte{}, prev...)}); err != nil {
 			return s.operationsDown(spec.call, err)
 		}
 		*prior = bulk.Item{Data: intent} // for a retry of the item
@@ -603,22 +609,15 @@ func (s *Service) runItem(ctx context.Context, l bulk.Lease, h *bulk.Header, p p
 	before, after := safeedit.Etag(w.previous), safeedit.Etag(w.after)
 	res.EtagBefore, res.EtagAfter, res.UpstreamRequestId = before, after, w.upstreamID
 	res.Outcome = contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_UNCHANGED
-	previous := w.previous
 	switch {
 	case sent || (p.validateOnly && before != after):
 		res.Outcome = contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED
 	case earlier.EtagAfter != "" && earlier.EtagAfter == before:
 		// The earlier run's write reached the property before its runner
 		// stopped: that write is this item's outcome.
+		// Its contacts before are the Undo recorded with the intent.
 		res.Outcome = contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED
 		res.EtagBefore = earlier.EtagBefore
-		var prev contactsv1.ListContactsResponse
-		if proto.Unmarshal(earlier.Previous, &prev) == nil {
-			previous = prev.GetContacts()
-		}
-	}
-	if res.Outcome == contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED && !p.validateOnly {
-		rec.Previous, _ = proto.Marshal(&contactsv1.ListContactsResponse{Contacts: previous})
 	}
 	rec.Result, _ = proto.Marshal(res)
 	resp = res

@@ -86,6 +86,11 @@ type Item struct {
 	// recorded before its write was sent.
 	Final bool
 	Data  []byte
+	// Undo, when not nil, is what undoing the item needs (the contacts
+	// before its write): kept apart from Data, read only by Undo, so that
+	// following an operation does not read it. A Put with a nil Undo
+	// leaves the item's Undo as it is.
+	Undo []byte
 }
 
 // Store keeps operations. Implementations are safe for concurrent use.
@@ -97,8 +102,10 @@ type Store interface {
 	Get(ctx context.Context, name string) (Header, error)
 	// List returns the operations of owner, newest first.
 	List(ctx context.Context, owner string) ([]Header, error)
-	// Items returns the items recorded, by index.
+	// Items returns the items recorded, by index, without their Undo.
 	Items(ctx context.Context, name string) (map[int]Item, error)
+	// Undo returns the Undo of the items that have one, by index.
+	Undo(ctx context.Context, name string) (map[int][]byte, error)
 	// Cancel asks the operation's runner to start no new item.
 	// ErrNotFound when there is no such operation.
 	Cancel(ctx context.Context, name string) error
@@ -125,8 +132,9 @@ type Lease interface {
 	// Renew keeps the lease; it must be called more often than the
 	// Store's lease time.
 	Renew(ctx context.Context) error
-	// Put records item index (its intent or its outcome) and the header
-	// as it now stands (h.Counts, h.Updated), as one change.
+	// Put records item index (its intent or its outcome, and its Undo
+	// when not nil) and the header as it now stands (h.Counts,
+	// h.Updated), as one change.
 	Put(ctx context.Context, h Header, index int, it Item) error
 	// Finish stores h, which has Ended set, and ends the lease: the
 	// operation is then kept for the Store's retention.

@@ -31,6 +31,7 @@ type Memory struct {
 type memOp struct {
 	h      Header
 	items  map[int]Item
+	undo   map[int][]byte
 	cancel bool
 	// lease is the number of the lease that holds it (0: none), so that a
 	// lease released and taken again by another runner is lost to the
@@ -102,7 +103,7 @@ func (m *Memory) Create(_ context.Context, h Header) error {
 		}
 	}
 	h.Request = slices.Clone(h.Request)
-	m.ops[h.Name] = &memOp{h: h, items: make(map[int]Item)}
+	m.ops[h.Name] = &memOp{h: h, items: make(map[int]Item), undo: make(map[int][]byte)}
 	m.queue = append(m.queue, h.Name)
 	close(m.ready)
 	m.ready = make(chan struct{})
@@ -153,6 +154,21 @@ func (m *Memory) Items(_ context.Context, name string) (map[int]Item, error) {
 	out := make(map[int]Item, len(o.items))
 	for i, it := range o.items {
 		out[i] = Item{Final: it.Final, Data: slices.Clone(it.Data)}
+	}
+	return out, nil
+}
+
+// Undo implements Store.
+func (m *Memory) Undo(_ context.Context, name string) (map[int][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, err := m.op(name)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int][]byte, len(o.undo))
+	for i, u := range o.undo {
+		out[i] = slices.Clone(u)
 	}
 	return out, nil
 }
@@ -238,6 +254,9 @@ func (l *memLease) Put(_ context.Context, h Header, index int, it Item) error {
 	}
 	o.h.Counts, o.h.Updated = h.Counts, h.Updated
 	o.items[index] = Item{Final: it.Final, Data: slices.Clone(it.Data)}
+	if it.Undo != nil {
+		o.undo[index] = slices.Clone(it.Undo)
+	}
 	return nil
 }
 

@@ -63,7 +63,9 @@ type OperationsConfig struct {
 //
 // Keys (under the account's prefix): bulk:queue (the stream), and per
 // operation bulk:op:{name} (the header, sealed JSON), bulk:op:{name}:items
-// (index → sealed item), bulk:op:{name}:cancel, and while it is queued or
+// (index → sealed item), bulk:op:{name}:undo (index → sealed Undo: read
+// only by Undo, so that following an operation does not read what a
+// revert needs), bulk:op:{name}:cancel, and while it is queued or
 // runs bulk:op:{name}:entry (the id of its queue entry, which fences its
 // leases: a lease of an entry that is no longer the operation's, because
 // the operation was deleted or released, is lost); per owner
@@ -101,6 +103,7 @@ func (o *Operations) LeaseTime() time.Duration { return o.leaseTime }
 func (o *Operations) queueKey() string             { return o.s.key("bulk", "queue") }
 func (o *Operations) headerKey(name string) string { return o.s.key("bulk", "op", name) }
 func (o *Operations) itemsKey(name string) string  { return o.headerKey(name) + ":items" }
+func (o *Operations) undoKey(name string) string   { return o.headerKey(name) + ":undo" }
 func (o *Operations) cancelKey(name string) string { return o.headerKey(name) + ":cancel" }
 func (o *Operations) entryKey(name string) string  { return o.headerKey(name) + ":entry" }
 
@@ -116,6 +119,11 @@ func (o *Operations) ownerKey(owner string) string {
 // sealed item moved to another index or operation does not open.
 func (o *Operations) itemName(name string, index string) string {
 	return o.itemsKey(name) + ":" + index
+}
+
+// undoName is what an item's sealed Undo is bound to.
+func (o *Operations) undoName(name string, index string) string {
+	return o.undoKey(name) + ":" + index
 }
 
 // sealedItem is an Item as stored (sealed).
@@ -292,6 +300,35 @@ func (o *Operations) Items(ctx context.Context, name string) (map[int]bulk.Item,
 	return out, nil
 }
 
+// Undo implements bulk.Store.
+func (o *Operations) Undo(ctx context.Context, name string) (map[int][]byte, error) {
+	var exists *redis.IntCmd
+	var all *redis.MapStringStringCmd
+	if _, err := o.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		exists = p.Exists(ctx, o.headerKey(name))
+		all = p.HGetAll(ctx, o.undoKey(name))
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if exists.Val() == 0 {
+		return nil, bulk.ErrNotFound
+	}
+	out := make(map[int][]byte, len(all.Val()))
+	for field, raw := range all.Val() {
+		i, err := strconv.Atoi(field)
+		if err != nil {
+			continue
+		}
+		plain, err := o.s.seal.open(o.undoName(name, field), []byte(raw))
+		if err != nil {
+			continue // sealed under another secret: as if not recorded
+		}
+		out[i] = plain
+	}
+	return out, nil
+}
+
 // cancelScript sets the cancel flag of an operation that exists, to
 // expire with it. KEYS: header, cancel flag.
 var cancelScript = redis.NewScript(`
@@ -318,12 +355,12 @@ func (o *Operations) Cancel(ctx context.Context, name string) error {
 }
 
 // deleteScript forgets an operation and drops its queue entry, whether
-// queued or leased. KEYS: header, items, cancel, entry, queue. ARGV:
-// group. Returns 0 when there was no operation.
+// queued or leased. KEYS: header, items, cancel, entry, queue, undo.
+// ARGV: group. Returns 0 when there was no operation.
 var deleteScript = redis.NewScript(`
 local found = redis.call('EXISTS', KEYS[1])
 local id = redis.call('GET', KEYS[4])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6])
 if id then
   redis.pcall('XACK', KEYS[5], ARGV[1], id)
   redis.call('XDEL', KEYS[5], id)
@@ -335,7 +372,7 @@ return found
 // clean: it finds the header gone.
 func (o *Operations) Delete(ctx context.Context, name string) error {
 	n, err := deleteScript.Run(ctx, o.s.rdb,
-		[]string{o.headerKey(name), o.itemsKey(name), o.cancelKey(name), o.entryKey(name), o.queueKey()},
+		[]string{o.headerKey(name), o.itemsKey(name), o.cancelKey(name), o.entryKey(name), o.queueKey(), o.undoKey(name)},
 		opsGroup).Int64()
 	if err != nil {
 		return err
@@ -487,24 +524,26 @@ end
 `
 
 // Every lease script takes KEYS: queue, header, items, cancel flag,
-// owner index, entry; ARGV: group, consumer, entry id, retention ms, then its
-// own.
+// owner index, entry, undo; ARGV: group, consumer, entry id, retention
+// ms, then its own.
 
 // renewOpScript resets the entry's idle time (XCLAIM by its own consumer,
 // JUSTID so the delivery count stays) and keeps the operation's keys
 // for another retention.
 var renewOpScript = redis.NewScript(fence + `
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
-for i = 2, 6 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+for i = 2, 7 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
 return 1
 `)
 
-// putScript records one item (ARGV[6] at index ARGV[5]) and the header
-// (ARGV[7]), and keeps the operation's keys for another retention.
+// putScript records one item (ARGV[6] at index ARGV[5]), its Undo
+// (ARGV[8], unless empty) and the header (ARGV[7]), and keeps the
+// operation's keys for another retention.
 var putScript = redis.NewScript(fence + `
 redis.call('SET', KEYS[2], ARGV[7], 'PX', ARGV[4])
 redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
-for i = 3, 6 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[7], ARGV[5], ARGV[8]) end
+for i = 3, 7 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
 return 1
 `)
 
@@ -513,6 +552,7 @@ return 1
 var finishScript = redis.NewScript(fence + `
 redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4])
 for i = 3, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+redis.call('PEXPIRE', KEYS[7], ARGV[4])
 redis.call('DEL', KEYS[6])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
@@ -548,7 +588,7 @@ func (l *opLease) Name() string { return l.h.Name }
 func (l *opLease) run(ctx context.Context, sc *redis.Script, extra ...any) error {
 	o := l.o
 	n := l.h.Name
-	keys := []string{o.queueKey(), o.headerKey(n), o.itemsKey(n), o.cancelKey(n), o.ownerKey(l.h.Owner), o.entryKey(n)}
+	keys := []string{o.queueKey(), o.headerKey(n), o.itemsKey(n), o.cancelKey(n), o.ownerKey(l.h.Owner), o.entryKey(n), o.undoKey(n)}
 	args := append([]any{opsGroup, o.consumer, l.id, o.retention.Milliseconds()}, extra...)
 	r, err := sc.Run(ctx, o.s.rdb, keys, args...).Int64()
 	if err != nil {
@@ -576,7 +616,11 @@ func (l *opLease) Put(ctx context.Context, h bulk.Header, index int, it bulk.Ite
 	if err != nil {
 		return err
 	}
-	if err := l.run(ctx, putScript, field, l.o.s.seal.seal(l.o.itemName(l.h.Name, field), plain), sealed); err != nil {
+	var undo []byte // empty: left as it is
+	if it.Undo != nil {
+		undo = l.o.s.seal.seal(l.o.undoName(l.h.Name, field), it.Undo)
+	}
+	if err := l.run(ctx, putScript, field, l.o.s.seal.seal(l.o.itemName(l.h.Name, field), plain), sealed, undo); err != nil {
 		return err
 	}
 	l.h = next

@@ -178,7 +178,7 @@ func TestOperationsSealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Put(ctx, h, 0, bulk.Item{Data: []byte("intent " + marker)}); err != nil {
+	if err := l.Put(ctx, h, 0, bulk.Item{Data: []byte("intent " + marker), Undo: []byte("undo " + marker)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Put(ctx, h, 1, bulk.Item{Final: true, Data: []byte("outcome " + marker)}); err != nil {
@@ -214,6 +214,9 @@ func TestOperationsSealed(t *testing.T) {
 	items, err := o.Items(ctx, h.Name)
 	if err != nil || string(items[1].Data) != "outcome "+marker || !items[1].Final {
 		t.Fatalf("Items: %v %v", items, err)
+	}
+	if undo, err := o.Undo(ctx, h.Name); err != nil || len(undo) != 1 || string(undo[0]) != "undo "+marker {
+		t.Fatalf("Undo: %v %v", undo, err)
 	}
 	// Another secret opens none of it: the operation is as good as gone.
 	other, err := New(s.rdb, "acct", "another secret")
@@ -283,10 +286,10 @@ func TestOperationsRetentionTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Put(ctx, h, 0, bulk.Item{Data: []byte("x")}); err != nil {
+	if err := l.Put(ctx, h, 0, bulk.Item{Data: []byte("x"), Undo: []byte("before")}); err != nil {
 		t.Fatal(err)
 	}
-	keys = append(keys, o.itemsKey(h.Name))
+	keys = append(keys, o.itemsKey(h.Name), o.undoKey(h.Name))
 	// Shorten them, as time passing would: Finish must set them again.
 	for _, k := range keys {
 		s.rdb.PExpire(ctx, k, time.Minute)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -165,7 +166,7 @@ func sameItems(got, want map[int]bulk.Item) bool {
 	}
 	for i, w := range want {
 		g, ok := got[i]
-		if !ok || g.Final != w.Final || !bytes.Equal(g.Data, w.Data) {
+		if !ok || g.Final != w.Final || !bytes.Equal(g.Data, w.Data) || g.Undo != nil {
 			return false
 		}
 	}
@@ -398,14 +399,16 @@ func testPut(e *env) {
 		e.t.Fatalf("Renew: %v", err)
 	}
 	want := map[int]bulk.Item{}
+	wantUndo := map[int]string{}
 	for i, step := range []struct {
 		index int
 		it    bulk.Item
 		c     bulk.Counts
 	}{
-		{0, bulk.Item{Data: []byte("intent 0")}, bulk.Counts{}},
+		{0, bulk.Item{Data: []byte("intent 0"), Undo: []byte("before 0")}, bulk.Counts{}},
 		{0, bulk.Item{Final: true, Data: []byte("changed 0")}, bulk.Counts{Changed: 1}},
-		{2, bulk.Item{Data: []byte("intent 2")}, bulk.Counts{Changed: 1}},
+		{2, bulk.Item{Data: []byte("intent 2"), Undo: []byte("before 2")}, bulk.Counts{Changed: 1}},
+		{2, bulk.Item{Data: []byte("intent 2 again"), Undo: []byte("before 2 again")}, bulk.Counts{Changed: 1}},
 		{2, bulk.Item{Final: true, Data: []byte("failed 2")}, bulk.Counts{Changed: 1, Failed: 1}},
 		{1, bulk.Item{Final: true}, bulk.Counts{Changed: 1, Failed: 1, Unchanged: 1}},
 	} {
@@ -414,9 +417,23 @@ func testPut(e *env) {
 		if err := l.Put(ctx, h, step.index, step.it); err != nil {
 			e.t.Fatalf("Put %d: %v", i, err)
 		}
-		want[step.index] = step.it
+		want[step.index] = bulk.Item{Final: step.it.Final, Data: step.it.Data} // Items leaves Undo out
+		if step.it.Undo != nil {
+			wantUndo[step.index] = string(step.it.Undo)
+		}
 		if got := e.items(e.Peer, h.Name); !sameItems(got, want) {
 			e.t.Fatalf("Items after Put %d: %v, want %v", i, got, want)
+		}
+		undo, err := e.Peer.Undo(ctx, h.Name)
+		if err != nil {
+			e.t.Fatalf("Undo after Put %d: %v", i, err)
+		}
+		got := map[int]string{}
+		for k, v := range undo {
+			got[k] = string(v)
+		}
+		if !maps.Equal(got, wantUndo) {
+			e.t.Fatalf("Undo after Put %d: %v, want %v (a nil Undo leaves it as it is)", i, got, wantUndo)
 		}
 		if d := sameHeader(e.get(h.Name), h); d != "" {
 			e.t.Fatalf("Get after Put %d: %s", i, d)
