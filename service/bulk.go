@@ -406,7 +406,7 @@ func (s *Service) runOperation(ctx context.Context, l bulk.Lease) error {
 			<-slots
 			break
 		}
-		if cur, err := s.ops.Get(ctx, h.Name); err == nil && cur.CancelRequested {
+		if c, err := s.ops.Cancelled(ctx, h.Name); err == nil && c {
 			<-slots
 			cancelled = true
 			break
@@ -454,7 +454,7 @@ func (s *Service) runOperation(ctx context.Context, l bulk.Lease) error {
 		return putErr
 	}
 	if !cancelled {
-		if cur, err := s.ops.Get(ctx, h.Name); err == nil && cur.CancelRequested {
+		if c, err := s.ops.Cancelled(ctx, h.Name); err == nil && c {
 			cancelled = h.Counts.Sum() < len(p.indexes)
 		}
 	}

@@ -109,6 +109,9 @@ type Store interface {
 	// Cancel asks the operation's runner to start no new item.
 	// ErrNotFound when there is no such operation.
 	Cancel(ctx context.Context, name string) error
+	// Cancelled reports whether Cancel was called for the operation: what
+	// its runner asks before each item, without reading the header.
+	Cancelled(ctx context.Context, name string) (bool, error)
 	// Delete forgets the operation; ErrNotFound when there is none.
 	Delete(ctx context.Context, name string) error
 	// Take waits until an operation is there to run, a new one or one

@@ -185,6 +185,17 @@ func (m *Memory) Cancel(_ context.Context, name string) error {
 	return nil
 }
 
+// Cancelled implements Store.
+func (m *Memory) Cancelled(_ context.Context, name string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, err := m.op(name)
+	if err != nil {
+		return false, err
+	}
+	return o.cancel, nil
+}
+
 // Delete implements Store.
 func (m *Memory) Delete(_ context.Context, name string) error {
 	m.mu.Lock()

@@ -354,6 +354,23 @@ func (o *Operations) Cancel(ctx context.Context, name string) error {
 	return nil
 }
 
+// Cancelled implements bulk.Store: one EXISTS of the flag (and of the
+// header, for ErrNotFound), not a read of the sealed header.
+func (o *Operations) Cancelled(ctx context.Context, name string) (bool, error) {
+	var header, flag *redis.IntCmd
+	if _, err := o.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		header = p.Exists(ctx, o.headerKey(name))
+		flag = p.Exists(ctx, o.cancelKey(name))
+		return nil
+	}); err != nil {
+		return false, err
+	}
+	if header.Val() == 0 {
+		return false, bulk.ErrNotFound
+	}
+	return flag.Val() > 0, nil
+}
+
 // deleteScript forgets an operation and drops its queue entry, whether
 // queued or leased. KEYS: header, items, cancel, entry, queue, undo.
 // ARGV: group. Returns 0 when there was no operation.

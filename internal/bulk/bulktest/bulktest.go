@@ -298,6 +298,14 @@ func testCancel(e *env) {
 	if e.get(other.Name).CancelRequested {
 		e.t.Fatal("Cancel of one operation cancelled another")
 	}
+	for name, want := range map[string]bool{h.Name: true, other.Name: false} {
+		if got, err := e.Peer.Cancelled(e.t.Context(), name); err != nil || got != want {
+			e.t.Fatalf("Cancelled(%s) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	if _, err := e.Peer.Cancelled(e.t.Context(), "operations/none"); !errors.Is(err, bulk.ErrNotFound) {
+		e.t.Fatalf("Cancelled of an unknown name: %v, want ErrNotFound", err)
+	}
 	l, err := e.Peer.List(e.t.Context(), "alice")
 	if err != nil {
 		e.t.Fatal(err)
