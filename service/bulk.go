@@ -441,9 +441,13 @@ func (s *Service) runOperation(ctx context.Context, l bulk.Lease) error {
 			defer mu.Unlock()
 			count(&h.Counts, res.GetOutcome())
 			h.Updated = s.now()
-			if err := l.Put(ctx, h, i, bulk.Item{Final: true, Data: data}); err != nil && putErr == nil {
-				putErr = err
+			if err := l.Put(ctx, h, i, bulk.Item{Final: true, Data: data}); err != nil {
+				if putErr == nil {
+					putErr = err
+				}
+				return
 			}
+			s.metrics.BulkItem(methodName(h.Method), outcomeLabel(res.GetOutcome()))
 		})
 	}
 	wg.Wait()
@@ -462,7 +466,29 @@ func (s *Service) runOperation(ctx context.Context, l bulk.Lease) error {
 		h.Counts.Cancelled = len(p.indexes) - h.Counts.Sum()
 	}
 	h.Ended, h.Updated = s.now(), s.now()
-	return l.Finish(ctx, h)
+	if err := l.Finish(ctx, h); err != nil {
+		return err
+	}
+	result := "done"
+	switch {
+	case h.Counts.Cancelled > 0:
+		result = "cancelled"
+	case h.Total > 0 && h.Counts.Failed == h.Total:
+		result = "failed"
+	}
+	s.metrics.BulkOperationEnded(methodName(h.Method), result)
+	return nil
+}
+
+// outcomeLabel is an item's outcome as the metrics name it.
+func outcomeLabel(o contactsv1.BulkItemOutcome) string {
+	switch o {
+	case contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CHANGED:
+		return "changed"
+	case contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_UNCHANGED:
+		return "unchanged"
+	}
+	return "failed"
 }
 
 // Retries of an item that failed for now.

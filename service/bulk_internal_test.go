@@ -543,3 +543,55 @@ func TestRefusedStartIsNotRemembered(t *testing.T) {
 		}
 	})
 }
+
+// recordedMetrics records what a service tells its BulkMetrics.
+type recordedMetrics struct {
+	mu    sync.Mutex
+	items map[string]int // "rpc outcome"
+	ended []string       // "rpc result"
+}
+
+func (r *recordedMetrics) BulkItem(rpc, outcome string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.items[rpc+" "+outcome]++
+}
+
+func (r *recordedMetrics) BulkOperationEnded(rpc, result string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ended = append(r.ended, rpc+" "+result)
+}
+
+// TestBulkMetricsAreTold: each item that ends, and each operation, is
+// told to the service's BulkMetrics with its outcome.
+func TestBulkMetricsAreTold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := newMemUpstream()
+		m := &recordedMetrics{items: map[string]int{}}
+		s, err := New(Config{Upstream: up, Policy: AllowAll(), Audit: NoAudit(), BulkMetrics: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ops := &operations{s: s}
+		first, err := s.BulkEditProfile(t.Context(), setInvoices(bulkTargets(3)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ops, t.Context(), first.GetName())
+		again, err := s.BulkEditProfile(t.Context(), setInvoices(bulkTargets(2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ops, t.Context(), again.GetName())
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.items["BulkEditProfile changed"] != 3 || m.items["BulkEditProfile unchanged"] != 2 || len(m.items) != 2 {
+			t.Errorf("items told: %v", m.items)
+		}
+		if strings.Join(m.ended, ",") != "BulkEditProfile done,BulkEditProfile done" {
+			t.Errorf("operations told: %v", m.ended)
+		}
+	})
+}

@@ -141,6 +141,9 @@ type Config struct {
 	// the lock or spending its WriteTimeout. Without one, an item's calls
 	// wait in the Upstream like a write's, within WriteTimeout.
 	Pacer Pacer
+	// BulkMetrics, when set, is told of each bulk item and operation that
+	// ends (contactsd passes its Prometheus metrics).
+	BulkMetrics BulkMetrics
 	// BulkCallsPerMinute is the upstream rate bulk work gets (the
 	// governor's bulk share of its limit), for the estimates of bulk
 	// operations. Default 120: 60% of 200 a minute.
@@ -152,6 +155,16 @@ type Config struct {
 // carrying them, for the Upstream's calls under it.
 type Pacer interface {
 	Reserve(ctx context.Context, class governor.Class, n int) (context.Context, error)
+}
+
+// BulkMetrics is told what bulk operations do. Its methods must be cheap
+// and safe for concurrent use. rpc is the short name of the RPC that
+// started the operation ("BulkEditProfile"); outcome is "changed",
+// "unchanged" or "failed"; result is "done", "cancelled" or "failed"
+// (every item failed).
+type BulkMetrics interface {
+	BulkItem(rpc, outcome string)
+	BulkOperationEnded(rpc, result string)
 }
 
 // Defaults of Config.
@@ -194,6 +207,7 @@ type Service struct {
 	// Bulk operations.
 	ops        OperationStore
 	pacer      Pacer
+	metrics    BulkMetrics
 	bulkRate   float64
 	runnerOnce sync.Once
 	closeOnce  sync.Once
@@ -234,6 +248,7 @@ func New(cfg Config) (*Service, error) {
 		now:      cfg.Now,
 		ops:      cfg.Operations,
 		pacer:    cfg.Pacer,
+		metrics:  cfg.BulkMetrics,
 		bulkRate: cmp.Or(cfg.BulkCallsPerMinute, DefaultBulkCallsPerMinute),
 	}
 	if s.now == nil {
@@ -244,6 +259,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.locks == nil {
 		s.locks = writelock.NewLocal()
+	}
+	if s.metrics == nil {
+		s.metrics = noBulkMetrics{}
 	}
 	if s.ops == nil {
 		s.ops = bulk.NewMemory(cfg.OperationRetention, s.now)
@@ -293,6 +311,12 @@ func (s *Service) defaultDeadline(ctx context.Context, req any, info *grpc.Unary
 	}
 	return handler(ctx, req)
 }
+
+// noBulkMetrics tells nobody.
+type noBulkMetrics struct{}
+
+func (noBulkMetrics) BulkItem(string, string)           {}
+func (noBulkMetrics) BulkOperationEnded(string, string) {}
 
 // directReads is the read path of a service without one: a GET per read.
 type directReads struct{ up Upstream }

@@ -221,6 +221,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		// estimated at the governor's bulk share.
 		OperationRetention: cfg.share.opRetention,
 		Pacer:              gov,
+		BulkMetrics:        obs.BulkMetrics(),
 		BulkCallsPerMinute: gov.PerMinute(governor.Bulk),
 	}
 	fl.serviceConfig(&svcCfg)
