@@ -2857,8 +2857,11 @@ type BulkEditMetadata struct {
 	// A cancellation was asked for (CancelOperation): no new item starts;
 	// the items in flight finish.
 	CancelRequested bool `protobuf:"varint,14,opt,name=cancel_requested,json=cancelRequested,proto3" json:"cancel_requested,omitempty"`
-	// What the operation costs upstream, estimated when it starts and, for a
-	// dry run, made exact as its reads show which items would write.
+	// What the operation costs upstream, estimated when it starts (every
+	// item counted as a write) and lowered as items turn out to need none.
+	// For a dry run (validate_only): what the real operation would cost,
+	// exact once the dry run ended, its reads having shown which items
+	// would write.
 	Estimate      *BulkEstimate `protobuf:"bytes,15,opt,name=estimate,proto3" json:"estimate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

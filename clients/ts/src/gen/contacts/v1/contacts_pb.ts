@@ -1610,8 +1610,11 @@ export type BulkEditMetadata = Message<"contacts.v1.BulkEditMetadata"> & {
   cancelRequested: boolean;
 
   /**
-   * What the operation costs upstream, estimated when it starts and, for a
-   * dry run, made exact as its reads show which items would write.
+   * What the operation costs upstream, estimated when it starts (every
+   * item counted as a write) and lowered as items turn out to need none.
+   * For a dry run (validate_only): what the real operation would cost,
+   * exact once the dry run ended, its reads having shown which items
+   * would write.
    *
    * @generated from field: contacts.v1.BulkEstimate estimate = 15;
    */
