@@ -370,7 +370,8 @@ func TestOperationRetention(t *testing.T) {
 // once, newest first.
 func TestListOperationsPages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newForTest(t, newMemUpstream(), nil)
+		up := newMemUpstream()
+		s := newForTest(t, up, nil)
 		defer s.Close()
 		ops := &operations{s: s}
 		var names []string
@@ -403,6 +404,32 @@ func TestListOperationsPages(t *testing.T) {
 		if status.Code(err) != codes.InvalidArgument {
 			t.Errorf("a made-up page token: %v", err)
 		}
+
+		// Filters: the newest is still running, the others ended.
+		up.hold = make(chan struct{})
+		up.started = make(chan string, 10)
+		// A property none of the others wrote, so that its item writes.
+		running, err := s.BulkEditProfile(t.Context(), setInvoices([]*contactsv1.BulkTarget{{PropertyId: "99"}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-up.started
+		for _, tc := range []struct {
+			filter string
+			want   int
+		}{{"done = false", 1}, {"done=true", 5}, {" done =  true ", 5}, {"", 6}} {
+			page, err := ops.ListOperations(t.Context(), &longrunningpb.ListOperationsRequest{Filter: tc.filter})
+			if err != nil || len(page.GetOperations()) != tc.want {
+				t.Errorf("filter %q: %d operations, %v; want %d", tc.filter, len(page.GetOperations()), err, tc.want)
+			}
+		}
+		for _, bad := range []string{"done = maybe", "name = x", "done"} {
+			if _, err := ops.ListOperations(t.Context(), &longrunningpb.ListOperationsRequest{Filter: bad}); status.Code(err) != codes.InvalidArgument {
+				t.Errorf("filter %q: %v, want INVALID_ARGUMENT", bad, err)
+			}
+		}
+		close(up.hold)
+		waitFor(t, ops, t.Context(), running.GetName())
 	})
 }
 

@@ -149,7 +149,8 @@ func (o *operations) WaitOperation(ctx context.Context, req *longrunningpb.WaitO
 
 // ListOperations implements google.longrunning.Operations.ListOperations:
 // the caller's operations, newest first. name must be "" or "operations";
-// filter must be empty (no filter is supported yet).
+// filter is empty, or "done = true" or "done = false" (AIP-160's syntax,
+// for the one field it makes sense to filter on).
 func (o *operations) ListOperations(ctx context.Context, req *longrunningpb.ListOperationsRequest) (*longrunningpb.ListOperationsResponse, error) {
 	s := o.s
 	id := s.gate.Caller(ctx)
@@ -157,8 +158,9 @@ func (o *operations) ListOperations(ctx context.Context, req *longrunningpb.List
 	if n := req.GetName(); n != "" && n != "operations" {
 		vs.add("name", otaInvalid, `name must be empty or "operations"`)
 	}
-	if req.GetFilter() != "" {
-		vs.add("filter", otaInvalid, "filter is not supported: leave it empty")
+	done, filtered, ok := parseDoneFilter(req.GetFilter())
+	if !ok {
+		vs.add("filter", otaInvalid, `filter must be empty, "done = true" or "done = false" (AIP-160)`)
 	}
 	if req.GetPageSize() < 0 {
 		vs.add("page_size", otaInvalid, "page_size must not be negative")
@@ -185,7 +187,7 @@ func (o *operations) ListOperations(ctx context.Context, req *longrunningpb.List
 		if after != "" && !listedAfter(h, after) {
 			continue
 		}
-		if !s.gate.Allows(id, methodName(h.Method)) {
+		if !s.gate.Allows(id, methodName(h.Method)) || (filtered && h.Done() != done) {
 			continue
 		}
 		if len(resp.Operations) == size {
@@ -199,6 +201,26 @@ func (o *operations) ListOperations(ctx context.Context, req *longrunningpb.List
 		resp.Operations = append(resp.Operations, op)
 	}
 	return resp, nil
+}
+
+// parseDoneFilter reads a ListOperations filter: "" (filtered false), or
+// "done = true" / "done = false", spaces optional around "=".
+func parseDoneFilter(f string) (done, filtered, ok bool) {
+	f = strings.TrimSpace(f)
+	if f == "" {
+		return false, false, true
+	}
+	field, value, found := strings.Cut(f, "=")
+	if !found || strings.TrimSpace(field) != "done" {
+		return false, false, false
+	}
+	switch strings.TrimSpace(value) {
+	case "true":
+		return true, true, true
+	case "false":
+		return false, true, true
+	}
+	return false, false, false
 }
 
 // A page token is the position after the last operation of a page: its
