@@ -267,30 +267,12 @@ func (o *Operations) List(ctx context.Context, owner string) ([]bulk.Header, err
 
 // Items implements bulk.Store.
 func (o *Operations) Items(ctx context.Context, name string) (map[int]bulk.Item, error) {
-	var exists *redis.IntCmd
-	var all *redis.MapStringStringCmd
-	if _, err := o.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		exists = p.Exists(ctx, o.headerKey(name))
-		all = p.HGetAll(ctx, o.itemsKey(name))
-		return nil
-	}); err != nil {
+	opened, err := o.openHash(ctx, name, o.itemsKey(name))
+	if err != nil {
 		return nil, err
 	}
-	if exists.Val() == 0 {
-		return nil, bulk.ErrNotFound
-	}
-	out := make(map[int]bulk.Item, len(all.Val()))
-	for field, raw := range all.Val() {
-		i, err := strconv.Atoi(field)
-		if err != nil {
-			continue
-		}
-		plain, err := o.s.seal.open(o.itemName(name, field), []byte(raw))
-		if err != nil {
-			// Sealed under another secret: as if not recorded, so the
-			// item is run again.
-			continue
-		}
+	out := make(map[int]bulk.Item, len(opened))
+	for i, plain := range opened {
 		var it sealedItem
 		if err := json.Unmarshal(plain, &it); err != nil {
 			return nil, fmt.Errorf("redisstore: operation item: %w", err)
@@ -302,11 +284,19 @@ func (o *Operations) Items(ctx context.Context, name string) (map[int]bulk.Item,
 
 // Undo implements bulk.Store.
 func (o *Operations) Undo(ctx context.Context, name string) (map[int][]byte, error) {
+	return o.openHash(ctx, name, o.undoKey(name))
+}
+
+// openHash reads hash key of operation name (its items or their undo
+// data), index → sealed value, and opens each value, bound to the key and
+// index; ErrNotFound when the operation is gone. A value sealed under
+// another secret is left out, as if not recorded: its item runs again.
+func (o *Operations) openHash(ctx context.Context, name, key string) (map[int][]byte, error) {
 	var exists *redis.IntCmd
 	var all *redis.MapStringStringCmd
 	if _, err := o.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		exists = p.Exists(ctx, o.headerKey(name))
-		all = p.HGetAll(ctx, o.undoKey(name))
+		all = p.HGetAll(ctx, key)
 		return nil
 	}); err != nil {
 		return nil, err
@@ -320,11 +310,9 @@ func (o *Operations) Undo(ctx context.Context, name string) (map[int][]byte, err
 		if err != nil {
 			continue
 		}
-		plain, err := o.s.seal.open(o.undoName(name, field), []byte(raw))
-		if err != nil {
-			continue // sealed under another secret: as if not recorded
+		if plain, err := o.s.seal.open(key+":"+field, []byte(raw)); err == nil {
+			out[i] = plain
 		}
-		out[i] = plain
 	}
 	return out, nil
 }
