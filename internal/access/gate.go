@@ -165,16 +165,7 @@ type Call struct {
 // the service's, or a caller whose identity is not valid UTF-8 (it could
 // be neither recorded nor answered faithfully), is refused.
 func (g *Gate) Admit(ctx context.Context, fullMethod string, req proto.Message) (*Call, error) {
-	id := g.cfg.Resolver.Resolve(ctx)
-	method, ok := strings.CutPrefix(fullMethod, servicePrefix)
-	known := ok && g.methods[method]
-	if !ok {
-		method = fullMethod
-	}
-	c := &Call{gate: g, id: id, grant: g.cfg.Policy.Load().Match(id.Name), method: method, property: propertyOf(req)}
-	if !IsRead(method) && !g.cfg.Audit.none() {
-		c.rec = g.record(id, method, req)
-	}
+	c, known := g.newCall(g.cfg.Resolver.Resolve(ctx), fullMethod, req)
 	if err := g.admit(ctx, c, req, known); err != nil {
 		c.end(nil, err, false)
 		return nil, err
@@ -190,11 +181,8 @@ func (g *Gate) Admit(ctx context.Context, fullMethod string, req proto.Message) 
 // upstream governor's bulk class, and the call that started the
 // operation spent its share. Its audit record names the operation.
 func (g *Gate) Item(caller Identity, fullMethod, operation string, req proto.Message) (*Call, error) {
-	method, ok := strings.CutPrefix(fullMethod, servicePrefix)
-	known := ok && g.methods[method]
-	c := &Call{gate: g, id: caller, grant: g.cfg.Policy.Load().Match(caller.Name), method: method, property: propertyOf(req)}
-	if !IsRead(method) && !g.cfg.Audit.none() {
-		c.rec = g.record(caller, method, req)
+	c, known := g.newCall(caller, fullMethod, req)
+	if c.rec != nil {
 		c.rec.Operation = boundValue(operation)
 	}
 	if err := g.check(c, req, known); err != nil {
@@ -202,6 +190,22 @@ func (g *Gate) Item(caller Identity, fullMethod, operation string, req proto.Mes
 		return nil, err
 	}
 	return c, nil
+}
+
+// newCall is the call of caller to fullMethod with req, under the grant
+// of the policy now in force, with the start of its audit record when it
+// writes; known reports whether fullMethod is one of the service's.
+func (g *Gate) newCall(caller Identity, fullMethod string, req proto.Message) (c *Call, known bool) {
+	method, ok := strings.CutPrefix(fullMethod, servicePrefix)
+	known = ok && g.methods[method]
+	if !ok {
+		method = fullMethod
+	}
+	c = &Call{gate: g, id: caller, grant: g.cfg.Policy.Load().Match(caller.Name), method: method, property: propertyOf(req)}
+	if !IsRead(method) && !g.cfg.Audit.none() {
+		c.rec = g.record(caller, method, req)
+	}
+	return c, known
 }
 
 // Caller names the caller of ctx's call.
