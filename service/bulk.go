@@ -114,7 +114,7 @@ func (s *Service) RevertBulkEdit(ctx context.Context, req *contactsv1.RevertBulk
 			switch {
 			case !orig.Done():
 				return bulk.Header{}, operationStatus(rowOperationRunning, orig.Name)
-			case orig.Counts.Changed == 0 || isDryRun(orig):
+			case orig.Counts.Changed == 0 || dryRun(orig):
 				return bulk.Header{}, operationStatus(rowOperationNotRevertible, orig.Name)
 			}
 			return bulk.Header{Total: orig.Counts.Changed}, nil
@@ -660,21 +660,31 @@ func decodeItem(it bulk.Item) (itemRecord, *contactsv1.BulkItemResult, bool) {
 	return rec, res, true
 }
 
-// isDryRun reports whether the operation of h is a dry run.
-func isDryRun(h bulk.Header) bool {
-	var m interface{ GetValidateOnly() bool }
+// dryRun reports whether the operation of h is a dry run.
+func dryRun(h bulk.Header) bool {
+	v, _ := requestInfo(h)
+	return v
+}
+
+// requestInfo is what the metadata says of h's request: whether it is a
+// dry run, and for a revert the operation it undoes. It decodes the
+// request, and reads nothing else.
+func requestInfo(h bulk.Header) (validateOnly bool, reverts string) {
 	switch h.Method {
 	case contactsv1.ContactsService_BulkEditProfile_FullMethodName:
-		m = new(contactsv1.BulkEditProfileRequest)
+		var req contactsv1.BulkEditProfileRequest
+		_ = proto.Unmarshal(h.Request, &req)
+		return req.GetValidateOnly(), ""
 	case contactsv1.ContactsService_ApplyContactsTemplate_FullMethodName:
-		m = new(contactsv1.ApplyContactsTemplateRequest)
+		var req contactsv1.ApplyContactsTemplateRequest
+		_ = proto.Unmarshal(h.Request, &req)
+		return req.GetValidateOnly(), ""
 	case contactsv1.ContactsService_RevertBulkEdit_FullMethodName:
-		m = new(contactsv1.RevertBulkEditRequest)
-	default:
-		return false
+		var req contactsv1.RevertBulkEditRequest
+		_ = proto.Unmarshal(h.Request, &req)
+		return req.GetValidateOnly(), req.GetName()
 	}
-	_ = proto.Unmarshal(h.Request, m.(proto.Message))
-	return m.GetValidateOnly()
+	return false, ""
 }
 
 // operationOf is the google.longrunning.Operation of h: its metadata
@@ -688,10 +698,11 @@ func (s *Service) operationOf(ctx context.Context, h bulk.Header, items map[int]
 			return nil, s.operationsDown(c, err)
 		}
 	}
-	p, perr := s.planOf(ctx, h)
+	validateOnly, reverts := requestInfo(h)
 	md := &contactsv1.BulkEditMetadata{
-		Method:          strings.TrimPrefix(h.Method, "/contacts.v1.ContactsService/"),
-		ValidateOnly:    isDryRun(h),
+		Method:          methodName(h.Method),
+		Reverts:         reverts,
+		ValidateOnly:    validateOnly,
 		CreateTime:      timestamppb.New(h.Created),
 		UpdateTime:      timestamppb.New(h.Updated),
 		Total:           int32(h.Total),
@@ -702,14 +713,11 @@ func (s *Service) operationOf(ctx context.Context, h bulk.Header, items map[int]
 		Remaining:       int32(max(0, h.Total-h.Counts.Sum())),
 		CancelRequested: h.CancelRequested,
 	}
-	if perr == nil {
-		md.Reverts = p.reverts
-	}
 	if h.Done() {
 		md.EndTime = timestamppb.New(h.Ended)
 	}
-	md.Estimate = s.estimate(h, md.ValidateOnly)
-	results := make([]*contactsv1.BulkItemResult, 0, len(items))
+	md.Estimate = s.estimate(h, validateOnly)
+	var results []*contactsv1.BulkItemResult // once it ended
 	for i, it := range items {
 		if !it.Final {
 			continue
@@ -718,7 +726,9 @@ func (s *Service) operationOf(ctx context.Context, h bulk.Header, items map[int]
 		if !ok {
 			continue
 		}
-		results = append(results, res)
+		if h.Done() {
+			results = append(results, res)
+		}
 		if res.GetOutcome() == contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_FAILED {
 			st := new(spb.Status)
 			if proto.Unmarshal(rec.Status, st) != nil {
@@ -738,13 +748,16 @@ func (s *Service) operationOf(ctx context.Context, h bulk.Header, items map[int]
 	if !h.Done() {
 		return op, nil
 	}
-	// The results of the items that never ran, in the order of the plan.
-	if perr == nil {
-		for _, i := range p.indexes {
-			if it, ok := items[i]; !ok || !it.Final {
-				_, spec := p.item(i)
-				results = append(results, &contactsv1.BulkItemResult{Index: int32(i), PropertyId: spec.call.PropertyID,
-					Outcome: contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CANCELLED})
+	// The results of the items that never ran (it was cancelled), from
+	// its plan: for a revert, that reads the reverted operation's items.
+	if h.Counts.Cancelled > 0 {
+		if p, err := s.planOf(ctx, h); err == nil {
+			for _, i := range p.indexes {
+				if it, ok := items[i]; !ok || !it.Final {
+					_, spec := p.item(i)
+					results = append(results, &contactsv1.BulkItemResult{Index: int32(i), PropertyId: spec.call.PropertyID,
+						Outcome: contactsv1.BulkItemOutcome_BULK_ITEM_OUTCOME_CANCELLED})
+				}
 			}
 		}
 	}
