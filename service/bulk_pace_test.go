@@ -202,7 +202,7 @@ func TestBulkEditPace(t *testing.T) {
 		least := time.Duration(float64(upCalls) / bulkRate * float64(time.Minute))
 		t.Logf("%d properties, %d upstream calls at %v/min (bulk share of %d/min): %v, the least %v: %.3f×; upstream busy %v; %d × 429; estimate at start %d calls, %v",
 			properties, upCalls, bulkRate, perMinute, took.Round(time.Second), least.Round(time.Second), float64(took)/float64(least),
-			busy.Round(time.Second), tooMany, metadataOfStart(t, started).GetEstimate().GetUpstreamCalls(), metadataOfStart(t, started).GetEstimate().GetDuration().AsDuration())
+			busy.Round(time.Second), tooMany, metadataOf(t, started).GetEstimate().GetUpstreamCalls(), metadataOf(t, started).GetEstimate().GetDuration().AsDuration())
 		// Three upstream calls at most, at 60 ms at most: no interactive
 		// call waited for the governor behind the job.
 		if slowest > 3*60*time.Millisecond {
@@ -220,14 +220,6 @@ func TestBulkEditPace(t *testing.T) {
 	})
 }
 
-func metadataOfStart(t *testing.T, op *longrunningpb.Operation) *contactsv1.BulkEditMetadata {
-	t.Helper()
-	md := new(contactsv1.BulkEditMetadata)
-	if err := op.GetMetadata().UnmarshalTo(md); err != nil {
-		t.Fatal(err)
-	}
-	return md
-}
 
 func firstFailure(md *contactsv1.BulkEditMetadata) any {
 	for _, st := range md.GetFailedRequests() {

@@ -77,8 +77,10 @@ func (s *Service) operationsDown(c errmap.Call, err error) error {
 	return waitFailed(c, err)
 }
 
-// caller names the caller of an Operations call and the operation name it
-// asks for, or refuses.
+// own returns the header of operation name when the caller of ctx's call
+// started it and may still call the RPC that did; else the refusal
+// (INVALID_ARGUMENT for a name that is not one, OPERATION_NOT_FOUND,
+// CALLER_NOT_ALLOWED).
 func (o *operations) own(ctx context.Context, name string) (bulk.Header, error) {
 	s := o.s
 	id := s.gate.Caller(ctx)
@@ -183,6 +185,7 @@ func (o *operations) ListOperations(ctx context.Context, req *longrunningpb.List
 		return nil, s.operationsDown(c, err)
 	}
 	resp := &longrunningpb.ListOperationsResponse{}
+	var last bulk.Header // of the page
 	for _, h := range all {
 		if after != "" && !listedAfter(h, after) {
 			continue
@@ -191,7 +194,7 @@ func (o *operations) ListOperations(ctx context.Context, req *longrunningpb.List
 			continue
 		}
 		if len(resp.Operations) == size {
-			resp.NextPageToken = encodePageToken(resp.Operations[len(resp.Operations)-1].GetName(), all)
+			resp.NextPageToken = encodePageToken(last)
 			break
 		}
 		op, err := s.operationOf(ctx, h, nil)
@@ -199,6 +202,7 @@ func (o *operations) ListOperations(ctx context.Context, req *longrunningpb.List
 			return nil, err
 		}
 		resp.Operations = append(resp.Operations, op)
+		last = h
 	}
 	return resp, nil
 }
@@ -225,13 +229,8 @@ func parseDoneFilter(f string) (done, filtered, ok bool) {
 
 // A page token is the position after the last operation of a page: its
 // creation time and name, the order of List.
-func encodePageToken(last string, all []bulk.Header) string {
-	for _, h := range all {
-		if h.Name == last {
-			return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(h.Created.UnixNano(), 10) + " " + h.Name))
-		}
-	}
-	return ""
+func encodePageToken(last bulk.Header) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(last.Created.UnixNano(), 10) + " " + last.Name))
 }
 
 func decodePageToken(tok string) (string, bool) {
