@@ -220,7 +220,6 @@ func TestBulkEditPace(t *testing.T) {
 	})
 }
 
-
 func firstFailure(md *contactsv1.BulkEditMetadata) any {
 	for _, st := range md.GetFailedRequests() {
 		return st
